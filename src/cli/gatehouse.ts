@@ -1,0 +1,41 @@
+/**
+ * `gatehouse <command>`: the appliance's own front end (compile, apply, confirm, stop,
+ * status, sample, ...). Each command lives in src/cli/gatehouse/<command>.ts and exports
+ * a yargs CommandModule as `command`; it is loaded only when named, so one command never
+ * pays for another's imports.
+ */
+import yargs, { type CommandModule } from 'yargs';
+import { describeError, isGatehouseError } from '../errors/index.js';
+
+type Loader = () => Promise<{ command: CommandModule }>;
+
+/** Command name -> lazy loader. Add one line per command. */
+const COMMANDS: Record<string, { describe: string; load: Loader }> = {
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const name = argv[0];
+  const entry = name === undefined ? undefined : COMMANDS[name];
+  let parser = yargs(argv)
+    .scriptName('gatehouse')
+    .strict()
+    .demandCommand(1, `name a command: ${Object.keys(COMMANDS).join(', ')}`)
+    .help()
+    .fail((msg, err) => {
+      throw err ?? new Error(msg);
+    });
+  if (entry) {
+    parser = parser.command((await entry.load()).command);
+  } else {
+    for (const [cmd, { describe }] of Object.entries(COMMANDS)) {
+      parser = parser.command(cmd, describe, () => {}, () => {});
+    }
+  }
+  try {
+    await parser.parseAsync();
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    process.stderr.write(`gatehouse: ${describeError(e)}\n`);
+    return isGatehouseError(e) ? e.exitCode : 1;
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Storage: one lowdb JSON file per database under $ROOT/var/lib/gatehouse/db/.
+ * Reads never lock (writes are atomic renames, so a reader sees the old or the new file).
+ * Writes take an inter-process lock, re-read, change, and write atomically.
+ */
+import { readFile, readdir, mkdir } from 'node:fs/promises';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Low } from 'lowdb';
+import { JSONFile } from 'lowdb/node';
+import { GatehouseError } from '../errors/index.js';
+import { runtimePaths, shippedPaths } from '../layout/index.js';
+
+/** One record: its type and its props (all values are strings, as in e-smith). */
+export interface DbRecord {
+  type: string;
+  props: Record<string, string>;
+}
+
+/** A database: records keyed by name. */
+export type Database = Record<string, DbRecord>;
+
+const DB_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export function assertDatabaseName(name: string): void {
+  if (!DB_NAME.test(name) || name.includes('..')) {
+    throw new GatehouseError(`invalid database name '${name}'`, {
+      hint: 'use letters, digits, dot, dash and underscore, starting with a letter or digit',
+    });
+  }
+}
+
+export function databaseFile(root: string, name: string): string {
+  return join(runtimePaths(root).dbDir, `${name}.json`);
+}
+
+function defaultsFile(name: string): string {
+  return join(shippedPaths().dbDefaults, name, 'defaults.json');
+}
+
+/** Check that parsed JSON has the database shape; name the file and key when not. */
+export function checkDatabaseShape(data: unknown, file: string): Database {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw corrupt(file, 'the top level is not an object of records');
+  }
+  for (const [key, rec] of Object.entries(data as Record<string, unknown>)) {
+    if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) throw corrupt(file, `record '${key}' is not an object`);
+    const r = rec as Record<string, unknown>;
+    if (typeof r['type'] !== 'string') throw corrupt(file, `record '${key}' has no string 'type'`);
+    const props = r['props'] ?? {};
+    if (props === null || typeof props !== 'object' || Array.isArray(props)) throw corrupt(file, `record '${key}' has 'props' that is not an object`);
+    for (const [p, v] of Object.entries(props as Record<string, unknown>)) {
+      if (typeof v !== 'string') throw corrupt(file, `record '${key}' prop '${p}' is not a string`);
+    }
+    if (r['props'] === undefined) r['props'] = {};
+  }
+  return data as Database;
+}
+
+function corrupt(file: string, why: string): GatehouseError {
+  return new GatehouseError(`database file is corrupt: ${why}; refusing to use or overwrite it`, {
+    place: { file },
+    hint: 'repair the JSON by hand or restore it from a backup',
+  });
+}
+
+async function parseFile(file: string): Promise<Database | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw corrupt(file, `invalid JSON (${(e as Error).message})`);
+  }
+  return checkDatabaseShape(data, file);
+}
+
+/** The shipped defaults of a database, or an empty database when none are shipped. */
+export async function readDefaults(name: string): Promise<Database> {
+  return (await parseFile(defaultsFile(name))) ?? {};
+}
+
+/** Read a database; one that does not exist yet reads as its shipped defaults. */
+export async function readDatabase(root: string, name: string): Promise<Database> {
+  assertDatabaseName(name);
+  return (await parseFile(databaseFile(root, name))) ?? (await readDefaults(name));
+}
+
+/** Every database that exists under the root or has shipped defaults, by name. */
+export async function readAllDatabases(root: string): Promise<Record<string, Database>> {
+  const names = new Set<string>(await listShippedDatabases());
+  for (const n of await listExistingDatabases(root)) names.add(n);
+  const out: Record<string, Database> = {};
+  for (const n of [...names].sort()) out[n] = await readDatabase(root, n);
+  return out;
+}
+
+async function listExistingDatabases(root: string): Promise<string[]> {
+  try {
+    return (await readdir(runtimePaths(root).dbDir))
+      .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
+      .map((f) => f.slice(0, -'.json'.length))
+      .filter((n) => DB_NAME.test(n));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}
+
+/** Names of the databases that ship defaults (db/<name>/defaults.json). */
+export async function listShippedDatabases(): Promise<string[]> {
+  const dir = shippedPaths().dbDefaults;
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'defaults.json')))
+    .map((d) => d.name)
+    .sort();
+}
+
+/** A copy with keys and props sorted, so the file is deterministic. */
+export function sortDatabase(db: Database): Database {
+  const out: Database = {};
+  for (const key of Object.keys(db).sort()) {
+    const rec = db[key]!;
+    const props: Record<string, string> = {};
+    for (const p of Object.keys(rec.props).sort()) props[p] = rec.props[p]!;
+    out[key] = { type: rec.type, props };
+  }
+  return out;
+}
+
+export interface UpdateOptions {
+  /** Called with the changed database before it is written; throw to refuse the change. */
+  validate?: (db: Database) => void;
+}
+
+/**
+ * Change a database under the inter-process lock: re-read, apply `change`, validate,
+ * and write atomically only if something changed. `change` mutates the database in place
+ * and returns a value handed back to the caller.
+ */
+export async function updateDatabase<T>(
+  root: string,
+  name: string,
+  change: (db: Database) => T | Promise<T>,
+  options: UpdateOptions = {},
+): Promise<T> {
+  assertDatabaseName(name);
+  const file = databaseFile(root, name);
+  await mkdir(runtimePaths(root).dbDir, { recursive: true });
+  // Loaded lazily: read-only commands must not pay for the lock library.
+  const lockfile = await import('proper-lockfile');
+  const release = await lockfile.lock(file, {
+    realpath: false,
+    lockfilePath: `${file}.lock`,
+    stale: 10_000,
+    retries: { retries: 2000, minTimeout: 2, maxTimeout: 50, factor: 1.3, randomize: true },
+  });
+  try {
+    const current = (await parseFile(file)) ?? (await readDefaults(name));
+    const before = JSON.stringify(sortDatabase(current));
+    const result = await change(current);
+    options.validate?.(current);
+    const sorted = sortDatabase(current);
+    if (JSON.stringify(sorted) !== before || !existsSync(file)) {
+      const low = new Low<Database>(new JSONFile<Database>(file), {});
+      low.data = sorted;
+      await low.write();
+    }
+    return result;
+  } finally {
+    await release();
+  }
+}
