@@ -1,0 +1,1 @@
+export { type ApplyMode, parseApplyMode, resolveApplyMode, formatApplyMode } from './mode.js';
