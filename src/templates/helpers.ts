@@ -1,0 +1,123 @@
+/**
+ * Handlebars helpers available to every fragment. Fragments only print: anything that
+ * needs thought belongs in the model (src/model) or here, in TypeScript.
+ */
+import Handlebars from 'handlebars';
+
+/** The slice of Handlebars' helper options we rely on (`loc` is untyped upstream). */
+interface CallOptions {
+  name?: string;
+  hash?: Record<string, unknown>;
+  loc?: { start: { line: number; column: number } };
+}
+
+/** A helper failed at a known fragment line; the renderer turns it into a GatehouseError. */
+export class FragmentLineError extends Error {
+  constructor(
+    message: string,
+    readonly line: number | undefined,
+  ) {
+    super(message);
+  }
+}
+
+type Helper = (...args: unknown[]) => unknown;
+
+function text(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  if (Array.isArray(v)) return v.map(text).join(',');
+  return String(v);
+}
+
+function isOptions(v: unknown): v is CallOptions {
+  return typeof v === 'object' && v !== null && 'hash' in v && 'data' in v;
+}
+
+/** Arguments without the trailing Handlebars options object. */
+function argsOf(all: unknown[]): { args: unknown[]; options: CallOptions } {
+  const last = all[all.length - 1];
+  return isOptions(last) ? { args: all.slice(0, -1), options: last } : { args: all, options: {} };
+}
+
+const HELPERS: Record<string, Helper> = {
+  /** `{{#if (eq a "b")}}` */
+  eq: (a, b) => text(a) === text(b),
+  ne: (a, b) => text(a) !== text(b),
+  and: (...all) => argsOf(all).args.every((v) => Boolean(v)),
+  or: (...all) => argsOf(all).args.some((v) => Boolean(v)),
+  not: (a) => !a,
+  /** `{{default db.configuration.firewall.props.Policy "strict"}}`: empty counts as missing (e-smith). */
+  default: (value, fallback) => (text(value) === '' ? text(fallback) : value),
+  /** `{{join list ","}}` (separator defaults to a comma) */
+  join: (...all) => {
+    const { args } = argsOf(all);
+    const [list, sep] = args;
+    if (!Array.isArray(list)) return text(list);
+    return list.map(text).join(sep === undefined ? ',' : text(sep));
+  },
+  /** `{{#each (split db.configuration.firewall.props.Ports ",")}}`: empty items dropped. */
+  split: (value, sep) =>
+    text(value)
+      .split(typeof sep === 'string' ? sep : ',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  /** `{{pad value 16}}`: left-aligned column of at least that width, one space minimum after. */
+  pad: (value, width) => {
+    const s = text(value);
+    const w = Number(width);
+    if (!Number.isInteger(w) || w < 0) throw new Error(`pad: width must be a whole number, got ${text(width)}`);
+    return s.length >= w ? s + ' ' : s.padEnd(w);
+  },
+  /** `{{columns "DNAT" source dest "tcp" port}}`: values joined by tabs, empty ones as `-`. */
+  columns: (...all) =>
+    argsOf(all)
+      .args.map((v) => (text(v) === '' ? '-' : text(v)))
+      .join('\t'),
+  /**
+   * `{{#each (records db.hosts "host")}}{{key}} {{props.IpAddress}}{{/each}}`: records as a
+   * key-sorted list of `{ key, type, props }`, optionally only those of one type.
+   */
+  records: (...all) => {
+    const { args } = argsOf(all);
+    const [db, type] = args;
+    if (db === null || typeof db !== 'object') return [];
+    const out: { key: string; type: string; props: Record<string, string> }[] = [];
+    for (const key of Object.keys(db).sort()) {
+      const rec = (db as Record<string, { type?: unknown; props?: unknown }>)[key];
+      if (!rec || typeof rec !== 'object') continue;
+      const recType = text(rec.type);
+      if (typeof type === 'string' && recType !== type) continue;
+      out.push({ key, type: recType, props: (rec.props ?? {}) as Record<string, string> });
+    }
+    return out;
+  },
+};
+
+function withLine(name: string, helper: Helper): Helper {
+  return function (this: unknown, ...all: unknown[]): unknown {
+    try {
+      return helper.apply(this, all);
+    } catch (e) {
+      const { options } = argsOf(all);
+      throw new FragmentLineError(`helper '${name}': ${(e as Error).message}`, options.loc?.start.line);
+    }
+  };
+}
+
+/** A private Handlebars environment with our helpers; created once per process. */
+export function createHandlebars(): typeof Handlebars {
+  const hb = Handlebars.create();
+  for (const [name, helper] of Object.entries(HELPERS)) hb.registerHelper(name, withLine(name, helper));
+  // A mistyped helper name is an error with its line, not a silent blank.
+  hb.registerHelper('helperMissing', function (...all: unknown[]) {
+    const { args, options } = argsOf(all);
+    if (args.length === 0) return undefined;
+    throw new FragmentLineError(
+      `unknown helper '${options.name ?? '?'}' (known: ${Object.keys(HELPERS).sort().join(', ')}, if, unless, each, with, lookup)`,
+      options.loc?.start.line,
+    );
+  });
+  return hb;
+}
+
+export const HELPER_NAMES: readonly string[] = Object.keys(HELPERS).sort();
