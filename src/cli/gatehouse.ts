@@ -11,6 +11,10 @@ type Loader = () => Promise<{ command: CommandModule }>;
 
 /** Command name -> lazy loader. Add one line per command. */
 const COMMANDS: Record<string, { describe: string; load: Loader }> = {
+  apply: { describe: 'apply the compiled plan to the kernel (atomic, with rollback)', load: () => import('./gatehouse/apply.js') as Promise<{ command: CommandModule }> },
+  confirm: { describe: 'confirm a plan applied with --confirm', load: () => import('./gatehouse/confirm.js') as Promise<{ command: CommandModule }> },
+  stop: { describe: 'load the safe stopped ruleset', load: () => import('./gatehouse/stop.js') as Promise<{ command: CommandModule }> },
+  status: { describe: 'show the running plan and whether the kernel matches it', load: () => import('./gatehouse/status.js') as Promise<{ command: CommandModule }> },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,148 @@
+/**
+ * The one door to the kernel. Every command the apply layer runs goes through a runner
+ * built for the apply mode: under `ip netns exec <name>` in netns mode, printed and not
+ * run in dry-run mode, run directly only in host mode.
+ */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { execa } from 'execa';
+import { GatehouseError } from '../errors/index.js';
+import { type ApplyMode, formatApplyMode } from './mode.js';
+
+export interface KernelCommand {
+  /** What the command is for, as named in errors: `iptables-restore (rules.v4)`. */
+  step: string;
+  command: string;
+  args: string[];
+  /** Text fed on stdin. */
+  input?: string;
+  /** How dry-run names the input, e.g. the plan file it came from. */
+  inputName?: string;
+}
+
+export interface KernelRunner {
+  readonly mode: ApplyMode;
+  /** Runs a command and returns its stdout; a failure is a GatehouseError naming the step. */
+  run(command: KernelCommand): Promise<string>;
+  /** Refuses early, before any change, when a command or the namespace is missing. */
+  preflight(commands: readonly string[]): Promise<void>;
+}
+
+export interface RunnerOptions {
+  /** Environment for the commands (PATH decides which binaries are found). */
+  env?: NodeJS.ProcessEnv;
+  /** Where dry-run prints the commands; default stdout. */
+  print?: (line: string) => void;
+  /** Seconds before a kernel command is considered hung. */
+  timeoutSeconds?: number;
+}
+
+/** Where `ip netns add` keeps named namespaces. */
+export const NETNS_RUN_DIR = '/run/netns';
+
+export function createKernelRunner(mode: ApplyMode, options: RunnerOptions = {}): KernelRunner {
+  const env = options.env ?? process.env;
+  const print = options.print ?? ((line: string) => void process.stdout.write(line + '\n'));
+  const timeout = (options.timeoutSeconds ?? 60) * 1000;
+
+  const argvFor = (c: KernelCommand): [string, string[]] =>
+    mode.kind === 'netns' ? ['ip', ['netns', 'exec', mode.name, c.command, ...c.args]] : [c.command, c.args];
+
+  return {
+    mode,
+    async run(c) {
+      if (mode.kind === 'dry-run') {
+        const input = c.input === undefined ? '' : ` < ${c.inputName ?? 'stdin'} (${countLines(c.input)} lines)`;
+        print(`${[c.command, ...c.args].map(quoteForShell).join(' ')}${input}`);
+        return '';
+      }
+      const [file, args] = argvFor(c);
+      const result = await execa(file, args, {
+        input: c.input ?? '',
+        env,
+        extendEnv: false,
+        reject: false,
+        timeout,
+        stripFinalNewline: false,
+      });
+      if (result.failed) {
+        throw new GatehouseError(`${c.step} failed in ${formatApplyMode(mode)}: ${kernelMessage(result)}`, {
+          hint: hintFor(result),
+        });
+      }
+      return String(result.stdout);
+    },
+    async preflight(commands) {
+      if (mode.kind === 'dry-run') return;
+      const needed = mode.kind === 'netns' ? ['ip', ...commands] : [...commands];
+      const missing: string[] = [];
+      for (const command of new Set(needed)) {
+        if (!(await findInPath(command, env['PATH'] ?? ''))) missing.push(command);
+      }
+      if (missing.length > 0) {
+        throw new GatehouseError(`kernel command${missing.length > 1 ? 's' : ''} not found: ${missing.join(', ')}`, {
+          hint: `install the Debian package${missing.length > 1 ? 's' : ''} (${missing.map(packageOf).join(', ')}) or fix PATH; nothing was changed`,
+        });
+      }
+      if (mode.kind === 'netns') {
+        const exists = await access(join(NETNS_RUN_DIR, mode.name)).then(
+          () => true,
+          () => false,
+        );
+        if (!exists) {
+          throw new GatehouseError(`network namespace '${mode.name}' does not exist`, {
+            hint: `create it with \`ip netns add ${mode.name}\` or choose another with --apply netns:<name>; nothing was changed`,
+          });
+        }
+      }
+    },
+  };
+}
+
+async function findInPath(command: string, path: string): Promise<boolean> {
+  if (command.includes('/')) return access(command, constants.X_OK).then(() => true, () => false);
+  for (const dir of path.split(delimiter)) {
+    if (dir === '') continue;
+    if (await access(join(dir, command), constants.X_OK).then(() => true, () => false)) return true;
+  }
+  return false;
+}
+
+function packageOf(command: string): string {
+  if (command.startsWith('ip6tables') || command.startsWith('iptables')) return 'iptables';
+  if (command === 'ip') return 'iproute2';
+  if (command === 'sysctl') return 'procps';
+  return command;
+}
+
+interface FailedResult {
+  stderr?: unknown;
+  stdout?: unknown;
+  exitCode?: number | undefined;
+  timedOut?: boolean;
+  code?: string | undefined;
+  shortMessage?: string;
+}
+
+function kernelMessage(result: FailedResult): string {
+  if (result.timedOut) return 'timed out';
+  const text = `${String(result.stderr ?? '')}`.trim() || `${String(result.stdout ?? '')}`.trim();
+  if (text !== '') return text.split('\n').slice(0, 4).join(' / ');
+  return result.shortMessage ?? `exit code ${result.exitCode ?? '?'}`;
+}
+
+function hintFor(result: FailedResult): string | undefined {
+  const text = String(result.stderr ?? '');
+  if (/Cannot open network namespace/.test(text)) return 'create the namespace or choose another with --apply netns:<name>';
+  if (/exec of .* failed|ENOENT/.test(text + (result.code ?? ''))) return 'install the missing command or fix PATH';
+  return undefined;
+}
+
+function countLines(text: string): number {
+  return text === '' ? 0 : text.split('\n').filter((l) => l !== '').length;
+}
+
+function quoteForShell(word: string): string {
+  return /^[A-Za-z0-9_.,:=/+@%-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

@@ -1,0 +1,131 @@
+/**
+ * The plan directories under $ROOT/var/lib/gatehouse/plan: `next` (compiled, waiting),
+ * `current` (in the kernel), `previous` (kept for rollback), `rejected` (rolled back
+ * after no confirmation). Directory moves are renames, so each is all-or-nothing.
+ */
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
+import { runtimePaths } from '../layout/index.js';
+import type { ApplyMode } from './mode.js';
+import { PLAN_FILES, type Plan, type PlanFileName } from './plan.js';
+import type { KernelSnapshot } from './kernel.js';
+
+export interface PlanPaths {
+  base: string;
+  next: string;
+  current: string;
+  previous: string;
+  rejected: string;
+  /** The previous plan set aside while an apply may still fail. */
+  asidePrevious: string;
+  /** The new current plan being written before its rename. */
+  staging: string;
+}
+
+export function planPaths(root: string): PlanPaths {
+  const base = runtimePaths(root).planDir;
+  return {
+    base,
+    next: join(base, 'next'),
+    current: join(base, 'current'),
+    previous: join(base, 'previous'),
+    rejected: join(base, 'rejected'),
+    asidePrevious: join(base, '.previous-aside'),
+    staging: join(base, '.current-staging'),
+  };
+}
+
+/** What `applied.json` in a plan directory records. */
+export interface AppliedRecord {
+  appliedAt: string;
+  mode: string;
+  /** Where the plan came from. */
+  source: string;
+  sha256: Record<PlanFileName, string>;
+}
+
+/** What `stopped.json` records once `gatehouse stop` loaded the stopped ruleset. */
+export interface StoppedRecord {
+  stoppedAt: string;
+  mode: string;
+}
+
+export const KERNEL_SNAPSHOT_FILES = { v4: 'kernel.v4', v6: 'kernel.v6' } as const;
+
+export async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Holds the plan lock while `work` runs: two applies never interleave their renames. */
+export async function withPlanLock<T>(root: string, work: () => Promise<T>): Promise<T> {
+  const { base } = planPaths(root);
+  await mkdir(base, { recursive: true });
+  const release = await lockfile.lock(base, { retries: { retries: 50, minTimeout: 100, maxTimeout: 500 }, stale: 120_000, realpath: false });
+  try {
+    return await work();
+  } finally {
+    await release();
+  }
+}
+
+/** Writes a plan (from memory) with its records into `dir`, replacing what was there. */
+export async function writePlanDir(
+  dir: string,
+  plan: Plan,
+  applied: AppliedRecord,
+  snapshot: KernelSnapshot | undefined,
+): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  for (const name of PLAN_FILES) await writeFile(join(dir, name), plan.files[name]);
+  await writeFile(join(dir, 'applied.json'), JSON.stringify(applied, null, 2) + '\n');
+  if (snapshot) await writeSnapshot(dir, snapshot);
+}
+
+export async function writeSnapshot(dir: string, snapshot: KernelSnapshot): Promise<void> {
+  await writeFile(join(dir, KERNEL_SNAPSHOT_FILES.v4), snapshot.v4);
+  await writeFile(join(dir, KERNEL_SNAPSHOT_FILES.v6), snapshot.v6);
+}
+
+export async function readSnapshot(dir: string): Promise<KernelSnapshot | undefined> {
+  try {
+    return {
+      v4: await readFile(join(dir, KERNEL_SNAPSHOT_FILES.v4), 'utf8'),
+      v6: await readFile(join(dir, KERNEL_SNAPSHOT_FILES.v6), 'utf8'),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeJson(path: string, value: unknown): Promise<void> {
+  await writeFile(path, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Moves `from` to `to` (replacing `to`); a missing `from` is fine. */
+export async function moveDir(from: string, to: string): Promise<void> {
+  if (!(await exists(from))) return;
+  await rm(to, { recursive: true, force: true });
+  await rename(from, to);
+}
+
+export function appliedRecord(plan: Plan, mode: ApplyMode, source: string, now = new Date()): AppliedRecord {
+  return {
+    appliedAt: now.toISOString(),
+    mode: mode.kind === 'netns' ? `netns:${mode.name}` : mode.kind,
+    source,
+    sha256: plan.digests,
+  };
+}
