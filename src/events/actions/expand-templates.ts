@@ -1,0 +1,22 @@
+/**
+ * `expand-templates`: expand the event's templates2expand targets. A target with no
+ * fragments anywhere is skipped with a note (its fragments may simply not be installed);
+ * any fragment error fails the action and writes nothing.
+ */
+import { buildTemplateContext, expandTargets, hasFragments, readTargetMetadata } from '../../templates/index.js';
+import type { ActionContext } from './index.js';
+
+export async function expandTemplates(context: ActionContext): Promise<void> {
+  const dirs = context.templateDirs;
+  const targets: string[] = [];
+  const skipped: string[] = [];
+  for (const target of context.templates) {
+    if (hasFragments(target, dirs) || readTargetMetadata(target, dirs).delete) targets.push(target);
+    else skipped.push(target);
+  }
+  if (skipped.length > 0) context.log(`skipped, no fragments installed: ${skipped.join(' ')}`);
+  if (targets.length === 0) return;
+  const templateContext = { ...(await buildTemplateContext(context.root)), event: context.event };
+  const result = await expandTargets(context.root, targets, templateContext, { dirs });
+  context.log(`expanded ${targets.length}: changed ${result.changed.join(' ') || '(none)'}`);
+}

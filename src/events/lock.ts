@@ -1,0 +1,78 @@
+/**
+ * One event at a time per root: an inter-process lock under $ROOT/run/gatehouse. A second
+ * `signal-event` waits (and says so) instead of interleaving its actions with the first.
+ * A custom action that itself runs `signal-event` inherits the lock through its
+ * environment instead of waiting for itself forever.
+ */
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runtimePaths } from '../layout/index.js';
+
+/** Set in custom actions' environment: the pid holding the root's event lock. */
+export const LOCK_HOLDER_ENV = 'GATEHOUSE_EVENT_LOCK_PID';
+
+export interface EventLockOptions {
+  event: string;
+  /** Told who holds the lock when we have to wait. */
+  onWait?: (holder: string) => void;
+}
+
+export interface EventLock {
+  /** False when an enclosing event of this process tree already holds it. */
+  owned: boolean;
+  release(): Promise<void>;
+}
+
+interface Owner {
+  pid: number;
+  event: string;
+  since: string;
+}
+
+function lockPaths(root: string): { dir: string; lock: string; owner: string } {
+  const dir = runtimePaths(root).runDir;
+  return { dir, lock: join(dir, 'events.lock'), owner: join(dir, 'events.owner') };
+}
+
+async function readOwner(file: string): Promise<Owner | undefined> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as Owner;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function acquireEventLock(root: string, options: EventLockOptions): Promise<EventLock> {
+  const paths = lockPaths(root);
+  await mkdir(paths.dir, { recursive: true });
+
+  const inherited = process.env[LOCK_HOLDER_ENV];
+  if (inherited !== undefined && inherited !== '') {
+    const owner = await readOwner(paths.owner);
+    if (owner && String(owner.pid) === inherited) return { owned: false, release: async () => {} };
+  }
+
+  const lockfile = await import('proper-lockfile');
+  const base = { realpath: false, lockfilePath: paths.lock, stale: 15_000, onCompromised: () => {} };
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(paths.dir, { ...base, retries: 0 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
+    const owner = await readOwner(paths.owner);
+    options.onWait?.(owner ? `event '${owner.event}' (pid ${owner.pid}, since ${owner.since})` : 'another event');
+    release = await lockfile.lock(paths.dir, {
+      ...base,
+      retries: { forever: true, minTimeout: 20, maxTimeout: 250, factor: 1.5 },
+    });
+  }
+  const owner: Owner = { pid: process.pid, event: options.event, since: new Date().toISOString() };
+  await writeFile(paths.owner, JSON.stringify(owner) + '\n');
+  return {
+    owned: true,
+    async release() {
+      await rm(paths.owner, { force: true });
+      await release();
+    },
+  };
+}
