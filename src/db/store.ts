@@ -6,8 +6,6 @@
 import { readFile, readdir, mkdir } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Low } from 'lowdb';
-import { JSONFile } from 'lowdb/node';
 import { GatehouseError } from '../errors/index.js';
 import { runtimePaths, shippedPaths } from '../layout/index.js';
 
@@ -44,12 +42,14 @@ export function checkDatabaseShape(data: unknown, file: string): Database {
     throw corrupt(file, 'the top level is not an object of records');
   }
   for (const [key, rec] of Object.entries(data as Record<string, unknown>)) {
+    if (key === '__proto__') throw corrupt(file, `'__proto__' cannot be a key`);
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) throw corrupt(file, `record '${key}' is not an object`);
     const r = rec as Record<string, unknown>;
     if (typeof r['type'] !== 'string') throw corrupt(file, `record '${key}' has no string 'type'`);
     const props = r['props'] ?? {};
     if (props === null || typeof props !== 'object' || Array.isArray(props)) throw corrupt(file, `record '${key}' has 'props' that is not an object`);
     for (const [p, v] of Object.entries(props as Record<string, unknown>)) {
+      if (p === '__proto__') throw corrupt(file, `record '${key}' has a prop named '__proto__'`);
       if (typeof v !== 'string') throw corrupt(file, `record '${key}' prop '${p}' is not a string`);
     }
     if (r['props'] === undefined) r['props'] = {};
@@ -154,13 +154,23 @@ export async function updateDatabase<T>(
   assertDatabaseName(name);
   const file = databaseFile(root, name);
   await mkdir(runtimePaths(root).dbDir, { recursive: true });
-  // Loaded lazily: read-only commands must not pay for the lock library.
-  const lockfile = await import('proper-lockfile');
+  // Loaded lazily: read-only commands must not pay for the lock library or lowdb.
+  const [lockfile, { Low }, { JSONFile }] = await Promise.all([
+    import('proper-lockfile'),
+    import('lowdb'),
+    import('lowdb/node'),
+  ]);
+  let compromised: Error | undefined;
   const release = await lockfile.lock(file, {
     realpath: false,
     lockfilePath: `${file}.lock`,
-    stale: 10_000,
-    retries: { retries: 2000, minTimeout: 2, maxTimeout: 50, factor: 1.3, randomize: true },
+    // A holder refreshes the lock every stale/2 ms; a lock left by a killed process is
+    // taken over after `stale` ms.
+    stale: LOCK_STALE_MS,
+    retries: { retries: 4000, minTimeout: 2, maxTimeout: 50, factor: 1.3, randomize: true },
+    onCompromised: (e) => {
+      compromised = e;
+    },
   });
   try {
     const current = (await parseFile(file)) ?? (await readDefaults(name));
@@ -169,12 +179,34 @@ export async function updateDatabase<T>(
     options.validate?.(current);
     const sorted = sortDatabase(current);
     if (JSON.stringify(sorted) !== before || !existsSync(file)) {
+      // Another writer may own the lock now; writing would lose its update.
+      if (compromised) throw lockLost(file, compromised);
       const low = new Low<Database>(new JSONFile<Database>(file), {});
       low.data = sorted;
       await low.write();
     }
     return result;
   } finally {
-    await release();
+    if (!compromised) await release();
   }
+}
+
+const LOCK_STALE_MS = 5_000;
+
+function lockLost(file: string, cause: Error): GatehouseError {
+  return new GatehouseError(`lost the database lock before writing (${cause.message}); nothing was written`, {
+    place: { file },
+    hint: 'the machine may be overloaded; run the command again',
+    cause,
+  });
+}
+
+/** The record stored under `key`, never an inherited property such as `constructor`. */
+export function getRecord(db: Database, key: string): DbRecord | undefined {
+  return Object.hasOwn(db, key) ? db[key] : undefined;
+}
+
+/** A prop's value, never an inherited property. */
+export function getProp(rec: DbRecord, prop: string): string | undefined {
+  return Object.hasOwn(rec.props, prop) ? rec.props[prop] : undefined;
 }

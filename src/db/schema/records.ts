@@ -1,0 +1,320 @@
+/**
+ * Schemas of the record types the firewall reads, per database (NethServer 7 facts,
+ * section 5, and the firewall-base reference). Known props are checked; unknown props
+ * are accepted so administrators and other packages can extend records. An empty value
+ * means "unset", as in e-smith, and is only refused for required props.
+ */
+import * as c from './checks.js';
+import * as r from './references.js';
+
+/** A problem found by a cross-prop check (prop undefined: the record as a whole). */
+export interface RecordProblem {
+  prop?: string;
+  message: string;
+  hint: string;
+}
+
+export interface RecordSchema {
+  props: Record<string, c.ValueCheck>;
+  required?: string[];
+  /** What the key must look like, for types whose key carries meaning. */
+  key?: c.ValueCheck;
+  /** Checks that involve several props (ranges, rule constraints). */
+  record?: (props: Record<string, string>) => RecordProblem[];
+}
+
+export interface DatabaseSchema {
+  types: Record<string, RecordSchema>;
+  /** Schemas for single well-known keys, applied when the key has the given type. */
+  keys?: Record<string, { type: string; schema: RecordSchema }>;
+}
+
+const interfaceRecord: RecordSchema = {
+  props: {
+    role: c.roleName,
+    bootproto: c.oneOf('none', 'static', 'dhcp'),
+    ipaddr: c.ipv4,
+    netmask: c.netmask,
+    gateway: c.ipv4,
+    ip6addr: c.ipv6WithPrefix,
+    gateway6: (v) => (c.isIPv6(v) ? undefined : 'an IPv6 address such as 2001:db8:1::ff'),
+    bridge: c.interfaceName,
+    master: c.interfaceName,
+    FwInBandwidth: c.integerBetween(1, 100_000_000),
+    FwOutBandwidth: c.integerBetween(1, 100_000_000),
+    onboot: c.yesNo,
+    nm_controlled: c.yesNo,
+    userctl: c.yesNo,
+  },
+  key: c.interfaceName,
+};
+
+/** Start < End, both of the same family. */
+function rangeProblems(props: Record<string, string>): RecordProblem[] {
+  const start = props['Start'] ?? '';
+  const end = props['End'] ?? '';
+  if (!c.isIP(start) || !c.isIP(end)) return [];
+  const order = c.compareAddresses(start, end);
+  if (order === undefined) {
+    return [{ prop: 'End', message: `'${end}' is not the same address family as Start '${start}'`, hint: 'both IPv4 or both IPv6' }];
+  }
+  if (order >= 0) {
+    return [{ prop: 'End', message: `the range ${start}-${end} is written backwards or empty`, hint: `End must be greater than Start ${start}` }];
+  }
+  return [];
+}
+
+const RED_ONLY_DESTINATIONS = ['role;red'];
+const OBJECT_DESTINATIONS = ['host', 'iprange', 'zone', 'cidr'];
+
+/** The firewall-base validator's constraints on traffic-shaping, divert and nDPI rules. */
+function ruleProblems(props: Record<string, string>): RecordProblem[] {
+  const action = props['Action'] ?? '';
+  const src = props['Src'] ?? '';
+  const dst = props['Dst'] ?? '';
+  const service = props['Service'] ?? '';
+  const out: RecordProblem[] = [];
+  const special = action.startsWith('class;') || action.startsWith('provider;');
+  if (special) {
+    if (src === 'role;red') {
+      out.push({ prop: 'Src', message: `a ${action.split(';')[0]} rule cannot match traffic from role;red`, hint: 'use a local source' });
+    }
+    const prefix = r.splitReference(dst)?.prefix ?? '';
+    if (dst !== '' && !RED_ONLY_DESTINATIONS.includes(dst) && !OBJECT_DESTINATIONS.includes(prefix)) {
+      out.push({
+        prop: 'Dst',
+        message: `'${dst}' is not a valid destination for a ${action.split(';')[0]} rule`,
+        hint: 'role;red, host;<k>, iprange;<k>, zone;<k> or cidr;<k>',
+      });
+    }
+  }
+  if (service.startsWith('ndpi;')) {
+    for (const [prop, value] of [['Src', src], ['Dst', dst]] as const) {
+      if (value.toLowerCase() === 'any' || value === 'fw') {
+        out.push({ prop, message: `an nDPI rule cannot use ${prop}=${value}`, hint: 'name a network, role, zone or host' });
+      }
+    }
+    if (action.startsWith('provider;')) out.push({ prop: 'Action', message: 'an nDPI rule cannot divert to a provider', hint: 'accept, drop or a class' });
+    if (action.toLowerCase() === 'reject') out.push({ prop: 'Action', message: 'an nDPI rule cannot reject', hint: 'use drop' });
+  }
+  return out;
+}
+
+const tcpUdpList: c.ValueCheck = (v) =>
+  v === 'tcpudp' || v.split(',').every((p) => p === 'tcp' || p === 'udp') ? undefined : 'tcp, udp, tcp,udp or tcpudp';
+
+/** fwservice Ports: ports and ranges for tcp/udp, an ICMP type for icmp, nothing else. */
+function fwserviceProblems(props: Record<string, string>): RecordProblem[] {
+  const protocol = props['Protocol'] ?? '';
+  const ports = props['Ports'] ?? '';
+  if (ports === '') return [];
+  if (['tcp', 'udp', 'tcpudp'].includes(protocol)) {
+    const problem = c.portList(ports);
+    return problem ? [{ prop: 'Ports', message: `'${ports}' is not valid`, hint: problem }] : [];
+  }
+  if (protocol === 'icmp' || protocol === 'ipv6-icmp') {
+    return /^[a-z0-9-]+(\/\d+)?$/.test(ports)
+      ? []
+      : [{ prop: 'Ports', message: `'${ports}' is not valid for ${protocol}`, hint: 'an ICMP type such as 8 or echo-request' }];
+  }
+  return [{ prop: 'Ports', message: `protocol ${protocol} has no ports`, hint: 'leave Ports empty' }];
+}
+
+/** Rates are percentages when Unit is % (the default). */
+function classProblems(props: Record<string, string>): RecordProblem[] {
+  const unit = props['Unit'] ?? '';
+  if (unit !== '' && unit !== '%') return [];
+  const out: RecordProblem[] = [];
+  for (const prop of ['MinInputRate', 'MaxInputRate', 'MinOutputRate', 'MaxOutputRate']) {
+    const v = props[prop];
+    if (v !== undefined && v !== '' && /^\d+(\.\d+)?$/.test(v) && Number(v) > 100) {
+      out.push({ prop, message: `'${v}' is more than 100%`, hint: 'a percentage 0..100, or set Unit to kbit/mbit' });
+    }
+  }
+  return out;
+}
+
+const routeKey: c.ValueCheck = (v) =>
+  v === 'default' || c.isCIDR(v) ? undefined : 'a destination network such as 10.0.0.0/24, or default';
+
+export const SCHEMAS: Record<string, DatabaseSchema> = {
+  configuration: {
+    keys: {
+      firewall: {
+        type: 'configuration',
+        schema: {
+          props: {
+            CheckIP: c.commaListOf(c.ipAddress, 'IP addresses'),
+            Docker: c.enabledDisabled,
+            ExternalPing: c.enabledDisabled,
+            HairpinNat: c.enabledDisabled,
+            MACValidation: c.enabledDisabled,
+            MACValidationPolicy: c.oneOf('drop', 'accept'),
+            MaxNumberPacketLoss: c.integerBetween(1, 1000),
+            MaxPercentPacketLoss: c.integerBetween(1, 100),
+            NotifyWan: c.enabledDisabled,
+            NotifyWanFrom: c.emailAddress,
+            NotifyWanTo: c.emailAddress,
+            PingInterval: c.integerBetween(1, 3600),
+            Policy: c.oneOf('permissive', 'strict'),
+            SipAlg: c.enabledDisabled,
+            VpnPolicy: c.oneOf('permissive', 'strict'),
+            WanMode: c.oneOf('balance', 'backup'),
+            event: c.eventName,
+          },
+        },
+      },
+    },
+    types: {
+      service: {
+        props: {
+          TCPPort: c.portOrRange,
+          TCPPorts: c.portList,
+          UDPPort: c.portOrRange,
+          UDPPorts: c.portList,
+          access: c.commaListOf(c.roleName, 'roles or zone names'),
+          status: c.enabledDisabled,
+        },
+      },
+    },
+  },
+  networks: {
+    types: {
+      ethernet: interfaceRecord,
+      bridge: interfaceRecord,
+      bond: interfaceRecord,
+      vlan: interfaceRecord,
+      alias: {
+        props: {
+          role: c.oneOf('alias'),
+          ipaddr: c.ipv4,
+          netmask: c.netmask,
+          ip6addr: c.ipv6WithPrefix,
+          FwObjectNat: c.commaListOf(r.hostObject, 'host;<k> objects or addresses'),
+        },
+        key: (v) => (/^[A-Za-z0-9][A-Za-z0-9_.@-]*:\d+$/.test(v) ? undefined : 'an alias name <parent>:<n> such as eth1:0'),
+      },
+      xdsl: { props: { role: c.roleName, FwInBandwidth: c.integerBetween(1, 100_000_000), FwOutBandwidth: c.integerBetween(1, 100_000_000) }, key: c.interfaceName },
+      'xdsl-disabled': { props: { role: c.roleName, FwInBandwidth: c.integerBetween(1, 100_000_000), FwOutBandwidth: c.integerBetween(1, 100_000_000) }, key: c.interfaceName },
+      provider: {
+        props: { interface: c.interfaceName, weight: c.integerBetween(1, 255) },
+        required: ['interface'],
+        key: c.objectName,
+      },
+      zone: {
+        props: { Interface: c.interfaceName, Network: c.commaListOf(c.cidr, 'networks with prefix') },
+        key: c.zoneName,
+      },
+      network: { props: { Mask: c.netmask }, key: c.ipAddress },
+    },
+  },
+  hosts: {
+    types: {
+      host: { props: { IpAddress: c.ipAddress, MacAddress: c.macAddress }, key: c.objectName },
+      local: { props: { IpAddress: c.ipAddress, MacAddress: c.macAddress }, key: c.objectName },
+      remote: { props: { IpAddress: c.ipAddress }, key: c.objectName },
+      'host-group': { props: { Members: c.commaListOf(c.objectName, 'host keys') }, key: c.objectName },
+      cidr: { props: { Address: c.cidr }, required: ['Address'], key: c.objectName },
+      iprange: { props: { Start: c.ipAddress, End: c.ipAddress }, required: ['Start', 'End'], key: c.objectName, record: rangeProblems },
+    },
+  },
+  macs: {
+    types: {
+      mac: { props: { Address: c.macAddress, Zone: c.roleName }, required: ['Address'], key: c.objectName },
+    },
+  },
+  fwrules: {
+    types: {
+      rule: {
+        props: {
+          Position: c.integerBetween(0, 1_000_000_000),
+          Src: r.ruleSource,
+          Dst: r.ruleDestination,
+          Service: r.ruleService,
+          Action: r.ruleAction,
+          Time: r.ruleTime,
+          Log: c.oneOf('none', 'info'),
+          State: c.oneOf('new', 'all'),
+          status: c.enabledDisabled,
+        },
+        required: ['Src', 'Dst', 'Action'],
+        record: ruleProblems,
+      },
+    },
+  },
+  fwservices: {
+    types: {
+      fwservice: {
+        props: {
+          Protocol: c.oneOf('tcp', 'udp', 'tcpudp', 'icmp', 'ipv6-icmp', 'gre', 'ah', 'esp'),
+          Ports: c.freeText,
+          Description: c.textAtMost(35),
+        },
+        required: ['Protocol'],
+        key: c.objectName,
+        record: fwserviceProblems,
+      },
+    },
+  },
+  fwtimes: {
+    types: {
+      time: {
+        props: { WeekDays: c.weekdays, TimeStart: c.timeOfDay, TimeStop: c.timeOfDay },
+        key: c.objectName,
+      },
+    },
+  },
+  portforward: {
+    types: {
+      pf: {
+        props: {
+          Proto: tcpUdpList,
+          Src: c.portOrRange,
+          Dst: c.portOrRange,
+          DstHost: r.hostObject,
+          SrcHost: c.commaListOf(r.hostObject, 'addresses or host objects'),
+          Allow: r.allowList,
+          OriDst: c.ipAddress,
+          Log: c.oneOf('none', 'info'),
+          status: c.enabledDisabled,
+        },
+        required: ['Proto', 'Src', 'DstHost'],
+      },
+    },
+  },
+  tc: {
+    types: {
+      class: {
+        props: {
+          Mark: c.integerBetween(1, 63),
+          MinInputRate: c.nonNegativeNumber,
+          MaxInputRate: c.nonNegativeNumber,
+          MinOutputRate: c.nonNegativeNumber,
+          MaxOutputRate: c.nonNegativeNumber,
+          Unit: c.oneOf('%', 'bit', 'kbit', 'mbit', 'gbit'),
+          BindTo: c.commaListOf(c.interfaceName, 'interface names'),
+        },
+        key: c.objectName,
+        record: classProblems,
+      },
+    },
+  },
+  routes: {
+    types: {
+      static: {
+        props: { Router: c.ipAddress, Device: c.interfaceName, Metric: c.integerBetween(0, 4_294_967_295) },
+        required: ['Router'],
+        key: routeKey,
+      },
+    },
+  },
+};
+
+/** The schema that applies to a record, if any. */
+export function schemaFor(db: string, key: string, type: string): RecordSchema | undefined {
+  const dbSchema = SCHEMAS[db];
+  if (!dbSchema) return undefined;
+  const byKey = dbSchema.keys !== undefined && Object.hasOwn(dbSchema.keys, key) ? dbSchema.keys[key] : undefined;
+  if (byKey && byKey.type === type) return byKey.schema;
+  return Object.hasOwn(dbSchema.types, type) ? dbSchema.types[type] : undefined;
+}
