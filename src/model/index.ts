@@ -1,22 +1,54 @@
 /**
  * The gateway model: a pure function from the databases to a typed, resolved view of the
- * network. (Placeholder shape until the gateway-model work lands; keep the signature.)
+ * network, with the rows of every generated Shorewall file (IPv4 and IPv6) ready to print.
+ * Every reference that does not resolve is a GatehouseError naming the record and the
+ * missing object.
  */
 import type { Database } from '../db/index.js';
+import { buildFamilyFiles } from './files.js';
+import { buildOneToOneNat, buildPortForwards } from './nat.js';
+import { readNetwork } from './network.js';
+import { objectResolver } from './objects.js';
+import { buildFilterRules, buildServiceRules } from './rules.js';
+import { serviceResolver } from './services.js';
+import { readSettings } from './settings.js';
+import { utcOffsetMinutes } from './times.js';
+import type { BuildModelOptions, GatewayModel } from './types.js';
 
-export interface BuildModelOptions {
-  /** Local time zone used to convert time objects to UTC (default: the process's). */
-  timeZone?: string;
-  /** The moment whose UTC offset applies (default: now). */
-  now?: Date;
-}
+export type * from './types.js';
+export { commentText } from './text.js';
+export { utcOffsetMinutes, utcWindows } from './times.js';
 
-export interface GatewayModel {
-  mode: 'gateway' | 'server';
-}
+export function buildModel(dbs: Record<string, Database>, options: BuildModelOptions = {}): GatewayModel {
+  const configuration = dbs['configuration'] ?? {};
+  const settings = readSettings(configuration);
+  const view = readNetwork(dbs['networks'] ?? {});
+  const objects = objectResolver(view, dbs);
+  const services = serviceResolver(dbs);
+  const timeZone = options.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const offset = utcOffsetMinutes(timeZone, options.now ?? new Date());
 
-export function buildModel(dbs: Record<string, Database>, _options: BuildModelOptions = {}): GatewayModel {
-  const networks = dbs['networks'] ?? {};
-  const hasRed = Object.values(networks).some((r) => r.props['role'] === 'red');
-  return { mode: hasRed ? 'gateway' : 'server' };
+  const filter = buildFilterRules(dbs, objects, services, offset);
+  const localServices = buildServiceRules(configuration, view);
+  const forwards = buildPortForwards(dbs['portforward'] ?? {}, view, objects, settings);
+  const oneToOne = buildOneToOneNat(dbs['networks'] ?? {}, view, objects);
+
+  const files = (family: 'ipv4' | 'ipv6') =>
+    buildFamilyFiles(family, view, settings, dbs, {
+      allRules: filter[family].all,
+      rules: filter[family].rules,
+      services: localServices[family],
+      portForwards: forwards.dnat[family],
+      oneToOne,
+      hairpin: forwards.hairpin,
+    });
+
+  return {
+    mode: view.mode,
+    settings,
+    interfaces: view.interfaces,
+    zones: view.zones,
+    v4: files('ipv4'),
+    v6: files('ipv6'),
+  };
 }

@@ -1,0 +1,166 @@
+/** Assembles the rows of every generated file for one address family. */
+import type { Database } from '../db/index.js';
+import { type Family, parseHostOrNetwork, shorewallText } from './addresses.js';
+import type { NetworkView } from './network.js';
+import { propOf } from './settings.js';
+import { row } from './text.js';
+import type { CommentedRows, FamilyFiles, FirewallSettings, NetworkInterface, Row } from './types.js';
+
+const BUILTIN_ORDER = ['loc', 'blue', 'orang'];
+
+/** Zone names of a family in a stable order: loc, blue, orang, custom roles, net, zone records. */
+export function familyZones(view: NetworkView, family: Family): string[] {
+  const roleZones = new Set(view.interfaces.map((i) => i.zone));
+  if (view.mode === 'server') roleZones.add('net');
+  const custom = [...roleZones].filter((z) => !BUILTIN_ORDER.includes(z) && z !== 'net').sort();
+  const records = [...view.zoneRecords.values()].filter((z) => z.network.family === family).map((z) => z.zone);
+  return [...BUILTIN_ORDER.filter((z) => roleZones.has(z)), ...custom, ...(roleZones.has('net') ? ['net'] : []), ...records];
+}
+
+function networkText(family: Family, cidr: string): string {
+  const parsed = parseHostOrNetwork(cidr);
+  return parsed ? shorewallText(parsed) : cidr;
+}
+
+function interfaceRows(view: NetworkView, settings: FirewallSettings, family: Family): Row[] {
+  const rows: Row[] = [];
+  const mac = (iface: NetworkInterface): string =>
+    family === 'ipv4' && settings.macValidation && (iface.role === 'green' || iface.role === 'blue') ? ',maclist' : '';
+  for (const iface of view.interfaces) {
+    const bridge = iface.type === 'bridge' ? ',bridge' : '';
+    if (view.mode === 'server' && iface.role === 'green') {
+      // One interface for everything: the green networks become the loc zone in hosts.
+      rows.push(row('net', iface.name, `dhcp,nosmurfs,optional${mac(iface)}${bridge}`));
+    } else if (iface.role === 'red') {
+      rows.push(row(iface.zone, iface.name, `dhcp,nosmurfs,optional${bridge}`));
+    } else {
+      rows.push(row(iface.zone, iface.name, `dhcp,nosmurfs,routeback${mac(iface)}${bridge}`));
+    }
+  }
+  return rows;
+}
+
+function hostRows(view: NetworkView, family: Family): Row[] {
+  const rows: Row[] = [];
+  if (view.mode === 'server') {
+    for (const iface of view.interfaces) {
+      if (iface.role !== 'green') continue;
+      const nets = [...iface[family].map((a) => a.network), ...view.trusted[family]];
+      const unique = [...new Set(nets)].map((n) => networkText(family, n));
+      if (unique.length > 0) rows.push(row('loc', `${iface.name}:${unique.join(',')}`));
+    }
+  }
+  for (const z of view.zoneRecords.values()) {
+    if (z.network.family !== family) continue;
+    rows.push(row(z.zone, `${z.interface}:${shorewallText(z.network)}`));
+  }
+  return rows;
+}
+
+function policyRows(view: NetworkView, settings: FirewallSettings, zones: string[]): Row[] {
+  const has = (z: string): boolean => zones.includes(z);
+  const toRed = settings.policy === 'permissive' ? 'ACCEPT' : 'REJECT';
+  const interfaceZones = new Set(view.interfaces.map((i) => i.zone));
+  const rows: Row[] = [];
+  // Traffic to red follows Policy for every inner interface zone.
+  for (const z of zones) if (z !== 'net' && interfaceZones.has(z) && has('net')) rows.push(row(z, 'net', toRed));
+  for (const z of zones) rows.push(row('$FW', z, 'ACCEPT'));
+  if (has('blue')) {
+    if (has('loc')) rows.push(row('loc', 'blue', 'ACCEPT'), row('blue', 'loc', 'REJECT'));
+    rows.push(row('blue', '$FW', 'REJECT', 'info'));
+    if (has('orang')) rows.push(row('blue', 'orang', 'ACCEPT'));
+  }
+  if (has('orang')) {
+    if (has('loc')) rows.push(row('loc', 'orang', 'ACCEPT'), row('orang', 'loc', 'REJECT'));
+    rows.push(row('orang', '$FW', 'REJECT', 'info'));
+    if (has('blue')) rows.push(row('orang', 'blue', 'REJECT', 'info'));
+  }
+  if (has('loc')) rows.push(row('loc', '$FW', 'REJECT', 'info'));
+  if (has('net')) {
+    rows.push(row('net', '$FW', 'DROP', 'info'));
+    if (has('loc')) rows.push(row('net', 'loc', 'DROP', 'info'));
+    rows.push(row('net', 'all', 'DROP', 'info'));
+  }
+  rows.push(row('all', 'all', 'REJECT', 'info'));
+  return rows;
+}
+
+function maclistRows(hosts: Database, view: NetworkView): Row[] {
+  const rows: Row[] = [];
+  for (const key of Object.keys(hosts).sort()) {
+    if (hosts[key]?.type !== 'local') continue;
+    const mac = propOf(hosts, key, 'MacAddress');
+    const ip = parseHostOrNetwork(propOf(hosts, key, 'IpAddress') ?? '');
+    if (mac === undefined || !ip || ip.kind !== 'host' || ip.family !== 'ipv4') continue;
+    // Only green and blue interfaces validate MACs; a reservation elsewhere is not checked.
+    const iface = view.interfaces.find(
+      (i) => (i.role === 'green' || i.role === 'blue') &&
+        i.ipv4.some((a) => {
+          const net = parseHostOrNetwork(a.network);
+          return net?.kind === 'network' && (ip.ip as { match(n: unknown, p: number): boolean }).match(net.ip, net.prefix);
+        }),
+    );
+    if (iface) rows.push(row('ACCEPT', iface.name, mac.toUpperCase().replace(/-/g, ':'), ip.ip.toString()));
+  }
+  return rows;
+}
+
+function stoppedRows(view: NetworkView, settings: FirewallSettings, family: Family): Row[] {
+  const greens = view.interfaces.filter((i) => i.role === 'green').map((i) => i.name);
+  const sources = greens.length > 0 ? greens : ['-'];
+  const ports = [...new Set([settings.sshPort, settings.adminPort])];
+  const rows: Row[] = [];
+  for (const s of sources) {
+    rows.push(row('ACCEPT', s, '$FW', family === 'ipv4' ? 'icmp' : 'ipv6-icmp'));
+    for (const p of ports) rows.push(row('ACCEPT', s, '$FW', 'tcp', p));
+  }
+  return rows;
+}
+
+export interface FamilyParts {
+  allRules: CommentedRows[];
+  rules: CommentedRows[];
+  services: CommentedRows[];
+  portForwards: CommentedRows[];
+  oneToOne: CommentedRows[];
+  hairpin: CommentedRows[];
+}
+
+export function buildFamilyFiles(
+  family: Family,
+  view: NetworkView,
+  settings: FirewallSettings,
+  dbs: Record<string, Database>,
+  parts: FamilyParts,
+): FamilyFiles {
+  const zones = familyZones(view, family);
+  const has = (z: string): boolean => zones.includes(z);
+  const v4 = family === 'ipv4';
+  return {
+    family,
+    conf: { macListDisposition: settings.macValidationPolicy.toUpperCase(), docker: settings.docker ? 'Yes' : 'No' },
+    zones: [row('fw', 'firewall'), ...zones.map((z) => row(z, family))],
+    interfaces: interfaceRows(view, settings, family),
+    hosts: hostRows(view, family),
+    policy: policyRows(view, settings, zones),
+    rules: {
+      all: parts.allRules,
+      ping: [
+        ...(has('net') ? [row(settings.externalPing ? 'Ping(ACCEPT)' : 'Ping(DROP)', 'net', '$FW')] : []),
+        ...(has('loc') ? [row('Ping(ACCEPT)', 'loc', '$FW')] : []),
+      ],
+      dns: has('net') ? [row('DNS(ACCEPT)', '$FW', 'net')] : [],
+      portForwards: parts.portForwards,
+      rules: parts.rules,
+      services: parts.services,
+      blueDns: has('blue') ? [row('ACCEPT', 'blue', '$FW', 'tcp', '53'), row('ACCEPT', 'blue', '$FW', 'udp', '53')] : [],
+    },
+    snat: {
+      oneToOne: v4 ? parts.oneToOne : [],
+      masquerade: v4 ? view.interfaces.filter((i) => i.role === 'red').map((i) => row('MASQUERADE', '-', i.name)) : [],
+      hairpin: v4 ? parts.hairpin : [],
+    },
+    maclist: v4 && settings.macValidation ? maclistRows(dbs['hosts'] ?? {}, view) : [],
+    stoppedRules: stoppedRows(view, settings, family),
+  };
+}

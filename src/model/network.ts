@@ -1,0 +1,210 @@
+/**
+ * Interfaces, roles and zones from the networks database, and the zone of any address:
+ * zone records first, then interface networks (aliases count for their parent), then `net`.
+ */
+import type ipaddr from 'ipaddr.js';
+import type { Database } from '../db/index.js';
+import { GatehouseError } from '../errors/index.js';
+import {
+  type Family,
+  type ParsedAddress,
+  contains,
+  networkOf,
+  parseHostOrNetwork,
+  plainText,
+  prefixOfNetmask,
+} from './addresses.js';
+import { propOf } from './settings.js';
+import type { InterfaceAddress, NetworkInterface, ZoneDefinition } from './types.js';
+
+const INTERFACE_TYPES = new Set(['ethernet', 'bridge', 'bond', 'vlan', 'xdsl']);
+/** Roles that do not make a zone of their own (members of a bridge or bond, the PPPoE carrier). */
+const NO_ZONE_ROLES = new Set(['slave', 'bridged', 'pppoe']);
+const ROLE_ZONES: Record<string, string> = { green: 'loc', red: 'net', blue: 'blue', orange: 'orang' };
+const RESERVED_ZONES = new Set(['all', 'none', 'any', 'source', 'dest', 'fw']);
+const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+export function zoneOfRole(role: string): string {
+  return ROLE_ZONES[role] ?? role.slice(0, 5);
+}
+
+function checkZoneName(name: string, place: { db: string; key: string; prop?: string }, what: string): void {
+  if (!ZONE_NAME.test(name) || RESERVED_ZONES.has(name)) {
+    throw new GatehouseError(`${what} gives the zone name '${name}', which Shorewall cannot use`, {
+      place,
+      hint: `a zone name starts with a letter, holds letters, digits or '_', and is none of ${[...RESERVED_ZONES].join(', ')}`,
+    });
+  }
+}
+
+interface ZoneNetwork {
+  zone: string;
+  network: ParsedAddress & { kind: 'network' };
+}
+
+export interface NetworkView {
+  interfaces: NetworkInterface[];
+  byName: Map<string, NetworkInterface>;
+  zones: ZoneDefinition[];
+  /** Zone records: key -> zone name, interface, network. */
+  zoneRecords: Map<string, { zone: string; interface: string; network: ParsedAddress & { kind: 'network' } }>;
+  /** In lookup order: zone records, then interface networks. */
+  lookup: ZoneNetwork[];
+  /** Trusted networks (`network` records), as CIDR per family. */
+  trusted: Record<Family, string[]>;
+  mode: 'gateway' | 'server';
+}
+
+function interfaceAddress(
+  networks: Database,
+  key: string,
+  family: Family,
+): { address: InterfaceAddress; network: ParsedAddress & { kind: 'network' } } | undefined {
+  const prop = family === 'ipv4' ? 'ipaddr' : 'ip6addr';
+  const raw = propOf(networks, key, prop);
+  if (raw === undefined) return undefined;
+  if (family === 'ipv4' && propOf(networks, key, 'bootproto') === 'dhcp') return undefined;
+  const bad = (hint: string): GatehouseError =>
+    new GatehouseError(`${prop} '${raw}' is not a valid ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address`, {
+      place: { db: 'networks', key, prop },
+      hint,
+    });
+  if (family === 'ipv4') {
+    const ip = parseHostOrNetwork(raw);
+    if (!ip || ip.kind !== 'host' || ip.family !== 'ipv4') throw bad('write it like 192.168.1.1');
+    const maskText = propOf(networks, key, 'netmask');
+    if (maskText === undefined) return undefined;
+    const prefix = prefixOfNetmask(maskText);
+    if (prefix === undefined) {
+      throw new GatehouseError(`netmask '${maskText}' is not a valid netmask`, {
+        place: { db: 'networks', key, prop: 'netmask' },
+        hint: 'write it like 255.255.255.0',
+      });
+    }
+    const network = networkOf(ip.ip, prefix) as ParsedAddress & { kind: 'network' };
+    return { address: { address: raw, network: plainText(network), record: key }, network };
+  }
+  const ip = parseHostOrNetwork(raw);
+  if (!ip || ip.kind !== 'network' || ip.family !== 'ipv6') throw bad('write it with its prefix, like 2001:db8:1::1/64');
+  const network = networkOf(ip.ip, ip.prefix) as ParsedAddress & { kind: 'network' };
+  return { address: { address: ip.ip.toString(), network: plainText(network), record: key }, network };
+}
+
+export function readNetwork(networks: Database): NetworkView {
+  const keys = Object.keys(networks).sort();
+  const interfaces: NetworkInterface[] = [];
+  const byName = new Map<string, NetworkInterface>();
+  const interfaceNetworks: ZoneNetwork[] = [];
+
+  const addAddresses = (iface: NetworkInterface, key: string): void => {
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      const found = interfaceAddress(networks, key, family);
+      if (!found) continue;
+      iface[family].push(found.address);
+      interfaceNetworks.push({ zone: iface.zone, network: found.network });
+    }
+  };
+
+  for (const key of keys) {
+    const record = networks[key];
+    if (!record || !INTERFACE_TYPES.has(record.type)) continue;
+    const role = propOf(networks, key, 'role');
+    if (role === undefined || NO_ZONE_ROLES.has(role)) continue;
+    const zone = zoneOfRole(role);
+    checkZoneName(zone, { db: 'networks', key, prop: 'role' }, `role '${role}'`);
+    const iface: NetworkInterface = { name: key, type: record.type, role, zone, ipv4: [], ipv6: [] };
+    interfaces.push(iface);
+    byName.set(key, iface);
+    addAddresses(iface, key);
+  }
+
+  for (const key of keys) {
+    const record = networks[key];
+    if (!record || record.type !== 'alias') continue;
+    const parentName = key.split(':')[0] ?? '';
+    const parent = byName.get(parentName);
+    if (!parent) {
+      throw new GatehouseError(`alias of '${parentName}', which is not a configured interface`, {
+        place: { db: 'networks', key },
+        hint: 'name an alias <interface>:<n> after an interface that has a role',
+      });
+    }
+    addAddresses(parent, key);
+  }
+
+  const interfaceZones = new Set(interfaces.map((i) => i.zone));
+  const zoneRecords = new Map<string, { zone: string; interface: string; network: ParsedAddress & { kind: 'network' } }>();
+  const recordZoneNames = new Map<string, string>();
+  const zoneNetworks: ZoneNetwork[] = [];
+  for (const key of keys) {
+    if (networks[key]?.type !== 'zone') continue;
+    const zone = key.slice(0, 5);
+    checkZoneName(zone, { db: 'networks', key }, `zone record '${key}'`);
+    if (interfaceZones.has(zone) || recordZoneNames.has(zone)) {
+      throw new GatehouseError(`zone name '${zone}' is already used by ${recordZoneNames.has(zone) ? `zone record '${recordZoneNames.get(zone)}'` : 'an interface role'}`, {
+        place: { db: 'networks', key },
+        hint: 'zone names are the first 5 characters of the key; choose a key that differs in them',
+      });
+    }
+    const ifaceName = propOf(networks, key, 'Interface');
+    if (ifaceName === undefined || !byName.has(ifaceName)) {
+      throw new GatehouseError(
+        ifaceName === undefined ? 'zone record has no Interface' : `Interface '${ifaceName}' does not exist`,
+        { place: { db: 'networks', key, prop: 'Interface' }, hint: `use one of: ${[...byName.keys()].join(', ') || '(no interface has a role)'}` },
+      );
+    }
+    const networkText = propOf(networks, key, 'Network');
+    const network = networkText === undefined ? undefined : parseHostOrNetwork(networkText);
+    if (!network || network.kind !== 'network') {
+      throw new GatehouseError(`Network '${networkText ?? ''}' is not a network`, {
+        place: { db: 'networks', key, prop: 'Network' },
+        hint: 'write a CIDR such as 192.168.1.128/25 or 2001:db8:1:8000::/65',
+      });
+    }
+    const normalized = networkOf(network.ip, network.prefix) as ParsedAddress & { kind: 'network' };
+    recordZoneNames.set(zone, key);
+    zoneRecords.set(key, { zone, interface: ifaceName, network: normalized });
+    zoneNetworks.push({ zone, network: normalized });
+  }
+
+  const zones: ZoneDefinition[] = [];
+  const seen = new Set<string>();
+  for (const iface of interfaces) {
+    if (seen.has(iface.zone)) continue;
+    seen.add(iface.zone);
+    zones.push({ name: iface.zone, origin: { role: iface.role }, families: ['ipv4', 'ipv6'] });
+  }
+  for (const [key, z] of zoneRecords) zones.push({ name: z.zone, origin: { zoneRecord: key }, families: [z.network.family] });
+
+  const trusted: Record<Family, string[]> = { ipv4: [], ipv6: [] };
+  for (const key of keys) {
+    if (networks[key]?.type !== 'network') continue;
+    const mask = propOf(networks, key, 'Mask');
+    const prefix = mask === undefined ? undefined : (prefixOfNetmask(mask) ?? (/^\d+$/.test(mask) ? Number(mask) : undefined));
+    const parsed = parseHostOrNetwork(prefix === undefined ? key : `${key}/${prefix}`);
+    if (!parsed || parsed.kind === 'range') {
+      throw new GatehouseError(`trusted network '${key}' with Mask '${mask ?? ''}' is not a network`, {
+        place: { db: 'networks', key, prop: 'Mask' },
+        hint: 'key the record by the network address and set Mask to a netmask such as 255.255.255.0',
+      });
+    }
+    const net = parsed.kind === 'host' ? parsed : networkOf(parsed.ip, parsed.prefix);
+    trusted[net.family].push(plainText(net));
+  }
+
+  return {
+    interfaces,
+    byName,
+    zones,
+    zoneRecords,
+    lookup: [...zoneNetworks, ...interfaceNetworks],
+    trusted,
+    mode: interfaces.some((i) => i.role === 'red') ? 'gateway' : 'server',
+  };
+}
+
+/** The zone an address belongs to: the first zone record or interface network holding it, else `net`. */
+export function zoneOfAddress(view: NetworkView, ip: ipaddr.IPv4 | ipaddr.IPv6): string {
+  for (const entry of view.lookup) if (contains(entry.network, ip)) return entry.zone;
+  return 'net';
+}

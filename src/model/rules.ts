@@ -1,0 +1,182 @@
+/** fwrules records (filter rules) and local services to rule rows, per family. */
+import type { Database } from '../db/index.js';
+import { GatehouseError, type Place } from '../errors/index.js';
+import type { Family } from './addresses.js';
+import type { NetworkView } from './network.js';
+import { type Endpoint, type ObjectResolver, endpointText, inFamily } from './objects.js';
+import { type ServiceResolver, localServicePorts } from './services.js';
+import { propOf } from './settings.js';
+import { commentText, row } from './text.js';
+import { utcWindows } from './times.js';
+import type { CommentedRows } from './types.js';
+
+const FAMILIES: Family[] = ['ipv4', 'ipv6'];
+const ACTIONS = new Set(['accept', 'drop', 'reject']);
+const LOG_LEVELS = new Set(['none', 'debug', 'info', 'notice', 'warning', 'err', 'crit', 'alert', 'emerg']);
+
+export interface FamilyRuleSets {
+  all: CommentedRows[];
+  rules: CommentedRows[];
+}
+
+function numeric(text: string | undefined): number {
+  const n = Number(text);
+  return text !== undefined && Number.isFinite(n) ? n : 0;
+}
+
+/** Rule keys in Position order, ties by key (numerically when both keys are numbers). */
+export function sortRuleKeys(fwrules: Database, keys: string[]): string[] {
+  const position = new Map(keys.map((k) => [k, numeric(propOf(fwrules, k, 'Position'))]));
+  return keys.sort((a, b) => {
+    const d = (position.get(a) ?? 0) - (position.get(b) ?? 0);
+    if (d !== 0) return d;
+    const na = Number(a);
+    const nb = Number(b);
+    if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
+    return a < b ? -1 : a > b ? 1 : 0;
+  });
+}
+
+/** Log suffix for an action: `''` for none, `:info` and so on. */
+export function logSuffix(db: Database, dbName: string, key: string): string {
+  const log = (propOf(db, key, 'Log') ?? 'none').toLowerCase();
+  if (!LOG_LEVELS.has(log)) {
+    throw new GatehouseError(`Log is '${log}'`, { place: { db: dbName, key, prop: 'Log' }, hint: `use one of: ${[...LOG_LEVELS].join(', ')}` });
+  }
+  return log === 'none' ? '' : `:${log}`;
+}
+
+/** Src and Dst that cannot describe traffic through or to this firewall. */
+function pointless(srcRef: string, dstRef: string, src: Endpoint[], dst: Endpoint[]): string | undefined {
+  if (srcRef.toLowerCase() === 'fw' && dstRef.toLowerCase() === 'fw') return 'the firewall to itself';
+  if (srcRef === dstRef && srcRef.toLowerCase() !== 'any') return `'${srcRef}' to itself`;
+  const wholeNet = (e: Endpoint[]): boolean => e.length > 0 && e.every((x) => x.zone === 'net' && x.addresses.length === 0);
+  if (wholeNet(src) && wholeNet(dst)) return 'the internet (red) to the internet';
+  return undefined;
+}
+
+export function buildFilterRules(
+  dbs: Record<string, Database>,
+  objects: ObjectResolver,
+  services: ServiceResolver,
+  offsetMinutes: number,
+): Record<Family, FamilyRuleSets> {
+  const fwrules = dbs['fwrules'] ?? {};
+  const fwtimes = dbs['fwtimes'] ?? {};
+  const out: Record<Family, FamilyRuleSets> = { ipv4: { all: [], rules: [] }, ipv6: { all: [], rules: [] } };
+  const timeCache = new Map<string, string[]>();
+
+  const keys = Object.keys(fwrules).filter((k) => fwrules[k]?.type === 'rule');
+  for (const key of sortRuleKeys(fwrules, keys)) {
+    const place = (prop: string): Place => ({ db: 'fwrules', key, prop });
+    const actionText = propOf(fwrules, key, 'Action') ?? '';
+    // Traffic-shaping (class;) and divert (provider;) rules belong to the mangle stage.
+    if (/^(class|provider);/i.test(actionText)) continue;
+    if ((propOf(fwrules, key, 'status') ?? 'enabled') === 'disabled') continue;
+    if (!ACTIONS.has(actionText.toLowerCase())) {
+      throw new GatehouseError(`Action is '${actionText}'`, { place: place('Action'), hint: 'use accept, drop or reject (or class;K / provider;K for shaping and divert rules)' });
+    }
+    const action = actionText.toUpperCase() + logSuffix(fwrules, 'fwrules', key);
+    const state = (propOf(fwrules, key, 'State') ?? 'new').toLowerCase();
+    if (state !== 'new' && state !== 'all') throw new GatehouseError(`State is '${state}'`, { place: place('State'), hint: 'use new or all' });
+
+    const srcRef = propOf(fwrules, key, 'Src');
+    const dstRef = propOf(fwrules, key, 'Dst');
+    if (srcRef === undefined) throw new GatehouseError('rule has no Src', { place: place('Src'), hint: 'use any, fw, an address or an object reference' });
+    if (dstRef === undefined) throw new GatehouseError('rule has no Dst', { place: place('Dst'), hint: 'use any, fw, an address or an object reference' });
+    const src = objects.endpoints(srcRef, place('Src'), { allowMac: true });
+    const dst = objects.endpoints(dstRef, place('Dst'));
+    const why = pointless(srcRef, dstRef, src, dst);
+    if (why) throw new GatehouseError(`rule goes from ${why}`, { place: place('Dst'), hint: 'Src and Dst must describe traffic between two different places' });
+
+    const service = services.resolve(propOf(fwrules, key, 'Service') ?? 'any', place('Service'));
+    if (service.local && dstRef.toLowerCase() !== 'fw') {
+      throw new GatehouseError('a local service (service;K) runs on the firewall, but Dst is not fw', { place: place('Service'), hint: 'set Dst to fw or use a fwservice' });
+    }
+
+    const timeRef = propOf(fwrules, key, 'Time');
+    let times = ['-'];
+    if (timeRef !== undefined) {
+      const cached = timeCache.get(timeRef);
+      if (cached) times = cached;
+      else {
+        const timeKey = timeRef.startsWith('time;') ? timeRef.slice(5) : undefined;
+        if (timeKey === undefined || fwtimes[timeKey]?.type !== 'time') {
+          throw new GatehouseError(`refers to time '${timeRef}', which does not exist`, { place: place('Time'), hint: 'use time;K with K a record of type time in fwtimes' });
+        }
+        times = utcWindows(fwtimes, timeKey, offsetMinutes);
+        timeCache.set(timeRef, times);
+      }
+    }
+
+    const comment = commentText(`RULE#${key} ${propOf(fwrules, key, 'Description') ?? ''}`);
+    let emitted = 0;
+    for (const family of FAMILIES) {
+      const rows = [];
+      const srcs = src.filter((e) => inFamily(e, family));
+      const dsts = dst.filter((e) => inFamily(e, family));
+      const ports = service.ports.filter((p) => p.families.includes(family));
+      for (const s of srcs) {
+        const source = endpointText(s);
+        for (const d of dsts) {
+          const dest = endpointText(d);
+          for (const p of ports) for (const t of times) rows.push(row(action, source, dest, p.proto, p.dport, '', '', '', '', '', '', t));
+        }
+      }
+      if (rows.length === 0) continue;
+      emitted += rows.length;
+      out[family][state === 'all' ? 'all' : 'rules'].push({ comment, rows });
+    }
+    if (emitted === 0) {
+      throw new GatehouseError(`rule matches no address family: Src '${srcRef}', Dst '${dstRef}' and Service have no IPv4 or IPv6 side in common`, {
+        place: place('Src'),
+        hint: 'use objects of the same family on both sides (ICMP services are IPv4 only)',
+      });
+    }
+  }
+  return out;
+}
+
+const LEGACY_ACCESS: Record<string, string[]> = { none: [], private: ['green'], public: ['green', 'red'] };
+const BUILTIN_ROLES = new Set(['green', 'red', 'blue', 'orange']);
+
+/** Local services (configuration records of type service) opened from the zones in `access`. */
+export function buildServiceRules(configuration: Database, view: NetworkView): Record<Family, CommentedRows[]> {
+  const out: Record<Family, CommentedRows[]> = { ipv4: [], ipv6: [] };
+  for (const key of Object.keys(configuration).sort()) {
+    if (configuration[key]?.type !== 'service') continue;
+    if ((propOf(configuration, key, 'status') ?? 'enabled') !== 'enabled') continue;
+    const accessText = propOf(configuration, key, 'access') ?? 'none';
+    const items = accessText.split(',').map((s) => s.trim()).filter((s) => s !== '').flatMap((a) => LEGACY_ACCESS[a] ?? [a]);
+    const zones: { zone: string; families: Family[] }[] = [];
+    for (const item of items) {
+      const record = view.zoneRecords.get(item);
+      let found: { zone: string; families: Family[] } | undefined;
+      if (record) found = { zone: record.zone, families: [record.network.family] };
+      else if (item === 'red' && view.mode === 'server') found = { zone: 'net', families: FAMILIES };
+      else {
+        const iface = view.interfaces.find((i) => i.role === item);
+        if (iface) found = { zone: iface.zone, families: FAMILIES };
+        else if (!BUILTIN_ROLES.has(item)) {
+          throw new GatehouseError(`access names '${item}', which is neither a role in use nor a zone record`, {
+            place: { db: 'configuration', key, prop: 'access' },
+            hint: 'list roles (green, red, blue, orange, custom roles in use) or zone record keys',
+          });
+        }
+      }
+      if (found && !zones.some((z) => z.zone === found.zone)) zones.push(found);
+    }
+    if (zones.length === 0) continue;
+    const ports = localServicePorts(configuration, key);
+    if (ports.length === 0) continue;
+    for (const family of FAMILIES) {
+      const rows = [];
+      for (const z of zones) {
+        if (!z.families.includes(family)) continue;
+        for (const p of ports) rows.push(row('ACCEPT', z.zone, '$FW', p.proto, p.dport));
+      }
+      if (rows.length > 0) out[family].push({ comment: commentText(`service ${key}`), rows });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,24 @@
+/** Turning values into column rows and free text into harmless comments. */
+import type { Row } from './types.js';
+
+/** Cells joined by tabs; empty cells become `-` and trailing `-` cells are dropped. */
+export function row(...cells: string[]): Row {
+  const filled = cells.map((c) => (c === '' ? '-' : c));
+  while (filled.length > 1 && filled[filled.length - 1] === '-') filled.pop();
+  return { cells: filled, line: filled.join('\t') };
+}
+
+const COMMENT_MAX = 64;
+
+/**
+ * Free text (Description and the like) reduced to letters, digits, spaces and a few
+ * punctuation marks, so a comment can never start a directive, a variable or a new column.
+ */
+export function commentText(text: string): string {
+  const kept = text
+    .replace(/[^\p{L}\p{N} ._,:/@+=()-]/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const chars = Array.from(kept);
+  return chars.length > COMMENT_MAX ? chars.slice(0, COMMENT_MAX).join('').trimEnd() : kept;
+}

@@ -1,0 +1,90 @@
+/**
+ * Time objects (local WeekDays, TimeStart, TimeStop) to Shorewall TIME columns in UTC.
+ * Unlike NethServer, weekdays move with the window when the conversion crosses midnight,
+ * and a window that wraps midnight (22:00-06:00) is split into one column per UTC day.
+ */
+import type { Database } from '../db/index.js';
+import { GatehouseError, type Place } from '../errors/index.js';
+import { propOf } from './settings.js';
+
+const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
+const DAY_MINUTES = 1440;
+
+/** Minutes the zone is ahead of UTC at that moment (Europe/Rome in winter: 60). */
+export function utcOffsetMinutes(timeZone: string, at: Date): number {
+  let format: Intl.DateTimeFormat;
+  try {
+    format = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    });
+  } catch {
+    throw new GatehouseError(`unknown time zone '${timeZone}'`, { hint: 'use an IANA name such as Europe/Rome or UTC' });
+  }
+  const parts: Record<string, number> = {};
+  for (const p of format.formatToParts(at)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+  const local = Date.UTC(parts['year'] ?? 0, (parts['month'] ?? 1) - 1, parts['day'] ?? 1, parts['hour'] ?? 0, parts['minute'] ?? 0);
+  const atMinute = Math.floor(at.getTime() / 60_000) * 60_000;
+  return Math.round((local - atMinute) / 60_000);
+}
+
+function clock(minutes: number): string {
+  if (minutes >= DAY_MINUTES) return '23:59:59';
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`;
+}
+
+function parseClock(text: string, place: Place): number {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(text);
+  const h = m ? Number(m[1]) : NaN;
+  const min = m ? Number(m[2]) : NaN;
+  if (!(h >= 0 && h <= 23 && min >= 0 && min <= 59)) {
+    throw new GatehouseError(`'${text}' is not a time of day`, { place, hint: 'write HH:MM in local time, e.g. 08:30' });
+  }
+  return h * 60 + min;
+}
+
+/** The TIME column values for a time object; `['-']` when it restricts nothing. */
+export function utcWindows(fwtimes: Database, key: string, offsetMinutes: number): string[] {
+  const place = (prop: string): Place => ({ db: 'fwtimes', key, prop });
+  const daysText = propOf(fwtimes, key, 'WeekDays');
+  const startText = propOf(fwtimes, key, 'TimeStart');
+  const stopText = propOf(fwtimes, key, 'TimeStop');
+  let days: number[] | undefined;
+  if (daysText !== undefined) {
+    days = [];
+    for (const item of daysText.split(',').map((d) => d.trim()).filter((d) => d !== '')) {
+      const index = DAYS.findIndex((d) => d.toLowerCase() === item.toLowerCase());
+      if (index < 0) throw new GatehouseError(`'${item}' is not a weekday`, { place: place('WeekDays'), hint: `use ${DAYS.join(', ')}` });
+      if (!days.includes(index)) days.push(index);
+    }
+  }
+  if (days === undefined && startText === undefined && stopText === undefined) return ['-'];
+  const start = startText === undefined ? 0 : parseClock(startText, place('TimeStart'));
+  let stop = stopText === undefined ? DAY_MINUTES : parseClock(stopText, place('TimeStop'));
+  if (stop <= start) stop += DAY_MINUTES;
+  if (offsetMinutes === 0 && start === 0 && stop === DAY_MINUTES && days === undefined) return ['-'];
+
+  const utcStart = start - offsetMinutes;
+  const utcStop = stop - offsetMinutes;
+  const out: string[] = [];
+  for (let day = Math.floor(utcStart / DAY_MINUTES); day * DAY_MINUTES < utcStop; day++) {
+    const from = Math.max(utcStart, day * DAY_MINUTES) - day * DAY_MINUTES;
+    const to = Math.min(utcStop, (day + 1) * DAY_MINUTES) - day * DAY_MINUTES;
+    if (to <= from) continue;
+    const parts = ['utc'];
+    if (days !== undefined) {
+      const shifted = days.map((d) => (((d + day) % 7) + 7) % 7).sort((a, b) => a - b);
+      parts.push(`weekdays=${shifted.map((d) => DAYS[d]).join(',')}`);
+    }
+    if (from > 0 || to < DAY_MINUTES) parts.push(`timestart=${clock(from)}`, `timestop=${clock(to)}`);
+    out.push(parts.join('&'));
+  }
+  return out;
+}

@@ -1,0 +1,105 @@
+/**
+ * The resolved gateway view: what the fragments print. Every list is already sorted and
+ * every row already holds its final column text, so fragments only loop and print.
+ */
+import type { Family } from './addresses.js';
+
+export type { Family };
+
+/** One line of a Shorewall column file: its cells and the tab-joined text to print. */
+export interface Row {
+  cells: string[];
+  line: string;
+}
+
+/** Rows that share one `?COMMENT` (the comment ends up in iptables-save as `-m comment`). */
+export interface CommentedRows {
+  comment: string;
+  rows: Row[];
+}
+
+/** The `firewall` key of the configuration database, defaults applied. */
+export interface FirewallSettings {
+  policy: 'permissive' | 'strict';
+  externalPing: boolean;
+  hairpinNat: boolean;
+  macValidation: boolean;
+  macValidationPolicy: 'drop' | 'reject' | 'accept';
+  docker: boolean;
+  /** Event fired by firewall-adjust (undefined: the events stage's default). */
+  event: string | undefined;
+  /** TCP ports kept open from green while the firewall is stopped. */
+  sshPort: string;
+  adminPort: string;
+}
+
+export interface InterfaceAddress {
+  /** The interface's own address, e.g. `192.168.1.1`. */
+  address: string;
+  /** Its network in CIDR form, e.g. `192.168.1.0/24`. */
+  network: string;
+  /** The networks record that holds it (the interface itself or one of its aliases). */
+  record: string;
+}
+
+export interface NetworkInterface {
+  name: string;
+  type: string;
+  role: string;
+  zone: string;
+  ipv4: InterfaceAddress[];
+  ipv6: InterfaceAddress[];
+}
+
+export interface ZoneDefinition {
+  name: string;
+  /** Where it comes from: an interface role or a `zone` record. */
+  origin: { role: string } | { zoneRecord: string };
+  families: Family[];
+}
+
+/** Everything written under etc/shorewall (ipv4) or etc/shorewall6 (ipv6). */
+export interface FamilyFiles {
+  family: Family;
+  /** Settings the fragments of shorewall.conf / shorewall6.conf print. */
+  conf: { macListDisposition: string; docker: string };
+  zones: Row[];
+  interfaces: Row[];
+  hosts: Row[];
+  policy: Row[];
+  rules: {
+    /** Rules with State=all (SECTION ALL). */
+    all: CommentedRows[];
+    ping: Row[];
+    dns: Row[];
+    portForwards: CommentedRows[];
+    /** Rules with State=new (the default), SECTION NEW. */
+    rules: CommentedRows[];
+    services: CommentedRows[];
+    blueDns: Row[];
+  };
+  snat: {
+    oneToOne: CommentedRows[];
+    masquerade: Row[];
+    hairpin: CommentedRows[];
+  };
+  maclist: Row[];
+  stoppedRules: Row[];
+}
+
+export interface GatewayModel {
+  /** gateway: at least one red interface; server: none. */
+  mode: 'gateway' | 'server';
+  settings: FirewallSettings;
+  interfaces: NetworkInterface[];
+  zones: ZoneDefinition[];
+  v4: FamilyFiles;
+  v6: FamilyFiles;
+}
+
+export interface BuildModelOptions {
+  /** Local time zone of time objects (default: the process's). */
+  timeZone?: string;
+  /** The moment whose UTC offset applies (default: now). */
+  now?: Date;
+}
