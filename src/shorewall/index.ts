@@ -1,0 +1,139 @@
+/**
+ * The Shorewall-style file parser: a directory's files in, a typed configuration out.
+ * `readShorewallDir` is the only function here that touches the disk; `parseShorewall`
+ * is pure and throws a GatehouseError naming file, line and column for bad input.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GatehouseError } from '../errors/index.js';
+import { splitFile, type FileItem, type Params } from './lines.js';
+import { MACLIST_COLUMNS, NAT_COLUMNS, SNAT_COLUMNS, STOPPED_COLUMNS, parseMaclist, parseNat, parseSnat, parseStoppedRules } from './nat.js';
+import { RULE_COLUMNS, parseRuleFile } from './rules.js';
+import { parseAssignments, parseSettings } from './settings.js';
+import type { Family, ShorewallConfig } from './types.js';
+import {
+  HOST_COLUMNS,
+  POLICY_COLUMNS,
+  ZONE_COLUMNS,
+  interfaceColumns,
+  parseHosts,
+  parseInterfaces,
+  parsePolicy,
+  parseZones,
+  type ParseContext,
+} from './zones.js';
+
+export type * from './types.js';
+export { knownMacroNames } from './macros.js';
+
+/** File name (zones, rules, ...) -> text. */
+export type ShorewallFiles = Record<string, string>;
+
+export interface ParseOptions {
+  family: Family;
+  /** The directory the files came from; kept in the result for messages. */
+  dir: string;
+}
+
+/** Reads every regular file of a Shorewall directory (no subfolders, no editor backups). */
+export async function readShorewallDir(dir: string): Promise<ShorewallFiles> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    throw new GatehouseError(`cannot read the directory ${dir}`, { place: { file: dir }, hint: 'check --dir or --root', cause: e });
+  }
+  const files: ShorewallFiles = {};
+  const names = entries
+    .filter((e) => e.isFile() && !e.name.startsWith('.') && !e.name.endsWith('~') && !/\.(rpmnew|rpmsave|orig|bak|swp)$/.test(e.name))
+    .map((e) => e.name)
+    .sort();
+  for (const name of names) files[name] = await readFile(join(dir, name), 'utf8');
+  return files;
+}
+
+/** Files read by other stages or at run time; noted, never compiled here. */
+const OTHER_STAGES = new Set([
+  'conntrack', 'helpers', 'modules', 'modules.essential', 'actions', 'providers', 'rtrules', 'mangle', 'tcinterfaces',
+  'tcpri', 'tcclasses', 'tcdevices', 'tcfilters', 'tcrules', 'findgw', 'capabilities', 'routes', 'init', 'initdone',
+  'start', 'started', 'stop', 'stopped', 'clear', 'cleared', 'restored', 'refresh', 'refreshed', 'tcclear', 'isusable',
+  'lib.private', 'maclog', 'savesets', 'scfilter', 'enabled', 'disabled', 'postcompile', 'compile', 'tcstart', 'Makefile',
+]);
+/** Shorewall files that change verdicts and that Gatehouse cannot honour yet: refusing is safer than skipping. */
+const NOT_YET = ['tunnels', 'proxyarp', 'proxyndp', 'netmap', 'masq', 'accounting', 'ecn', 'routestopped', 'arprules', 'secmarks', 'notrack', 'rawnat'];
+const COMPILED = new Set(['params', 'shorewall.conf', 'shorewall6.conf', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'blrules', 'snat', 'nat', 'maclist', 'stoppedrules']);
+
+function hasContent(text: string): boolean {
+  return text.split('\n').some((l) => {
+    const t = l.replace(/#.*$/, '').trim();
+    return t !== '' && !/^\?(COMMENT|FORMAT|SECTION)\b/i.test(t) && !/^\??SECTION\b/.test(t);
+  });
+}
+
+/** Parses the files of one family into a typed configuration. */
+export function parseShorewall(files: ShorewallFiles, options: ParseOptions): ShorewallConfig {
+  const notes: string[] = [];
+  for (const name of Object.keys(files).sort()) {
+    const text = files[name] ?? '';
+    if (COMPILED.has(name)) continue;
+    if (NOT_YET.includes(name)) {
+      if (hasContent(text)) {
+        throw new GatehouseError(`the ${name} file is valid Shorewall but Gatehouse does not support it yet`, {
+          place: { file: name },
+          hint: 'empty it, or express the same with rules, snat or nat',
+        });
+      }
+      continue;
+    }
+    if (OTHER_STAGES.has(name)) {
+      if (hasContent(text)) notes.push(`${name}: not part of the filter compile (read by another stage or ignored)`);
+      continue;
+    }
+    notes.push(`${name}: unknown file, ignored`);
+  }
+
+  // $FW may appear in params only as the default name; the zones file fixes it afterwards.
+  const params: Params = files['params'] === undefined ? {} : parseAssignments('params', files['params'], {}, 'fw').values;
+  const split = (file: string, columns: readonly string[] | ((format: number) => readonly string[]), firewallZone: string): FileItem[] =>
+    files[file] === undefined ? [] : splitFile(files[file], { file, columns, params, firewallZone });
+
+  if (files['zones'] === undefined) {
+    throw new GatehouseError('the zones file is missing', { place: { file: join(options.dir, 'zones') }, hint: 'a Shorewall directory needs zones, interfaces and policy' });
+  }
+  const zones = parseZones(split('zones', ZONE_COLUMNS, 'fw'), options.family);
+  const firewallZone = zones.find((z) => z.type === 'firewall')!.name;
+  const ctx: ParseContext = { family: options.family, firewallZone, zones: new Map(zones.map((z) => [z.name, z])), interfaces: new Map() };
+
+  const confName = options.family === 6 && files['shorewall6.conf'] !== undefined ? 'shorewall6.conf' : 'shorewall.conf';
+  const { settings, notes: settingNotes } = parseSettings(files[confName], params, firewallZone);
+  notes.push(...settingNotes);
+
+  const interfaces = parseInterfaces(split('interfaces', interfaceColumns, firewallZone), ctx, notes);
+  const hosts = parseHosts(split('hosts', HOST_COLUMNS, firewallZone), ctx);
+  const policies = parsePolicy(split('policy', POLICY_COLUMNS, firewallZone), ctx);
+  const rules = parseRuleFile(split('rules', RULE_COLUMNS, firewallZone), ctx, 'rules');
+  const blrules = parseRuleFile(split('blrules', RULE_COLUMNS, firewallZone), ctx, 'blrules');
+  const snat = parseSnat(split('snat', SNAT_COLUMNS, firewallZone), ctx);
+  const nat = parseNat(split('nat', NAT_COLUMNS, firewallZone), ctx);
+  const hostsWithMaclist = new Set(hosts.filter((h) => h.options.maclist).map((h) => h.interface));
+  const maclist = parseMaclist(split('maclist', MACLIST_COLUMNS, firewallZone), ctx, hostsWithMaclist);
+  const stoppedRules = parseStoppedRules(split('stoppedrules', STOPPED_COLUMNS, firewallZone), ctx);
+
+  return {
+    family: options.family,
+    dir: options.dir,
+    firewallZone,
+    settings,
+    zones,
+    interfaces,
+    hosts,
+    policies,
+    rules,
+    blrules,
+    snat,
+    nat,
+    maclist,
+    stoppedRules,
+    notes,
+  };
+}

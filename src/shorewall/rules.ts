@@ -1,0 +1,252 @@
+/**
+ * rules and blrules: one line may become several rules (a macro's entries, a protocol
+ * list such as tcp,udp), all sharing the line's place.
+ */
+import { GatehouseError } from '../errors/index.js';
+import { hasPorts, parseNetwork, parseRate, readAddressList, readLogLevel, readPorts, readProtocols, readTime } from './address.js';
+import type { FileItem, Row } from './lines.js';
+import { knownMacroNames, macroEntries, type MacroEntry } from './macros.js';
+import type { Endpoint, NatTarget, Rule, RuleAction, RuleSection } from './types.js';
+import { readZoneSelector, type ParseContext } from './zones.js';
+
+export const RULE_COLUMNS = [
+  'action', 'source', 'dest', 'proto', 'dport', 'sport', 'origdest', 'rate', 'user', 'mark', 'connlimit', 'time', 'headers', 'switch', 'helper',
+];
+const C = { action: 0, source: 1, dest: 2, proto: 3, dport: 4, sport: 5, origdest: 6, rate: 7, time: 11 } as const;
+const UNSUPPORTED_COLUMNS = [8, 9, 10, 12, 13, 14];
+
+const SECTION_ORDER: RuleSection[] = ['ALL', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED', 'NEW'];
+const RULE_ACTIONS: RuleAction[] = ['ACCEPT', 'ACCEPT+', 'DROP', 'REJECT', 'CONTINUE', 'DNAT', 'DNAT-', 'REDIRECT', 'REDIRECT-'];
+const BLRULE_ACTIONS: RuleAction[] = ['BLACKLIST', 'WHITELIST', 'ACCEPT', 'DROP', 'REJECT', 'CONTINUE'];
+/** Shorewall actions we recognise but do not compile yet: an error says so. */
+const KNOWN_UNSUPPORTED = new Set([
+  'LOG', 'ULOG', 'NFLOG', 'QUEUE', 'NFQUEUE', 'NONAT', 'SAME', 'MARK', 'CONNMARK', 'COUNT', 'AUDIT', 'A_ACCEPT', 'A_DROP',
+  'A_REJECT', 'INLINE', 'IPTABLES', 'IP6TABLES', 'NFQBY', 'Broadcast', 'Multicast', 'Invalid', 'NotSyn', 'dropInvalid',
+  'dropNotSyn', 'DropSmurfs', 'TCPFlags', 'Limit', 'AllowICMPs', 'Established', 'Related', 'New', 'Untracked', 'BLACKLIST',
+  'WHITELIST', 'DNAT!', 'SNAT', 'MASQUERADE', 'REJECT!', 'ACCEPT!', 'DROP!', 'HELPER', 'CT', 'TARPIT', 'RST', 'FIN',
+]);
+
+interface ParsedAction {
+  action: RuleAction;
+  log?: string;
+  macro?: MacroEntry[];
+}
+
+function readAction(row: Row, allowed: RuleAction[]): ParsedAction {
+  const text = row.need(C.action, 'an action such as ACCEPT, DROP, REJECT, DNAT or a macro like SSH(ACCEPT)');
+  let head = text;
+  let logText: string | undefined;
+  // The log level follows the last ':' outside parentheses.
+  const close = text.lastIndexOf(')');
+  const colon = text.indexOf(':', close + 1);
+  if (colon >= 0) {
+    head = text.slice(0, colon);
+    logText = text.slice(colon + 1);
+    if (logText.includes(':')) throw row.fail(C.action, `log tags ('${logText}') are not supported yet`, 'write ACTION:level');
+  }
+  let macroName: string | undefined;
+  let verdict = head;
+  const call = /^([A-Za-z0-9_]+)\(([^()]*)\)$/.exec(head);
+  const slash = /^([A-Za-z0-9_]+)\/([A-Za-z+-]+)$/.exec(head);
+  if (call) [macroName, verdict] = [call[1], call[2] ?? ''];
+  else if (slash) [macroName, verdict] = [slash[1], slash[2] ?? ''];
+  const parsed: ParsedAction = { action: verdict as RuleAction };
+  if (macroName !== undefined) {
+    const entries = macroEntries(macroName);
+    if (!entries) {
+      throw row.fail(C.action, `unknown macro '${macroName}'`, `Gatehouse knows: ${knownMacroNames().join(', ')}`);
+    }
+    parsed.macro = entries;
+  }
+  if (!allowed.includes(verdict as RuleAction)) {
+    const supported = `expected ${allowed.join(', ')}${macroName === undefined ? `, or a macro such as SSH(ACCEPT) or Ping/DROP` : ''}`;
+    if (KNOWN_UNSUPPORTED.has(verdict)) throw row.fail(C.action, `action '${verdict}' is valid Shorewall but not supported here yet`, supported);
+    if (macroName === undefined && /^[A-Z][A-Za-z0-9]*$/.test(verdict) && macroEntries(verdict)) {
+      throw row.fail(C.action, `macro '${verdict}' needs an action`, `write ${verdict}(ACCEPT) or ${verdict}/ACCEPT`);
+    }
+    throw row.fail(C.action, `unknown action '${verdict}'`, supported);
+  }
+  if (logText !== undefined) {
+    const level = readLogLevel(row, C.action, logText);
+    if (level !== undefined) parsed.log = level;
+  }
+  return parsed;
+}
+
+/** `zone`, `zone:addr,...`, `zone:~MAC`, `zone:+set`, `all`, `loc,net`. */
+function readEndpoint(row: Row, index: number, text: string, ctx: ParseContext, isSource: boolean): Endpoint {
+  const colon = text.indexOf(':');
+  const zoneText = colon < 0 ? text : text.slice(0, colon);
+  const endpoint: Endpoint = { zones: readZoneSelector(row, index, zoneText, ctx) };
+  if (colon >= 0) {
+    const allow: ('net' | 'range' | 'mac' | 'ipset')[] = isSource ? ['net', 'range', 'mac', 'ipset'] : ['net', 'range', 'ipset'];
+    endpoint.addresses = readAddressList(row, index, text.slice(colon + 1), { allow });
+  }
+  return endpoint;
+}
+
+/** DNAT's DEST: `zone:address[:port]`, IPv6 in brackets (`loc:[2001:db8::5]:80`). */
+function readDnatDest(row: Row, text: string, ctx: ParseContext): { dest: Endpoint; target: NatTarget } {
+  const colon = text.indexOf(':');
+  const zoneText = colon < 0 ? text : text.slice(0, colon);
+  const dest: Endpoint = { zones: readZoneSelector(row, C.dest, zoneText, ctx) };
+  if (dest.zones.kind !== 'zones' || dest.zones.names.length !== 1) {
+    throw row.fail(C.dest, 'DNAT needs exactly one destination zone', 'expected zone:address[:port], e.g. loc:192.168.1.10:22');
+  }
+  const rest = colon < 0 ? '' : text.slice(colon + 1);
+  if (rest === '') throw row.fail(C.dest, 'DNAT without a target address', 'expected zone:address[:port], e.g. loc:192.168.1.10:22');
+  let addressText = rest;
+  let port: string | undefined;
+  const bracketed = /^[<[]([^>\]]+)[>\]](?::(.+))?$/.exec(rest);
+  if (bracketed) {
+    addressText = bracketed[1] ?? '';
+    port = bracketed[2];
+  } else if (rest.split(':').length === 2) {
+    [addressText, port] = rest.split(':') as [string, string];
+  } else if (rest.includes(':') && !parseNetwork(rest)) {
+    throw row.fail(C.dest, `cannot read the DNAT target '${rest}'`, 'write an IPv6 target in brackets: loc:[2001:db8::5]:80');
+  }
+  const target: NatTarget = {};
+  if (addressText !== '') {
+    const list = readAddressList(row, C.dest, addressText, { allow: ['net', 'range'] });
+    const item = list.items[0];
+    if (list.negate || list.items.length !== 1 || !item || (item.kind === 'net' && item.address.includes('/'))) {
+      throw row.fail(C.dest, `'${addressText}' is not one address or range`, 'expected one address (192.168.1.10) or a range (192.168.1.10-192.168.1.12)');
+    }
+    if (item.kind === 'net' || item.kind === 'range') target.address = item;
+  } else {
+    throw row.fail(C.dest, 'DNAT without a target address', 'expected zone:address[:port], e.g. loc:192.168.1.10:22');
+  }
+  if (port !== undefined) target.port = readNatPort(row, port);
+  dest.addresses = { items: [target.address!], negate: false };
+  return { dest, target };
+}
+
+function readNatPort(row: Row, text: string): string {
+  const m = /^(\d{1,5})(?:[-:](\d{1,5}))?$/.exec(text);
+  const ok = (p: string | undefined) => p === undefined || Number(p) <= 65535;
+  if (!m || !ok(m[1]) || !ok(m[2]) || (m[2] !== undefined && Number(m[2]) < Number(m[1]))) {
+    throw row.fail(C.dest, `port '${text}' is out of range`, 'expected a port 0-65535 or a range low-high');
+  }
+  return m[2] === undefined ? String(Number(m[1])) : `${Number(m[1])}-${Number(m[2])}`;
+}
+
+export function parseRuleFile(items: FileItem[], ctx: ParseContext, file: 'rules' | 'blrules'): Rule[] {
+  const out: Rule[] = [];
+  let section: RuleSection = file === 'rules' ? 'NEW' : 'NEW';
+  let sectionIndex = -1;
+  let comment: string | undefined;
+  for (const item of items) {
+    if (item.kind === 'format') continue;
+    if (item.kind === 'comment') {
+      comment = item.text;
+      continue;
+    }
+    if (item.kind === 'section') {
+      const place = { file, line: item.line, column: String(item.column) };
+      if (file !== 'rules') throw new GatehouseError('?SECTION is only valid in the rules file', { place });
+      const index = SECTION_ORDER.indexOf(item.name as RuleSection);
+      if (index < 0) throw new GatehouseError(`unknown section '${item.name}'`, { place, hint: `expected ${SECTION_ORDER.join(', ')}` });
+      if (index <= sectionIndex) {
+        throw new GatehouseError(`section ${item.name} is out of order`, { place, hint: `sections come in this order: ${SECTION_ORDER.join(', ')}` });
+      }
+      sectionIndex = index;
+      section = item.name as RuleSection;
+      continue;
+    }
+    out.push(...parseRuleRow(item.row, ctx, file, section, comment));
+  }
+  return out;
+}
+
+function parseRuleRow(row: Row, ctx: ParseContext, file: 'rules' | 'blrules', section: RuleSection, comment: string | undefined): Rule[] {
+  const extra = row.extraColumnIndex();
+  if (extra !== undefined) throw row.fail(extra, 'unexpected extra column', 'a rule has at most 15 columns');
+  for (const col of UNSUPPORTED_COLUMNS) {
+    if (row.get(col) !== undefined) throw row.fail(col, 'this column is not supported yet', 'leave it as -');
+  }
+  const parsed = readAction(row, file === 'rules' ? RULE_ACTIONS : BLRULE_ACTIONS);
+  const action = parsed.action;
+  const isDnat = action === 'DNAT' || action === 'DNAT-';
+  const isRedirect = action === 'REDIRECT' || action === 'REDIRECT-';
+  if ((isDnat || isRedirect) && section !== 'NEW') {
+    throw row.fail(C.action, `${action} is only valid in the NEW section`, 'move the line below ?SECTION NEW');
+  }
+  const source = readEndpoint(row, C.source, row.need(C.source, 'a source zone, $FW or all'), ctx, true);
+  let dest: Endpoint;
+  let natTarget: NatTarget | undefined;
+  if (isDnat) {
+    const text = row.get(C.dest);
+    if (text === undefined) throw row.fail(C.dest, 'DNAT without a target', 'expected zone:address[:port], e.g. loc:192.168.1.10:22');
+    ({ dest, target: natTarget } = readDnatDest(row, text, ctx));
+  } else if (isRedirect) {
+    const text = row.need(C.dest, 'the local port to redirect to');
+    const port = /^\d+$/.test(text) ? text : text.slice(text.lastIndexOf(':') + 1);
+    natTarget = { port: readNatPort(row, port) };
+    dest = { zones: { kind: 'zones', names: [ctx.firewallZone], includeIntra: false } };
+  } else {
+    dest = readEndpoint(row, C.dest, row.need(C.dest, 'a destination zone, $FW or all'), ctx, false);
+  }
+
+  const base: Omit<Rule, 'source' | 'dest'> = { section, action, place: { file, line: row.line } };
+  if (parsed.log !== undefined) base.log = parsed.log;
+  if (natTarget) base.natTarget = natTarget;
+  if (comment !== undefined) base.comment = comment;
+  const origdestText = row.get(C.origdest);
+  if (origdestText !== undefined) {
+    if (!isDnat && !isRedirect && action !== 'ACCEPT' && action !== 'ACCEPT+') {
+      throw row.fail(C.origdest, 'ORIGDEST is only used with DNAT, REDIRECT and ACCEPT', 'leave it as -');
+    }
+    base.origdest = readAddressList(row, C.origdest, origdestText, { allow: ['net', 'interfaceAddress'] });
+  }
+  const rateText = row.get(C.rate);
+  if (rateText !== undefined) {
+    const rate = parseRate(rateText);
+    if (!rate) throw row.fail(C.rate, `'${rateText}' is not a rate`, 'expected [s:|d:]rate/unit[:burst], e.g. 10/min:5');
+    base.rate = rate;
+  }
+  const time = readTime(row, C.time);
+  if (time) base.time = time;
+
+  // The (protocol, ports) combinations this line stands for.
+  const variants: { proto?: string; dports?: string[]; sports?: string[]; reverse?: boolean }[] = [];
+  if (parsed.macro) {
+    for (const col of [C.proto, C.dport]) {
+      if (row.get(col) !== undefined) throw row.fail(col, 'a macro with its own PROTO or DPORT is not supported yet', 'write the rule without the macro');
+    }
+    const sports = row.get(C.sport) === undefined ? undefined : readPorts(row, C.sport, 'tcp');
+    for (const entry of parsed.macro) {
+      const v: (typeof variants)[number] = { proto: entry.proto };
+      if (entry.dports !== undefined) v.dports = [entry.dports];
+      const s = entry.sports !== undefined ? [entry.sports] : hasPorts(entry.proto) ? sports : undefined;
+      if (s) v.sports = s;
+      if (entry.reverse) v.reverse = true;
+      variants.push(v);
+    }
+  } else {
+    for (const proto of readProtocols(row, C.proto)) {
+      const v: (typeof variants)[number] = {};
+      if (proto !== undefined) v.proto = proto;
+      const dports = readPorts(row, C.dport, proto);
+      if (dports) v.dports = dports;
+      if (row.get(C.sport) !== undefined) {
+        if (!hasPorts(proto)) throw row.fail(C.sport, `source ports need a protocol with ports, not '${proto ?? 'any'}'`, 'expected tcp, udp or sctp in the PROTO column');
+        v.sports = readPorts(row, C.sport, proto)!;
+      }
+      variants.push(v);
+    }
+  }
+  if ((isDnat || isRedirect) && variants.some((v) => !hasPorts(v.proto) && v.proto !== undefined && natTarget?.port !== undefined)) {
+    throw row.fail(C.proto, `${action} to a port needs tcp, udp or sctp`, 'set PROTO to tcp or udp');
+  }
+  if (isRedirect && variants.some((v) => !hasPorts(v.proto))) {
+    throw row.fail(C.proto, 'REDIRECT needs tcp, udp or sctp', 'set PROTO to tcp or udp');
+  }
+  return variants.map((v) => {
+    const rule: Rule = { ...base, source: v.reverse ? dest : source, dest: v.reverse ? source : dest };
+    if (v.proto !== undefined) rule.proto = v.proto;
+    if (v.dports) rule.dports = v.dports;
+    if (v.sports) rule.sports = v.sports;
+    return rule;
+  });
+}

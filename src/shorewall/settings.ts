@@ -1,0 +1,138 @@
+/**
+ * `params` (NAME=value, usable as $NAME in every other file) and `shorewall.conf`
+ * (the settings the compiler honours; the rest are kept and reported as ignored).
+ */
+import { GatehouseError } from '../errors/index.js';
+import { parseRate } from './address.js';
+import { substitute, type Params } from './lines.js';
+import type { Settings } from './types.js';
+
+const ASSIGNMENT = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
+
+function unquote(value: string, place: { file: string; line: number }): string {
+  const v = value.trim();
+  if (v.length >= 2 && ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'")))) {
+    return v.slice(1, -1);
+  }
+  if (/["'`;|&<>()]/.test(v) || /\s/.test(v)) {
+    throw new GatehouseError(`'${v}' is a shell expression Gatehouse does not evaluate`, {
+      place,
+      hint: 'write a plain value, quoted if it holds spaces: NAME="a b"',
+    });
+  }
+  return v;
+}
+
+/** Reads NAME=value lines in order; later lines may use earlier names. */
+export function parseAssignments(
+  file: string,
+  text: string,
+  initial: Params,
+  firewallZone: string,
+): { values: Params; order: string[] } {
+  const values: Params = { ...initial };
+  const order: string[] = [];
+  text.split('\n').forEach((raw, i) => {
+    const place = { file, line: i + 1 };
+    const line = raw.replace(/\r$/, '');
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) return;
+    const m = ASSIGNMENT.exec(trimmed.replace(/\s+#.*$/, ''));
+    if (!m) {
+      throw new GatehouseError('expected NAME=value', { place, hint: 'params and shorewall.conf hold one NAME=value per line' });
+    }
+    const name = m[1] ?? '';
+    const column = line.indexOf('=') + 2;
+    const value = substitute(unquote(m[2] ?? '', place), place, column, { params: values, firewallZone });
+    values[name] = value;
+    if (!order.includes(name)) order.push(name);
+  });
+  return { values, order };
+}
+
+const HONOURED = new Set([
+  'IP_FORWARDING',
+  'MACLIST_DISPOSITION',
+  'MACLIST_TABLE',
+  'MACLIST_LOG_LEVEL',
+  'LOGFORMAT',
+  'LOGLIMIT',
+  'BLACKLIST',
+  'BLACKLIST_DISPOSITION',
+]);
+
+const CONF = 'shorewall.conf';
+
+function placeOf(text: string, name: string): { file: string; line: number } {
+  const index = text.split('\n').findIndex((l) => new RegExp(`^\\s*(export\\s+)?${name}=`).test(l));
+  return { file: CONF, line: index + 1 };
+}
+
+/** Validates the honoured settings; returns them with a note naming the ignored ones. */
+export function parseSettings(text: string | undefined, params: Params, firewallZone: string): { settings: Settings; notes: string[] } {
+  const { values, order } = text === undefined ? { values: {}, order: [] } : parseAssignments(CONF, text, params, firewallZone);
+  const raw: Record<string, string> = {};
+  for (const name of order) raw[name] = values[name] ?? '';
+  const fail = (name: string, message: string, hint: string) =>
+    new GatehouseError(message, { place: placeOf(text ?? '', name), hint });
+
+  const pick = (name: string): string | undefined => {
+    const v = raw[name];
+    return v === undefined || v === '' ? undefined : v;
+  };
+
+  let ipForwarding: Settings['ipForwarding'];
+  const fwd = pick('IP_FORWARDING')?.toLowerCase();
+  if (fwd !== undefined) {
+    if (fwd === 'on' || fwd === 'yes') ipForwarding = 'On';
+    else if (fwd === 'off' || fwd === 'no') ipForwarding = 'Off';
+    else if (fwd === 'keep') ipForwarding = 'Keep';
+    else throw fail('IP_FORWARDING', `IP_FORWARDING=${fwd} is not valid`, 'expected On, Off or Keep');
+  }
+
+  const table = (pick('MACLIST_TABLE') ?? 'filter').toLowerCase();
+  if (table !== 'filter' && table !== 'mangle') {
+    throw fail('MACLIST_TABLE', `MACLIST_TABLE=${table} is not valid`, 'expected filter or mangle');
+  }
+  const disposition = (pick('MACLIST_DISPOSITION') ?? 'REJECT').toUpperCase();
+  if (disposition !== 'ACCEPT' && disposition !== 'DROP' && disposition !== 'REJECT') {
+    throw fail('MACLIST_DISPOSITION', `MACLIST_DISPOSITION=${disposition} is not valid`, 'expected ACCEPT, DROP or REJECT');
+  }
+  if (disposition === 'REJECT' && table === 'mangle') {
+    throw fail('MACLIST_DISPOSITION', 'MACLIST_DISPOSITION=REJECT cannot work in the mangle table', 'use DROP with MACLIST_TABLE=mangle');
+  }
+
+  let logLimit: Settings['logLimit'];
+  const limitText = pick('LOGLIMIT');
+  if (limitText !== undefined) {
+    logLimit = parseRate(limitText);
+    if (!logLimit) throw fail('LOGLIMIT', `LOGLIMIT=${limitText} is not valid`, 'expected [s:|d:]rate/unit[:burst], e.g. s:1/sec:10');
+  }
+
+  const blacklist = (pick('BLACKLIST') ?? 'NEW,INVALID,UNTRACKED').toUpperCase().split(',');
+  for (const state of blacklist) {
+    if (!['ALL', 'NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'].includes(state)) {
+      throw fail('BLACKLIST', `'${state}' is not a connection state`, 'expected a list of NEW, ESTABLISHED, RELATED, INVALID, UNTRACKED, or ALL');
+    }
+  }
+  const blDisposition = (pick('BLACKLIST_DISPOSITION') ?? 'DROP').toUpperCase();
+  if (blDisposition !== 'DROP' && blDisposition !== 'REJECT') {
+    throw fail('BLACKLIST_DISPOSITION', `BLACKLIST_DISPOSITION=${blDisposition} is not supported`, 'expected DROP or REJECT');
+  }
+
+  const settings: Settings = {
+    ipForwarding,
+    maclistDisposition: disposition,
+    maclistTable: table,
+    logFormat: pick('LOGFORMAT') ?? 'Shorewall:%s:%s:',
+    blacklistStates: blacklist.includes('ALL') ? ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] : blacklist,
+    blacklistDisposition: blDisposition,
+    raw,
+  };
+  const maclistLevel = pick('MACLIST_LOG_LEVEL');
+  if (maclistLevel !== undefined && maclistLevel.toLowerCase() !== 'none') settings.maclistLogLevel = maclistLevel.toLowerCase();
+  if (logLimit) settings.logLimit = logLimit;
+  const ignored = order.filter((n) => !HONOURED.has(n));
+  const notes = ignored.length > 0 ? [`shorewall.conf: kept but not acted upon: ${ignored.join(', ')}`] : [];
+  return { settings, notes };
+}

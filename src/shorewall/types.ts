@@ -1,0 +1,241 @@
+/**
+ * The typed configuration read from a Shorewall-style directory. It stays close to the
+ * files (one entry per line, after macro and protocol-list expansion) and carries every
+ * entry's place, so the compiler can still point at the line that caused a problem.
+ */
+
+export type Family = 4 | 6;
+
+/** Where an entry came from: file name (as in the directory) and physical line. */
+export interface SourcePlace {
+  file: string;
+  line: number;
+}
+
+export type ZoneType = 'firewall' | 'ip' | 'ipv4' | 'ipv6';
+
+export interface Zone {
+  name: string;
+  type: ZoneType;
+  place: SourcePlace;
+}
+
+export interface InterfaceOptions {
+  routeback: boolean;
+  dhcp: boolean;
+  tcpflags: boolean;
+  nosmurfs: boolean;
+  maclist: boolean;
+  optional: boolean;
+  bridge: boolean;
+}
+
+export interface Interface {
+  /** Undefined for `-`: the interface belongs to zones only through `hosts` entries. */
+  zone: string | undefined;
+  /** Logical name used in other files. */
+  name: string;
+  /** Kernel name (`physical=`, else the logical name); may end in `+` (wildcard). */
+  physical: string;
+  options: InterfaceOptions;
+  place: SourcePlace;
+}
+
+export interface HostOptions {
+  routeback: boolean;
+  maclist: boolean;
+  tcpflags: boolean;
+  nosmurfs: boolean;
+}
+
+export interface Host {
+  zone: string;
+  interface: string;
+  addresses: AddressList;
+  options: HostOptions;
+  place: SourcePlace;
+}
+
+/** One item of an address list. Networks and ranges carry their family. */
+export type AddressItem =
+  | { kind: 'net'; family: Family; address: string }
+  | { kind: 'range'; family: Family; from: string; to: string }
+  | { kind: 'mac'; mac: string }
+  | { kind: 'ipset'; name: string }
+  | { kind: 'interfaceAddress'; interface: string };
+
+export interface AddressList {
+  items: AddressItem[];
+  /** `!a,b`: everything except these. */
+  negate: boolean;
+}
+
+/** The zones a rule or policy names. */
+export type ZoneSelector =
+  | { kind: 'zones'; names: string[]; includeIntra: boolean }
+  | { kind: 'all'; includeIntra: boolean; includeFirewall: boolean; except: string[] };
+
+export interface Endpoint {
+  zones: ZoneSelector;
+  addresses?: AddressList;
+}
+
+export type RuleSection = 'ALL' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRACKED' | 'NEW';
+
+export type RuleAction =
+  | 'ACCEPT'
+  | 'ACCEPT+'
+  | 'DROP'
+  | 'REJECT'
+  | 'CONTINUE'
+  | 'DNAT'
+  | 'DNAT-'
+  | 'REDIRECT'
+  | 'REDIRECT-'
+  | 'WHITELIST'
+  | 'BLACKLIST';
+
+/** Where DNAT sends a connection: an address (or range) and optionally a port or port range. */
+export interface NatTarget {
+  address?: AddressItem & { kind: 'net' | 'range' };
+  port?: string;
+}
+
+export interface TimeSpec {
+  utc: boolean;
+  weekdays?: string;
+  monthdays?: string;
+  timestart?: string;
+  timestop?: string;
+  datestart?: string;
+  datestop?: string;
+}
+
+/** `rate/unit[:burst]`, optionally per source (`s:`) or per destination (`d:`). */
+export interface RateLimit {
+  per?: 'src' | 'dst';
+  name?: string;
+  rate: string;
+  burst?: number;
+}
+
+export interface Rule {
+  section: RuleSection;
+  action: RuleAction;
+  /** Syslog level (or number) when the rule logs; absent when it does not. */
+  log?: string;
+  source: Endpoint;
+  dest: Endpoint;
+  /** DNAT destination, or the REDIRECT port. */
+  natTarget?: NatTarget;
+  /** Lower-case protocol name or number; absent means any. */
+  proto?: string;
+  /** Ports (`80`, `1000:2000`) or, for ICMP, one type (`8`, `8/0`, `echo-request`). */
+  dports?: string[];
+  sports?: string[];
+  origdest?: AddressList;
+  rate?: RateLimit;
+  time?: TimeSpec;
+  comment?: string;
+  place: SourcePlace;
+}
+
+export type PolicyVerdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'CONTINUE' | 'NONE';
+
+export interface Policy {
+  source: ZoneSelector;
+  dest: ZoneSelector;
+  policy: PolicyVerdict;
+  log?: string;
+  place: SourcePlace;
+}
+
+export type SnatAction =
+  | { kind: 'MASQUERADE'; ports?: string }
+  | { kind: 'SNAT'; to: string; ports?: string }
+  | { kind: 'CONTINUE' }
+  | { kind: 'ACCEPT' };
+
+export interface SnatEntry {
+  action: SnatAction;
+  source?: AddressList;
+  /** Outgoing interface (physical name, may end in `+`). */
+  interface: string;
+  dest?: AddressList;
+  proto?: string;
+  dports?: string[];
+  origdest?: AddressList;
+  comment?: string;
+  place: SourcePlace;
+}
+
+export interface OneToOneNat {
+  external: string;
+  interface: string;
+  internal: string;
+  allInterfaces: boolean;
+  local: boolean;
+  place: SourcePlace;
+}
+
+export interface MaclistEntry {
+  disposition: 'ACCEPT' | 'DROP' | 'REJECT';
+  log?: string;
+  interface: string;
+  mac: string;
+  addresses?: AddressList;
+  place: SourcePlace;
+}
+
+/** One end of a stoppedrules line: the firewall, or an interface and/or addresses, or anything. */
+export interface StoppedEnd {
+  firewall: boolean;
+  interface?: string;
+  addresses?: AddressList;
+}
+
+export interface StoppedRule {
+  target: 'ACCEPT' | 'DROP' | 'NOTRACK';
+  source: StoppedEnd;
+  dest: StoppedEnd;
+  proto?: string;
+  dports?: string[];
+  sports?: string[];
+  place: SourcePlace;
+}
+
+/** The shorewall.conf settings the compiler honours, already validated. */
+export interface Settings {
+  ipForwarding: 'On' | 'Off' | 'Keep' | undefined;
+  maclistDisposition: 'ACCEPT' | 'DROP' | 'REJECT';
+  maclistTable: 'filter' | 'mangle';
+  maclistLogLevel?: string;
+  /** printf-like prefix with two %s: chain and disposition. */
+  logFormat: string;
+  logLimit?: RateLimit;
+  /** Connection states the blrules apply to. */
+  blacklistStates: string[];
+  blacklistDisposition: 'DROP' | 'REJECT';
+  /** Every setting as written (after substitution), including the ones we ignore. */
+  raw: Record<string, string>;
+}
+
+export interface ShorewallConfig {
+  family: Family;
+  dir: string;
+  /** Name of the zone of type `firewall` (`$FW`). */
+  firewallZone: string;
+  settings: Settings;
+  zones: Zone[];
+  interfaces: Interface[];
+  hosts: Host[];
+  policies: Policy[];
+  rules: Rule[];
+  blrules: Rule[];
+  snat: SnatEntry[];
+  nat: OneToOneNat[];
+  maclist: MaclistEntry[];
+  stoppedRules: StoppedRule[];
+  /** Things read but deliberately not acted upon (ignored settings, files for other stages). */
+  notes: string[];
+}
