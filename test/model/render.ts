@@ -1,0 +1,53 @@
+/** Test helpers: load a golden scenario and render every gateway target through the template engine. */
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Database } from '../../src/db/index.js';
+import { GATEWAY_TARGETS, buildModel } from '../../src/model/index.js';
+import { renderTarget } from '../../src/templates/index.js';
+
+export const projectRoot = join(dirname(new URL(import.meta.url).pathname), '..', '..');
+export const goldenRoot = join(projectRoot, 'test/golden/model');
+export const shippedTemplates = join(projectRoot, 'templates');
+
+export interface Scenario {
+  name: string;
+  dir: string;
+  about: string;
+  databases: Record<string, Database>;
+  options: { timeZone?: string; now?: Date };
+}
+
+export function listScenarios(): string[] {
+  return readdirSync(goldenRoot).filter((n) => existsSync(join(goldenRoot, n, 'databases.json'))).sort();
+}
+
+export function loadScenario(name: string): Scenario {
+  const dir = join(goldenRoot, name);
+  const databases = JSON.parse(readFileSync(join(dir, 'databases.json'), 'utf8')) as Record<string, Database>;
+  const optionsFile = join(dir, 'options.json');
+  const raw = existsSync(optionsFile) ? (JSON.parse(readFileSync(optionsFile, 'utf8')) as { timeZone?: string; now?: string }) : {};
+  return {
+    name,
+    dir,
+    about: readFileSync(join(dir, 'about.txt'), 'utf8').trim(),
+    databases,
+    options: { timeZone: raw.timeZone ?? 'UTC', now: new Date(raw.now ?? '2026-01-15T12:00:00Z') },
+  };
+}
+
+/** target path -> generated text, for every gateway target. */
+export function renderAll(databases: Record<string, Database>, options: Scenario['options'], customDir = join(projectRoot, 'test/model/no-custom')): Record<string, string> {
+  const context = { ...buildModel(databases, options), db: databases };
+  const out: Record<string, string> = {};
+  for (const target of GATEWAY_TARGETS) out[target] = renderTarget(target, context, { shipped: shippedTemplates, custom: customDir });
+  return out;
+}
+
+/** Writes rendered files under dir (etc/shorewall/..., etc/shorewall6/...). */
+export function writeRendered(dir: string, files: Record<string, string>): void {
+  for (const [target, text] of Object.entries(files)) {
+    const file = join(dir, target);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  }
+}
