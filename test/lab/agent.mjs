@@ -14,7 +14,12 @@ function plain(address) {
 
 function listen(proto, port) {
   const key = `${proto}/${port}`;
-  if (listeners.has(key)) return Promise.resolve();
+  // Parallel probes of one port share the listener (and wait for the same bind).
+  if (!listeners.has(key)) listeners.set(key, bind(proto, port));
+  return listeners.get(key);
+}
+
+function bind(proto, port) {
   return new Promise((resolve, reject) => {
     if (proto === 'tcp') {
       const server = net.createServer((socket) => {
@@ -22,18 +27,12 @@ function listen(proto, port) {
         socket.end(`${plain(socket.remoteAddress)}\n`);
       });
       server.once('error', reject);
-      server.listen({ host: '::', port, ipv6Only: false }, () => {
-        listeners.set(key, server);
-        resolve();
-      });
+      server.listen({ host: '::', port, ipv6Only: false }, () => resolve());
     } else {
       const socket = dgram.createSocket({ type: 'udp6', ipv6Only: false });
       socket.on('message', (_msg, rinfo) => socket.send(`${plain(rinfo.address)}\n`, rinfo.port, rinfo.address));
       socket.once('error', reject);
-      socket.bind({ address: '::', port }, () => {
-        listeners.set(key, socket);
-        resolve();
-      });
+      socket.bind({ address: '::', port }, () => resolve());
     }
   });
 }
