@@ -138,7 +138,7 @@ export function buildFamilyFiles(
   const v4 = family === 'ipv4';
   return {
     family,
-    conf: { macListDisposition: settings.macValidationPolicy.toUpperCase(), docker: settings.docker ? 'Yes' : 'No' },
+    conf: { macListDisposition: settings.macValidationPolicy.toUpperCase(), docker: v4 && settings.docker ? 'Yes' : 'No' },
     zones: [row('fw', 'firewall'), ...zones.map((z) => row(z, family))],
     interfaces: interfaceRows(view, settings, family),
     hosts: hostRows(view, family),

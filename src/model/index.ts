@@ -52,3 +52,9 @@ export function buildModel(dbs: Record<string, Database>, options: BuildModelOpt
     v6: files('ipv6'),
   };
 }
+
+/** Every file the gateway fragments produce; the firewall save event expands these. */
+export const GATEWAY_TARGETS: readonly string[] = [
+  ...['shorewall.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'maclist', 'stoppedrules'].map((f) => `/etc/shorewall/${f}`),
+  ...['shorewall6.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'stoppedrules'].map((f) => `/etc/shorewall6/${f}`),
+];

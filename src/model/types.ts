@@ -62,6 +62,7 @@ export interface ZoneDefinition {
 export interface FamilyFiles {
   family: Family;
   /** Settings the fragments of shorewall.conf / shorewall6.conf print. */
+  /** DOCKER is IPv4 only (Shorewall6 refuses it). */
   conf: { macListDisposition: string; docker: string };
   zones: Row[];
   interfaces: Row[];
