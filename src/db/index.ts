@@ -14,6 +14,7 @@ export {
   listShippedDatabases,
   updateDatabase,
   sortDatabase,
+  serializeDatabase,
   checkDatabaseShape,
   getRecord,
   getProp,
@@ -42,15 +43,13 @@ export {
   toJsonEntries,
   parseJsonEntries,
 } from './format.js';
-export {
-  type Problem,
-  validateRecord,
-  validateDatabase,
-  validateChanges,
-  characterProblems,
-  problemsError,
-  assertNoProblems,
-} from './validate.js';
-export { type RecordSchema, type DatabaseSchema, SCHEMAS, schemaFor } from './schema/records.js';
-export { type Referrer, REFERENCE_KINDS, findReferences, splitReference } from './schema/references.js';
-export * as checks from './schema/checks.js';
+export type { Problem, RecordSchema, DatabaseSchema, RecordProblem, Referrer } from './validation.js';
+
+/**
+ * The schemas, validators and reference finder (pure functions), loaded on demand so
+ * that read-only commands do not pay for them:
+ * `const { validateDatabase } = await loadValidation()`.
+ */
+export function loadValidation(): Promise<typeof import('./validation.js')> {
+  return import('./validation.js');
+}

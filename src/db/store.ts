@@ -41,18 +41,25 @@ export function checkDatabaseShape(data: unknown, file: string): Database {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw corrupt(file, 'the top level is not an object of records');
   }
-  for (const [key, rec] of Object.entries(data as Record<string, unknown>)) {
+  // for-in over JSON.parse output: own enumerable keys only, and no array per record.
+  const records = data as Record<string, unknown>;
+  for (const key in records) {
     if (key === '__proto__') throw corrupt(file, `'__proto__' cannot be a key`);
+    const rec = records[key];
     if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) throw corrupt(file, `record '${key}' is not an object`);
     const r = rec as Record<string, unknown>;
     if (typeof r['type'] !== 'string') throw corrupt(file, `record '${key}' has no string 'type'`);
-    const props = r['props'] ?? {};
-    if (props === null || typeof props !== 'object' || Array.isArray(props)) throw corrupt(file, `record '${key}' has 'props' that is not an object`);
-    for (const [p, v] of Object.entries(props as Record<string, unknown>)) {
-      if (p === '__proto__') throw corrupt(file, `record '${key}' has a prop named '__proto__'`);
-      if (typeof v !== 'string') throw corrupt(file, `record '${key}' prop '${p}' is not a string`);
+    const props = r['props'];
+    if (props === undefined) {
+      r['props'] = {};
+      continue;
     }
-    if (r['props'] === undefined) r['props'] = {};
+    if (props === null || typeof props !== 'object' || Array.isArray(props)) throw corrupt(file, `record '${key}' has 'props' that is not an object`);
+    const values = props as Record<string, unknown>;
+    for (const p in values) {
+      if (p === '__proto__') throw corrupt(file, `record '${key}' has a prop named '__proto__'`);
+      if (typeof values[p] !== 'string') throw corrupt(file, `record '${key}' prop '${p}' is not a string`);
+    }
   }
   return data as Database;
 }
@@ -64,14 +71,21 @@ function corrupt(file: string, why: string): GatehouseError {
   });
 }
 
-async function parseFile(file: string): Promise<Database | undefined> {
-  let text: string;
+async function readText(file: string): Promise<string | undefined> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
+}
+
+async function parseFile(file: string): Promise<Database | undefined> {
+  const text = await readText(file);
+  return text === undefined ? undefined : parseText(text, file);
+}
+
+function parseText(text: string, file: string): Database {
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -135,6 +149,45 @@ export function sortDatabase(db: Database): Database {
   return out;
 }
 
+function isSorted(names: string[]): boolean {
+  for (let i = 1; i < names.length; i++) if (names[i - 1]! > names[i]!) return false;
+  return true;
+}
+
+const INTEGER_KEY = /^(0|[1-9]\d{0,8})$/;
+
+/**
+ * The database in its canonical order, reusing what is already in order (the common
+ * case: one record changed). Keys sorted, props sorted. JavaScript objects always list
+ * integer-like keys first in numeric order (fwrules ids), then the others in order of
+ * insertion; only those others need sorting.
+ */
+function canonicalize(db: Database): Database {
+  const keys = Object.keys(db);
+  const named = keys.filter((k) => !INTEGER_KEY.test(k));
+  let out = db;
+  if (!isSorted(named)) {
+    out = {};
+    for (const key of keys.filter((k) => INTEGER_KEY.test(k))) out[key] = db[key]!;
+    for (const key of named.sort()) out[key] = db[key]!;
+  }
+  for (const key of keys) {
+    const rec = out[key]!;
+    const names = Object.keys(rec.props);
+    if (isSorted(names)) continue;
+    const props: Record<string, string> = {};
+    for (const p of names.sort()) props[p] = rec.props[p]!;
+    if (out === db) out = { ...db };
+    out[key] = { type: rec.type, props };
+  }
+  return out;
+}
+
+/** The file text of a database: canonical order, two-space indent, so "unchanged" means byte-identical. */
+export function serializeDatabase(db: Database): string {
+  return `${JSON.stringify(canonicalize(db), null, 2)}\n`;
+}
+
 export interface UpdateOptions {
   /** Called with the changed database before it is written; throw to refuse the change. */
   validate?: (db: Database) => void;
@@ -153,13 +206,10 @@ export async function updateDatabase<T>(
 ): Promise<T> {
   assertDatabaseName(name);
   const file = databaseFile(root, name);
-  await mkdir(runtimePaths(root).dbDir, { recursive: true });
+  const dir = runtimePaths(root).dbDir;
+  if (!existsSync(dir)) await mkdir(dir, { recursive: true });
   // Loaded lazily: read-only commands must not pay for the lock library or lowdb.
-  const [lockfile, { Low }, { JSONFile }] = await Promise.all([
-    import('proper-lockfile'),
-    import('lowdb'),
-    import('lowdb/node'),
-  ]);
+  const [lockfile, { TextFile }] = await Promise.all([import('proper-lockfile'), import('lowdb/node')]);
   let compromised: Error | undefined;
   const release = await lockfile.lock(file, {
     realpath: false,
@@ -173,17 +223,16 @@ export async function updateDatabase<T>(
     },
   });
   try {
-    const current = (await parseFile(file)) ?? (await readDefaults(name));
-    const before = JSON.stringify(sortDatabase(current));
+    const before = await readText(file);
+    const current = before === undefined ? await readDefaults(name) : parseText(before, file);
     const result = await change(current);
     options.validate?.(current);
-    const sorted = sortDatabase(current);
-    if (JSON.stringify(sorted) !== before || !existsSync(file)) {
+    const after = serializeDatabase(current);
+    if (after !== before) {
       // Another writer may own the lock now; writing would lose its update.
       if (compromised) throw lockLost(file, compromised);
-      const low = new Low<Database>(new JSONFile<Database>(file), {});
-      low.data = sorted;
-      await low.write();
+      // lowdb's text adapter writes a temp file and renames it over the database.
+      await new TextFile(file).write(after);
     }
     return result;
   } finally {
