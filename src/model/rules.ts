@@ -46,12 +46,16 @@ export function logSuffix(db: Database, dbName: string, key: string): string {
   return log === 'none' ? '' : `:${log}`;
 }
 
-/** Src and Dst that cannot describe traffic through or to this firewall. */
+/**
+ * Src and Dst that cannot describe real traffic: the firewall to itself, the internet to
+ * itself, or one address (object) to itself. A whole inner zone to itself stays allowed:
+ * two green interfaces exchange traffic through the firewall.
+ */
 function pointless(srcRef: string, dstRef: string, src: Endpoint[], dst: Endpoint[]): string | undefined {
   if (srcRef.toLowerCase() === 'fw' && dstRef.toLowerCase() === 'fw') return 'the firewall to itself';
-  if (srcRef === dstRef && srcRef.toLowerCase() !== 'any') return `'${srcRef}' to itself`;
   const wholeNet = (e: Endpoint[]): boolean => e.length > 0 && e.every((x) => x.zone === 'net' && x.addresses.length === 0);
   if (wholeNet(src) && wholeNet(dst)) return 'the internet (red) to the internet';
+  if (srcRef === dstRef && src.some((e) => e.addresses.length > 0)) return `'${srcRef}' to itself`;
   return undefined;
 }
 

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/index.js';
+import { GatehouseError } from '../../src/errors/index.js';
+import { buildModel } from '../../src/model/index.js';
+
+const networks: Database = {
+  eth0: { type: 'ethernet', props: { role: 'green', bootproto: 'none', ipaddr: '192.168.1.1', netmask: '255.255.255.0' } },
+  eth1: { type: 'ethernet', props: { role: 'red', bootproto: 'dhcp' } },
+};
+
+function failure(dbs: Record<string, Database>): GatehouseError {
+  try {
+    buildModel({ networks, ...dbs }, { timeZone: 'UTC' });
+  } catch (e) {
+    if (e instanceof GatehouseError) return e;
+    throw e;
+  }
+  throw new Error('buildModel accepted the input');
+}
+
+const rule = (props: Record<string, string>): Record<string, Database> => ({
+  fwrules: { '7': { type: 'rule', props: { Src: 'role;green', Dst: 'role;red', Action: 'accept', Service: 'any', ...props } } },
+});
+
+describe('bad input is refused with the record and the missing object named', () => {
+  it('a rule naming a missing host names the rule, the prop and the host', () => {
+    const e = failure(rule({ Src: 'host;ghost' }));
+    expect(e.place).toEqual({ db: 'fwrules', key: '7', prop: 'Src' });
+    expect(e.message).toContain("host 'ghost'");
+  });
+
+  it('a host-group with a missing member names the group and the member', () => {
+    const e = failure({
+      hosts: { g: { type: 'host-group', props: { Members: 'a,gone' } }, a: { type: 'host', props: { IpAddress: '192.168.1.5' } } },
+      ...rule({ Dst: 'host-group;g' }),
+    });
+    expect(e.format()).toContain("fwrules/7/Dst: refers to host 'gone' (member of host-group 'g')");
+  });
+
+  it('a missing fwservice is an error, not a silently dropped rule', () => {
+    expect(failure(rule({ Service: 'fwservice;nope' })).format()).toContain("fwrules/7/Service: refers to service 'nope'");
+  });
+
+  it('a missing time object is an error naming it', () => {
+    expect(failure(rule({ Time: 'time;never' })).message).toContain("time 'time;never'");
+  });
+
+  it('a role without an interface is an error', () => {
+    expect(failure(rule({ Dst: 'role;orange' })).message).toContain("role 'orange'");
+  });
+
+  it('a rule from red to red is refused', () => {
+    expect(failure(rule({ Src: 'role;red' })).message).toBe('rule goes from the internet (red) to the internet');
+  });
+
+  it('a host to itself is refused', () => {
+    const e = failure({ hosts: { a: { type: 'host', props: { IpAddress: '192.168.1.5' } } }, ...rule({ Src: 'host;a', Dst: 'host;a' }) });
+    expect(e.message).toBe("rule goes from 'host;a' to itself");
+  });
+
+  it('green to green stays allowed: two green interfaces talk through the firewall', () => {
+    const model = buildModel({ networks, ...rule({ Dst: 'role;green' }) }, { timeZone: 'UTC' });
+    expect(model.v4.rules.rules[0]?.rows[0]?.line).toBe('ACCEPT\tloc\tloc');
+  });
+
+  it('a rule from the firewall to itself is refused', () => {
+    expect(failure(rule({ Src: 'fw', Dst: 'fw' })).message).toContain('the firewall to itself');
+  });
+
+  it('a local service rule whose Dst is not fw is refused', () => {
+    const e = failure({ configuration: { ssh: { type: 'service', props: { TCPPort: '22' } } }, ...rule({ Service: 'service;ssh' }) });
+    expect(e.place.prop).toBe('Service');
+  });
+
+  it('an IPv4 source with an IPv6 destination matches no family and is refused', () => {
+    expect(failure(rule({ Src: '192.168.1.5', Dst: '2001:db8::1' })).message).toContain('no address family');
+  });
+
+  it('a port forward without DstHost names the record', () => {
+    const e = failure({ portforward: { '3': { type: 'pf', props: { Proto: 'tcp', Src: '80' } } } });
+    expect(e.place).toEqual({ db: 'portforward', key: '3', prop: 'DstHost' });
+  });
+
+  it('FwObjectNat on an alias of a non-red interface is refused', () => {
+    const e = failure({
+      networks: { ...networks, 'eth0:0': { type: 'alias', props: { ipaddr: '192.168.1.9', netmask: '255.255.255.0', FwObjectNat: 'host;a' } } },
+      hosts: { a: { type: 'host', props: { IpAddress: '192.168.1.5' } } },
+    });
+    expect(e.place).toEqual({ db: 'networks', key: 'eth0:0', prop: 'FwObjectNat' });
+  });
+
+  it('a zone record whose Interface does not exist names the zone and the interface', () => {
+    const e = failure({ networks: { ...networks, lab: { type: 'zone', props: { Interface: 'eth9', Network: '10.0.0.0/24' } } } });
+    expect(e.format()).toContain("networks/lab/Interface: Interface 'eth9' does not exist");
+  });
+
+  it('an unknown Policy value names the prop and the valid values', () => {
+    const e = failure({ configuration: { firewall: { type: 'configuration', props: { Policy: 'open' } } } });
+    expect(e.format()).toBe("configuration/firewall/Policy: Policy is 'open' (use one of: permissive, strict)");
+  });
+});
+
+describe('defaults and status', () => {
+  it('empty props count as missing and get the NethServer defaults', () => {
+    const model = buildModel({ networks, configuration: { firewall: { type: 'configuration', props: { Policy: '', ExternalPing: '' } } } }, { timeZone: 'UTC' });
+    expect(model.settings.policy).toBe('permissive');
+    expect(model.v4.rules.ping[0]?.line).toBe('Ping(ACCEPT)\tnet\t$FW');
+  });
+
+  it('a rule without status is enabled and a disabled one is left out', () => {
+    const model = buildModel({
+      networks,
+      fwrules: {
+        '1': { type: 'rule', props: { Src: 'role;green', Dst: 'role;red', Action: 'drop' } },
+        '2': { type: 'rule', props: { Src: 'role;green', Dst: 'role;red', Action: 'reject', status: 'disabled' } },
+      },
+    }, { timeZone: 'UTC' });
+    expect(model.v4.rules.rules.map((g) => g.comment)).toEqual(['RULE 1']);
+  });
+
+  it('rules are ordered by Position, then numerically by key', () => {
+    const r = (Position: string) => ({ type: 'rule', props: { Src: 'role;green', Dst: 'role;red', Action: 'accept', Position } });
+    const model = buildModel({ networks, fwrules: { '10': r('5'), '9': r('5'), '2': r('1'), '1': r('30') } }, { timeZone: 'UTC' });
+    expect(model.v4.rules.rules.map((g) => g.comment)).toEqual(['RULE 2', 'RULE 9', 'RULE 10', 'RULE 1']);
+  });
+
+  it('no red interface means server mode', () => {
+    expect(buildModel({ networks: { eth0: networks['eth0']! } }, { timeZone: 'UTC' }).mode).toBe('server');
+  });
+});
