@@ -1,0 +1,102 @@
+/**
+ * Address lists as matches: keeping the items of one family, turning a list into one
+ * alternative per item (or a single ipset when the list is long), and naming ipsets by
+ * their content so the same list always gets the same set.
+ */
+import { createHash } from 'node:crypto';
+import type { AddressItem, AddressList, Family } from '../shorewall/index.js';
+import type { IpsetDefinition } from './emit.js';
+import type { Match } from './ir.js';
+
+/** Lists with more network/range items than this become an ipset. */
+export const IPSET_THRESHOLD = 4;
+
+/**
+ * The list as seen by one family: items of the other family are removed. Returns
+ * 'none' when a plain list held only other-family items (the rule does not exist in
+ * this family); a negated list that loses every item matches everything (undefined).
+ */
+export function forFamily(list: AddressList | undefined, family: Family, configFamily: Family): AddressList | undefined | 'none' {
+  if (!list) return undefined;
+  const items = list.items.filter((item) => {
+    if (item.kind === 'net' || item.kind === 'range') return item.family === family;
+    // A named external set has the family of the configuration that names it.
+    if (item.kind === 'ipset') return family === configFamily;
+    return true;
+  });
+  if (items.length === 0) return list.negate ? undefined : 'none';
+  return { items, negate: list.negate };
+}
+
+function itemText(item: AddressItem): string {
+  switch (item.kind) {
+    case 'net':
+      return item.address;
+    case 'range':
+      return `${item.from}-${item.to}`;
+    case 'mac':
+      return `~${item.mac}`;
+    case 'ipset':
+      return `+${item.name}`;
+    case 'interfaceAddress':
+      return `&${item.interface}`;
+  }
+}
+
+/** Collects the sets a compile needs; the same content always gives the same name. */
+export class IpsetRegistry {
+  private readonly sets = new Map<string, IpsetDefinition>();
+
+  setFor(family: Family, entries: string[]): string {
+    const sorted = [...new Set(entries)].sort();
+    const digest = createHash('sha256').update(`${family}\n${sorted.join('\n')}`).digest('hex').slice(0, 10);
+    const name = `gh${family}-${digest}`;
+    if (!this.sets.has(name)) this.sets.set(name, { name, family, entries: sorted });
+    return name;
+  }
+
+  definitions(): IpsetDefinition[] {
+    return [...this.sets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+}
+
+function itemMatch(item: AddressItem, direction: 'src' | 'dst', negate: boolean): Match {
+  switch (item.kind) {
+    case 'net':
+      return { kind: direction === 'src' ? 'source' : 'destination', address: item.address, negate };
+    case 'range':
+      return { kind: direction === 'src' ? 'sourceRange' : 'destinationRange', from: item.from, to: item.to, negate };
+    case 'mac':
+      return { kind: 'mac', mac: item.mac, negate };
+    case 'ipset':
+      return { kind: 'set', name: item.name, direction, negate };
+    case 'interfaceAddress':
+      throw new Error(`&${item.interface} must be resolved before matching`);
+  }
+}
+
+/**
+ * The alternatives a list stands for: each is a list of matches, and a packet matches
+ * the list when it matches any alternative. A negated list is one alternative of
+ * negated matches (all must hold). Long network lists collapse into one ipset.
+ */
+export function addressAlternatives(
+  list: AddressList | undefined,
+  direction: 'src' | 'dst',
+  family: Family,
+  sets: IpsetRegistry,
+): Match[][] {
+  if (!list) return [[]];
+  const networks = list.items.filter((i) => i.kind === 'net' || i.kind === 'range');
+  const others = list.items.filter((i) => i.kind !== 'net' && i.kind !== 'range');
+  let netMatches: Match[];
+  if (networks.length > IPSET_THRESHOLD) {
+    netMatches = [{ kind: 'set', name: sets.setFor(family, networks.map(itemText)), direction, negate: list.negate }];
+  } else {
+    netMatches = networks.map((i) => itemMatch(i, direction, list.negate));
+  }
+  const all = [...netMatches, ...others.map((i) => itemMatch(i, direction, list.negate))];
+  return list.negate ? [all] : all.map((m) => [m]);
+}
+
+export { itemText };

@@ -1,0 +1,154 @@
+/**
+ * What every part of one family's compile shares, and the small translations from
+ * configuration values to matches (ports, protocols, logging) they all use.
+ */
+import { GatehouseError } from '../errors/index.js';
+import type { AddressList, Family, Rule, ShorewallConfig, SourcePlace } from '../shorewall/index.js';
+import { forFamily, type IpsetRegistry } from './addresses.js';
+import type { Match, TableBuilder, Target } from './ir.js';
+import type { ZoneModel } from './zones.js';
+
+export interface InterfaceAddresses {
+  v4: string[];
+  v6: string[];
+}
+
+export interface CompileOptions {
+  /**
+   * Addresses of interfaces known at compile time, for `&eth0` in ORIGDEST. When an
+   * interface is missing the compiler falls back to address-type matching (see nat.ts).
+   */
+  interfaceAddresses?: Record<string, InterfaceAddresses>;
+}
+
+export interface FamilyContext {
+  config: ShorewallConfig;
+  family: Family;
+  model: ZoneModel;
+  sets: IpsetRegistry;
+  options: CompileOptions;
+}
+
+export function placeError(place: SourcePlace, message: string, hint?: string): GatehouseError {
+  return new GatehouseError(message, { place: { file: place.file, line: place.line }, ...(hint === undefined ? {} : { hint }) });
+}
+
+/** The rule's address lists in this family, or undefined when the rule does not exist in it. */
+export interface FamilyRule {
+  rule: Rule;
+  source?: AddressList;
+  dest?: AddressList;
+  origdest?: AddressList;
+}
+
+export function ruleInFamily(rule: Rule, ctx: FamilyContext): FamilyRule | undefined {
+  if (rule.proto === 'icmp' && ctx.family === 6) return undefined;
+  if (rule.proto === 'ipv6-icmp' && ctx.family === 4) return undefined;
+  const target = rule.natTarget?.address;
+  if (target && target.family !== ctx.family) return undefined;
+  const source = forFamily(rule.source.addresses, ctx.family, ctx.config.family);
+  const dest = forFamily(rule.dest.addresses, ctx.family, ctx.config.family);
+  const origdest = forFamily(rule.origdest, ctx.family, ctx.config.family);
+  if (source === 'none' || dest === 'none' || origdest === 'none') return undefined;
+  const out: FamilyRule = { rule };
+  if (source) out.source = source;
+  if (dest) out.dest = dest;
+  if (origdest) out.origdest = origdest;
+  return out;
+}
+
+/** multiport takes at most 15 ports, a range counting as two. */
+export function portChunks(ports: string[] | undefined): (string[] | undefined)[] {
+  if (!ports) return [undefined];
+  const chunks: string[][] = [];
+  let current: string[] = [];
+  let weight = 0;
+  for (const p of ports) {
+    const w = p.includes(':') ? 2 : 1;
+    if (weight + w > 15) {
+      chunks.push(current);
+      current = [];
+      weight = 0;
+    }
+    current.push(p);
+    weight += w;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** The protocol and port matches of a rule-like entry; one list per multiport chunk. */
+export function protocolAlternatives(family: Family, proto: string | undefined, dports?: string[], sports?: string[]): Match[][] {
+  if (proto === undefined) return [[]];
+  const base: Match[] = [{ kind: 'protocol', name: proto }];
+  if (proto === 'icmp' || proto === 'ipv6-icmp') {
+    const type = dports?.[0];
+    return [type === undefined ? base : [...base, { kind: 'icmpType', family, type }]];
+  }
+  const out: Match[][] = [];
+  for (const d of portChunks(dports)) {
+    for (const s of portChunks(sports)) {
+      const m = [...base];
+      if (s) m.push({ kind: 'sourcePorts', ports: s });
+      if (d) m.push({ kind: 'destinationPorts', ports: d });
+      out.push(m);
+    }
+  }
+  return out;
+}
+
+/** Every combination of one item from each list. */
+export function product(lists: Match[][][]): Match[][] {
+  let acc: Match[][] = [[]];
+  for (const list of lists) {
+    const next: Match[][] = [];
+    for (const a of acc) for (const b of list) next.push([...a, ...b]);
+    acc = next;
+  }
+  return acc;
+}
+
+const SYSLOG_LEVELS: Record<string, string> = {
+  emerg: '0', panic: '0', alert: '1', crit: '2', err: '3', error: '3', warning: '4', warn: '4', notice: '5', info: '6', debug: '7',
+};
+
+/** LOGFORMAT with the chain and disposition filled in, cut to the kernel's 29 characters. */
+export function logPrefix(config: ShorewallConfig, chain: string, disposition: string): string {
+  let n = 0;
+  const prefix = config.settings.logFormat.replace(/%[sd]/g, (spec) => {
+    n++;
+    if (spec === '%d') return '0';
+    return n === 1 ? chain : disposition;
+  });
+  return prefix.slice(0, 29);
+}
+
+/** Appends `matches -> target`, preceded by a LOG rule when `log` is set. */
+export function addWithLog(
+  table: TableBuilder,
+  config: ShorewallConfig,
+  chain: string,
+  matches: Match[],
+  target: Target,
+  log: string | undefined,
+  label: { chain: string; disposition: string },
+): void {
+  if (log !== undefined) {
+    const limit: Match[] = config.settings.logLimit ? [{ kind: 'rate', limit: config.settings.logLimit, name: 'gh-log' }] : [];
+    table.add(chain, [...matches, ...limit], {
+      kind: 'LOG',
+      prefix: logPrefix(config, label.chain, label.disposition),
+      level: SYSLOG_LEVELS[log] ?? log,
+    });
+  }
+  table.add(chain, matches, target);
+}
+
+/** Rate, time and comment matches shared by the filter and nat parts of a rule. */
+export function extraMatches(rule: Rule, index: number): Match[] {
+  const out: Match[] = [];
+  if (rule.rate) out.push({ kind: 'rate', limit: rule.rate, name: rule.rate.name ?? `gh-rate-${index}` });
+  if (rule.time) out.push({ kind: 'time', time: rule.time });
+  if (rule.comment !== undefined) out.push({ kind: 'comment', text: rule.comment });
+  return out;
+}

@@ -1,0 +1,141 @@
+/**
+ * The iptables-restore and ipset-restore text of a compiled ruleset. Each table is
+ * declared completely (every chain, then every rule) so a restore replaces it whole.
+ */
+import type { Chain, IrRule, Match, Ruleset, Target } from './ir.js';
+
+const TABLE_ORDER = ['raw', 'mangle', 'nat', 'filter'];
+
+/** Double-quotes a word for iptables-restore when it holds anything but safe characters. */
+function quote(text: string): string {
+  if (/^[A-Za-z0-9_.:\/@%+=,-]+$/.test(text)) return text;
+  return `"${text.replace(/["\\]/g, '')}"`;
+}
+
+function renderMatch(m: Match): string {
+  const not = (negate: boolean | undefined) => (negate ? '! ' : '');
+  switch (m.kind) {
+    case 'inInterface':
+      return `-i ${m.name}`;
+    case 'outInterface':
+      return `-o ${m.name}`;
+    case 'source':
+      return `${not(m.negate)}-s ${m.address}`;
+    case 'destination':
+      return `${not(m.negate)}-d ${m.address}`;
+    case 'sourceRange':
+      return `-m iprange ${not(m.negate)}--src-range ${m.from}-${m.to}`;
+    case 'destinationRange':
+      return `-m iprange ${not(m.negate)}--dst-range ${m.from}-${m.to}`;
+    case 'set':
+      return `-m set ${not(m.negate)}--match-set ${m.name} ${m.direction}`;
+    case 'mac':
+      return `-m mac ${not(m.negate)}--mac-source ${m.mac}`;
+    case 'protocol':
+      return `-p ${m.name}`;
+    case 'destinationPorts':
+    case 'sourcePorts': {
+      const flag = m.kind === 'destinationPorts' ? 'dport' : 'sport';
+      return m.ports.length === 1 ? `--${flag} ${m.ports[0]}` : `-m multiport --${flag}s ${m.ports.join(',')}`;
+    }
+    case 'icmpType':
+      return m.family === 4 ? `--icmp-type ${m.type}` : `--icmpv6-type ${m.type}`;
+    case 'conntrackState':
+      return `-m conntrack --ctstate ${m.states.join(',')}`;
+    case 'originalDestination':
+      return `-m conntrack --ctorigdst ${m.address}`;
+    case 'destinationLocal':
+      return `-m addrtype ${not(m.negate)}--dst-type LOCAL${m.onIncomingInterface ? ' --limit-iface-in' : ''}`;
+    case 'sourceBroadcast':
+      return '-m addrtype --src-type BROADCAST';
+    case 'tcpFlags':
+      return `--tcp-flags ${m.mask} ${m.set}`;
+    case 'hopLimit':
+      return `-m hl --hl-eq ${m.equals}`;
+    case 'rate': {
+      const burst = m.limit.burst === undefined ? '' : ` --${m.limit.per ? 'hashlimit-burst' : 'limit-burst'} ${m.limit.burst}`;
+      if (!m.limit.per) return `-m limit --limit ${m.limit.rate}${burst}`;
+      const mode = m.limit.per === 'src' ? 'srcip' : 'dstip';
+      return `-m hashlimit --hashlimit-upto ${m.limit.rate}${burst} --hashlimit-mode ${mode} --hashlimit-name ${m.name}`;
+    }
+    case 'time': {
+      const t = m.time;
+      const parts = ['-m time'];
+      if (t.timestart !== undefined) parts.push(`--timestart ${t.timestart}`);
+      if (t.timestop !== undefined) parts.push(`--timestop ${t.timestop}`);
+      if (t.weekdays !== undefined) parts.push(`--weekdays ${t.weekdays}`);
+      if (t.monthdays !== undefined) parts.push(`--monthdays ${t.monthdays}`);
+      if (t.datestart !== undefined) parts.push(`--datestart ${t.datestart}`);
+      if (t.datestop !== undefined) parts.push(`--datestop ${t.datestop}`);
+      if (!t.utc) parts.push('--kerneltz');
+      return parts.join(' ');
+    }
+    case 'comment':
+      return `-m comment --comment ${quote(m.text.slice(0, 255))}`;
+  }
+}
+
+function renderTarget(t: Target): string {
+  switch (t.kind) {
+    case 'ACCEPT':
+    case 'DROP':
+    case 'RETURN':
+      return `-j ${t.kind}`;
+    case 'REJECT':
+      return t.with === undefined ? '-j REJECT' : `-j REJECT --reject-with ${t.with}`;
+    case 'jump':
+      return `-j ${t.chain}`;
+    case 'LOG':
+      return `-j LOG --log-prefix ${quote(t.prefix)} --log-level ${t.level}`;
+    case 'DNAT':
+      return `-j DNAT --to-destination ${t.to}`;
+    case 'SNAT':
+      return `-j SNAT --to-source ${t.to}`;
+    case 'MASQUERADE':
+      return t.ports === undefined ? '-j MASQUERADE' : `-j MASQUERADE --to-ports ${t.ports}`;
+    case 'REDIRECT':
+      return `-j REDIRECT --to-ports ${t.ports}`;
+    case 'NOTRACK':
+      return '-j CT --notrack';
+  }
+}
+
+function renderRule(chain: string, rule: IrRule): string {
+  let line = `-A ${chain}`;
+  for (const m of rule.matches) line += ' ' + renderMatch(m);
+  return `${line} ${renderTarget(rule.target)}`;
+}
+
+/** The complete iptables-restore (or ip6tables-restore) input for a ruleset. */
+export function emitRuleset(ruleset: Ruleset): string {
+  const out: string[] = [`# Gatehouse ruleset, IPv${ruleset.family}. Generated; do not edit.`];
+  const tables = [...ruleset.tables].sort((a, b) => TABLE_ORDER.indexOf(a.name) - TABLE_ORDER.indexOf(b.name));
+  for (const table of tables) {
+    out.push(`*${table.name}`);
+    for (const chain of table.chains) out.push(`:${chain.name} ${chain.policy ?? '-'} [0:0]`);
+    for (const chain of table.chains) emitChain(chain, out);
+    out.push('COMMIT');
+  }
+  return out.join('\n') + '\n';
+}
+
+function emitChain(chain: Chain, out: string[]): void {
+  for (const rule of chain.rules) out.push(renderRule(chain.name, rule));
+}
+
+export interface IpsetDefinition {
+  name: string;
+  family: 4 | 6;
+  entries: string[];
+}
+
+/** `ipset restore` input: one create line and the add lines of each set. */
+export function emitIpsets(sets: IpsetDefinition[]): string {
+  const out: string[] = ['# Gatehouse ipsets. Generated; do not edit.'];
+  for (const set of sets) {
+    const maxelem = Math.max(65536, 2 ** Math.ceil(Math.log2(set.entries.length * 2)));
+    out.push(`create ${set.name} hash:net family ${set.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem ${maxelem}`);
+    for (const entry of set.entries) out.push(`add ${set.name} ${entry}`);
+  }
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,336 @@
+/**
+ * The filter table: the stateful base, dispatch by interface (and host addresses) into
+ * one chain per zone pair, the rules of each pair in file order, and its policy last.
+ */
+import type { Rule } from '../shorewall/index.js';
+import { addressAlternatives } from './addresses.js';
+import {
+  addWithLog,
+  extraMatches,
+  placeError,
+  product,
+  protocolAlternatives,
+  ruleInFamily,
+  type FamilyContext,
+  type FamilyRule,
+} from './context.js';
+import { TableBuilder, type Match, type Table, type Target } from './ir.js';
+import { resolvePolicy, rulePairs, type Membership } from './zones.js';
+
+export const REJECT_CHAIN = 'reject';
+const TCPFLAGS_CHAIN = 'tcpflags';
+
+export interface FilterResult {
+  table: Table;
+  /** Zone pair chain -> rules in it (policy included). */
+  pairRules: Record<string, number>;
+  /** True when some traffic is dispatched between interfaces. */
+  forwards: boolean;
+}
+
+export const pairChain = (source: string, dest: string): string => `${source}-${dest}`;
+const preChain = (pair: string): string => `pre@${pair}`;
+const blChain = (pair: string): string => `bl@${pair}`;
+
+/** Fills the shared `reject` chain: TCP reset, ICMP unreachable, never at broadcasts. */
+function addRejectChain(t: TableBuilder, family: 4 | 6): void {
+  if (family === 4) {
+    t.add(REJECT_CHAIN, [{ kind: 'sourceBroadcast' }], { kind: 'DROP' });
+    t.add(REJECT_CHAIN, [{ kind: 'source', address: '224.0.0.0/4' }], { kind: 'DROP' });
+    t.add(REJECT_CHAIN, [{ kind: 'protocol', name: 'tcp' }], { kind: 'REJECT', with: 'tcp-reset' });
+    t.add(REJECT_CHAIN, [{ kind: 'protocol', name: 'udp' }], { kind: 'REJECT', with: 'icmp-port-unreachable' });
+    t.add(REJECT_CHAIN, [{ kind: 'protocol', name: 'icmp' }], { kind: 'REJECT', with: 'icmp-host-unreachable' });
+    t.add(REJECT_CHAIN, [], { kind: 'REJECT', with: 'icmp-host-prohibited' });
+  } else {
+    t.add(REJECT_CHAIN, [{ kind: 'source', address: 'ff00::/8' }], { kind: 'DROP' });
+    t.add(REJECT_CHAIN, [{ kind: 'protocol', name: 'tcp' }], { kind: 'REJECT', with: 'tcp-reset' });
+    t.add(REJECT_CHAIN, [{ kind: 'protocol', name: 'udp' }], { kind: 'REJECT', with: 'icmp6-port-unreachable' });
+    t.add(REJECT_CHAIN, [], { kind: 'REJECT', with: 'icmp6-adm-prohibited' });
+  }
+}
+
+function addTcpFlagsChain(t: TableBuilder): void {
+  const bad: [string, string][] = [
+    ['ALL', 'FIN,URG,PSH'],
+    ['ALL', 'NONE'],
+    ['SYN,RST', 'SYN,RST'],
+    ['FIN,SYN', 'FIN,SYN'],
+    ['FIN,RST', 'FIN,RST'],
+  ];
+  for (const [mask, set] of bad) t.add(TCPFLAGS_CHAIN, [{ kind: 'protocol', name: 'tcp' }, { kind: 'tcpFlags', mask, set }], { kind: 'DROP' });
+  t.add(TCPFLAGS_CHAIN, [{ kind: 'protocol', name: 'tcp' }, { kind: 'tcpFlags', mask: 'FIN,SYN,RST,ACK', set: 'SYN' }, { kind: 'sourcePorts', ports: ['0'] }], {
+    kind: 'DROP',
+  });
+}
+
+function filterTarget(rule: Rule, ctx: FamilyContext): Target | undefined {
+  switch (rule.action) {
+    case 'ACCEPT':
+    case 'ACCEPT+':
+    case 'DNAT':
+    case 'REDIRECT':
+      return { kind: 'ACCEPT' };
+    case 'DROP':
+      return { kind: 'DROP' };
+    case 'REJECT':
+      return { kind: 'jump', chain: REJECT_CHAIN };
+    case 'CONTINUE':
+    case 'WHITELIST':
+      return { kind: 'RETURN' };
+    case 'BLACKLIST':
+      return ctx.config.settings.blacklistDisposition === 'DROP' ? { kind: 'DROP' } : { kind: 'jump', chain: REJECT_CHAIN };
+    case 'DNAT-':
+    case 'REDIRECT-':
+      return undefined;
+  }
+}
+
+/** ORIGDEST in the filter part: the connection's original destination, when it is known. */
+function origdestAlternatives(fr: FamilyRule, ctx: FamilyContext): Match[][] {
+  const list = fr.origdest;
+  if (!list) return [[]];
+  const out: Match[][] = [];
+  for (const item of list.items) {
+    if (item.kind === 'net') out.push([{ kind: 'originalDestination', address: item.address }]);
+    else if (item.kind === 'interfaceAddress') {
+      const known = ctx.options.interfaceAddresses?.[item.interface];
+      // Unknown at compile time: the nat rule already limited the original destination.
+      if (!known) return [[]];
+      for (const a of ctx.family === 4 ? known.v4 : known.v6) out.push([{ kind: 'originalDestination', address: a }]);
+    }
+  }
+  return out.length > 0 ? out : [[]];
+}
+
+/** The matches of a rule in its zone-pair chain, one list per alternative. */
+function filterAlternatives(fr: FamilyRule, index: number, ctx: FamilyContext): Match[][] {
+  const rule = fr.rule;
+  const { family, sets } = ctx;
+  const source = addressAlternatives(fr.source, 'src', family, sets);
+  let dest: Match[][];
+  let protocols: Match[][];
+  let origdest: Match[][] = [[]];
+  if (rule.action === 'DNAT' && rule.natTarget?.address) {
+    const a = rule.natTarget.address;
+    dest = [[a.kind === 'net' ? { kind: 'destination', address: a.address } : { kind: 'destinationRange', from: a.from, to: a.to }]];
+    const port = rule.natTarget.port?.replace('-', ':');
+    protocols = protocolAlternatives(family, rule.proto, port === undefined ? rule.dports : [port], rule.sports);
+    origdest = origdestAlternatives(fr, ctx);
+  } else if (rule.action === 'REDIRECT' && rule.natTarget?.port !== undefined) {
+    dest = [[]];
+    protocols = protocolAlternatives(family, rule.proto, [rule.natTarget.port.replace('-', ':')], rule.sports);
+  } else {
+    if (fr.dest?.items.some((i) => i.kind === 'mac')) throw placeError(rule.place, 'a MAC address can only match a source');
+    dest = addressAlternatives(fr.dest, 'dst', family, sets);
+    protocols = protocolAlternatives(family, rule.proto, rule.dports, rule.sports);
+    if (fr.origdest) {
+      if (fr.origdest.items.some((i) => i.kind === 'interfaceAddress' && !ctx.options.interfaceAddresses?.[i.interface])) {
+        throw placeError(rule.place, 'ORIGDEST &interface in an ACCEPT rule needs the interface address at compile time', 'use DNAT, or write the address');
+      }
+      origdest = origdestAlternatives(fr, ctx);
+    }
+  }
+  const extra = extraMatches(rule, index);
+  return product([source, dest, origdest, protocols]).map((m) => [...m, ...extra]);
+}
+
+export function buildFilter(ctx: FamilyContext): FilterResult {
+  const { config, model, family } = ctx;
+  const fw = model.firewall;
+  const t = new TableBuilder('filter', { INPUT: 'DROP', FORWARD: 'DROP', OUTPUT: 'DROP' });
+
+  // Which zone pairs traffic can reach, from the memberships.
+  const physical = [...new Set(model.memberships.map((m) => m.iface))];
+  const forwardLinks: [Membership, Membership][] = [];
+  for (const m of model.memberships) {
+    for (const n of model.memberships) {
+      if (m.iface === n.iface && !(m.routeback || n.routeback)) continue;
+      forwardLinks.push([m, n]);
+    }
+  }
+  const reachable = new Set<string>();
+  for (const m of model.memberships) {
+    reachable.add(pairChain(m.zone, fw));
+    reachable.add(pairChain(fw, m.zone));
+  }
+  for (const [m, n] of forwardLinks) reachable.add(pairChain(m.zone, n.zone));
+  const orderedPairs: [string, string][] = [];
+  for (const s of model.zones) for (const d of model.zones) if (reachable.has(pairChain(s, d))) orderedPairs.push([s, d]);
+
+  addRejectChain(t, family);
+  for (const [s, d] of orderedPairs) t.chain(pairChain(s, d));
+
+  // Rules, in file order: blrules and the early sections before the conntrack accept.
+  const preChains = new Set<string>();
+  const addRule = (rule: Rule, index: number, stage: 'bl' | 'pre' | 'main') => {
+    const fr = ruleInFamily(rule, ctx);
+    if (!fr) return;
+    const target = filterTarget(rule, ctx);
+    if (!target) return;
+    const pairs = rule.action === 'DNAT' ? rulePairs(rule.source.zones, rule.dest.zones, model) : rulePairs(rule.source.zones, rule.dest.zones, model);
+    let alternatives: Match[][] | undefined;
+    for (const [s, d] of pairs) {
+      const pair = pairChain(s, d);
+      if (!reachable.has(pair)) continue;
+      alternatives ??= filterAlternatives(fr, index, ctx);
+      let chain = pair;
+      const state: Match[] = [];
+      if (stage === 'bl') chain = blChain(pair);
+      if (stage === 'pre') {
+        chain = preChain(pair);
+        if (rule.section !== 'ALL') state.push({ kind: 'conntrackState', states: [rule.section] });
+        preChains.add(pair);
+      }
+      const disposition = rule.action.replace(/[+-]$/, '');
+      for (const alt of alternatives) {
+        addWithLog(t, config, chain, [...state, ...alt], target, rule.log, { chain: pair, disposition });
+      }
+    }
+  };
+  config.blrules.forEach((rule, i) => addRule(rule, i, 'bl'));
+  for (const [s, d] of orderedPairs) {
+    const pair = pairChain(s, d);
+    if (t.has(blChain(pair))) {
+      t.chain(preChain(pair)).rules.push({
+        matches: [{ kind: 'conntrackState', states: config.settings.blacklistStates }],
+        target: { kind: 'jump', chain: blChain(pair) },
+      });
+      preChains.add(pair);
+    }
+  }
+  config.rules.forEach((rule, i) => addRule(rule, i, rule.section === 'NEW' ? 'main' : 'pre'));
+
+  // Policies close every pair chain.
+  const pairRules: Record<string, number> = {};
+  for (const [s, d] of orderedPairs) {
+    const pair = pairChain(s, d);
+    const policy = resolvePolicy(config, model, s, d);
+    const target: Target | undefined =
+      policy.verdict === 'ACCEPT'
+        ? { kind: 'ACCEPT' }
+        : policy.verdict === 'DROP' || policy.verdict === 'NONE'
+          ? { kind: 'DROP' }
+          : policy.verdict === 'REJECT'
+            ? { kind: 'jump', chain: REJECT_CHAIN }
+            : { kind: 'RETURN' };
+    addWithLog(t, config, pair, [], target, policy.log, { chain: pair, disposition: policy.verdict });
+    pairRules[pair] = t.chain(pair).rules.length;
+  }
+
+  const options = new Map<string, { dhcp: boolean; tcpflags: boolean; nosmurfs: boolean }>();
+  for (const iface of config.interfaces) {
+    const o = options.get(iface.physical) ?? { dhcp: false, tcpflags: false, nosmurfs: false };
+    o.dhcp ||= iface.options.dhcp;
+    o.tcpflags ||= iface.options.tcpflags;
+    o.nosmurfs ||= iface.options.nosmurfs;
+    options.set(iface.physical, o);
+  }
+  for (const host of config.hosts) {
+    const iface = config.interfaces.find((i) => i.name === host.interface);
+    const o = iface && options.get(iface.physical);
+    if (o) {
+      o.tcpflags ||= host.options.tcpflags;
+      o.nosmurfs ||= host.options.nosmurfs;
+    }
+  }
+  const maclistInFilter = config.settings.maclistTable === 'filter';
+
+  const srcAlts = (m: Membership) => addressAlternatives(m.addresses, 'src', family, ctx.sets);
+  const dstAlts = (m: Membership) => addressAlternatives(m.addresses, 'dst', family, ctx.sets);
+
+  /** Per-interface dispatch chains of one stage; returns the interfaces that got one. */
+  const dispatch = (stage: 'main' | 'pre') => {
+    const chainFor = (s: string, d: string): string | undefined => {
+      const pair = pairChain(s, d);
+      if (!reachable.has(pair)) return undefined;
+      if (stage === 'pre') return preChains.has(pair) ? preChain(pair) : undefined;
+      return pair;
+    };
+    const prefix = stage === 'pre' ? 'pre-' : '';
+    const jumps = { in: [] as string[], fwd: [] as string[], out: [] as string[] };
+    for (const iface of physical) {
+      const on = model.memberships.filter((m) => m.iface === iface);
+      const inChain = `${prefix}in@${iface}`;
+      const fwdChain = `${prefix}fwd@${iface}`;
+      const outChain = `${prefix}out@${iface}`;
+      const opts = options.get(iface);
+      const guards = (chain: string) => {
+        if (stage !== 'main' || !opts) return;
+        if (opts.nosmurfs) {
+          if (family === 4) t.add(chain, [{ kind: 'sourceBroadcast' }], { kind: 'DROP' });
+          t.add(chain, [{ kind: 'source', address: family === 4 ? '224.0.0.0/4' : 'ff00::/8' }], { kind: 'DROP' });
+        }
+        if (opts.tcpflags) t.add(chain, [{ kind: 'protocol', name: 'tcp' }], { kind: 'jump', chain: TCPFLAGS_CHAIN });
+        if (maclistInFilter) {
+          for (const m of on.filter((x) => x.maclist)) {
+            for (const alt of srcAlts(m)) t.add(chain, alt, { kind: 'jump', chain: `mac@${iface}` });
+          }
+        }
+      };
+      const start = (chain: string) => {
+        if (!t.has(chain)) guards(chain);
+      };
+      for (const m of on) {
+        const target = chainFor(m.zone, fw);
+        if (target === undefined) continue;
+        if (stage === 'main' && !t.has(inChain) && opts?.dhcp) {
+          guards(inChain);
+          t.add(inChain, [{ kind: 'protocol', name: 'udp' }, { kind: 'destinationPorts', ports: [family === 4 ? '67:68' : '546:547'] }], { kind: 'ACCEPT' });
+        }
+        start(inChain);
+        for (const alt of srcAlts(m)) t.add(inChain, alt, { kind: 'jump', chain: target });
+      }
+      for (const [m, n] of forwardLinks) {
+        if (m.iface !== iface) continue;
+        const target = chainFor(m.zone, n.zone);
+        if (target === undefined) continue;
+        start(fwdChain);
+        for (const s of srcAlts(m)) {
+          for (const d of dstAlts(n)) t.add(fwdChain, [...s, { kind: 'outInterface', name: n.iface }, ...d], { kind: 'jump', chain: target });
+        }
+      }
+      for (const n of on) {
+        const target = chainFor(fw, n.zone);
+        if (target === undefined) continue;
+        if (stage === 'main' && !t.has(outChain) && opts?.dhcp) {
+          t.add(outChain, [{ kind: 'protocol', name: 'udp' }, { kind: 'destinationPorts', ports: [family === 4 ? '67:68' : '546:547'] }], { kind: 'ACCEPT' });
+        }
+        for (const alt of dstAlts(n)) t.add(outChain, alt, { kind: 'jump', chain: target });
+      }
+      if (t.has(inChain)) jumps.in.push(iface);
+      if (t.has(fwdChain)) jumps.fwd.push(iface);
+      if (t.has(outChain)) jumps.out.push(iface);
+    }
+    for (const iface of jumps.in) t.add('INPUT', [{ kind: 'inInterface', name: iface }], { kind: 'jump', chain: `${prefix}in@${iface}` });
+    for (const iface of jumps.fwd) t.add('FORWARD', [{ kind: 'inInterface', name: iface }], { kind: 'jump', chain: `${prefix}fwd@${iface}` });
+    for (const iface of jumps.out) t.add('OUTPUT', [{ kind: 'outInterface', name: iface }], { kind: 'jump', chain: `${prefix}out@${iface}` });
+    return jumps;
+  };
+
+  t.add('INPUT', [{ kind: 'inInterface', name: 'lo' }], { kind: 'ACCEPT' });
+  t.add('OUTPUT', [{ kind: 'outInterface', name: 'lo' }], { kind: 'ACCEPT' });
+  if (preChains.size > 0) dispatch('pre');
+  const established: Match[] = [{ kind: 'conntrackState', states: ['ESTABLISHED', 'RELATED'] }];
+  const invalid: Match[] = [{ kind: 'conntrackState', states: ['INVALID'] }];
+  for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) t.add(chain, established, { kind: 'ACCEPT' });
+  // Path MTU discovery and, for IPv6, neighbour discovery must pass whatever the policies say.
+  if (family === 4) {
+    for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) {
+      t.add(chain, [{ kind: 'protocol', name: 'icmp' }, { kind: 'icmpType', family, type: 'fragmentation-needed' }], { kind: 'ACCEPT' });
+    }
+  } else {
+    for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) {
+      t.add(chain, [{ kind: 'protocol', name: 'ipv6-icmp' }, { kind: 'icmpType', family, type: 'packet-too-big' }], { kind: 'ACCEPT' });
+    }
+    for (const chain of ['INPUT', 'OUTPUT']) {
+      for (const type of ['router-solicitation', 'router-advertisement', 'neighbour-solicitation', 'neighbour-advertisement']) {
+        t.add(chain, [{ kind: 'protocol', name: 'ipv6-icmp' }, { kind: 'icmpType', family, type }, { kind: 'hopLimit', equals: 255 }], { kind: 'ACCEPT' });
+      }
+    }
+  }
+  for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) t.add(chain, invalid, { kind: 'DROP' });
+  if ([...options.values()].some((o) => o.tcpflags)) addTcpFlagsChain(t);
+  const main = dispatch('main');
+
+  return { table: t.build(), pairRules, forwards: main.fwd.length > 0 };
+}

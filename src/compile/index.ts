@@ -1,0 +1,133 @@
+/**
+ * The compiler: typed Shorewall configurations in, a plan out. Pure and deterministic:
+ * the same configuration always gives byte-identical files. The plan's rulesets are
+ * complete iptables-restore inputs (raw, mangle, nat and filter all declared), so one
+ * restore replaces the whole firewall of a family at once.
+ */
+import type { Family, ShorewallConfig } from '../shorewall/index.js';
+import { IpsetRegistry } from './addresses.js';
+import type { CompileOptions, FamilyContext } from './context.js';
+import { emitIpsets, emitRuleset } from './emit.js';
+import { buildFilter } from './filter.js';
+import { TableBuilder, type Ruleset } from './ir.js';
+import { addMaclist, buildNat, type NatCounts } from './nat.js';
+import { buildStopped } from './stopped.js';
+import { buildZoneModel } from './zones.js';
+
+export type { CompileOptions, InterfaceAddresses } from './context.js';
+export type { Chain, IrRule, Match, Ruleset, Table, Target } from './ir.js';
+export { emitRuleset } from './emit.js';
+
+export interface FamilySummary {
+  chains: number;
+  rules: number;
+  /** Zone-pair chain (`loc-net`) -> rules in it, policy included. */
+  rulesPerZonePair: Record<string, number>;
+  nat: NatCounts;
+}
+
+export interface PlanSummary {
+  v4: FamilySummary;
+  v6: FamilySummary;
+  ipsets: number;
+  ipsetEntries: number;
+  /** Things read but not acted upon, for the administrator to see. */
+  notes: string[];
+}
+
+export interface Plan {
+  rulesV4: string;
+  rulesV6: string;
+  ipsets: string;
+  stoppedV4: string;
+  stoppedV6: string;
+  sysctl: string;
+  summary: PlanSummary;
+  /** The compiled representation the texts were emitted from. */
+  rulesets: { v4: Ruleset; v6: Ruleset; stoppedV4: Ruleset; stoppedV6: Ruleset };
+}
+
+interface FamilyResult {
+  ruleset: Ruleset;
+  stopped: Ruleset;
+  summary: FamilySummary;
+  forwards: boolean;
+}
+
+function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegistry, options: CompileOptions): FamilyResult {
+  const ctx: FamilyContext = { config, family, model: buildZoneModel(config, family), sets, options };
+  const filter = buildFilter(ctx);
+  const nat = buildNat(ctx);
+  const mangle = new TableBuilder('mangle');
+  if (config.settings.maclistTable === 'mangle') addMaclist(mangle, ctx);
+  // MAC chains in filter are added after the fact: buildFilter already jumps to them.
+  let filterTable = filter.table;
+  if (config.settings.maclistTable === 'filter') {
+    const extra = new TableBuilder('filter');
+    addMaclist(extra, ctx);
+    const macChains = extra.build().chains.filter((c) => c.policy === undefined);
+    filterTable = { name: 'filter', chains: [...filter.table.chains, ...macChains] };
+  }
+  const raw = new TableBuilder('raw');
+  const ruleset: Ruleset = { family, tables: [raw.build(), mangle.build(), nat.table, filterTable] };
+  const chains = ruleset.tables.reduce((n, t) => n + t.chains.length, 0);
+  const rules = ruleset.tables.reduce((n, t) => n + t.chains.reduce((k, c) => k + c.rules.length, 0), 0);
+  return {
+    ruleset,
+    stopped: buildStopped(ctx),
+    summary: { chains, rules, rulesPerZonePair: filter.pairRules, nat: nat.counts },
+    forwards: filter.forwards,
+  };
+}
+
+function forwardingLine(config: ShorewallConfig, forwards: boolean, key: string): string | undefined {
+  const setting = config.settings.ipForwarding;
+  if (setting === 'Keep') return undefined;
+  const on = setting === 'On' || (setting === undefined && forwards);
+  return `${key} = ${on ? 1 : 0}`;
+}
+
+/**
+ * Compiles the IPv4 configuration and, when given, the IPv6 one. Without an IPv6
+ * configuration the IPv6 ruleset comes from the IPv4 files: the same zones, interfaces
+ * and rules, keeping the rules with no address and those whose addresses are IPv6.
+ */
+export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, options: CompileOptions = {}): Plan {
+  const sets = new IpsetRegistry();
+  const four = compileFamily(v4, 4, sets, options);
+  const six = compileFamily(v6 ?? v4, 6, sets, options);
+  const definitions = sets.definitions();
+  const sysctl = [forwardingLine(v4, four.forwards, 'net.ipv4.ip_forward'), forwardingLine(v6 ?? v4, six.forwards, 'net.ipv6.conf.all.forwarding')]
+    .filter((l): l is string => l !== undefined)
+    .join('\n');
+  const notes = [...v4.notes, ...(v6 ? v6.notes.map((n) => `shorewall6/${n}`) : [])];
+  return {
+    rulesV4: emitRuleset(four.ruleset),
+    rulesV6: emitRuleset(six.ruleset),
+    ipsets: emitIpsets(definitions),
+    stoppedV4: emitRuleset(four.stopped),
+    stoppedV6: emitRuleset(six.stopped),
+    sysctl: sysctl === '' ? '' : sysctl + '\n',
+    summary: {
+      v4: four.summary,
+      v6: six.summary,
+      ipsets: definitions.length,
+      ipsetEntries: definitions.reduce((n, d) => n + d.entries.length, 0),
+      notes,
+    },
+    rulesets: { v4: four.ruleset, v6: six.ruleset, stoppedV4: four.stopped, stoppedV6: six.stopped },
+  };
+}
+
+/** The plan directory's files, by name. */
+export function planFiles(plan: Plan): Record<string, string> {
+  return {
+    'rules.v4': plan.rulesV4,
+    'rules.v6': plan.rulesV6,
+    ipsets: plan.ipsets,
+    'stopped.v4': plan.stoppedV4,
+    'stopped.v6': plan.stoppedV6,
+    'sysctl.conf': plan.sysctl,
+    'summary.json': JSON.stringify(plan.summary, null, 2) + '\n',
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * The compiled representation: tables of chains of rules, each rule a list of matches
+ * and one target. Nothing here knows iptables syntax; the emitter turns it into text,
+ * and a future backend (nftables) or a `trace` tool can read the same values.
+ */
+import type { Family, RateLimit, TimeSpec } from '../shorewall/index.js';
+
+export type Match =
+  | { kind: 'inInterface'; name: string }
+  | { kind: 'outInterface'; name: string }
+  | { kind: 'source' | 'destination'; address: string; negate?: boolean }
+  | { kind: 'sourceRange' | 'destinationRange'; from: string; to: string; negate?: boolean }
+  | { kind: 'set'; name: string; direction: 'src' | 'dst'; negate?: boolean }
+  | { kind: 'mac'; mac: string; negate?: boolean }
+  | { kind: 'protocol'; name: string }
+  | { kind: 'destinationPorts' | 'sourcePorts'; ports: string[] }
+  | { kind: 'icmpType'; family: Family; type: string }
+  | { kind: 'conntrackState'; states: string[] }
+  | { kind: 'originalDestination'; address: string }
+  | { kind: 'destinationLocal'; negate?: boolean; onIncomingInterface?: boolean }
+  | { kind: 'sourceBroadcast' }
+  | { kind: 'tcpFlags'; mask: string; set: string }
+  | { kind: 'hopLimit'; equals: number }
+  | { kind: 'rate'; limit: RateLimit; name: string }
+  | { kind: 'time'; time: TimeSpec }
+  | { kind: 'comment'; text: string };
+
+export type Target =
+  | { kind: 'ACCEPT' | 'DROP' | 'RETURN' }
+  | { kind: 'REJECT'; with?: string }
+  | { kind: 'jump'; chain: string }
+  | { kind: 'LOG'; prefix: string; level: string }
+  | { kind: 'DNAT'; to: string }
+  | { kind: 'SNAT'; to: string }
+  | { kind: 'MASQUERADE'; ports?: string }
+  | { kind: 'REDIRECT'; ports: string }
+  | { kind: 'NOTRACK' };
+
+export interface IrRule {
+  matches: Match[];
+  target: Target;
+}
+
+export interface Chain {
+  name: string;
+  /** Built-in chains have a policy; user chains do not. */
+  policy?: 'ACCEPT' | 'DROP';
+  rules: IrRule[];
+}
+
+export type TableName = 'raw' | 'mangle' | 'nat' | 'filter';
+
+export interface Table {
+  name: TableName;
+  chains: Chain[];
+}
+
+export interface Ruleset {
+  family: Family;
+  tables: Table[];
+}
+
+/** Built-in chains of each table, in the order iptables-save prints them. */
+export const BUILTIN_CHAINS: Record<TableName, string[]> = {
+  raw: ['PREROUTING', 'OUTPUT'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+/** A table under construction: chains in creation order, built-ins first. */
+export class TableBuilder {
+  private readonly chains = new Map<string, Chain>();
+
+  constructor(
+    readonly name: TableName,
+    policies: Partial<Record<string, 'ACCEPT' | 'DROP'>> = {},
+  ) {
+    for (const builtin of BUILTIN_CHAINS[name]) {
+      this.chains.set(builtin, { name: builtin, policy: policies[builtin] ?? 'ACCEPT', rules: [] });
+    }
+  }
+
+  has(name: string): boolean {
+    return this.chains.has(name);
+  }
+
+  chain(name: string): Chain {
+    let chain = this.chains.get(name);
+    if (!chain) {
+      chain = { name, rules: [] };
+      this.chains.set(name, chain);
+    }
+    return chain;
+  }
+
+  add(chain: string, matches: Match[], target: Target): void {
+    this.chain(chain).rules.push({ matches, target });
+  }
+
+  build(): Table {
+    return { name: this.name, chains: [...this.chains.values()] };
+  }
+}

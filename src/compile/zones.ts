@@ -1,0 +1,96 @@
+/**
+ * The zone model of one family: which interface (and addresses) each zone sits on,
+ * which zone pairs a rule names, and the policy of each pair.
+ */
+import { GatehouseError } from '../errors/index.js';
+import type { AddressList, Family, PolicyVerdict, ShorewallConfig, ZoneSelector } from '../shorewall/index.js';
+import { forFamily } from './addresses.js';
+
+/** A zone's presence on one interface, optionally limited to addresses (from hosts). */
+export interface Membership {
+  zone: string;
+  iface: string;
+  addresses?: AddressList;
+  routeback: boolean;
+  maclist: boolean;
+  fromHosts: boolean;
+}
+
+export interface ResolvedPolicy {
+  verdict: PolicyVerdict;
+  log?: string;
+}
+
+export interface ZoneModel {
+  family: Family;
+  firewall: string;
+  /** Every zone, firewall included, in file order. */
+  zones: string[];
+  /** Per physical interface in file order: host memberships first, then the interface's own zone. */
+  memberships: Membership[];
+}
+
+export function buildZoneModel(config: ShorewallConfig, family: Family): ZoneModel {
+  const memberships: Membership[] = [];
+  for (const iface of config.interfaces) {
+    for (const host of config.hosts) {
+      if (host.interface !== iface.name) continue;
+      const addresses = forFamily(host.addresses, family, config.family);
+      if (addresses === 'none') continue;
+      const m: Membership = {
+        zone: host.zone,
+        iface: iface.physical,
+        routeback: host.options.routeback || iface.options.routeback,
+        maclist: host.options.maclist,
+        fromHosts: true,
+      };
+      if (addresses) m.addresses = addresses;
+      memberships.push(m);
+    }
+    if (iface.zone !== undefined) {
+      memberships.push({ zone: iface.zone, iface: iface.physical, routeback: iface.options.routeback, maclist: iface.options.maclist, fromHosts: false });
+    }
+  }
+  return { family, firewall: config.firewallZone, zones: config.zones.map((z) => z.name), memberships };
+}
+
+export function expandSelector(selector: ZoneSelector, model: ZoneModel): string[] {
+  if (selector.kind === 'zones') return selector.names;
+  return model.zones.filter((z) => !selector.except.includes(z) && (selector.includeFirewall || z !== model.firewall));
+}
+
+/** The (source, dest) zone pairs a rule names; intra-zone pairs only when explicit or with `+`. */
+export function rulePairs(source: ZoneSelector, dest: ZoneSelector, model: ZoneModel): [string, string][] {
+  const pairs: [string, string][] = [];
+  const explicitSingle = source.kind === 'zones' && source.names.length === 1 && dest.kind === 'zones' && dest.names.length === 1;
+  const intra = explicitSingle || source.includeIntra || dest.includeIntra;
+  for (const s of expandSelector(source, model)) {
+    for (const d of expandSelector(dest, model)) {
+      if (s === model.firewall && d === model.firewall) continue;
+      if (s === d && !intra) continue;
+      pairs.push([s, d]);
+    }
+  }
+  return pairs;
+}
+
+function selectorMatches(selector: ZoneSelector, zone: string, model: ZoneModel): boolean {
+  return expandSelector(selector, model).includes(zone);
+}
+
+/** First matching policy line; intra-zone pairs default to ACCEPT unless named explicitly or with all+. */
+export function resolvePolicy(config: ShorewallConfig, model: ZoneModel, source: string, dest: string): ResolvedPolicy {
+  for (const p of config.policies) {
+    if (!selectorMatches(p.source, source, model) || !selectorMatches(p.dest, dest, model)) continue;
+    if (source === dest) {
+      const explicit = p.source.kind === 'zones' && p.dest.kind === 'zones' && (p.source.names.length === 1 && p.dest.names.length === 1);
+      if (!explicit && !p.source.includeIntra && !p.dest.includeIntra) continue;
+    }
+    return p.log === undefined ? { verdict: p.policy } : { verdict: p.policy, log: p.log };
+  }
+  if (source === dest) return { verdict: 'ACCEPT' };
+  throw new GatehouseError(`no policy for traffic from ${source} to ${dest}`, {
+    place: { file: 'policy' },
+    hint: `add a line for ${source} ${dest}, or end the file with: all all REJECT info`,
+  });
+}
