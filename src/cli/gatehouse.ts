@@ -11,6 +11,7 @@ type Loader = () => Promise<{ command: CommandModule }>;
 
 /** Command name -> lazy loader. Add one line per command. */
 const COMMANDS: Record<string, { describe: string; load: Loader }> = {
+  compile: { describe: 'compile the Shorewall-style files into a plan', load: () => import('./gatehouse/compile.js') as Promise<{ command: CommandModule }> },
   apply: { describe: 'apply the compiled plan to the kernel (atomic, with rollback)', load: () => import('./gatehouse/apply.js') as Promise<{ command: CommandModule }> },
   confirm: { describe: 'confirm a plan applied with --confirm', load: () => import('./gatehouse/confirm.js') as Promise<{ command: CommandModule }> },
   stop: { describe: 'load the safe stopped ruleset', load: () => import('./gatehouse/stop.js') as Promise<{ command: CommandModule }> },

@@ -132,6 +132,9 @@ export function buildNat(ctx: FamilyContext): { table: Table; counts: NatCounts 
     const dest = forFamily(entry.dest, family, config.family);
     const origdest = forFamily(entry.origdest, family, config.family);
     if (source === 'none' || dest === 'none' || origdest === 'none') continue;
+    // IPv6 derived from IPv4 files gets no address translation unless an entry names IPv6 addresses.
+    const namesFamily = [source, dest, origdest].some((l) => l?.items.some((i) => (i.kind === 'net' || i.kind === 'range') && i.family === family));
+    if (config.family !== family && !namesFamily) continue;
     if (entry.action.kind === 'SNAT' && (entry.action.to.includes(':') ? 6 : 4) !== family) continue;
     if (entry.proto === 'icmp' && family === 6) continue;
     if (entry.proto === 'ipv6-icmp' && family === 4) continue;
