@@ -40,12 +40,17 @@ export interface LoadOptions {
 
 export async function loadPlan(runner: KernelRunner, plan: Plan, options: LoadOptions = {}): Promise<void> {
   await step('ipsets', () => loadIpsets(runner, plan.ipsets));
-  await step('rules.v4', () =>
-    runner.run({ step: 'iptables-restore (rules.v4)', command: 'iptables-restore', args: [], input: plan.files['rules.v4'], inputName: 'rules.v4' }),
-  );
-  await step('rules.v6', () =>
-    runner.run({ step: 'ip6tables-restore (rules.v6)', command: 'ip6tables-restore', args: [], input: plan.files['rules.v6'], inputName: 'rules.v6' }),
-  );
+  // The two families are independent transactions: run them side by side, but let both
+  // finish before reporting, so a rollback never races a restore still in flight.
+  const families = await Promise.allSettled([
+    step('rules.v4', () =>
+      runner.run({ step: 'iptables-restore (rules.v4)', command: 'iptables-restore', args: [], input: plan.files['rules.v4'], inputName: 'rules.v4' }),
+    ),
+    step('rules.v6', () =>
+      runner.run({ step: 'ip6tables-restore (rules.v6)', command: 'ip6tables-restore', args: [], input: plan.files['rules.v6'], inputName: 'rules.v6' }),
+    ),
+  ]);
+  for (const family of families) if (family.status === 'rejected') throw family.reason;
   if (plan.sysctls.length > 0) {
     await step('sysctls', () =>
       runner.run({ step: 'sysctl (sysctl.conf)', command: 'sysctl', args: ['-q', '-w', ...plan.sysctls.map((s) => `${s.key}=${s.value}`)] }),
@@ -137,8 +142,10 @@ export interface KernelSnapshot {
 
 /** The normalised iptables-save and ip6tables-save of the kernel now. */
 export async function snapshotKernel(runner: KernelRunner): Promise<KernelSnapshot> {
-  const v4 = await runner.run({ step: 'iptables-save', command: 'iptables-save', args: [] });
-  const v6 = await runner.run({ step: 'ip6tables-save', command: 'ip6tables-save', args: [] });
+  const [v4, v6] = await Promise.all([
+    runner.run({ step: 'iptables-save', command: 'iptables-save', args: [] }),
+    runner.run({ step: 'ip6tables-save', command: 'ip6tables-save', args: [] }),
+  ]);
   return { v4: normaliseSave(v4), v6: normaliseSave(v6) };
 }
 

@@ -93,7 +93,7 @@ describe.skipIf(why)('gatehouse apply --confirm, confirm, stop and status agains
   it('status detects a kernel that no longer matches the plan', async () => {
     await lab.exec('gw', 'iptables', ['-I', 'FORWARD', '1', '-s', '192.168.10.10', '-j', 'ACCEPT']);
     const status = await gatehouse(['status', '--root', root]);
-    expect(status.exitCode).toBe(2);
+    expect(status.exitCode, status.stderr).toBe(2);
     expect(status.stdout).toMatch(/kernel: DIFFERS/);
     expect(status.stdout).toContain('v4 + -A FORWARD -s 192.168.10.10/32 -j ACCEPT');
   });

@@ -1,0 +1,120 @@
+/**
+ * Apply benchmark: a 5,000-rule plan (zone-pair chains) applied into a throwaway
+ * network namespace with applyPlan, against `iptables-restore` alone of the same
+ * rules.v4 (the kernel floor), measured in the same run. Needs root; skips otherwise.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { execa } from 'execa';
+import { applyPlan, planPaths } from '../src/apply/index.js';
+
+const RULES = 5000;
+const RUNS = 7;
+const ZONES = ['green', 'blue', 'orange', 'red'];
+
+function builtins(table: string): string[] {
+  const chains: Record<string, string[]> = {
+    raw: ['PREROUTING', 'OUTPUT'],
+    mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+    nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  };
+  return [`*${table}`, ...(chains[table] ?? []).map((c) => `:${c} ACCEPT [0:0]`), 'COMMIT'];
+}
+
+/** A filter table with `rules` rules spread over the zone-pair chains. */
+function zonePairRuleset(family: 4 | 6, rules: number): string {
+  const pairs = ZONES.flatMap((a) => ZONES.filter((b) => b !== a).map((b) => [a, b] as const));
+  const lines = [...builtins('raw'), ...builtins('mangle'), ...builtins('nat'), '*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]'];
+  for (const [a, b] of pairs) lines.push(`:${a}2${b} - [0:0]`);
+  lines.push('-A INPUT -i lo -j ACCEPT', '-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT');
+  lines.push('-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT', '-A FORWARD -m conntrack --ctstate INVALID -j DROP');
+  for (const [a, b] of pairs) lines.push(`-A FORWARD -i ${a}0 -o ${b}0 -j ${a}2${b}`);
+  for (let i = 0; i < rules; i++) {
+    const [a, b] = pairs[i % pairs.length]!;
+    const host = family === 4 ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` : `fd00:${(i >> 8).toString(16)}::${(i & 255).toString(16)}`;
+    const verdict = i % 3 === 0 ? 'REJECT' : i % 3 === 1 ? 'DROP' : 'ACCEPT';
+    lines.push(`-A ${a}2${b} -s ${host} -p ${i % 2 ? 'udp' : 'tcp'} --dport ${1024 + (i % 50000)} -j ${verdict}`);
+  }
+  for (const [a, b] of pairs) lines.push(`-A ${a}2${b} -j ${b === 'red' ? 'ACCEPT' : 'REJECT'}`);
+  lines.push('COMMIT');
+  return lines.join('\n') + '\n';
+}
+
+const STOPPED = '*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n';
+
+async function writePlan(dir: string, v6Rules: number): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const files: Record<string, string> = {
+    'rules.v4': zonePairRuleset(4, RULES),
+    'rules.v6': zonePairRuleset(6, v6Rules),
+    ipsets: ['create bench_blocked hash:ip family inet', ...Array.from({ length: 200 }, (_, i) => `add bench_blocked 192.0.2.${i}`)].join('\n') + '\n',
+    'stopped.v4': STOPPED,
+    'stopped.v6': STOPPED,
+    'sysctl.conf': 'net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\n',
+    'summary.json': '{"bench":true}\n',
+  };
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+  return dir;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function time(action: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await action();
+  return performance.now() - t0;
+}
+
+async function main(): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    console.log('skipped: the apply benchmark needs root (it builds a network namespace)');
+    return 0;
+  }
+  const ns = `ghbench-${randomBytes(3).toString('hex')}`;
+  const cleanup = (): void => void spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  process.once('exit', cleanup);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (cleanup(), process.exit(130)));
+  const root = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
+  try {
+    await execa('ip', ['netns', 'add', ns]);
+    const mode = { kind: 'netns' as const, name: ns };
+    const smallV6 = await writePlan(join(root, 'plan-small-v6'), 50);
+    const fullV6 = await writePlan(join(root, 'plan-full-v6'), RULES);
+    const rulesV4 = zonePairRuleset(4, RULES);
+    const floor = () => execa('ip', ['netns', 'exec', ns, 'iptables-restore'], { input: rulesV4 });
+
+    // Warm up both paths once (first load creates the tables and chains).
+    await floor();
+    await applyPlan(root, { mode, planDir: smallV6 });
+    const floorMs: number[] = [];
+    const applySmallMs: number[] = [];
+    const applyFullMs: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      floorMs.push(await time(floor));
+      applySmallMs.push(await time(() => applyPlan(root, { mode, planDir: smallV6 })));
+      applyFullMs.push(await time(() => applyPlan(root, { mode, planDir: fullV6 })));
+    }
+    const f = median(floorMs);
+    const rows: [string, number][] = [
+      [`iptables-restore of rules.v4 alone (${RULES} rules, floor)`, f],
+      [`applyPlan: ipsets + rules.v4 (${RULES}) + rules.v6 (50) + sysctls + snapshot`, median(applySmallMs)],
+      [`applyPlan: ipsets + rules.v4 (${RULES}) + rules.v6 (${RULES}) + sysctls + snapshot`, median(applyFullMs)],
+    ];
+    console.log(`median of ${RUNS} runs, namespace ${ns}, plan dir ${planPaths(root).base}`);
+    for (const [label, ms] of rows) console.log(`${ms.toFixed(1).padStart(9)} ms  ${(ms / f).toFixed(2)}x floor  ${label}`);
+    return 0;
+  } finally {
+    cleanup();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = await main();
