@@ -80,6 +80,20 @@ function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegis
   };
 }
 
+/** `+name` sets the files use: they come from elsewhere (a blocklist service, the REST API). */
+function externalSets(configs: ShorewallConfig[]): string[] {
+  const names = new Set<string>();
+  const visit = (list: { items: { kind: string; name?: string }[] } | undefined) => {
+    for (const item of list?.items ?? []) if (item.kind === 'ipset' && item.name !== undefined) names.add(item.name);
+  };
+  for (const c of configs) {
+    for (const r of [...c.rules, ...c.blrules]) [r.source.addresses, r.dest.addresses].forEach(visit);
+    for (const h of c.hosts) visit(h.addresses);
+    for (const e of c.snat) [e.source, e.dest].forEach(visit);
+  }
+  return [...names].sort();
+}
+
 function forwardingLine(config: ShorewallConfig, forwards: boolean, key: string): string | undefined {
   const setting = config.settings.ipForwarding;
   if (setting === 'Keep') return undefined;
@@ -101,6 +115,8 @@ export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, op
     .filter((l): l is string => l !== undefined)
     .join('\n');
   const notes = [...v4.notes, ...(v6 ? v6.notes.map((n) => `shorewall6/${n}`) : [])];
+  const external = externalSets([v4, ...(v6 ? [v6] : [])]);
+  if (external.length > 0) notes.push(`ipsets named in the files but not defined by the plan (create them before applying): ${external.join(', ')}`);
   return {
     rulesV4: emitRuleset(four.ruleset),
     rulesV6: emitRuleset(six.ruleset),
