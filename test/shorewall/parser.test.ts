@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { GatehouseError } from '../../src/errors/index.js';
+import { parseShorewall, type ShorewallFiles } from '../../src/shorewall/index.js';
+
+const BASE: ShorewallFiles = {
+  zones: 'fw firewall\nloc ipv4\nnet ipv4\n',
+  interfaces: '?FORMAT 2\nloc eth0 routeback\nnet eth1 dhcp\n',
+  policy: 'loc net ACCEPT\n$FW all ACCEPT\nall all REJECT info\n',
+  rules: '?SECTION NEW\n',
+};
+
+function parse(changes: ShorewallFiles) {
+  return parseShorewall({ ...BASE, ...changes }, { family: 4, dir: '/test' });
+}
+
+/** The formatted error of a parse that must fail. */
+function failure(changes: ShorewallFiles): string {
+  try {
+    parse(changes);
+  } catch (e) {
+    if (e instanceof GatehouseError) return e.format();
+    throw e;
+  }
+  throw new Error('the parse succeeded');
+}
+
+describe('bad input is refused with file, line and column', () => {
+  it('an unknown zone in a rule', () => {
+    expect(failure({ rules: '?SECTION NEW\nACCEPT\tdmz\t$FW\ttcp\t22\n' })).toMatch(/^rules:2 column 8 \(source\): unknown zone 'dmz' \(expected .*loc, net/);
+  });
+
+  it('a zone name longer than 5 characters', () => {
+    expect(failure({ zones: 'fw firewall\nlocal1 ipv4\n' })).toMatch(/^zones:2 column 1 \(zone\): zone name 'local1' is longer than 5 characters/);
+  });
+
+  it('a port out of range', () => {
+    expect(failure({ rules: 'ACCEPT net $FW tcp 70000\n' })).toMatch(/^rules:1 column 20 \(dport\): port '70000' is out of range \(expected a port number 0-65535/);
+  });
+
+  it('a malformed address', () => {
+    expect(failure({ rules: 'ACCEPT net:300.1.2.3 $FW tcp 22\n' })).toMatch(/^rules:1 column 8 \(source\): '300.1.2.3' is not a valid address/);
+  });
+
+  it('a DNAT without a target', () => {
+    expect(failure({ rules: 'DNAT net loc tcp 80\n' })).toMatch(/^rules:1 column 10 \(dest\): DNAT without a target address \(expected zone:address\[:port\]/);
+  });
+
+  it('a DNAT with nothing in DEST', () => {
+    expect(failure({ rules: 'DNAT net - tcp 80\n' })).toMatch(/^rules:1 column 10 \(dest\): DNAT without a target/);
+  });
+
+  it('a policy for an undefined zone', () => {
+    expect(failure({ policy: 'loc net ACCEPT\nnet dmz DROP\n' })).toMatch(/^policy:2 column 5 \(dest\): unknown zone 'dmz'/);
+  });
+
+  it('a parameter that is never defined', () => {
+    expect(failure({ rules: 'ACCEPT loc $FW tcp $SSH_PORT\n' })).toMatch(/^rules:1 column 20: parameter 'SSH_PORT' is not defined \(define SSH_PORT=/);
+  });
+
+  it('an undefined parameter inside the {column:value} form', () => {
+    expect(failure({ rules: '{action:ACCEPT, source:loc, dest:$FW, proto:tcp, dport:${PORT}}\n' })).toMatch(/^rules:1 column \d+: parameter 'PORT' is not defined/);
+  });
+
+  it('an action Shorewall has but Gatehouse does not yet', () => {
+    expect(failure({ rules: 'NFQUEUE loc net\n' })).toMatch(/^rules:1 column 1 \(action\): action 'NFQUEUE' is valid Shorewall but not supported here yet/);
+  });
+
+  it('a macro Gatehouse does not know', () => {
+    expect(failure({ rules: 'Quake(ACCEPT) net $FW\n' })).toMatch(/unknown macro 'Quake' \(Gatehouse knows: .*SSH/);
+  });
+
+  it('a file Gatehouse cannot honour yet rather than skipping it', () => {
+    expect(failure({ tunnels: 'ipsec net 1.2.3.4\n' })).toMatch(/^tunnels: the tunnels file is valid Shorewall but Gatehouse does not support it yet/);
+  });
+
+  it('a conditional directive', () => {
+    expect(failure({ rules: '?IF $FOO\nACCEPT loc net\n?ENDIF\n' })).toMatch(/^rules:1: '\?IF' is valid Shorewall but Gatehouse does not support it yet/);
+  });
+
+  it('sections out of order', () => {
+    expect(failure({ rules: '?SECTION NEW\n?SECTION ALL\n' })).toMatch(/^rules:2 column 10: section ALL is out of order/);
+  });
+
+  it('a DNAT outside the NEW section', () => {
+    expect(failure({ rules: '?SECTION ALL\nDNAT net loc:192.168.1.10 tcp 80\n' })).toMatch(/^rules:2 column 1 \(action\): DNAT is only valid in the NEW section/);
+  });
+
+  it('ports on a protocol without ports', () => {
+    expect(failure({ rules: 'ACCEPT loc net gre 80\n' })).toMatch(/ports need a protocol with ports, not 'gre'/);
+  });
+
+  it('an interface option Gatehouse does not know', () => {
+    expect(failure({ interfaces: '?FORMAT 2\nloc eth0 upnp\n' })).toMatch(/^interfaces:2 column 10 \(options\): interface option 'upnp' is not supported yet/);
+  });
+
+  it('a maclist entry for an interface without the maclist option', () => {
+    expect(failure({ maclist: 'ACCEPT eth0 00:11:22:33:44:55\n' })).toMatch(/^maclist:1 column 8 \(interface\): interface 'eth0' does not have the maclist option/);
+  });
+
+  it('an invalid shorewall.conf value', () => {
+    expect(failure({ 'shorewall.conf': 'A=1\nMACLIST_TABLE=raw\n' })).toMatch(/^shorewall.conf:2: MACLIST_TABLE=raw is not valid \(expected filter or mangle\)/);
+  });
+});
+
+describe('the files NethServer writes are read', () => {
+  it('reads the {column:value} form with commas inside values', () => {
+    const cfg = parse({ rules: '?COMMENT RULE#1 web\n{action:ACCEPT:none, source:loc, dest:net, proto:tcp, dport:80,443, time:-}\n' });
+    expect(cfg.rules).toHaveLength(1);
+    expect(cfg.rules[0]).toMatchObject({ action: 'ACCEPT', proto: 'tcp', dports: ['80', '443'], comment: 'RULE#1 web' });
+    expect(cfg.rules[0]?.log).toBeUndefined();
+  });
+
+  it('expands macros in both spellings', () => {
+    const cfg = parse({ rules: 'SSH(ACCEPT) loc $FW\nPing/DROP:info net $FW\n' });
+    expect(cfg.rules.map((r) => [r.action, r.proto, r.dports?.[0], r.log])).toEqual([
+      ['ACCEPT', 'tcp', '22', undefined],
+      ['DROP', 'icmp', '8', 'info'],
+      ['DROP', 'ipv6-icmp', '128', 'info'],
+    ]);
+  });
+
+  it('substitutes $NAME and ${NAME} from params', () => {
+    const cfg = parse({ params: 'HOST=192.168.1.5\nPORTS="80,8080"\n', rules: 'ACCEPT net loc:$HOST tcp ${PORTS}\n' });
+    expect(cfg.rules[0]?.dest.addresses?.items[0]).toEqual({ kind: 'net', family: 4, address: '192.168.1.5' });
+    expect(cfg.rules[0]?.dports).toEqual(['80', '8080']);
+  });
+
+  it('splits tcp,udp into one rule per protocol', () => {
+    const cfg = parse({ rules: 'ACCEPT loc net tcp,udp 5000:5100\n' });
+    expect(cfg.rules.map((r) => r.proto)).toEqual(['tcp', 'udp']);
+  });
+
+  it('reads MAC, ipset and &interface addresses', () => {
+    const cfg = parse({ rules: 'DROP loc:~00-11-22-33-44-55 net\nDROP net:+blocked $FW\nDNAT net loc:192.168.1.10:22 tcp 2222 - &eth1\n' });
+    expect(cfg.rules[0]?.source.addresses?.items[0]).toEqual({ kind: 'mac', mac: '00:11:22:33:44:55' });
+    expect(cfg.rules[1]?.source.addresses?.items[0]).toEqual({ kind: 'ipset', name: 'blocked' });
+    expect(cfg.rules[2]?.origdest?.items[0]).toEqual({ kind: 'interfaceAddress', interface: 'eth1' });
+    expect(cfg.rules[2]?.natTarget).toEqual({ address: { kind: 'net', family: 4, address: '192.168.1.10' }, port: '22' });
+  });
+
+  it('reads the time column as Shorewall writes it', () => {
+    const cfg = parse({ rules: 'DROP loc net - - - - - - - - utc&weekdays=Mon,Tue&timestart=07:00&timestop=17:00\n' });
+    expect(cfg.rules[0]?.time).toEqual({ utc: true, weekdays: 'Mon,Tue', timestart: '07:00', timestop: '17:00' });
+  });
+
+  it('keeps unknown shorewall.conf settings as a note', () => {
+    const cfg = parse({ 'shorewall.conf': 'STARTUP_ENABLED=Yes\nIP_FORWARDING=On\n' });
+    expect(cfg.settings.ipForwarding).toBe('On');
+    expect(cfg.notes).toContain('shorewall.conf: kept but not acted upon: STARTUP_ENABLED');
+  });
+
+  it('reads IPv6 addresses in brackets in a shorewall6 directory', () => {
+    const cfg = parseShorewall(
+      { ...BASE, zones: 'fw firewall\nloc ipv6\nnet ipv6\n', rules: 'ACCEPT net loc:<2001:db8::10> tcp 80\n' },
+      { family: 6, dir: '/test6' },
+    );
+    expect(cfg.rules[0]?.dest.addresses?.items[0]).toEqual({ kind: 'net', family: 6, address: '2001:db8::10' });
+  });
+});
