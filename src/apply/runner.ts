@@ -128,7 +128,11 @@ interface FailedResult {
 function kernelMessage(result: FailedResult): string {
   if (result.timedOut) return 'timed out';
   const text = `${String(result.stderr ?? '')}`.trim() || `${String(result.stdout ?? '')}`.trim();
-  if (text !== '') return text.split('\n').slice(0, 4).join(' / ');
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/^Try `.*(-h|--help)/.test(l));
+  if (lines.length > 0) return lines.slice(0, 4).join(' / ');
   return result.shortMessage ?? `exit code ${result.exitCode ?? '?'}`;
 }
 
