@@ -55,6 +55,6 @@ export function buildModel(dbs: Record<string, Database>, options: BuildModelOpt
 
 /** Every file the gateway fragments produce; the firewall save event expands these. */
 export const GATEWAY_TARGETS: readonly string[] = [
-  ...['shorewall.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'maclist', 'stoppedrules'].map((f) => `/etc/shorewall/${f}`),
-  ...['shorewall6.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'stoppedrules'].map((f) => `/etc/shorewall6/${f}`),
+  ...['shorewall.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules'].map((f) => `/etc/shorewall/${f}`),
+  ...['shorewall6.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules'].map((f) => `/etc/shorewall6/${f}`),
 ];
