@@ -1,15 +1,13 @@
 import { beforeAll, afterEach, describe, expect, it } from 'vitest';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildProjectIfStale, projectDir } from './build.js';
 import { makeTree, removeTree } from './fixtures.js';
 
-const project = join(import.meta.dirname, '../..');
-const bin = join(project, 'bin/expand-template.js');
+const bin = join(projectDir, 'bin/expand-template.js');
 
-beforeAll(() => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: project, stdio: 'ignore' });
-}, 120_000);
+beforeAll(buildProjectIfStale, 180_000);
 
 let root: string | undefined;
 afterEach(() => {

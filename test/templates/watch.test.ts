@@ -36,10 +36,10 @@ describe('watchTargets', () => {
     const reports: WatchReport[] = [];
     watcher = watchTargets(root, ['/etc/x'], { dirs, debounceMs: 50, onReport: (r) => reports.push(r) });
     await watcher.ready;
-    writeFileSync(join(dirs.custom, 'etc/x/20mine'), 'mine {{db.configuration.firewall.props.Policy}}\n');
+    writeFileSync(join(dirs.custom, 'etc/x/20mine'), 'mine {{@fragment}}\n');
     const report = await nextReport(reports, 1, 1000);
     expect(report.ok).toBe(true);
-    expect(readFileSync(join(root, 'etc/x'), 'utf8')).toBe('shipped\nmine \n');
+    expect(readFileSync(join(root, 'etc/x'), 'utf8')).toBe('shipped\nmine 20mine\n');
   });
 
   it('a database change re-expands the target', async () => {
