@@ -10,8 +10,10 @@ import { existsSync } from 'node:fs';
 
 type Props = Record<string, string>;
 
-async function validation(): Promise<typeof import('./validate.js')> {
-  return import('./validate.js');
+let validationModule: Promise<typeof import('./validate.js')> | undefined;
+function validation(): Promise<typeof import('./validate.js')> {
+  validationModule ??= import('./validate.js');
+  return validationModule;
 }
 
 /** Refuse bad db names, keys, prop names and control characters before touching anything. */

@@ -5,7 +5,8 @@
  */
 import { readFile, readdir, mkdir } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import { runtimePaths, shippedPaths } from '../layout/index.js';
 
@@ -149,34 +150,44 @@ export function sortDatabase(db: Database): Database {
   return out;
 }
 
-function isSorted(names: string[]): boolean {
-  for (let i = 1; i < names.length; i++) if (names[i - 1]! > names[i]!) return false;
+/** Array-index-like keys, which JavaScript objects always list first, in numeric order. */
+function isIndexKey(key: string): boolean {
+  if (key.length === 0 || key.length > 9 || (key.length > 1 && key.charCodeAt(0) === 48)) return false;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
   return true;
 }
 
-const INTEGER_KEY = /^(0|[1-9]\d{0,8})$/;
+/** Whether the non-index keys of an object already come in sorted order (no allocation). */
+function inOrder(obj: object): boolean {
+  let previous: string | undefined;
+  for (const key in obj) {
+    if (isIndexKey(key)) continue;
+    if (previous !== undefined && previous > key) return false;
+    previous = key;
+  }
+  return true;
+}
 
 /**
  * The database in its canonical order, reusing what is already in order (the common
- * case: one record changed). Keys sorted, props sorted. JavaScript objects always list
- * integer-like keys first in numeric order (fwrules ids), then the others in order of
- * insertion; only those others need sorting.
+ * case: one record changed, 10,000 untouched): keys and props sorted. JavaScript objects
+ * list index-like keys (fwrules ids) first in numeric order, then the others by
+ * insertion, so only the others need sorting.
  */
 function canonicalize(db: Database): Database {
-  const keys = Object.keys(db);
-  const named = keys.filter((k) => !INTEGER_KEY.test(k));
   let out = db;
-  if (!isSorted(named)) {
+  if (!inOrder(db)) {
     out = {};
-    for (const key of keys.filter((k) => INTEGER_KEY.test(k))) out[key] = db[key]!;
-    for (const key of named.sort()) out[key] = db[key]!;
+    for (const key of Object.keys(db).sort()) out[key] = db[key]!;
   }
-  for (const key of keys) {
+  for (const key in out) {
     const rec = out[key]!;
-    const names = Object.keys(rec.props);
-    if (isSorted(names)) continue;
+    if (inOrder(rec.props)) continue;
     const props: Record<string, string> = {};
-    for (const p of names.sort()) props[p] = rec.props[p]!;
+    for (const p of Object.keys(rec.props).sort()) props[p] = rec.props[p]!;
     if (out === db) out = { ...db };
     out[key] = { type: rec.type, props };
   }
@@ -207,9 +218,13 @@ export async function updateDatabase<T>(
   assertDatabaseName(name);
   const file = databaseFile(root, name);
   const dir = runtimePaths(root).dbDir;
-  if (!existsSync(dir)) await mkdir(dir, { recursive: true });
+  if (!existsSync(dir)) await createDatabaseDirectory(dir);
   // Loaded lazily: read-only commands must not pay for the lock library or lowdb.
-  const [lockfile, { TextFile }] = await Promise.all([import('proper-lockfile'), import('lowdb/node')]);
+  // proper-lockfile is CommonJS: require is much cheaper than an ESM import of it.
+  const lockfile = createRequire(import.meta.url)('proper-lockfile') as typeof import('proper-lockfile');
+  // Compiled while the lock and the file are being fetched.
+  const lowdbNode = import('lowdb/node');
+  lowdbNode.catch(() => undefined); // a failure surfaces where it is awaited
   let compromised: Error | undefined;
   const release = await lockfile.lock(file, {
     realpath: false,
@@ -232,6 +247,7 @@ export async function updateDatabase<T>(
       // Another writer may own the lock now; writing would lose its update.
       if (compromised) throw lockLost(file, compromised);
       // lowdb's text adapter writes a temp file and renames it over the database.
+      const { TextFile } = await lowdbNode;
       await new TextFile(file).write(after);
     }
     return result;
@@ -241,6 +257,16 @@ export async function updateDatabase<T>(
 }
 
 const LOCK_STALE_MS = 5_000;
+
+/** Databases may hold secrets (PPPoE passwords): their folder is not world-readable. */
+async function createDatabaseDirectory(dir: string): Promise<void> {
+  await mkdir(dirname(dir), { recursive: true });
+  try {
+    await mkdir(dir, { mode: 0o750 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+}
 
 function lockLost(file: string, cause: Error): GatehouseError {
   return new GatehouseError(`lost the database lock before writing (${cause.message}); nothing was written`, {

@@ -3,7 +3,11 @@
  * `undefined` (valid) or a phrase saying what would be valid, which the validator puts
  * into a one-line error naming db, key and prop.
  */
-import ipaddr from 'ipaddr.js';
+import { createRequire } from 'node:module';
+
+// Loaded with require: importing this CommonJS package as ESM costs several times more
+// (the loader scans its source for exports), and `db` pays it on every write.
+const ipaddr = createRequire(import.meta.url)('ipaddr.js') as typeof import('ipaddr.js');
 
 /** `undefined` when the value is valid, else what a valid value looks like. */
 export type ValueCheck = (value: string) => string | undefined;
