@@ -52,6 +52,9 @@ export async function readShorewallDir(dir: string): Promise<ShorewallFiles> {
   return files;
 }
 
+/** Shorewall defines these from shorewallrc before reading any file (Debian's values). */
+const SHOREWALLRC: Params = { CONFDIR: '/etc', SHAREDIR: '/usr/share', VARDIR: '/var/lib', SBINDIR: '/sbin' };
+
 /** Files read by other stages or at run time; noted, never compiled here. */
 const OTHER_STAGES = new Set([
   'conntrack', 'helpers', 'modules', 'modules.essential', 'actions', 'providers', 'rtrules', 'mangle', 'tcinterfaces',
@@ -93,7 +96,7 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
   }
 
   // $FW may appear in params only as the default name; the zones file fixes it afterwards.
-  const params: Params = files['params'] === undefined ? {} : parseAssignments('params', files['params'], {}, 'fw').values;
+  const params: Params = files['params'] === undefined ? { ...SHOREWALLRC } : parseAssignments('params', files['params'], SHOREWALLRC, 'fw').values;
   const split = (file: string, columns: readonly string[] | ((format: number) => readonly string[]), firewallZone: string): FileItem[] =>
     files[file] === undefined ? [] : splitFile(files[file], { file, columns, params, firewallZone });
 
