@@ -33,6 +33,8 @@ const BUILTIN_ACTIONS: Record<string, Loader> = {
   'fire-firewall-event': async () => (await import('./fire-firewall-event.js')).fireFirewallEvent,
   'initialize-default-databases': async () => (await import('./initialize-default-databases.js')).initializeDefaultDatabases,
   'check-wan-uplink-args': async () => (await import('./check-wan-uplink-args.js')).checkWanUplinkArgs,
+  compile: async () => (await import('./compile.js')).compileAction,
+  apply: async () => (await import('./apply.js')).applyAction,
 };
 
 /** For tests and embedders: add (or replace) a built-in action at run time. */
