@@ -4,9 +4,9 @@
  * validates the records it touched, and writes only if all is well.
  * Validation and reference modules are loaded lazily: read-only commands never pay for them.
  */
+import { existsSync } from 'node:fs';
 import { GatehouseError } from '../errors/index.js';
 import { type Database, type DbRecord, databaseFile, getRecord, listShippedDatabases, readAllDatabases, readDefaults, updateDatabase } from './store.js';
-import { existsSync } from 'node:fs';
 
 type Props = Record<string, string>;
 
@@ -130,7 +130,7 @@ export async function deleteRecord(root: string, db: string, key: string, option
 
 /**
  * Replace (or create) several records at once, all or nothing: `setjson` and `import`.
- * `lines` maps keys to source lines so errors can name them.
+ * Entries may carry the line they came from in `source`, so errors can name it.
  */
 export async function setRecords(
   root: string,
@@ -139,17 +139,9 @@ export async function setRecords(
   source?: string,
 ): Promise<void> {
   const v = await validation();
-  const problems: (import('./validate.js').Problem & { line?: number })[] = [];
   for (const e of entries) {
-    for (const p of v.validateRecord(db, e.key, e.record)) problems.push(e.line === undefined ? p : { ...p, line: e.line });
-  }
-  if (problems.length > 0) {
-    const err = v.problemsError(problems);
-    const line = problems[0]!.line;
-    if (source !== undefined) {
-      throw new GatehouseError(err.message, { place: { ...err.place, file: source, ...(line !== undefined ? { line } : {}) }, ...(err.hint ? { hint: err.hint } : {}) });
-    }
-    throw err;
+    const problems = v.validateRecord(db, e.key, e.record);
+    if (problems.length > 0) throw v.problemsError(problems, { ...(source !== undefined ? { file: source } : {}), ...(e.line !== undefined ? { line: e.line } : {}) });
   }
   await updateDatabase(root, db, (data) => {
     for (const e of entries) data[e.key] = { type: e.record.type, props: { ...e.record.props } };

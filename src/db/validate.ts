@@ -117,11 +117,11 @@ function sameRecord(a: DbRecord, b: DbRecord): boolean {
 }
 
 /** One GatehouseError for a list of problems: the first one, and how many more. */
-export function problemsError(problems: Problem[]): GatehouseError {
+export function problemsError(problems: Problem[], where: { file?: string; line?: number } = {}): GatehouseError {
   const first = problems[0]!;
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
   return new GatehouseError(`${first.message}${more}`, {
-    place: { db: first.db, key: first.key, ...(first.prop !== undefined ? { prop: first.prop } : {}) },
+    place: { ...where, db: first.db, key: first.key, ...(first.prop !== undefined ? { prop: first.prop } : {}) },
     hint: first.hint,
   });
 }
