@@ -15,22 +15,34 @@ function unbracket(text: string): string {
   return text;
 }
 
+/** Dotted-quad IPv4 without leading zeros: the only IPv4 form accepted, and already canonical. */
+const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
+/** The canonical text of a host address, or undefined. IPv4 is checked here (it is most of what files hold); IPv6 goes to ipaddr.js. */
+function canonicalHost(host: string): { family: Family; address: string } | undefined {
+  const quad = DOTTED_QUAD.exec(host);
+  if (quad) {
+    for (let i = 1; i <= 4; i++) if (Number(quad[i]) > 255) return undefined;
+    return { family: 4, address: host };
+  }
+  if (host.includes(':') && ipaddr.IPv6.isValid(host)) return { family: 6, address: ipaddr.parse(host).toString() };
+  return undefined;
+}
+
 /** `a.b.c.d`, `a.b.c.d/n`, or the IPv6 forms; returns the canonical text or undefined. */
 export function parseNetwork(text: string): { family: Family; address: string } | undefined {
   const bare = unbracket(text);
   const slash = bare.indexOf('/');
   const host = slash < 0 ? bare : bare.slice(0, slash);
   const prefixText = slash < 0 ? undefined : bare.slice(slash + 1);
-  let family: Family;
-  if (ipaddr.IPv4.isValidFourPartDecimal(host)) family = 4;
-  else if (ipaddr.IPv6.isValid(host) && host.includes(':')) family = 6;
-  else return undefined;
-  const parsed = ipaddr.parse(host);
-  if (prefixText === undefined) return { family, address: parsed.toString() };
+  const canonical = canonicalHost(host);
+  if (!canonical) return undefined;
+  const family = canonical.family;
+  if (prefixText === undefined) return canonical;
   if (!/^\d{1,3}$/.test(prefixText)) return undefined;
   const prefix = Number(prefixText);
   if (prefix > (family === 4 ? 32 : 128)) return undefined;
-  return { family, address: `${parsed.toString()}/${prefix}` };
+  return { family, address: `${canonical.address}/${prefix}` };
 }
 
 const MAC = /^~?([0-9a-f]{2})[-:]([0-9a-f]{2})[-:]([0-9a-f]{2})[-:]([0-9a-f]{2})[-:]([0-9a-f]{2})[-:]([0-9a-f]{2})$/i;
@@ -68,6 +80,7 @@ function parseItem(text: string): AddressItem | undefined {
 
 /** Splits on commas that are not inside `<...>` or `[...]`. */
 function splitList(text: string): string[] {
+  if (!text.includes('<') && !text.includes('[')) return text.split(',');
   const parts: string[] = [];
   let depth = 0;
   let current = '';

@@ -110,10 +110,14 @@ export function splitFile(text: string, options: SplitOptions): FileItem[] {
 
 function stripComment(line: string): string {
   const hash = line.indexOf('#');
-  return (hash < 0 ? line : line.slice(0, hash)).replace(/\s+$/, '');
+  return (hash < 0 ? line : line.slice(0, hash)).trimEnd();
 }
 
+/** First characters of ?..., SECTION (any case), COMMENT and INCLUDE: most lines are rules and skip the directive regexes. */
+const DIRECTIVE_STARTS = new Set(['?', 'S', 's', 'C', 'I']);
+
 function directiveOf(trimmed: string, raw: string, line: number, options: SplitOptions): FileItem | undefined {
+  if (!DIRECTIVE_STARTS.has(trimmed[0] ?? '')) return undefined;
   const place = { file: options.file, line };
   let m = /^\?FORMAT\s+(\S+)$/i.exec(trimmed);
   if (m) {
@@ -157,10 +161,17 @@ function splitRow(text: string, line: number, options: SplitOptions, names: read
   const columns: number[] = [];
   const re = /\S+/g;
   for (let m = re.exec(text); m; m = re.exec(text)) {
+    const word = m[0];
     const col = m.index + 1;
-    const value = substitute(m[0], { file: options.file, line }, col, options);
+    if (!word.includes('$')) {
+      values.push(word);
+      columns.push(col);
+      continue;
+    }
+    const value = substitute(word, { file: options.file, line }, col, options);
     // A parameter holding spaces expands to several columns, as in the shell.
-    for (const part of value.split(/\s+/).filter((p) => p !== '')) {
+    for (const part of value.split(/\s+/)) {
+      if (part === '') continue;
       values.push(part);
       columns.push(col);
     }

@@ -243,7 +243,17 @@ function parseRuleRow(row: Row, ctx: ParseContext, file: 'rules' | 'blrules', se
     throw row.fail(C.proto, 'REDIRECT needs tcp, udp or sctp', 'set PROTO to tcp or udp');
   }
   return variants.map((v) => {
-    const rule: Rule = { ...base, source: v.reverse ? dest : source, dest: v.reverse ? source : dest };
+    // Built property by property, not by spreading `base`: V8 gives every spread copy a map
+    // of its own, which made each rule cost kilobytes and most of the parse time.
+    const rule = { section: base.section, action: base.action, place: base.place } as Rule;
+    if (base.log !== undefined) rule.log = base.log;
+    if (base.natTarget) rule.natTarget = base.natTarget;
+    if (base.comment !== undefined) rule.comment = base.comment;
+    if (base.origdest) rule.origdest = base.origdest;
+    if (base.rate) rule.rate = base.rate;
+    if (base.time) rule.time = base.time;
+    rule.source = v.reverse ? dest : source;
+    rule.dest = v.reverse ? source : dest;
     if (v.proto !== undefined) rule.proto = v.proto;
     if (v.dports) rule.dports = v.dports;
     if (v.sports) rule.sports = v.sports;
