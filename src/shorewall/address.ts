@@ -110,8 +110,8 @@ export function readAddressList(row: Row, index: number, text: string, options: 
     negate = true;
     body = body.slice(1);
   }
-  const items: AddressItem[] = [];
-  for (const part of splitList(body)) {
+  // map, not push: the array is kept with the configuration, so it should not carry spare capacity.
+  const items = splitList(body).map((part): AddressItem => {
     if (part.includes('!')) {
       throw row.fail(index, `exclusion inside a list ('${text}') is not supported yet`, 'write the exclusion as the whole list: !a,b');
     }
@@ -122,8 +122,8 @@ export function readAddressList(row: Row, index: number, text: string, options: 
     if (!allow.includes(item.kind)) {
       throw row.fail(index, `'${part}' is not allowed here`, describeAllowed(allow));
     }
-    items.push(item);
-  }
+    return item;
+  });
   return { items, negate };
 }
 
@@ -201,22 +201,19 @@ export function readPorts(row: Row, index: number, proto: string | undefined): s
   if (!hasPorts(proto)) {
     throw row.fail(index, `ports need a protocol with ports, not '${proto ?? 'any'}'`, 'expected tcp, udp or sctp in the PROTO column');
   }
-  const out: string[] = [];
-  for (const part of text.split(',')) {
+  return text.split(',').map((part) => {
     const range = /^(\d*)[:-](\d*)$/.exec(part);
     if (range) {
       const from = range[1] === '' ? 0 : checkPortNumber(row, index, range[1] ?? '');
       const to = range[2] === '' ? 65535 : checkPortNumber(row, index, range[2] ?? '');
       if (from > to) throw row.fail(index, `port range '${part}' runs backwards`, 'expected low:high');
-      out.push(`${from}:${to}`);
-    } else {
-      if (/^[a-z]/i.test(part)) {
-        throw row.fail(index, `service name '${part}' is not supported yet`, 'write the port number');
-      }
-      out.push(String(checkPortNumber(row, index, part)));
+      return `${from}:${to}`;
     }
-  }
-  return out;
+    if (/^[a-z]/i.test(part)) {
+      throw row.fail(index, `service name '${part}' is not supported yet`, 'write the port number');
+    }
+    return String(checkPortNumber(row, index, part));
+  });
 }
 
 const LOG_LEVELS = new Set([

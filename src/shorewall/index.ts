@@ -105,7 +105,7 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
   }
   const zones = parseZones(split('zones', ZONE_COLUMNS, 'fw'), options.family);
   const firewallZone = zones.find((z) => z.type === 'firewall')!.name;
-  const ctx: ParseContext = { family: options.family, firewallZone, zones: new Map(zones.map((z) => [z.name, z])), interfaces: new Map() };
+  const ctx: ParseContext = { family: options.family, firewallZone, zones: new Map(zones.map((z) => [z.name, z])), interfaces: new Map(), selectors: new Map() };
 
   const confName = options.family === 6 && files['shorewall6.conf'] !== undefined ? 'shorewall6.conf' : 'shorewall.conf';
   const { settings, notes: settingNotes } = parseSettings(files[confName], params, firewallZone);

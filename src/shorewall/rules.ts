@@ -3,7 +3,7 @@
  * list such as tcp,udp), all sharing the line's place.
  */
 import { GatehouseError } from '../errors/index.js';
-import { hasPorts, parseNetwork, parseRate, readAddressList, readLogLevel, readPorts, readProtocols, readTime } from './address.js';
+import { hasPorts, parseNetwork, parseRate, readAddressList, readLogLevel, readPorts, readProtocols, readTime, type AddressListOptions } from './address.js';
 import type { FileItem, Row } from './lines.js';
 import { knownMacroNames, macroEntries, type MacroEntry } from './macros.js';
 import type { Endpoint, NatTarget, Rule, RuleAction, RuleSection } from './types.js';
@@ -77,13 +77,13 @@ function readAction(row: Row, allowed: RuleAction[]): ParsedAction {
 function readEndpoint(row: Row, index: number, text: string, ctx: ParseContext, isSource: boolean): Endpoint {
   const colon = text.indexOf(':');
   const zoneText = colon < 0 ? text : text.slice(0, colon);
-  const endpoint: Endpoint = { zones: readZoneSelector(row, index, zoneText, ctx) };
-  if (colon >= 0) {
-    const allow: ('net' | 'range' | 'mac' | 'ipset')[] = isSource ? ['net', 'range', 'mac', 'ipset'] : ['net', 'range', 'ipset'];
-    endpoint.addresses = readAddressList(row, index, text.slice(colon + 1), { allow });
-  }
-  return endpoint;
+  const zones = readZoneSelector(row, index, zoneText, ctx);
+  if (colon < 0) return { zones };
+  return { zones, addresses: readAddressList(row, index, text.slice(colon + 1), isSource ? SOURCE_ADDRESSES : DEST_ADDRESSES) };
 }
+
+const SOURCE_ADDRESSES: AddressListOptions = { allow: ['net', 'range', 'mac', 'ipset'] };
+const DEST_ADDRESSES: AddressListOptions = { allow: ['net', 'range', 'ipset'] };
 
 /** DNAT's DEST: `zone:address[:port]`, IPv6 in brackets (`loc:[2001:db8::5]:80`). */
 function readDnatDest(row: Row, text: string, ctx: ParseContext): { dest: Endpoint; target: NatTarget } {

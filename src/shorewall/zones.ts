@@ -24,6 +24,8 @@ export interface ParseContext {
   firewallZone: string;
   zones: Map<string, Zone>;
   interfaces: Map<string, Interface>;
+  /** Zone selectors already read, by text: rules repeat the same few, and sharing them keeps the configuration small. */
+  selectors: Map<string, ZoneSelector>;
 }
 
 export const ZONE_COLUMNS = ['zone', 'type', 'options', 'in_options', 'out_options'];
@@ -181,6 +183,15 @@ export function parseHosts(items: FileItem[], ctx: ParseContext): Host[] {
 
 /** `loc`, `loc,net`, `loc,net+`, `all`, `all+`, `all-`, `all+-`, `any`, `all!net,loc`. */
 export function readZoneSelector(row: Row, index: number, text: string, ctx: ParseContext): ZoneSelector {
+  let selector = ctx.selectors.get(text);
+  if (!selector) {
+    selector = readNewZoneSelector(row, index, text, ctx);
+    ctx.selectors.set(text, selector);
+  }
+  return selector;
+}
+
+function readNewZoneSelector(row: Row, index: number, text: string, ctx: ParseContext): ZoneSelector {
   const m = /^(all|any)(\+?)(-?)(?:!(.+))?$/i.exec(text);
   if (m) {
     const except = m[4] === undefined ? [] : m[4].split(',');
