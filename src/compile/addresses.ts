@@ -18,12 +18,15 @@ export const IPSET_THRESHOLD = 4;
  */
 export function forFamily(list: AddressList | undefined, family: Family, configFamily: Family): AddressList | undefined | 'none' {
   if (!list) return undefined;
-  const items = list.items.filter((item) => {
+  const keep = (item: AddressItem): boolean => {
     if (item.kind === 'net' || item.kind === 'range') return item.family === family;
     // A named external set has the family of the configuration that names it.
     if (item.kind === 'ipset') return family === configFamily;
     return true;
-  });
+  };
+  // Most lists are wholly of one family: reuse them rather than copy them per rule and family.
+  if (list.items.length > 0 && list.items.every(keep)) return list;
+  const items = list.items.filter(keep);
   if (items.length === 0) return list.negate ? undefined : 'none';
   return { items, negate: list.negate };
 }

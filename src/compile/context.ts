@@ -57,9 +57,16 @@ export function ruleInFamily(rule: Rule, ctx: FamilyContext): FamilyRule | undef
   return out;
 }
 
+function portWeight(ports: string[]): number {
+  let weight = 0;
+  for (const p of ports) weight += p.includes(':') ? 2 : 1;
+  return weight;
+}
+
 /** multiport takes at most 15 ports, a range counting as two. */
 export function portChunks(ports: string[] | undefined): (string[] | undefined)[] {
   if (!ports) return [undefined];
+  if (ports.length <= 7 || portWeight(ports) <= 15) return [ports];
   const chunks: string[][] = [];
   let current: string[] = [];
   let weight = 0;
@@ -80,15 +87,15 @@ export function portChunks(ports: string[] | undefined): (string[] | undefined)[
 /** The protocol and port matches of a rule-like entry; one list per multiport chunk. */
 export function protocolAlternatives(family: Family, proto: string | undefined, dports?: string[], sports?: string[]): Match[][] {
   if (proto === undefined) return [[]];
-  const base: Match[] = [{ kind: 'protocol', name: proto }];
+  const protocol = protocolMatch(proto);
   if (proto === 'icmp' || proto === 'ipv6-icmp') {
     const type = dports?.[0];
-    return [type === undefined ? base : [...base, { kind: 'icmpType', family, type }]];
+    return [type === undefined ? [protocol] : [protocol, { kind: 'icmpType', family, type }]];
   }
   const out: Match[][] = [];
   for (const d of portChunks(dports)) {
     for (const s of portChunks(sports)) {
-      const m = [...base];
+      const m: Match[] = [protocol];
       if (s) m.push({ kind: 'sourcePorts', ports: s });
       if (d) m.push({ kind: 'destinationPorts', ports: d });
       out.push(m);
@@ -97,15 +104,39 @@ export function protocolAlternatives(family: Family, proto: string | undefined, 
   return out;
 }
 
-/** Every combination of one item from each list. */
-export function product(lists: Match[][][]): Match[][] {
-  let acc: Match[][] = [[]];
-  for (const list of lists) {
-    const next: Match[][] = [];
-    for (const a of acc) for (const b of list) next.push([...a, ...b]);
-    acc = next;
+/** Matches are values nobody changes, so the few protocol matches are made once and shared by every rule. */
+const PROTOCOL_MATCHES = new Map<string, Match>();
+function protocolMatch(name: string): Match {
+  let match = PROTOCOL_MATCHES.get(name);
+  if (!match) {
+    match = { kind: 'protocol', name };
+    PROTOCOL_MATCHES.set(name, match);
   }
-  return acc;
+  return match;
+}
+
+/**
+ * Every combination of one item from each list (the last list varies fastest), each
+ * followed by `tail`. Each combination is allocated once at its final size: compiled
+ * rules keep these arrays, and large rulesets hold hundreds of thousands of them.
+ */
+export function product(lists: Match[][][], tail: readonly Match[] = []): Match[][] {
+  const out: Match[][] = [];
+  if (lists.some((list) => list.length === 0)) return out;
+  const pick = lists.map(() => 0);
+  for (;;) {
+    let size = tail.length;
+    for (let i = 0; i < lists.length; i++) size += lists[i]![pick[i]!]!.length;
+    const combination = new Array<Match>(size);
+    let at = 0;
+    for (let i = 0; i < lists.length; i++) for (const m of lists[i]![pick[i]!]!) combination[at++] = m;
+    for (const m of tail) combination[at++] = m;
+    out.push(combination);
+    // Advance like an odometer, so the order is that of nested loops.
+    let i = lists.length - 1;
+    while (i >= 0 && ++pick[i]! === lists[i]!.length) pick[i--] = 0;
+    if (i < 0) return out;
+  }
 }
 
 const SYSLOG_LEVELS: Record<string, string> = {

@@ -63,22 +63,28 @@ function addTcpFlagsChain(t: TableBuilder): void {
   });
 }
 
+/** Targets of rules, shared: compiled rules are values nobody changes. */
+const ACCEPT: Target = { kind: 'ACCEPT' };
+const DROP: Target = { kind: 'DROP' };
+const RETURN: Target = { kind: 'RETURN' };
+const TO_REJECT: Target = { kind: 'jump', chain: REJECT_CHAIN };
+
 function filterTarget(rule: Rule, ctx: FamilyContext): Target | undefined {
   switch (rule.action) {
     case 'ACCEPT':
     case 'ACCEPT+':
     case 'DNAT':
     case 'REDIRECT':
-      return { kind: 'ACCEPT' };
+      return ACCEPT;
     case 'DROP':
-      return { kind: 'DROP' };
+      return DROP;
     case 'REJECT':
-      return { kind: 'jump', chain: REJECT_CHAIN };
+      return TO_REJECT;
     case 'CONTINUE':
     case 'WHITELIST':
-      return { kind: 'RETURN' };
+      return RETURN;
     case 'BLACKLIST':
-      return ctx.config.settings.blacklistDisposition === 'DROP' ? { kind: 'DROP' } : { kind: 'jump', chain: REJECT_CHAIN };
+      return ctx.config.settings.blacklistDisposition === 'DROP' ? DROP : TO_REJECT;
     case 'DNAT-':
     case 'REDIRECT-':
       return undefined;
@@ -130,8 +136,7 @@ function filterAlternatives(fr: FamilyRule, index: number, ctx: FamilyContext): 
       origdest = origdestAlternatives(fr, ctx);
     }
   }
-  const extra = extraMatches(rule, index);
-  return product([source, dest, origdest, protocols]).map((m) => [...m, ...extra]);
+  return product([source, dest, origdest, protocols], extraMatches(rule, index));
 }
 
 export function buildFilter(ctx: FamilyContext): FilterResult {
@@ -167,7 +172,7 @@ export function buildFilter(ctx: FamilyContext): FilterResult {
     if (!fr) return;
     const target = filterTarget(rule, ctx);
     if (!target) return;
-    const pairs = rule.action === 'DNAT' ? rulePairs(rule.source.zones, rule.dest.zones, model) : rulePairs(rule.source.zones, rule.dest.zones, model);
+    const pairs = rulePairs(rule.source.zones, rule.dest.zones, model);
     let alternatives: Match[][] | undefined;
     for (const [s, d] of pairs) {
       const pair = pairChain(s, d);
@@ -183,7 +188,7 @@ export function buildFilter(ctx: FamilyContext): FilterResult {
       }
       const disposition = rule.action.replace(/[+-]$/, '');
       for (const alt of alternatives) {
-        addWithLog(t, config, chain, [...state, ...alt], target, rule.log, { chain: pair, disposition });
+        addWithLog(t, config, chain, state.length === 0 ? alt : [...state, ...alt], target, rule.log, { chain: pair, disposition });
       }
     }
   };

@@ -87,7 +87,12 @@ function externalSets(configs: ShorewallConfig[]): string[] {
     for (const item of list?.items ?? []) if (item.kind === 'ipset' && item.name !== undefined) names.add(item.name);
   };
   for (const c of configs) {
-    for (const r of [...c.rules, ...c.blrules]) [r.source.addresses, r.dest.addresses].forEach(visit);
+    for (const rules of [c.rules, c.blrules]) {
+      for (const r of rules) {
+        visit(r.source.addresses);
+        visit(r.dest.addresses);
+      }
+    }
     for (const h of c.hosts) visit(h.addresses);
     for (const e of c.snat) [e.source, e.dest].forEach(visit);
   }

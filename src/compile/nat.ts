@@ -18,6 +18,7 @@ export interface NatCounts {
 }
 
 const dnatChain = (zone: string) => `dnat@${zone}`;
+const NAT_ACTIONS = new Set(['DNAT', 'DNAT-', 'REDIRECT', 'REDIRECT-', 'ACCEPT+']);
 
 function bracket(address: string, family: Family, port: string | undefined): string {
   if (port === undefined) return address;
@@ -88,7 +89,7 @@ export function buildNat(ctx: FamilyContext): { table: Table; counts: NatCounts 
   // DNAT, REDIRECT and ACCEPT+ go to one chain per source zone, in file order.
   const zonesWithNat: string[] = [];
   config.rules.forEach((rule, index) => {
-    if (!['DNAT', 'DNAT-', 'REDIRECT', 'REDIRECT-', 'ACCEPT+'].includes(rule.action)) return;
+    if (!NAT_ACTIONS.has(rule.action)) return;
     const fr = ruleInFamily(rule, ctx);
     if (!fr) return;
     const destZones = rule.action.startsWith('REDIRECT') ? { kind: 'zones' as const, names: [fw], includeIntra: true } : rule.dest.zones;
@@ -107,8 +108,8 @@ export function buildNat(ctx: FamilyContext): { table: Table; counts: NatCounts 
       for (const iface of ifaces) {
         const inMatch: Match[][] = [iface === undefined ? [] : [{ kind: 'inInterface', name: iface }]];
         const origdest = origdestForNat(fr, ctx, iface);
-        for (const alt of product([inMatch, source, origdest, protocols])) {
-          addWithLog(t, config, chain, [...alt, ...extra], target, target.kind === 'RETURN' ? undefined : rule.log, { chain: `${zone}-dnat`, disposition });
+        for (const alt of product([inMatch, source, origdest, protocols], extra)) {
+          addWithLog(t, config, chain, alt, target, target.kind === 'RETURN' ? undefined : rule.log, { chain: `${zone}-dnat`, disposition });
         }
       }
     }

@@ -28,6 +28,8 @@ export interface ZoneModel {
   zones: string[];
   /** Per physical interface in file order: host memberships first, then the interface's own zone. */
   memberships: Membership[];
+  /** rulePairs results by (source, dest) selector: the parser shares selectors, so rules hit this. */
+  pairCache: Map<ZoneSelector, Map<ZoneSelector, [string, string][]>>;
 }
 
 export function buildZoneModel(config: ShorewallConfig, family: Family): ZoneModel {
@@ -51,7 +53,7 @@ export function buildZoneModel(config: ShorewallConfig, family: Family): ZoneMod
       memberships.push({ zone: iface.zone, iface: iface.physical, routeback: iface.options.routeback, maclist: iface.options.maclist, fromHosts: false });
     }
   }
-  return { family, firewall: config.firewallZone, zones: config.zones.map((z) => z.name), memberships };
+  return { family, firewall: config.firewallZone, zones: config.zones.map((z) => z.name), memberships, pairCache: new Map() };
 }
 
 export function expandSelector(selector: ZoneSelector, model: ZoneModel): string[] {
@@ -59,8 +61,22 @@ export function expandSelector(selector: ZoneSelector, model: ZoneModel): string
   return model.zones.filter((z) => !selector.except.includes(z) && (selector.includeFirewall || z !== model.firewall));
 }
 
-/** The (source, dest) zone pairs a rule names; intra-zone pairs only when explicit or with `+`. */
+/** The (source, dest) zone pairs a rule names; intra-zone pairs only when explicit or with `+`. Shared: do not change. */
 export function rulePairs(source: ZoneSelector, dest: ZoneSelector, model: ZoneModel): [string, string][] {
+  let bySource = model.pairCache.get(source);
+  if (!bySource) {
+    bySource = new Map();
+    model.pairCache.set(source, bySource);
+  }
+  let pairs = bySource.get(dest);
+  if (!pairs) {
+    pairs = computeRulePairs(source, dest, model);
+    bySource.set(dest, pairs);
+  }
+  return pairs;
+}
+
+function computeRulePairs(source: ZoneSelector, dest: ZoneSelector, model: ZoneModel): [string, string][] {
   const pairs: [string, string][] = [];
   const explicitSingle = source.kind === 'zones' && source.names.length === 1 && dest.kind === 'zones' && dest.names.length === 1;
   const intra = explicitSingle || source.includeIntra || dest.includeIntra;
