@@ -74,18 +74,31 @@ function bigFwrules(): string {
   return `${JSON.stringify(db, null, 2)}\n`;
 }
 
-/** Start `db fwrules setprop ...`, SIGKILL it after `delayMs`, and wait for it to end. */
-function killAfter(root: string, delayMs: number, value: string): Promise<{ killed: boolean; code: number | null }> {
+/**
+ * Start `db fwrules setprop ...` and SIGKILL it: `after.ms` after the start, or
+ * `after.msInLock` after its lock appears (a kill inside the read-change-write window).
+ */
+function killWriter(root: string, after: { ms: number } | { msInLock: number }, value: string): Promise<{ killed: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [dbBin, 'fwrules', 'setprop', '5000', 'Description', value], {
       env: { ...process.env, GATEHOUSE_ROOT: root },
       stdio: 'ignore',
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+    const timers: NodeJS.Timeout[] = [];
+    if ('ms' in after) timers.push(setTimeout(() => child.kill('SIGKILL'), after.ms));
+    else {
+      const lock = `${databaseFile(root, 'fwrules')}.lock`;
+      const poll = setInterval(() => {
+        if (!existsSync(lock)) return;
+        clearInterval(poll);
+        timers.push(setTimeout(() => child.kill('SIGKILL'), after.msInLock));
+      }, 1);
+      timers.push(poll);
+    }
     child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ killed: signal === 'SIGKILL', code });
+    child.on('exit', (_code, signal) => {
+      for (const t of timers) clearTimeout(t);
+      resolve({ killed: signal === 'SIGKILL' });
     });
   });
 }
@@ -106,11 +119,13 @@ describe('a writer killed with SIGKILL never leaves a half-written database', ()
     const full = Date.now() - started;
     const expectedNew = (value: string): string => original.replace('"Description": "rule 5000"', `"Description": "${value}"`);
 
-    const outcomes = { old: 0, new: 0, killedHoldingLock: 0 };
+    const outcomes = { old: 0, new: 0, killedHoldingLock: 0, tempFileLeft: 0 };
     for (let i = 0; i < 30; i++) {
       const root = await setup();
       const value = `killed ${i}`;
-      const { killed } = await killAfter(root, Math.round(full * (0.3 + 0.8 * Math.random())), value);
+      // Half the kills land anywhere in the process's life, half inside the locked write.
+      const after = i % 2 === 0 ? { ms: Math.round(full * (0.3 + 0.8 * Math.random())) } : { msInLock: Math.round(80 * Math.random()) };
+      const { killed } = await killWriter(root, after, value);
       const text = await readFile(databaseFile(root, 'fwrules'), 'utf8');
       expect(() => JSON.parse(text)).not.toThrow();
       if (text === original) outcomes.old++;
@@ -119,6 +134,8 @@ describe('a writer killed with SIGKILL never leaves a half-written database', ()
         outcomes.new++;
       }
       if (killed && existsSync(`${databaseFile(root, 'fwrules')}.lock`)) outcomes.killedHoldingLock++;
+      // lowdb's temp file left behind: the kill landed during the write itself.
+      if (existsSync(join(root, 'var/lib/gatehouse/db/.fwrules.json.tmp'))) outcomes.tempFileLeft++;
     }
     console.info(`SIGKILL outcomes over 30 runs: ${JSON.stringify(outcomes)} (one unkilled write took ${full} ms)`);
     expect(outcomes.old + outcomes.new).toBe(30);
@@ -131,8 +148,8 @@ describe('a writer killed with SIGKILL never leaves a half-written database', ()
     await mkdir(join(root, 'var/lib/gatehouse/db'), { recursive: true });
     await writeFile(databaseFile(root, 'fwrules'), bigFwrules());
     const lock = `${databaseFile(root, 'fwrules')}.lock`;
-    // Kill writers later and later until one dies holding the lock (a few tries).
-    for (let i = 0; i < 60 && !existsSync(lock); i++) await killAfter(root, 50 + i * 20, `attempt ${i}`);
+    // Kill a writer as soon as it holds the lock.
+    for (let i = 0; i < 10 && !existsSync(lock); i++) await killWriter(root, { msInLock: 0 }, `attempt ${i}`);
     expect(existsSync(lock)).toBe(true);
     const r = await runDb(root, ['fwrules', 'setprop', '5000', 'Description', 'after the crash']);
     expect(r).toMatchObject({ code: 0, stderr: '' });
