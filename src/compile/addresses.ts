@@ -90,6 +90,8 @@ export function addressAlternatives(
   sets: IpsetRegistry,
 ): Match[][] {
   if (!list) return [[]];
+  // One item is the usual case; it never needs a set.
+  if (list.items.length === 1) return [[itemMatch(list.items[0]!, direction, list.negate)]];
   const networks = list.items.filter((i) => i.kind === 'net' || i.kind === 'range');
   const others = list.items.filter((i) => i.kind !== 'net' && i.kind !== 'range');
   let netMatches: Match[];

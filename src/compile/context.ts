@@ -95,10 +95,10 @@ export function protocolAlternatives(family: Family, proto: string | undefined, 
   const out: Match[][] = [];
   for (const d of portChunks(dports)) {
     for (const s of portChunks(sports)) {
-      const m: Match[] = [protocol];
-      if (s) m.push({ kind: 'sourcePorts', ports: s });
-      if (d) m.push({ kind: 'destinationPorts', ports: d });
-      out.push(m);
+      const source: Match | undefined = s && { kind: 'sourcePorts', ports: s };
+      const dest: Match | undefined = d && { kind: 'destinationPorts', ports: d };
+      // Written out rather than pushed, so each list is allocated at its size.
+      out.push(source && dest ? [protocol, source, dest] : source ? [protocol, source] : dest ? [protocol, dest] : [protocol]);
     }
   }
   return out;

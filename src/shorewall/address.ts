@@ -15,16 +15,36 @@ function unbracket(text: string): string {
   return text;
 }
 
-/** Dotted-quad IPv4 without leading zeros: the only IPv4 form accepted, and already canonical. */
-const DOTTED_QUAD = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
-
-/** The canonical text of a host address, or undefined. IPv4 is checked here (it is most of what files hold); IPv6 goes to ipaddr.js. */
-function canonicalHost(host: string): { family: Family; address: string } | undefined {
-  const quad = DOTTED_QUAD.exec(host);
-  if (quad) {
-    for (let i = 1; i <= 4; i++) if (Number(quad[i]) > 255) return undefined;
-    return { family: 4, address: host };
+/**
+ * Dotted-quad IPv4, four decimal octets 0-255 without leading zeros: the only IPv4 form
+ * Gatehouse accepts, and already canonical. Checked by hand, without ipaddr.js or a regex
+ * match, because files hold tens of thousands of these.
+ */
+function isDottedQuad(host: string): boolean {
+  let octets = 0;
+  let i = 0;
+  while (i < host.length) {
+    const start = i;
+    let value = 0;
+    while (i < host.length) {
+      const c = host.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      value = value * 10 + (c - 48);
+      i++;
+    }
+    const digits = i - start;
+    if (digits === 0 || digits > 3 || value > 255 || (digits > 1 && host.charCodeAt(start) === 48)) return false;
+    octets++;
+    if (i === host.length) break;
+    if (host.charCodeAt(i) !== 46 /* . */ || octets === 4) return false;
+    i++;
   }
+  return octets === 4 && host.charCodeAt(host.length - 1) !== 46;
+}
+
+/** The canonical text of a host address, or undefined. */
+function canonicalHost(host: string): { family: Family; address: string } | undefined {
+  if (isDottedQuad(host)) return { family: 4, address: host };
   if (host.includes(':') && ipaddr.IPv6.isValid(host)) return { family: 6, address: ipaddr.parse(host).toString() };
   return undefined;
 }
@@ -166,6 +186,8 @@ const PROTOCOL_NAMES: Record<string, string> = {
 export function readProtocols(row: Row, index: number): (string | undefined)[] {
   const text = row.get(index);
   if (text === undefined || text.toLowerCase() === 'all') return [undefined];
+  // Most lines name one protocol by its usual name.
+  if (Object.hasOwn(PROTOCOL_NAMES, text)) return [PROTOCOL_NAMES[text]!];
   const out: string[] = [];
   for (const part of text.toLowerCase().split(',')) {
     const name = PROTOCOL_NAMES[part] ?? (/^\d{1,3}$/.test(part) && Number(part) <= 255 ? part : undefined);
@@ -181,8 +203,11 @@ export function hasPorts(proto: string | undefined): boolean {
   return proto === 'tcp' || proto === 'udp' || proto === 'sctp' || proto === 'udplite' || proto === 'dccp';
 }
 
+const PORT_NUMBER = /^\d{1,5}$/;
+const CANONICAL_PORT = /^(0|[1-9]\d{0,4})$/;
+
 function checkPortNumber(row: Row, index: number, text: string): number {
-  if (!/^\d{1,5}$/.test(text) || Number(text) > 65535) {
+  if (!PORT_NUMBER.test(text) || Number(text) > 65535) {
     throw row.fail(index, `port '${text}' is out of range`, 'expected a port number 0-65535, a list (80,443) or a range (1000:2000)');
   }
   return Number(text);
@@ -202,6 +227,8 @@ export function readPorts(row: Row, index: number, proto: string | undefined): s
     throw row.fail(index, `ports need a protocol with ports, not '${proto ?? 'any'}'`, 'expected tcp, udp or sctp in the PROTO column');
   }
   return text.split(',').map((part) => {
+    // A plain port as written (no leading zero) is already what the ruleset prints.
+    if (CANONICAL_PORT.test(part) && Number(part) <= 65535) return part;
     const range = /^(\d*)[:-](\d*)$/.exec(part);
     if (range) {
       const from = range[1] === '' ? 0 : checkPortNumber(row, index, range[1] ?? '');
