@@ -70,11 +70,14 @@ async function writePlanAtomically(out: string, files: Record<string, string>): 
 
 export async function compileAction(context: ActionContext): Promise<void> {
   const paths = runtimePaths(context.root);
+  // The target is asked while the files are parsed: a process start is not free.
+  const addressesRead = readTargetAddresses(context);
+  addressesRead.catch(() => undefined);
   const v4 = parseShorewall(await readShorewallDir(paths.shorewall), { family: 4, dir: paths.shorewall });
   const v6 = existsSync(paths.shorewall6)
     ? parseShorewall(await readShorewallDir(paths.shorewall6), { family: 6, dir: paths.shorewall6 })
     : undefined;
-  const interfaceAddresses = await readTargetAddresses(context);
+  const interfaceAddresses = await addressesRead;
   const plan = compile(v4, v6, interfaceAddresses ? { interfaceAddresses } : {});
   const out = planPaths(context.root).next;
   await writePlanAtomically(out, planFiles(plan));
