@@ -2,7 +2,7 @@
  * The iptables-restore and ipset-restore text of a compiled ruleset. Each table is
  * declared completely (every chain, then every rule) so a restore replaces it whole.
  */
-import type { Chain, IrRule, Match, Ruleset, Target } from './ir.js';
+import type { Chain, Match, Ruleset, Target } from './ir.js';
 
 const TABLE_ORDER = ['raw', 'mangle', 'nat', 'filter'];
 
@@ -100,27 +100,30 @@ function renderTarget(t: Target): string {
   }
 }
 
-function renderRule(chain: string, rule: IrRule): string {
-  let line = `-A ${chain}`;
-  for (const m of rule.matches) line += ' ' + renderMatch(m);
-  return `${line} ${renderTarget(rule.target)}`;
-}
-
-/** The complete iptables-restore (or ip6tables-restore) input for a ruleset. */
+/**
+ * The complete iptables-restore (or ip6tables-restore) input for a ruleset. Lines are
+ * collected as pieces and joined once: concatenating each line first built a rope of
+ * small strings per rule that the join then had to flatten.
+ */
 export function emitRuleset(ruleset: Ruleset): string {
-  const out: string[] = [`# Gatehouse ruleset, IPv${ruleset.family}. Generated; do not edit.`];
+  const out: string[] = [`# Gatehouse ruleset, IPv${ruleset.family}. Generated; do not edit.\n`];
   const tables = [...ruleset.tables].sort((a, b) => TABLE_ORDER.indexOf(a.name) - TABLE_ORDER.indexOf(b.name));
   for (const table of tables) {
-    out.push(`*${table.name}`);
-    for (const chain of table.chains) out.push(`:${chain.name} ${chain.policy ?? '-'} [0:0]`);
+    out.push(`*${table.name}\n`);
+    for (const chain of table.chains) out.push(`:${chain.name} ${chain.policy ?? '-'} [0:0]\n`);
     for (const chain of table.chains) emitChain(chain, out);
-    out.push('COMMIT');
+    out.push('COMMIT\n');
   }
-  return out.join('\n') + '\n';
+  return out.join('');
 }
 
 function emitChain(chain: Chain, out: string[]): void {
-  for (const rule of chain.rules) out.push(renderRule(chain.name, rule));
+  const start = `-A ${chain.name} `;
+  for (const rule of chain.rules) {
+    out.push(start);
+    for (const m of rule.matches) out.push(renderMatch(m), ' ');
+    out.push(renderTarget(rule.target), '\n');
+  }
 }
 
 export interface IpsetDefinition {
