@@ -157,3 +157,45 @@ describe('the files NethServer writes are read', () => {
     expect(cfg.rules[0]?.dest.addresses?.items[0]).toEqual({ kind: 'net', family: 6, address: '2001:db8::10' });
   });
 });
+
+describe('addresses, ports and columns read the same on the fast paths', () => {
+  const sourceOf = (source: string) => parse({ rules: `ACCEPT net:${source} $FW tcp 22\n` }).rules[0]?.source.addresses?.items;
+
+  it('an IPv4 address with a leading zero in an octet is refused', () => {
+    expect(failure({ rules: 'ACCEPT net:10.01.2.3 $FW tcp 22\n' })).toMatch(/^rules:1 column 8 \(source\): '10.01.2.3' is not a valid address/);
+  });
+
+  it('an IPv4 address with three or five octets is refused', () => {
+    expect(failure({ rules: 'ACCEPT net:10.1.2 $FW tcp 22\n' })).toMatch(/'10.1.2' is not a valid address/);
+    expect(failure({ rules: 'ACCEPT net:10.1.2.3.4 $FW tcp 22\n' })).toMatch(/'10.1.2.3.4' is not a valid address/);
+  });
+
+  it('an IPv4 address, network and range keep their text; IPv6 is canonicalised', () => {
+    expect(sourceOf('0.0.0.0,255.255.255.255,10.0.0.0/8,10.1.1.1-10.1.1.9')).toEqual([
+      { kind: 'net', family: 4, address: '0.0.0.0' },
+      { kind: 'net', family: 4, address: '255.255.255.255' },
+      { kind: 'net', family: 4, address: '10.0.0.0/8' },
+      { kind: 'range', family: 4, from: '10.1.1.1', to: '10.1.1.9' },
+    ]);
+    expect(sourceOf('[2001:DB8:0:0::1]')).toEqual([{ kind: 'net', family: 6, address: '2001:db8::1' }]);
+  });
+
+  it('a port written with a leading zero is printed without it', () => {
+    expect(parse({ rules: 'ACCEPT net $FW tcp 022,80,0\n' }).rules[0]?.dports).toEqual(['22', '80', '0']);
+  });
+
+  it('a protocol in capitals or by number reads as its name', () => {
+    const rules = parse({ rules: 'ACCEPT net $FW TCP 22\nACCEPT net $FW 17 53\n' }).rules;
+    expect(rules.map((r) => r.proto)).toEqual(['tcp', 'udp']);
+  });
+
+  it('columns are split on any white space, including a non-breaking space', () => {
+    const rules = parse({ rules: 'ACCEPT \t net\u00a0$FW  tcp\u3000 22   \n' }).rules;
+    expect(rules[0]).toMatchObject({ action: 'ACCEPT', proto: 'tcp', dports: ['22'], place: { line: 1 } });
+    expect(rules[0]?.dest.zones).toEqual({ kind: 'zones', names: ['fw'], includeIntra: false });
+  });
+
+  it('a column points at its own character position after tabs and spaces', () => {
+    expect(failure({ rules: 'ACCEPT\t net   $FW tcp 99999\n' })).toMatch(/^rules:1 column 23 \(dport\): port '99999' is out of range/);
+  });
+});
