@@ -24,11 +24,12 @@ export function forFamily(list: AddressList | undefined, family: Family, configF
     if (item.kind === 'ipset') return family === configFamily;
     return true;
   };
-  // Most lists are wholly of one family: reuse them rather than copy them per rule and family.
-  if (list.items.length > 0 && list.items.every(keep)) return list;
-  const items = list.items.filter(keep);
-  if (items.length === 0) return list.negate ? undefined : 'none';
-  return { items, negate: list.negate };
+  // Most lists are wholly of one family: reuse them, or drop them, rather than copy them per rule and family.
+  let kept = 0;
+  for (const item of list.items) if (keep(item)) kept++;
+  if (kept === 0) return list.negate ? undefined : 'none';
+  if (kept === list.items.length) return list;
+  return { items: list.items.filter(keep), negate: list.negate };
 }
 
 function itemText(item: AddressItem): string {

@@ -175,8 +175,16 @@ export function addWithLog(
   table.add(chain, matches, target);
 }
 
+const NO_MATCHES: Match[] = [];
+
+/** The verdict a log prefix names: ACCEPT+ and DNAT- log as ACCEPT and DNAT. */
+export function dispositionOf(action: string): string {
+  return action.endsWith('+') || action.endsWith('-') ? action.slice(0, -1) : action;
+}
+
 /** Rate, time and comment matches shared by the filter and nat parts of a rule. */
 export function extraMatches(rule: Rule, index: number): Match[] {
+  if (!rule.rate && !rule.time && rule.comment === undefined) return NO_MATCHES;
   const out: Match[] = [];
   if (rule.rate) out.push({ kind: 'rate', limit: rule.rate, name: rule.rate.name ?? `gh-rate-${index}` });
   if (rule.time) out.push({ kind: 'time', time: rule.time });

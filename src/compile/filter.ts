@@ -6,6 +6,7 @@ import type { Rule } from '../shorewall/index.js';
 import { addressAlternatives } from './addresses.js';
 import {
   addWithLog,
+  dispositionOf,
   extraMatches,
   placeError,
   product,
@@ -186,7 +187,7 @@ export function buildFilter(ctx: FamilyContext): FilterResult {
         if (rule.section !== 'ALL') state.push({ kind: 'conntrackState', states: [rule.section] });
         preChains.add(pair);
       }
-      const disposition = rule.action.replace(/[+-]$/, '');
+      const disposition = dispositionOf(rule.action);
       for (const alt of alternatives) {
         addWithLog(t, config, chain, state.length === 0 ? alt : [...state, ...alt], target, rule.log, { chain: pair, disposition });
       }

@@ -4,7 +4,7 @@
  */
 import type { Family, Rule } from '../shorewall/index.js';
 import { addressAlternatives, forFamily } from './addresses.js';
-import { addWithLog, extraMatches, placeError, product, protocolAlternatives, ruleInFamily, type FamilyContext, type FamilyRule } from './context.js';
+import { addWithLog, dispositionOf, extraMatches, placeError, product, protocolAlternatives, ruleInFamily, type FamilyContext, type FamilyRule } from './context.js';
 import { REJECT_CHAIN } from './filter.js';
 import { TableBuilder, type Match, type Table } from './ir.js';
 import { rulePairs } from './zones.js';
@@ -98,7 +98,7 @@ export function buildNat(ctx: FamilyContext): { table: Table; counts: NatCounts 
     const protocols = protocolAlternatives(family, rule.proto, rule.dports, rule.sports);
     const source = addressAlternatives(fr.source, 'src', family, sets);
     const extra = extraMatches(rule, index);
-    const disposition = rule.action.replace(/[+-]$/, '');
+    const disposition = dispositionOf(rule.action);
     for (const zone of sourceZones) {
       const chain = dnatChain(zone);
       if (!zonesWithNat.includes(zone)) zonesWithNat.push(zone);

@@ -136,6 +136,7 @@ export function parseRuleFile(items: FileItem[], ctx: ParseContext, file: 'rules
   let section: RuleSection = file === 'rules' ? 'NEW' : 'NEW';
   let sectionIndex = -1;
   let comment: string | undefined;
+  const actions = new Map<string, ParsedAction>();
   for (const item of items) {
     if (item.kind === 'format') continue;
     if (item.kind === 'comment') {
@@ -154,18 +155,31 @@ export function parseRuleFile(items: FileItem[], ctx: ParseContext, file: 'rules
       section = item.name as RuleSection;
       continue;
     }
-    out.push(...parseRuleRow(item.row, ctx, file, section, comment));
+    for (const rule of parseRuleRow(item.row, ctx, file, section, comment, actions)) out.push(rule);
   }
   return out;
 }
 
-function parseRuleRow(row: Row, ctx: ParseContext, file: 'rules' | 'blrules', section: RuleSection, comment: string | undefined): Rule[] {
+function parseRuleRow(
+  row: Row,
+  ctx: ParseContext,
+  file: 'rules' | 'blrules',
+  section: RuleSection,
+  comment: string | undefined,
+  actions: Map<string, ParsedAction>,
+): Rule[] {
   const extra = row.extraColumnIndex();
   if (extra !== undefined) throw row.fail(extra, 'unexpected extra column', 'a rule has at most 15 columns');
   for (const col of UNSUPPORTED_COLUMNS) {
     if (row.get(col) !== undefined) throw row.fail(col, 'this column is not supported yet', 'leave it as -');
   }
-  const parsed = readAction(row, file === 'rules' ? RULE_ACTIONS : BLRULE_ACTIONS);
+  // Files repeat a handful of action texts; each is read (and checked) once per file.
+  const actionText = row.get(C.action);
+  let parsed = actionText === undefined ? undefined : actions.get(actionText);
+  if (!parsed) {
+    parsed = readAction(row, file === 'rules' ? RULE_ACTIONS : BLRULE_ACTIONS);
+    actions.set(actionText!, parsed);
+  }
   const action = parsed.action;
   const isDnat = action === 'DNAT' || action === 'DNAT-';
   const isRedirect = action === 'REDIRECT' || action === 'REDIRECT-';
