@@ -6,20 +6,23 @@
  */
 import { existsSync } from 'node:fs';
 import { GatehouseError } from '../errors/index.js';
+import { assertNoProblems, characterProblems } from './names.js';
 import { type Database, type DbRecord, databaseFile, getRecord, listShippedDatabases, readAllDatabases, readDefaults, updateDatabase } from './store.js';
 
 type Props = Record<string, string>;
 
 let validationModule: Promise<typeof import('./validate.js')> | undefined;
+/** The schema validator, loaded once; writes start loading it while they take the lock. */
 function validation(): Promise<typeof import('./validate.js')> {
   validationModule ??= import('./validate.js');
+  validationModule.catch(() => undefined); // a failure surfaces where it is awaited
   return validationModule;
 }
 
 /** Refuse bad db names, keys, prop names and control characters before touching anything. */
-async function checkInput(db: string, key: string, rec: { type?: string; props?: Props }): Promise<void> {
-  const v = await validation();
-  v.assertNoProblems(v.characterProblems(db, key, rec.type, rec.props ?? {}));
+function checkInput(db: string, key: string, rec: { type?: string; props?: Props }): void {
+  assertNoProblems(characterProblems(db, key, rec.type, rec.props ?? {}));
+  void validation();
 }
 
 function missingKey(db: string, key: string): GatehouseError {
@@ -32,7 +35,7 @@ function missingKey(db: string, key: string): GatehouseError {
 /** Validate the touched records of `data` (called under the lock). */
 async function validateTouched(db: string, data: Database, keys: Iterable<string>): Promise<void> {
   const v = await validation();
-  const problems: import('./validate.js').Problem[] = [];
+  const problems: import('./names.js').Problem[] = [];
   for (const key of [...new Set(keys)].sort()) {
     const rec = getRecord(data, key);
     if (rec) problems.push(...v.validateRecord(db, key, rec));
@@ -42,7 +45,7 @@ async function validateTouched(db: string, data: Database, keys: Iterable<string
 
 /** `set`: create or fully replace a record (old props are not kept). */
 export async function setRecord(root: string, db: string, key: string, type: string, props: Props): Promise<void> {
-  await checkInput(db, key, { type, props });
+  checkInput(db, key, { type, props });
   await updateDatabase(root, db, async (data) => {
     data[key] = { type, props: { ...props } };
     await validateTouched(db, data, [key]);
@@ -51,7 +54,7 @@ export async function setRecord(root: string, db: string, key: string, type: str
 
 /** `setdefault`: like set, but only when the key is absent. Returns whether it was created. */
 export async function setDefaultRecord(root: string, db: string, key: string, type: string, props: Props): Promise<boolean> {
-  await checkInput(db, key, { type, props });
+  checkInput(db, key, { type, props });
   return updateDatabase(root, db, async (data) => {
     if (getRecord(data, key)) return false;
     data[key] = { type, props: { ...props } };
@@ -62,7 +65,7 @@ export async function setDefaultRecord(root: string, db: string, key: string, ty
 
 /** `setprop`: add or overwrite props of an existing record. */
 export async function setProps(root: string, db: string, key: string, props: Props): Promise<void> {
-  await checkInput(db, key, { props });
+  checkInput(db, key, { props });
   await updateDatabase(root, db, async (data) => {
     const rec = getRecord(data, key);
     if (!rec) throw missingKey(db, key);
@@ -73,7 +76,7 @@ export async function setProps(root: string, db: string, key: string, props: Pro
 
 /** `delprop`: remove props of an existing record (absent props are ignored). */
 export async function deleteProps(root: string, db: string, key: string, names: string[]): Promise<void> {
-  await checkInput(db, key, { props: Object.fromEntries(names.map((n) => [n, ''])) });
+  checkInput(db, key, { props: Object.fromEntries(names.map((n) => [n, ''])) });
   await updateDatabase(root, db, async (data) => {
     const rec = getRecord(data, key);
     if (!rec) throw missingKey(db, key);
@@ -84,7 +87,7 @@ export async function deleteProps(root: string, db: string, key: string, names: 
 
 /** `settype`: change the type of an existing record, keeping its props. */
 export async function setType(root: string, db: string, key: string, type: string): Promise<void> {
-  await checkInput(db, key, { type });
+  checkInput(db, key, { type });
   await updateDatabase(root, db, async (data) => {
     const rec = getRecord(data, key);
     if (!rec) throw missingKey(db, key);
@@ -103,7 +106,7 @@ export interface DeleteOptions {
  * other databases) is refused with the list of referrers unless `force` is set.
  */
 export async function deleteRecord(root: string, db: string, key: string, options: DeleteOptions = {}): Promise<void> {
-  await checkInput(db, key, {});
+  checkInput(db, key, {});
   await updateDatabase(root, db, async (data) => {
     const rec = getRecord(data, key);
     if (!rec) throw missingKey(db, key);

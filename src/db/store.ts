@@ -219,12 +219,12 @@ export async function updateDatabase<T>(
   const file = databaseFile(root, name);
   const dir = runtimePaths(root).dbDir;
   if (!existsSync(dir)) await createDatabaseDirectory(dir);
-  // Loaded lazily: read-only commands must not pay for the lock library or lowdb.
-  // proper-lockfile is CommonJS: require is much cheaper than an ESM import of it.
-  const lockfile = createRequire(import.meta.url)('proper-lockfile') as typeof import('proper-lockfile');
-  // Compiled while the lock and the file are being fetched.
+  // Loaded lazily: read-only commands must not pay for lowdb or the lock library.
+  // lowdb loads while the lock and the file are being fetched.
   const lowdbNode = import('lowdb/node');
   lowdbNode.catch(() => undefined); // a failure surfaces where it is awaited
+  // proper-lockfile is CommonJS: require is much cheaper than an ESM import of it.
+  const lockfile = createRequire(import.meta.url)('proper-lockfile') as typeof import('proper-lockfile');
   let compromised: Error | undefined;
   const release = await lockfile.lock(file, {
     realpath: false,

@@ -12,12 +12,7 @@ const ipaddr = createRequire(import.meta.url)('ipaddr.js') as typeof import('ipa
 /** `undefined` when the value is valid, else what a valid value looks like. */
 export type ValueCheck = (value: string) => string | undefined;
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
-/** Control characters and line breaks can inject lines into generated files. */
-export function hasControlCharacter(text: string): boolean {
-  return CONTROL.test(text);
-}
+export { hasControlCharacter } from '../names.js';
 
 export function isIPv4(text: string): boolean {
   return ipaddr.IPv4.isValidFourPartDecimal(text);
