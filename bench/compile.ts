@@ -13,7 +13,7 @@
  * The machine is shared, so CPU times are the steadier figures.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile, planFiles } from '../src/compile/index.js';
@@ -110,15 +110,26 @@ function timesSeconds(text: string): number {
   return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
 }
 
-/** One `shorewall compile`, with the CPU time of its whole process tree from bash's `times`. */
+/**
+ * One `shorewall compile`, with the CPU time of its whole process tree from bash's `times`.
+ * Shorewall runs of other users of the machine can make one fail now and then; a failed
+ * run is retried (and said so), never timed.
+ */
 function shorewallOnce(ns: string, dir: string, out: string): Timing {
-  const start = process.hrtime.bigint();
-  const script = 'ip netns exec "$1" shorewall compile "$2" "$3" >/dev/null 2>&1 || exit 1; times';
-  const r = spawnSync('bash', ['-c', script, 'bash', ns, dir, out], { encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`shorewall compile failed for ${dir} (run it by hand for the message)`);
-  const children = (r.stdout.trim().split('\n')[1] ?? '').split(/\s+/);
-  return { ms, cpuMs: (timesSeconds(children[0] ?? '') + timesSeconds(children[1] ?? '')) * 1000 };
+  const log = `${out}.log`;
+  const script = 'ip netns exec "$1" shorewall compile "$2" "$3" >"$4" 2>&1 || exit 1; times';
+  for (let attempt = 1; ; attempt++) {
+    const start = process.hrtime.bigint();
+    const r = spawnSync('bash', ['-c', script, 'bash', ns, dir, out, log], { encoding: 'utf8' });
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (r.status === 0) {
+      const children = (r.stdout.trim().split('\n')[1] ?? '').split(/\s+/);
+      return { ms, cpuMs: (timesSeconds(children[0] ?? '') + timesSeconds(children[1] ?? '')) * 1000 };
+    }
+    const tail = readFileSync(log, 'utf8').trim().split('\n').slice(-3).join('\n');
+    if (attempt === 3) throw new Error(`shorewall compile failed for ${dir}:\n${tail}`);
+    console.log(`shorewall compile failed for ${dir} (attempt ${attempt}, retrying): ${tail.replace(/\n/g, ' | ')}`);
+  }
 }
 
 interface FreshRun {
