@@ -1,7 +1,9 @@
 /**
  * Apply benchmark: a 5,000-rule plan (zone-pair chains) applied into a throwaway
  * network namespace with applyPlan, against `iptables-restore` alone of the same
- * rules.v4 (the kernel floor), measured in the same run. Needs root; skips otherwise.
+ * rules.v4 (the kernel floor), measured in the same run. Every apply changes rules.v4
+ * (as a database change would), so no run can pass for an unchanged one; rules.v6 is
+ * small, large and changed, or large and unchanged. Needs root; skips otherwise.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -26,8 +28,8 @@ function builtins(table: string): string[] {
   return [`*${table}`, ...(chains[table] ?? []).map((c) => `:${c} ACCEPT [0:0]`), 'COMMIT'];
 }
 
-/** A filter table with `rules` rules spread over the zone-pair chains. */
-function zonePairRuleset(family: 4 | 6, rules: number): string {
+/** A filter table with `rules` rules spread over the zone-pair chains; `variant` changes one port. */
+function zonePairRuleset(family: 4 | 6, rules: number, variant = 0): string {
   const pairs = ZONES.flatMap((a) => ZONES.filter((b) => b !== a).map((b) => [a, b] as const));
   const lines = [...builtins('raw'), ...builtins('mangle'), ...builtins('nat'), '*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]'];
   for (const [a, b] of pairs) lines.push(`:${a}2${b} - [0:0]`);
@@ -38,7 +40,8 @@ function zonePairRuleset(family: 4 | 6, rules: number): string {
     const [a, b] = pairs[i % pairs.length]!;
     const host = family === 4 ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` : `fd00:${(i >> 8).toString(16)}::${(i & 255).toString(16)}`;
     const verdict = i % 3 === 0 ? 'REJECT' : i % 3 === 1 ? 'DROP' : 'ACCEPT';
-    lines.push(`-A ${a}2${b} -s ${host} -p ${i % 2 ? 'udp' : 'tcp'} --dport ${1024 + (i % 50000)} -j ${verdict}`);
+    const port = i === 0 ? 60000 + variant : 1024 + (i % 50000);
+    lines.push(`-A ${a}2${b} -s ${host} -p ${i % 2 ? 'udp' : 'tcp'} --dport ${port} -j ${verdict}`);
   }
   for (const [a, b] of pairs) lines.push(`-A ${a}2${b} -j ${b === 'red' ? 'ACCEPT' : 'REJECT'}`);
   lines.push('COMMIT');
@@ -47,11 +50,17 @@ function zonePairRuleset(family: 4 | 6, rules: number): string {
 
 const STOPPED = '*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n';
 
-async function writePlan(dir: string, v6Rules: number): Promise<string> {
+interface PlanShape {
+  v4Variant: number;
+  v6Rules: number;
+  v6Variant: number;
+}
+
+async function writePlan(dir: string, shape: PlanShape): Promise<string> {
   await mkdir(dir, { recursive: true });
   const files: Record<string, string> = {
-    'rules.v4': zonePairRuleset(4, RULES),
-    'rules.v6': zonePairRuleset(6, v6Rules),
+    'rules.v4': zonePairRuleset(4, RULES, shape.v4Variant),
+    'rules.v6': zonePairRuleset(6, shape.v6Rules, shape.v6Variant),
     ipsets: ['create bench_blocked hash:ip family inet', ...Array.from({ length: 200 }, (_, i) => `add bench_blocked 192.0.2.${i}`)].join('\n') + '\n',
     'stopped.v4': STOPPED,
     'stopped.v6': STOPPED,
@@ -86,29 +95,49 @@ async function main(): Promise<number> {
   try {
     await execa('ip', ['netns', 'add', ns]);
     const mode = { kind: 'netns' as const, name: ns };
-    const smallV6 = await writePlan(join(root, 'plan-small-v6'), 50);
-    const fullV6 = await writePlan(join(root, 'plan-full-v6'), RULES);
-    const rulesV4 = zonePairRuleset(4, RULES);
+    // Run i applies three plans, each with a rules.v4 no earlier plan had.
+    const plans: { small: string; large: string; largeSameV6: string }[] = [];
+    for (let i = 0; i <= RUNS; i++) {
+      const v4 = 3 * i;
+      plans.push({
+        small: await writePlan(join(root, `plan-${i}-small-v6`), { v4Variant: v4, v6Rules: 50, v6Variant: v4 }),
+        large: await writePlan(join(root, `plan-${i}-large-v6`), { v4Variant: v4 + 1, v6Rules: RULES, v6Variant: v4 + 1 }),
+        largeSameV6: await writePlan(join(root, `plan-${i}-large-v6-same`), { v4Variant: v4 + 2, v6Rules: RULES, v6Variant: v4 + 1 }),
+      });
+    }
+    const rulesV4 = zonePairRuleset(4, RULES, 5000);
     const floor = () => execa('ip', ['netns', 'exec', ns, 'iptables-restore'], { input: rulesV4 });
 
     // Warm up both paths once (first load creates the tables and chains).
     await floor();
-    await applyPlan(root, { mode, planDir: smallV6 });
+    const warm = plans[RUNS]!;
+    await applyPlan(root, { mode, planDir: warm.small });
+    await applyPlan(root, { mode, planDir: warm.large });
     const floorMs: number[] = [];
-    const applySmallMs: number[] = [];
-    const applyFullMs: number[] = [];
+    const smallMs: number[] = [];
+    const largeMs: number[] = [];
+    const largeSameMs: number[] = [];
+    const reused: string[] = [];
     for (let i = 0; i < RUNS; i++) {
+      const p = plans[i]!;
       floorMs.push(await time(floor));
-      applySmallMs.push(await time(() => applyPlan(root, { mode, planDir: smallV6 })));
-      applyFullMs.push(await time(() => applyPlan(root, { mode, planDir: fullV6 })));
+      smallMs.push(await time(() => applyPlan(root, { mode, planDir: p.small })));
+      largeMs.push(await time(() => applyPlan(root, { mode, planDir: p.large })));
+      largeSameMs.push(
+        await time(async () => {
+          const outcome = (await applyPlan(root, { mode, planDir: p.largeSameV6 })) as { unchanged?: string[] };
+          reused.push((outcome.unchanged ?? []).join(',') || 'none');
+        }),
+      );
     }
     const f = median(floorMs);
     const rows: [string, number][] = [
       [`iptables-restore of rules.v4 alone (${RULES} rules, floor)`, f],
-      [`applyPlan: ipsets + rules.v4 (${RULES}) + rules.v6 (50) + sysctls + snapshot`, median(applySmallMs)],
-      [`applyPlan: ipsets + rules.v4 (${RULES}) + rules.v6 (${RULES}) + sysctls + snapshot`, median(applyFullMs)],
+      [`applyPlan: rules.v4 (${RULES}) changed, rules.v6 (50) changed`, median(smallMs)],
+      [`applyPlan: rules.v4 (${RULES}) changed, rules.v6 (${RULES}) changed`, median(largeMs)],
+      [`applyPlan: rules.v4 (${RULES}) changed, rules.v6 (${RULES}) unchanged [not reloaded: ${[...new Set(reused)].join(' / ')}]`, median(largeSameMs)],
     ];
-    console.log(`median of ${RUNS} runs, namespace ${ns}, plan dir ${planPaths(root).base}`);
+    console.log(`median of ${RUNS} runs, namespace ${ns}, plan dir ${planPaths(root).base}; every apply: 200-entry ipset, sysctls, kernel snapshot`);
     for (const [label, ms] of rows) console.log(`${ms.toFixed(1).padStart(9)} ms  ${(ms / f).toFixed(2)}x floor  ${label}`);
     return 0;
   } finally {
