@@ -6,7 +6,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
-import { splitFile, type FileItem, type Params } from './lines.js';
+import { eachItem, splitFile, type FileItem, type ItemVisitor, type Params } from './lines.js';
 import { MACLIST_COLUMNS, NAT_COLUMNS, SNAT_COLUMNS, STOPPED_COLUMNS, parseMaclist, parseNat, parseSnat, parseStoppedRules } from './nat.js';
 import { RULE_COLUMNS, parseRuleFile } from './rules.js';
 import { parseAssignments, parseSettings } from './settings.js';
@@ -99,6 +99,11 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
   const params: Params = files['params'] === undefined ? { ...SHOREWALLRC } : parseAssignments('params', files['params'], SHOREWALLRC, 'fw').values;
   const split = (file: string, columns: readonly string[] | ((format: number) => readonly string[]), firewallZone: string): FileItem[] =>
     files[file] === undefined ? [] : splitFile(files[file], { file, columns, params, firewallZone });
+  // Rules files are parsed while they are split, each row garbage as soon as it is read.
+  const stream = (file: 'rules' | 'blrules', firewallZone: string) => (visit: ItemVisitor) => {
+    const text = files[file];
+    if (text !== undefined) eachItem(text, { file, columns: RULE_COLUMNS, params, firewallZone }, visit);
+  };
 
   if (files['zones'] === undefined) {
     throw new GatehouseError('the zones file is missing', { place: { file: join(options.dir, 'zones') }, hint: 'a Shorewall directory needs zones, interfaces and policy' });
@@ -114,8 +119,8 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
   const interfaces = parseInterfaces(split('interfaces', interfaceColumns, firewallZone), ctx, notes);
   const hosts = parseHosts(split('hosts', HOST_COLUMNS, firewallZone), ctx);
   const policies = parsePolicy(split('policy', POLICY_COLUMNS, firewallZone), ctx);
-  const rules = parseRuleFile(split('rules', RULE_COLUMNS, firewallZone), ctx, 'rules');
-  const blrules = parseRuleFile(split('blrules', RULE_COLUMNS, firewallZone), ctx, 'blrules');
+  const rules = parseRuleFile(stream('rules', firewallZone), ctx, 'rules');
+  const blrules = parseRuleFile(stream('blrules', firewallZone), ctx, 'blrules');
   const snat = parseSnat(split('snat', SNAT_COLUMNS, firewallZone), ctx);
   const nat = parseNat(split('nat', NAT_COLUMNS, firewallZone), ctx);
   const hostsWithMaclist = new Set(hosts.filter((h) => h.options.maclist).map((h) => h.interface));

@@ -67,18 +67,44 @@ export interface SplitOptions {
 
 const UNSUPPORTED_DIRECTIVES = /^\?(IF|ELSIF|ELSE|ENDIF|SET|RESET|ERROR|WARNING|INFO|BEGIN|END|PERL|SHELL|REQUIRE)\b/i;
 
+/** Receives each directive and row of a file, in file order. */
+export type ItemVisitor = (item: FileItem) => void;
+
 /** Splits a file into directives and rows. Throws GatehouseError for anything unreadable. */
 export function splitFile(text: string, options: SplitOptions): FileItem[] {
   const items: FileItem[] = [];
-  const physical = text.split('\n');
+  eachItem(text, options, (item) => items.push(item));
+  return items;
+}
+
+/**
+ * Hands each directive and row to `visit` as soon as it is split, so the rows of a large
+ * rules file die young instead of all living (and being copied by the garbage collector)
+ * until the file is parsed. Errors come in the order a whole-file split gives: when
+ * `visit` throws, the rest of the file is still split, unvisited, and a splitting error
+ * there is the one reported.
+ */
+export function eachItem(text: string, options: SplitOptions, visit: ItemVisitor): void {
   let pending = '';
   let pendingLine = 0;
   let format = 1;
+  let visitError: { error: unknown } | undefined;
   const columnsNow = () => (typeof options.columns === 'function' ? options.columns(format) : options.columns);
-  for (let i = 0; i < physical.length; i++) {
-    let raw = physical[i] ?? '';
+  const hand = (item: FileItem) => {
+    if (visitError) return;
+    try {
+      visit(item);
+    } catch (error) {
+      visitError = { error };
+    }
+  };
+  // Physical lines found with indexOf rather than text.split('\n'): no array of every line.
+  for (let from = 0, lineNo = 1; from <= text.length; lineNo++) {
+    let next = text.indexOf('\n', from);
+    if (next < 0) next = text.length;
+    let raw = text.slice(from, next);
+    from = next + 1;
     if (raw.endsWith('\r')) raw = raw.slice(0, -1);
-    const lineNo = i + 1;
     const start = pending === '' ? lineNo : pendingLine;
     const withoutComment = stripComment(raw);
     if (withoutComment.endsWith('\\')) {
@@ -94,10 +120,10 @@ export function splitFile(text: string, options: SplitOptions): FileItem[] {
     const directive = directiveOf(trimmed, raw, start, options);
     if (directive) {
       if (directive.kind === 'format') format = directive.format;
-      items.push(directive);
+      hand(directive);
       continue;
     }
-    items.push({ kind: 'row', row: splitRow(full, start, options, columnsNow()) });
+    hand({ kind: 'row', row: splitRow(full, start, options, columnsNow()) });
   }
   if (pending !== '') {
     throw new GatehouseError('the file ends inside a continued line', {
@@ -105,7 +131,7 @@ export function splitFile(text: string, options: SplitOptions): FileItem[] {
       hint: 'remove the trailing backslash',
     });
   }
-  return items;
+  if (visitError) throw visitError.error;
 }
 
 function stripComment(line: string): string {

@@ -4,7 +4,7 @@
  */
 import { GatehouseError } from '../errors/index.js';
 import { hasPorts, parseNetwork, parseRate, readAddressList, readLogLevel, readPorts, readProtocols, readTime, type AddressListOptions } from './address.js';
-import type { FileItem, Row } from './lines.js';
+import type { FileItem, ItemVisitor, Row } from './lines.js';
 import { knownMacroNames, macroEntries, type MacroEntry } from './macros.js';
 import type { Endpoint, NatTarget, Rule, RuleAction, RuleSection } from './types.js';
 import { readZoneSelector, type ParseContext } from './zones.js';
@@ -131,17 +131,20 @@ function readNatPort(row: Row, text: string): string {
   return m[2] === undefined ? String(Number(m[1])) : `${Number(m[1])}-${Number(m[2])}`;
 }
 
-export function parseRuleFile(items: FileItem[], ctx: ParseContext, file: 'rules' | 'blrules'): Rule[] {
+/** Feeds a file's items to a visitor (see eachItem): rules files are parsed as they are split. */
+export type ItemSource = (visit: ItemVisitor) => void;
+
+export function parseRuleFile(source: ItemSource, ctx: ParseContext, file: 'rules' | 'blrules'): Rule[] {
   const out: Rule[] = [];
   let section: RuleSection = file === 'rules' ? 'NEW' : 'NEW';
   let sectionIndex = -1;
   let comment: string | undefined;
   const actions = new Map<string, ParsedAction>();
-  for (const item of items) {
-    if (item.kind === 'format') continue;
+  source((item: FileItem) => {
+    if (item.kind === 'format') return;
     if (item.kind === 'comment') {
       comment = item.text;
-      continue;
+      return;
     }
     if (item.kind === 'section') {
       const place = { file, line: item.line, column: String(item.column) };
@@ -153,10 +156,10 @@ export function parseRuleFile(items: FileItem[], ctx: ParseContext, file: 'rules
       }
       sectionIndex = index;
       section = item.name as RuleSection;
-      continue;
+      return;
     }
     for (const rule of parseRuleRow(item.row, ctx, file, section, comment, actions)) out.push(rule);
-  }
+  });
   return out;
 }
 

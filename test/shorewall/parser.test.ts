@@ -77,6 +77,18 @@ describe('bad input is refused with file, line and column', () => {
     expect(failure({ rules: '?IF $FOO\nACCEPT loc net\n?ENDIF\n' })).toMatch(/^rules:1: '\?IF' is valid Shorewall but Gatehouse does not support it yet/);
   });
 
+  it('a rule error early in the file yields to a splitting error further down, as a whole-file split would', () => {
+    expect(failure({ rules: 'ACCEPT dmz net\nACCEPT loc net tcp $NOPE\n' })).toMatch(/^rules:2 column 20: parameter 'NOPE' is not defined/);
+  });
+
+  it('a rule error is reported when the rest of the file splits cleanly', () => {
+    expect(failure({ rules: 'ACCEPT dmz net\nACCEPT loc net tcp 22\n' })).toMatch(/^rules:1 column 8 \(source\): unknown zone 'dmz'/);
+  });
+
+  it('a file ending inside a continued line wins over an earlier rule error', () => {
+    expect(failure({ rules: 'ACCEPT dmz net\nACCEPT loc net \\' })).toMatch(/^rules:2: the file ends inside a continued line/);
+  });
+
   it('sections out of order', () => {
     expect(failure({ rules: '?SECTION NEW\n?SECTION ALL\n' })).toMatch(/^rules:2 column 10: section ALL is out of order/);
   });
