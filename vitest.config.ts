@@ -8,5 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Lab tests build network namespaces; keep parallelism modest on a 2-core box.
     maxWorkers: 2,
+    // In CI also write a JSON report, from which .ci/run prints a plain closing line.
+    reporters: process.env['CI'] ? ['default', 'json'] : ['default'],
+    ...(process.env['CI'] ? { outputFile: { json: 'test-report.json' } } : {}),
   },
 });
