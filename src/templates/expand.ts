@@ -55,11 +55,12 @@ export async function expandTargets(
       cause: first,
     });
   }
+  // Targets are distinct files: their reads, fsyncs and renames overlap; the report keeps target order.
+  const outcomes = await Promise.all(
+    planned.map((p) => (p.delete ? deleteFileIfPresent(p.file) : writeFileIfChanged(p.file, p.content, p.mode))),
+  );
   const result: ExpandResult = { changed: [], unchanged: [] };
-  for (const p of planned) {
-    const outcome = p.delete ? await deleteFileIfPresent(p.file) : await writeFileIfChanged(p.file, p.content, p.mode);
-    result[outcome].push(p.target);
-  }
+  planned.forEach((p, i) => result[outcomes[i]!].push(p.target));
   return result;
 }
 

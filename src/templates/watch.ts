@@ -4,7 +4,7 @@
  * save-and-rename burst causes one expansion.
  */
 import { mkdirSync, existsSync } from 'node:fs';
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import { runtimePaths } from '../layout/index.js';
 import { type TemplateDirs, normalizeTarget, targetFolder } from './fragments.js';
 import { type ExpandResult, buildTemplateContext, defaultTemplateDirs, expandTargets } from './expand.js';
@@ -44,12 +44,6 @@ export function watchedFolders(root: string, targets: string[], dirs: TemplateDi
 export function watchTargets(root: string, targets: string[], options: WatchOptions): TargetWatcher {
   const dirs = options.dirs ?? defaultTemplateDirs(root);
   const debounceMs = options.debounceMs ?? 100;
-  const watcher: FSWatcher = watch(watchedFolders(root, targets, dirs), {
-    ignoreInitial: true,
-    depth: 0,
-    // Our own temp files and lock folders are noise.
-    ignored: (path: string) => /\.gatehouse-\d+-|\.lock$/.test(path),
-  });
   let timer: NodeJS.Timeout | undefined;
   let lastTrigger = '';
   let running: Promise<void> = Promise.resolve();
@@ -65,7 +59,7 @@ export function watchTargets(root: string, targets: string[], options: WatchOpti
     }
   };
 
-  watcher.on('all', (_event, path) => {
+  const onChange = (path: string): void => {
     lastTrigger = path;
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
@@ -73,19 +67,34 @@ export function watchTargets(root: string, targets: string[], options: WatchOpti
       // Serialize: a slow expansion is never overlapped by the next one.
       running = running.then(() => expandNow(lastTrigger));
     }, debounceMs);
-  });
+  };
 
-  const ready = new Promise<void>((resolve, reject) => {
-    watcher.once('ready', () => resolve());
-    watcher.once('error', reject);
+  const folders = watchedFolders(root, targets, dirs);
+  // chokidar is loaded only by a watcher: signal-event and one-shot expansions never pay for it.
+  const opened: Promise<FSWatcher> = import('chokidar').then(({ watch }) => {
+    const watcher = watch(folders, {
+      ignoreInitial: true,
+      depth: 0,
+      // Our own temp files and lock folders are noise.
+      ignored: (path: string) => /\.gatehouse-\d+-|\.lock$/.test(path),
+    });
+    watcher.on('all', (_event, path) => onChange(path));
+    return watcher;
   });
+  const ready = opened.then(
+    (watcher) =>
+      new Promise<void>((resolve, reject) => {
+        watcher.once('ready', () => resolve());
+        watcher.once('error', reject);
+      }),
+  );
 
   return {
     ready,
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
-      await watcher.close();
+      await (await opened).close();
       await running;
     },
   };
