@@ -1,11 +1,17 @@
 /**
  * Rendering: each fragment is compiled once per process (recompiled only if its text
  * changes, which is what `expand-template --watch` needs) and the outputs concatenated.
+ * Compiling is the costly part of a fresh process (the Handlebars compiler runs cold), so
+ * a caller may name a folder where compiled fragments are kept between processes, keyed
+ * by their text; loading one is a plain JavaScript parse.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Database } from '../db/index.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import { type Fragment, type TemplateDirs, listFragments, normalizeTarget } from './fragments.js';
+import Handlebars from 'handlebars';
 import { FragmentLineError, HELPER_NAMES, createHandlebars } from './helpers.js';
 
 /** What fragments see: the model's fields at the top level and every database as `db.<name>`. */
@@ -24,12 +30,55 @@ interface CacheEntry {
 const handlebars = createHandlebars();
 // Lets the compiler call our helpers directly instead of looking them up at each use.
 const KNOWN_HELPERS = Object.fromEntries(HELPER_NAMES.map((n) => [n, true]));
+const COMPILE_OPTIONS = { noEscape: true, knownHelpers: KNOWN_HELPERS };
 const cache = new Map<string, CacheEntry>();
-const stats = { compiled: 0, reused: 0 };
+const stats = { compiled: 0, reused: 0, loaded: 0 };
+let storeDir: string | undefined;
 
-/** How often fragments were compiled and reused in this process (for tests and benchmarks). */
-export function fragmentCacheStats(): { compiled: number; reused: number; cached: number } {
+/** How often fragments were compiled, reused in this process, and loaded from the store folder (for tests and benchmarks). */
+export function fragmentCacheStats(): { compiled: number; reused: number; loaded: number; cached: number } {
   return { ...stats, cached: cache.size };
+}
+
+/**
+ * Keep compiled fragments in `dir` between processes (undefined: in memory only). The
+ * folder holds code that is run, so it must be writable by the owner only; it is created
+ * with mode 0700. A missing, stale or damaged entry is simply compiled again.
+ */
+export function useCompiledFragmentStore(dir: string | undefined): void {
+  storeDir = dir;
+}
+
+function storeKey(source: string): string {
+  // The helper set is part of the key: known helpers are compiled into direct calls.
+  return createHash('sha256').update(`${Handlebars.VERSION}\0${HELPER_NAMES.join(',')}\0${source}`).digest('hex');
+}
+
+function fromSpec(spec: string): CompiledFragment {
+  return handlebars.template(new Function(`return ${spec};`)() as Parameters<typeof handlebars.template>[0]) as unknown as CompiledFragment;
+}
+
+function loadStored(key: string): CompiledFragment | undefined {
+  if (storeDir === undefined) return undefined;
+  try {
+    return fromSpec(readFileSync(join(storeDir, `${key}.js`), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function store(key: string, spec: string): void {
+  if (storeDir === undefined) return;
+  const file = join(storeDir, `${key}.js`);
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    mkdirSync(storeDir, { recursive: true, mode: 0o700 });
+    writeFileSync(temp, spec, { mode: 0o600 });
+    renameSync(temp, file);
+  } catch {
+    // Only a lost speed-up: the next process compiles again.
+    rmSync(temp, { force: true });
+  }
 }
 
 function parseErrorPlace(file: string, e: Error): GatehouseError {
@@ -51,14 +100,32 @@ function compileFragment(fragment: Fragment, source: string): CompiledFragment {
     stats.reused++;
     return cached.render;
   }
-  let render: CompiledFragment;
+  const key = storeDir === undefined ? undefined : storeKey(source);
+  const stored = key === undefined ? undefined : loadStored(key);
+  if (stored) {
+    stats.loaded++;
+    cache.set(fragment.file, { source, render: stored });
+    return stored;
+  }
+  let ast: ReturnType<typeof handlebars.parse>;
   try {
     // parse() first so syntax errors surface now, with a line, not at first render.
-    const ast = handlebars.parse(source);
-    render = handlebars.compile(ast, { noEscape: true, knownHelpers: KNOWN_HELPERS }) as CompiledFragment;
+    ast = handlebars.parse(source);
   } catch (e) {
     throw parseErrorPlace(fragment.file, e as Error);
   }
+  let render: CompiledFragment | undefined;
+  if (key !== undefined) {
+    try {
+      // The same code compile() builds, as text that can be kept.
+      const spec = handlebars.precompile(ast, COMPILE_OPTIONS) as unknown as string;
+      render = fromSpec(spec);
+      store(key, spec);
+    } catch {
+      render = undefined; // compile() below reports it exactly as without a store
+    }
+  }
+  render ??= handlebars.compile(ast, COMPILE_OPTIONS) as CompiledFragment;
   stats.compiled++;
   cache.set(fragment.file, { source, render });
   return render;
