@@ -14,7 +14,14 @@ const COMMENT_MAX = 64;
  * Free text (Description and the like) reduced to letters, digits, spaces and a few
  * punctuation marks, so a comment can never start a directive, a variable or a new column.
  */
+// Printable ASCII: the same result without Unicode classes or a code-point split (most descriptions).
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 export function commentText(text: string): string {
+  if (PRINTABLE_ASCII.test(text)) {
+    const kept = text.replace(/[^A-Za-z0-9 ._,:/@+=()-]/g, ' ').replace(/ +/g, ' ').trim();
+    return kept.length > COMMENT_MAX ? kept.slice(0, COMMENT_MAX).trimEnd() : kept;
+  }
   const kept = text
     .replace(/[^\p{L}\p{N} ._,:/@+=()-]/gu, ' ')
     .replace(/\s+/g, ' ')
