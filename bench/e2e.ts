@@ -59,6 +59,16 @@ async function writeRoot(root: string): Promise<void> {
   await setRecords(root, 'fwrules', benchRules());
 }
 
+/** `Action: EVENT NAME SUCCESS [1.234s]` and `Event: NAME SUCCESS [..]` lines -> 'EVENT NAME' / 'event NAME' -> ms. */
+function durationsFromLog(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = / (Action|Event): (\S+(?: \S+)?) SUCCESS \[([\d.]+)s\]$/.exec(line);
+    if (m) out.set(m[1] === 'Event' ? `event ${m[2]}` : m[2]!, Number(m[3]) * 1000);
+  }
+  return out;
+}
+
 async function buildNamespaces(ns: Record<'gw' | 'green' | 'inet', string>): Promise<void> {
   for (const name of Object.values(ns)) await execa('ip', ['netns', 'add', name]);
   await execa('ip', ['link', 'add', 'green0', 'netns', ns.gw, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.green]);
@@ -98,6 +108,9 @@ async function main(): Promise<number> {
     const rulesV6 = await readFile(join(planPaths(root).current, 'rules.v6'), 'utf8');
     const restore = (cmd: string, input: string) => execa('ip', ['netns', 'exec', ns.gw, cmd], { input });
 
+    const eventLog = join(root, 'var/log/gatehouse/events.log');
+    const logSize = async (): Promise<number> => (await readFile(eventLog)).length;
+    const perAction = new Map<string, number[]>();
     const event: number[] = [];
     const floor: number[] = [];
     const floorBoth: number[] = [];
@@ -105,7 +118,10 @@ async function main(): Promise<number> {
     for (let i = 0; i < RUNS; i++) {
       floor.push(await time(() => restore('iptables-restore', rulesV4)));
       floorBoth.push(await time(async () => Promise.all([restore('iptables-restore', rulesV4), restore('ip6tables-restore', rulesV6)])));
+      const before = await logSize();
       event.push(await time(adjust));
+      const added = (await readFile(eventLog)).subarray(before).toString('utf8');
+      for (const [name, ms] of durationsFromLog(added)) perAction.set(name, [...(perAction.get(name) ?? []), ms]);
       applyOnly.push(await time(() => applyPlan(root, { mode: { kind: 'netns', name: ns.gw }, planDir: planPaths(root).current })));
     }
 
@@ -131,6 +147,13 @@ async function main(): Promise<number> {
     console.log(`${median(floorBoth).toFixed(1).padStart(9)} ms  ${(median(floorBoth) / f).toFixed(2)}x  iptables-restore + ip6tables-restore side by side`);
     console.log(`${median(applyOnly).toFixed(1).padStart(9)} ms  ${(median(applyOnly) / f).toFixed(2)}x  applyPlan of the same plan in-process (the apply layer's share)`);
     console.log(`${e.toFixed(1).padStart(9)} ms  ${(e / f).toFixed(2)}x  signal-event firewall-adjust (process start, expand, compile, apply, both families) — goal <= 2.00x`);
+    const inEvent = median(perAction.get('event firewall-adjust') ?? [NaN]);
+    console.log('where the event spends its time (medians, from the event log):');
+    console.log(`${(e - inEvent).toFixed(1).padStart(9)} ms  outside the actions: node start, module loading, argument parsing, lock, log`);
+    for (const [name, values] of perAction) {
+      if (name.startsWith('event ') || name.endsWith('S20fire-firewall-event')) continue;
+      console.log(`${median(values).toFixed(1).padStart(9)} ms  ${name}`);
+    }
     console.log(seen === undefined ? 'time to effect: the new verdict was never seen within 60 s' : `${seen.toFixed(1).padStart(9)} ms  time from starting signal-event to the first probe that sees the new verdict`);
     return 0;
   } finally {
