@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TemplateContext, TemplateDirs } from '../../src/templates/index.js';
+import { makeTree, removeTree } from './fixtures.js';
+
+let base: string | undefined;
+afterEach(() => {
+  if (base) removeTree(base);
+  base = undefined;
+});
+
+const FRAGMENTS = {
+  'shipped/etc/x/10a': 'a {{pad mode 10}}|{{#each (split list ",")}}<{{this}}>{{/each}}\n',
+  'custom/etc/x/20b.hbs': '{{#if (eq mode "gateway")}}gw{{else}}other{{/if}}\n',
+};
+
+const context: TemplateContext = { mode: 'gateway', list: 'p, q,,r', db: {} };
+
+function setup(): { dirs: TemplateDirs; store: string } {
+  base = makeTree(FRAGMENTS);
+  return { dirs: { shipped: join(base, 'shipped'), custom: join(base, 'custom') }, store: join(base, 'store') };
+}
+
+/** A fresh copy of the templates module, as a new process would have: empty in-memory cache. */
+async function freshTemplates(): Promise<typeof import('../../src/templates/index.js')> {
+  vi.resetModules();
+  return import('../../src/templates/index.js');
+}
+
+describe('compiled fragment store', () => {
+  it('a second process loads the kept fragments instead of compiling them, with the same output', async () => {
+    const { dirs, store } = setup();
+    const first = await freshTemplates();
+    first.useCompiledFragmentStore(store);
+    const expected = first.renderTarget('/etc/x', context, dirs);
+    expect(first.fragmentCacheStats()).toMatchObject({ compiled: 2, loaded: 0 });
+
+    const second = await freshTemplates();
+    second.useCompiledFragmentStore(store);
+    expect(second.renderTarget('/etc/x', context, dirs)).toBe(expected);
+    expect(second.fragmentCacheStats()).toMatchObject({ compiled: 0, loaded: 2 });
+    expect(expected).toBe('a gateway   |<p><q><r>\ngw\n');
+  });
+
+  it('the store folder and its entries are readable by the owner only', async () => {
+    const { dirs, store } = setup();
+    const t = await freshTemplates();
+    t.useCompiledFragmentStore(store);
+    t.renderTarget('/etc/x', context, dirs);
+    expect(statSync(store).mode & 0o777).toBe(0o700);
+    for (const name of readdirSync(store)) expect(statSync(join(store, name)).mode & 0o777).toBe(0o600);
+  });
+
+  it('a damaged entry is compiled again and the output is unchanged', async () => {
+    const { dirs, store } = setup();
+    const first = await freshTemplates();
+    first.useCompiledFragmentStore(store);
+    const expected = first.renderTarget('/etc/x', context, dirs);
+    for (const name of readdirSync(store)) writeFileSync(join(store, name), '{ broken');
+
+    const second = await freshTemplates();
+    second.useCompiledFragmentStore(store);
+    expect(second.renderTarget('/etc/x', context, dirs)).toBe(expected);
+    expect(second.fragmentCacheStats()).toMatchObject({ compiled: 2, loaded: 0 });
+  });
+
+  it('an edited fragment is not served from the store', async () => {
+    const { dirs, store } = setup();
+    const first = await freshTemplates();
+    first.useCompiledFragmentStore(store);
+    first.renderTarget('/etc/x', context, dirs);
+    writeFileSync(join(dirs.custom, 'etc/x/20b.hbs'), 'edited\n');
+
+    const second = await freshTemplates();
+    second.useCompiledFragmentStore(store);
+    expect(second.renderTarget('/etc/x', context, dirs)).toBe('a gateway   |<p><q><r>\nedited\n');
+    expect(second.fragmentCacheStats()).toMatchObject({ compiled: 1, loaded: 1 });
+  });
+
+  it('a helper error keeps its fragment line when the fragment came from the store', async () => {
+    base = makeTree({ 'custom/etc/y/10bad': '\n\n{{pad mode "wide"}}\n' });
+    const dirs = { shipped: join(base, 'shipped'), custom: join(base, 'custom') };
+    const store = join(base, 'store');
+    const first = await freshTemplates();
+    first.useCompiledFragmentStore(store);
+    expect(() => first.renderTarget('/etc/y', context, dirs)).toThrow();
+    const second = await freshTemplates();
+    second.useCompiledFragmentStore(store);
+    let caught: unknown;
+    try {
+      second.renderTarget('/etc/y', context, dirs);
+    } catch (e) {
+      caught = e;
+    }
+    expect(second.fragmentCacheStats().loaded).toBe(1);
+    expect((caught as { place?: { line?: number } }).place?.line).toBe(3);
+  });
+});
