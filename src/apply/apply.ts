@@ -4,10 +4,12 @@
  * puts the previous plan back in the kernel (or, with none, the stopped ruleset of the
  * new plan) and puts the directories back, so the firewall is never left open.
  */
-import { rename, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import {
+  type Family,
+  type KernelSnapshot,
   STOP_COMMANDS,
   commandsForPlan,
   describeStepFailure,
@@ -17,7 +19,7 @@ import {
 } from './kernel.js';
 import { type ApplyMode, formatApplyMode, parseApplyMode } from './mode.js';
 import { describeDifferences } from './normalise.js';
-import { type Plan, readPlan } from './plan.js';
+import { type Plan, parseIpsets, readPlan } from './plan.js';
 import { type KernelRunner, createKernelRunner } from './runner.js';
 import {
   type AppliedRecord,
@@ -29,8 +31,9 @@ import {
   readJson,
   readSnapshot,
   withPlanLock,
+  writeAppliedRecords,
   writeJson,
-  writePlanDir,
+  writePlanFiles,
   writeSnapshot,
 } from './store.js';
 
@@ -54,6 +57,17 @@ export interface ApplyOutcome {
   applied?: AppliedRecord;
   /** Whether a running plan was kept as `previous`. */
   keptPrevious: boolean;
+  /** Rulesets not reloaded: byte-identical to the running plan's, and the kernel still held them. */
+  unchanged: ('rules.v4' | 'rules.v6')[];
+}
+
+/** One line for people: what was applied, where, and what was left as it was. */
+export function describeApplyOutcome(outcome: ApplyOutcome): string {
+  if (outcome.applied === undefined) return `dry-run: printed the commands for ${outcome.source}; nothing applied`;
+  const kept = outcome.keptPrevious ? ' (the plan before is kept for rollback)' : '';
+  const same =
+    outcome.unchanged.length === 0 ? '' : `; ${outcome.unchanged.join(' and ')} unchanged and still in the kernel, so not reloaded`;
+  return `applied ${outcome.source} in ${formatApplyMode(outcome.mode)}${kept}${same}`;
 }
 
 function runnerFor(options: KernelOptions): KernelRunner {
@@ -72,6 +86,45 @@ async function readPlanIfPresent(dir: string): Promise<Plan | undefined> {
   }
 }
 
+/** What an apply needs to know about the plan in force; the whole plan is read only to roll back. */
+interface RunningPlanRecord {
+  applied?: AppliedRecord;
+  stopped: boolean;
+  snapshot?: KernelSnapshot;
+  ipsetNames: string[];
+}
+
+async function readRunningRecord(dir: string): Promise<RunningPlanRecord | undefined> {
+  if (!(await exists(dir))) return undefined;
+  const [applied, stopped, snapshot, ipsetNames] = await Promise.all([
+    readJson<AppliedRecord>(join(dir, 'applied.json')),
+    exists(join(dir, 'stopped.json')),
+    readSnapshot(dir),
+    readFile(join(dir, 'ipsets'), 'utf8').then(
+      (text) => parseIpsets(text, join(dir, 'ipsets')).map((s) => s.name),
+      () => [],
+    ),
+  ]);
+  return { ...(applied ? { applied } : {}), stopped, ...(snapshot ? { snapshot } : {}), ipsetNames };
+}
+
+/**
+ * Per family, what the kernel showed when the running plan loaded a ruleset byte-identical
+ * to `plan`'s; loadPlan still checks the kernel shows it now before skipping the restore.
+ */
+function reusableSnapshots(running: RunningPlanRecord | undefined, plan: Plan, mode: ApplyMode): Partial<KernelSnapshot> {
+  const reusable: Partial<KernelSnapshot> = {};
+  if (!running?.applied || running.stopped || !running.snapshot || running.applied.mode !== formatApplyMode(mode)) return reusable;
+  for (const family of ['v4', 'v6'] as const) {
+    if (running.applied.sha256[`rules.${family}`] === plan.digests[`rules.${family}`]) reusable[family] = running.snapshot[family];
+  }
+  return reusable;
+}
+
+function unchangedFiles(families: readonly Family[]): ('rules.v4' | 'rules.v6')[] {
+  return families.map((f) => `rules.${f}` as const);
+}
+
 export async function applyPlan(root: string, options: ApplyOptions): Promise<ApplyOutcome> {
   const paths = planPaths(root);
   const source = options.planDir ?? paths.next;
@@ -82,30 +135,37 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
   if (options.mode.kind === 'dry-run') {
     (options.print ?? ((l: string) => void process.stdout.write(l + '\n')))(`# dry-run: plan ${source} would be applied with:`);
     await loadPlan(runner, plan);
-    return { mode: options.mode, source, keptPrevious: false };
+    return { mode: options.mode, source, keptPrevious: false, unchanged: [] };
   }
 
   return withPlanLock(root, async () => {
     await rm(paths.staging, { recursive: true, force: true });
-    const running = await readPlanIfPresent(paths.current);
+    const running = await readRunningRecord(paths.current);
     const keep = new Set(plan.ipsets.map((s) => s.name));
-    const retiredSets = (running?.ipsets ?? []).map((s) => s.name).filter((n) => !keep.has(n));
+    const retiredSets = (running?.ipsetNames ?? []).filter((n) => !keep.has(n));
+    const reusable = reusableSnapshots(running, plan, options.mode);
 
     await moveDir(paths.previous, paths.asidePrevious);
     await moveDir(paths.current, paths.previous);
+    // The disk work overlaps the kernel's; the staged plan becomes current only once both succeeded.
+    const staged = writePlanFiles(paths.staging, plan);
+    staged.catch(() => undefined);
     try {
-      await loadPlan(runner, plan, { retiredSets });
-      const snapshot = await snapshotKernel(runner);
+      const loaded = await loadPlan(runner, plan, { retiredSets, snapshot: true, reusable });
+      await staged;
       const applied = appliedRecord(plan, options.mode, source);
-      await writePlanDir(paths.staging, plan, applied, snapshot);
+      await writeAppliedRecords(paths.staging, applied, loaded.snapshot);
       await rename(paths.staging, paths.current);
       await rm(paths.asidePrevious, { recursive: true, force: true });
-      return { mode: options.mode, source, applied, keptPrevious: running !== undefined };
+      return { mode: options.mode, source, applied, keptPrevious: running !== undefined, unchanged: unchangedFiles(loaded.unchanged) };
     } catch (failure) {
-      const restored = await restoreAfterFailure(runner, running, plan);
+      await staged.catch(() => undefined);
+      await rm(paths.staging, { recursive: true, force: true });
+      const previous = running ? await readPlanIfPresent(paths.previous) : undefined;
+      const restored = await restoreAfterFailure(runner, previous, plan);
       await moveDir(paths.previous, paths.current);
       await moveDir(paths.asidePrevious, paths.previous);
-      if (restored.snapshot && running) {
+      if (restored.snapshot && previous) {
         await writeSnapshot(paths.current, restored.snapshot).catch(() => undefined);
         await rm(join(paths.current, 'stopped.json'), { force: true });
       }
@@ -119,7 +179,7 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
 
 interface Restoration {
   outcome: string;
-  snapshot?: Awaited<ReturnType<typeof snapshotKernel>>;
+  snapshot?: KernelSnapshot;
 }
 
 async function restoreAfterFailure(runner: KernelRunner, running: Plan | undefined, failed: Plan): Promise<Restoration> {
@@ -163,15 +223,18 @@ export async function rollbackPlan(root: string, options: KernelOptions): Promis
     if (previous) {
       await runner.preflight(commandsForPlan(previous));
       const keep = new Set(previous.ipsets.map((s) => s.name));
-      await loadPlan(runner, previous, { retiredSets: current.ipsets.map((s) => s.name).filter((n) => !keep.has(n)) });
-      const snapshot = await snapshotKernel(runner);
+      const { snapshot } = await loadPlan(runner, previous, {
+        retiredSets: current.ipsets.map((s) => s.name).filter((n) => !keep.has(n)),
+        snapshot: true,
+        reusable: reusableSnapshots(await readRunningRecord(paths.current), previous, options.mode),
+      });
       await moveDir(paths.current, paths.rejected);
       await moveDir(paths.previous, paths.current);
       const before = await readJson<AppliedRecord>(join(paths.current, 'applied.json'));
       await writeJson(join(paths.current, 'applied.json'), {
         ...appliedRecord(previous, options.mode, before?.source ?? paths.previous),
       });
-      await writeSnapshot(paths.current, snapshot);
+      if (snapshot) await writeSnapshot(paths.current, snapshot);
       await rm(join(paths.current, 'stopped.json'), { force: true });
       return { restored: 'previous', message: 'the previous plan is back in force; the unconfirmed one is kept in plan/rejected' };
     }

@@ -6,6 +6,7 @@ export {
   type KernelOptions,
   type RollbackOutcome,
   applyPlan,
+  describeApplyOutcome,
   firewallStatus,
   formatStatus,
   rollbackPlan,

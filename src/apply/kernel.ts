@@ -6,7 +6,7 @@
 import { GatehouseError } from '../errors/index.js';
 import { normaliseSave } from './normalise.js';
 import { type IpsetDefinition, type Plan, checkRestoreText } from './plan.js';
-import type { KernelRunner } from './runner.js';
+import type { KernelCommand, KernelRunner } from './runner.js';
 
 /** Commands a full plan load needs, checked before anything changes. */
 export function commandsForPlan(plan: Plan): string[] {
@@ -21,7 +21,10 @@ export const STOP_COMMANDS = ['iptables-restore', 'ip6tables-restore', 'iptables
 /** Sets being built carry this prefix until they are swapped in; leftovers are ours to remove. */
 const TEMPORARY_SET_PREFIX = 'gh-next-';
 
-export type ApplyStep = 'ipsets' | 'rules.v4' | 'rules.v6' | 'sysctls';
+export type ApplyStep = 'ipsets' | 'rules.v4' | 'rules.v6' | 'sysctls' | 'snapshot';
+
+export type Family = 'v4' | 'v6';
+const FAMILIES: readonly Family[] = ['v4', 'v6'];
 
 /** A failure during a step, keeping the step for the caller's message. */
 export class StepFailure extends Error {
@@ -36,35 +39,86 @@ export class StepFailure extends Error {
 export interface LoadOptions {
   /** Sets the running plan owns that the new plan no longer has: destroyed once unused. */
   retiredSets?: string[];
+  /** Also read back what the kernel holds (each family right after its own restore). */
+  snapshot?: boolean;
+  /**
+   * Per family, the normalised save the kernel showed once a byte-identical ruleset was
+   * loaded. A family whose kernel still shows exactly that is not reloaded.
+   */
+  reusable?: Partial<KernelSnapshot>;
 }
 
-export async function loadPlan(runner: KernelRunner, plan: Plan, options: LoadOptions = {}): Promise<void> {
-  await step('ipsets', () => loadIpsets(runner, plan.ipsets));
+export interface LoadResult {
+  /** Present when asked for with `snapshot`. */
+  snapshot?: KernelSnapshot;
+  /** Families left as they were: the same ruleset was still in force. */
+  unchanged: Family[];
+}
+
+function restoreCommand(plan: Plan, family: Family): KernelCommand {
+  const command = family === 'v4' ? 'iptables-restore' : 'ip6tables-restore';
+  const name = `rules.${family}` as const;
+  return { step: `${command} (${name})`, command, args: [], input: plan.files[name], inputName: name };
+}
+
+function saveCommand(family: Family): KernelCommand {
+  const command = family === 'v4' ? 'iptables-save' : 'ip6tables-save';
+  return { step: command, command, args: [] };
+}
+
+/** The kernel's save of `family` when it equals `expected`; undefined otherwise (or when unreadable). */
+async function stillInForce(runner: KernelRunner, family: Family, expected: string | undefined): Promise<string | undefined> {
+  if (expected === undefined) return undefined;
+  const now = await runner.run(saveCommand(family)).then(normaliseSave, () => undefined);
+  return now === expected ? now : undefined;
+}
+
+export async function loadPlan(runner: KernelRunner, plan: Plan, options: LoadOptions = {}): Promise<LoadResult> {
+  // Checking whether a family may stay only reads, so it runs beside the ipset step.
+  const kept = FAMILIES.map((family) => stillInForce(runner, family, options.reusable?.[family]));
+  try {
+    await step('ipsets', () => loadIpsets(runner, plan.ipsets));
+  } catch (e) {
+    await Promise.all(kept);
+    throw e;
+  }
   // The two families are independent transactions: run them side by side, but let both
   // finish before reporting, so a rollback never races a restore still in flight.
-  const families = await Promise.allSettled([
-    step('rules.v4', () =>
-      runner.run({ step: 'iptables-restore (rules.v4)', command: 'iptables-restore', args: [], input: plan.files['rules.v4'], inputName: 'rules.v4' }),
-    ),
-    step('rules.v6', () =>
-      runner.run({ step: 'ip6tables-restore (rules.v6)', command: 'ip6tables-restore', args: [], input: plan.files['rules.v6'], inputName: 'rules.v6' }),
-    ),
-  ]);
-  for (const family of families) if (family.status === 'rejected') throw family.reason;
-  if (plan.sysctls.length > 0) {
-    await step('sysctls', () =>
-      runner.run({ step: 'sysctl (sysctl.conf)', command: 'sysctl', args: ['-q', '-w', ...plan.sysctls.map((s) => `${s.key}=${s.value}`)] }),
-    );
-  }
+  const families = await Promise.allSettled(
+    FAMILIES.map(async (family, i) => {
+      const save = await kept[i]!;
+      if (save === undefined) await step(`rules.${family}`, () => runner.run(restoreCommand(plan, family)));
+      return save;
+    }),
+  );
+  const keptSaves = families.map((f) => {
+    if (f.status === 'rejected') throw f.reason;
+    return f.value;
+  });
+  // Forwarding goes on only once both rulesets are in; reading them back can overlap it.
+  const saves = FAMILIES.map((family, i) =>
+    !options.snapshot ? Promise.resolve('') : keptSaves[i] !== undefined ? Promise.resolve(keptSaves[i]!) : step('snapshot', () => runner.run(saveCommand(family))).then(normaliseSave),
+  );
+  const sysctls =
+    plan.sysctls.length === 0
+      ? Promise.resolve()
+      : step('sysctls', () => runner.run({ step: 'sysctl (sysctl.conf)', command: 'sysctl', args: ['-q', '-w', ...plan.sysctls.map((s) => `${s.key}=${s.value}`)] }));
+  const settled = await Promise.allSettled([sysctls, ...saves]);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
   for (const name of options.retiredSets ?? []) {
     // A set another ruleset still references cannot go; leaving it is harmless.
     await runner.run({ step: `ipset destroy ${name}`, command: 'ipset', args: ['destroy', name] }).catch(() => undefined);
   }
+  const [v4, v6] = await Promise.all(saves);
+  return {
+    ...(options.snapshot ? { snapshot: { v4: v4!, v6: v6! } } : {}),
+    unchanged: FAMILIES.filter((_, i) => keptSaves[i] !== undefined),
+  };
 }
 
-async function step(name: ApplyStep, action: () => Promise<unknown>): Promise<void> {
+async function step<T>(name: ApplyStep, action: () => Promise<T>): Promise<T> {
   try {
-    await action();
+    return await action();
   } catch (e) {
     throw new StepFailure(name, e);
   }
@@ -72,7 +126,8 @@ async function step(name: ApplyStep, action: () => Promise<unknown>): Promise<vo
 
 /**
  * Builds every set under a temporary name, then swaps it with the live one (or renames
- * it when there is none), so a live set is never empty or missing while rules use it.
+ * it when there is none), in one `ipset restore`: the swaps come after every build
+ * line, so a set that fails to build leaves every live set as it was.
  */
 export async function loadIpsets(runner: KernelRunner, sets: readonly IpsetDefinition[]): Promise<void> {
   if (sets.length === 0) return;
@@ -81,21 +136,13 @@ export async function loadIpsets(runner: KernelRunner, sets: readonly IpsetDefin
   );
   const leftovers = [...live].filter((n) => n.startsWith(TEMPORARY_SET_PREFIX));
   const temporary = sets.map((_, i) => `${TEMPORARY_SET_PREFIX}${i}`);
-  const build = [
+  const script = [
     ...leftovers.map((n) => `destroy ${n}`),
     ...sets.flatMap((set, i) => [`create ${temporary[i]} ${set.spec}`, ...set.entries.map((e) => `add ${temporary[i]} ${e}`)]),
+    ...sets.flatMap((set, i) => (live.has(set.name) ? [`swap ${temporary[i]} ${set.name}`, `destroy ${temporary[i]}`] : [`rename ${temporary[i]} ${set.name}`])),
   ].join('\n');
   try {
-    await runner.run({ step: 'ipset restore (ipsets)', command: 'ipset', args: ['restore'], input: build + '\n', inputName: 'ipsets' });
-  } catch (e) {
-    await destroySets(runner, temporary);
-    throw e;
-  }
-  const swap = sets
-    .flatMap((set, i) => (live.has(set.name) ? [`swap ${temporary[i]} ${set.name}`, `destroy ${temporary[i]}`] : [`rename ${temporary[i]} ${set.name}`]))
-    .join('\n');
-  try {
-    await runner.run({ step: 'ipset swap', command: 'ipset', args: ['restore'], input: swap + '\n', inputName: 'swap commands' });
+    await runner.run({ step: 'ipset restore (ipsets)', command: 'ipset', args: ['restore'], input: script + '\n', inputName: 'ipsets, then swaps' });
   } catch (e) {
     await destroySets(runner, temporary);
     throw e;
@@ -142,11 +189,8 @@ export interface KernelSnapshot {
 
 /** The normalised iptables-save and ip6tables-save of the kernel now. */
 export async function snapshotKernel(runner: KernelRunner): Promise<KernelSnapshot> {
-  const [v4, v6] = await Promise.all([
-    runner.run({ step: 'iptables-save', command: 'iptables-save', args: [] }),
-    runner.run({ step: 'ip6tables-save', command: 'ip6tables-save', args: [] }),
-  ]);
-  return { v4: normaliseSave(v4), v6: normaliseSave(v6) };
+  const [v4, v6] = await Promise.all(FAMILIES.map((family) => runner.run(saveCommand(family))));
+  return { v4: normaliseSave(v4!), v6: normaliseSave(v6!) };
 }
 
 export function describeStepFailure(e: unknown): string {

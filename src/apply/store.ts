@@ -72,31 +72,27 @@ export async function withPlanLock<T>(root: string, work: () => Promise<T>): Pro
   }
 }
 
-/** Writes a plan (from memory) with its records into `dir`, replacing what was there. */
-export async function writePlanDir(
-  dir: string,
-  plan: Plan,
-  applied: AppliedRecord,
-  snapshot: KernelSnapshot | undefined,
-): Promise<void> {
+/** Writes a plan's files (from memory) into `dir`, replacing what was there. */
+export async function writePlanFiles(dir: string, plan: Plan): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  for (const name of PLAN_FILES) await writeFile(join(dir, name), plan.files[name]);
-  await writeFile(join(dir, 'applied.json'), JSON.stringify(applied, null, 2) + '\n');
+  await Promise.all(PLAN_FILES.map((name) => writeFile(join(dir, name), plan.files[name])));
+}
+
+/** Writes what was applied, and what the kernel showed then, beside the plan's files. */
+export async function writeAppliedRecords(dir: string, applied: AppliedRecord, snapshot: KernelSnapshot | undefined): Promise<void> {
+  await writeJson(join(dir, 'applied.json'), applied);
   if (snapshot) await writeSnapshot(dir, snapshot);
 }
 
 export async function writeSnapshot(dir: string, snapshot: KernelSnapshot): Promise<void> {
-  await writeFile(join(dir, KERNEL_SNAPSHOT_FILES.v4), snapshot.v4);
-  await writeFile(join(dir, KERNEL_SNAPSHOT_FILES.v6), snapshot.v6);
+  await Promise.all([writeFile(join(dir, KERNEL_SNAPSHOT_FILES.v4), snapshot.v4), writeFile(join(dir, KERNEL_SNAPSHOT_FILES.v6), snapshot.v6)]);
 }
 
 export async function readSnapshot(dir: string): Promise<KernelSnapshot | undefined> {
   try {
-    return {
-      v4: await readFile(join(dir, KERNEL_SNAPSHOT_FILES.v4), 'utf8'),
-      v6: await readFile(join(dir, KERNEL_SNAPSHOT_FILES.v6), 'utf8'),
-    };
+    const [v4, v6] = await Promise.all([readFile(join(dir, KERNEL_SNAPSHOT_FILES.v4), 'utf8'), readFile(join(dir, KERNEL_SNAPSHOT_FILES.v6), 'utf8')]);
+    return { v4, v6 };
   } catch {
     return undefined;
   }

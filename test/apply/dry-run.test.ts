@@ -18,15 +18,14 @@ async function rootWithNextPlan(): Promise<string> {
 }
 
 describe('dry-run apply', () => {
-  it('prints the kernel commands in order: ipsets, v4, v6, sysctls', async () => {
+  it('prints the kernel commands in order: ipsets built and swapped in one restore, v4, v6, sysctls', async () => {
     const root = await rootWithNextPlan();
     const printed: string[] = [];
     await applyPlan(root, { mode: { kind: 'dry-run' }, print: (l) => printed.push(l) });
     expect(printed).toEqual([
       `# dry-run: plan ${planPaths(root).next} would be applied with:`,
       'ipset list -n',
-      'ipset restore < ipsets (2 lines)',
-      'ipset restore < swap commands (1 lines)',
+      'ipset restore < ipsets, then swaps (3 lines)',
       expect.stringMatching(/^iptables-restore < rules\.v4 \(\d+ lines\)$/),
       expect.stringMatching(/^ip6tables-restore < rules\.v6 \(\d+ lines\)$/),
       'sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1',

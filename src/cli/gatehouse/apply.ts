@@ -10,7 +10,7 @@ import {
   type ApplyMode,
   applyPlan,
   beginConfirmation,
-  formatApplyMode,
+  describeApplyOutcome,
   resolveApplyMode,
   rollbackPlan,
   waitForConfirmation,
@@ -56,9 +56,7 @@ export const command: CommandModule<object, ApplyArgs> = {
     }
     const outcome = await applyPlan(root, { mode, ...(args.plan ? { planDir: args.plan } : {}) });
     if (mode.kind === 'dry-run') return;
-    process.stdout.write(
-      `applied ${outcome.source} in ${formatApplyMode(mode)}${outcome.keptPrevious ? ' (the plan before is kept for rollback)' : ''}\n`,
-    );
+    process.stdout.write(describeApplyOutcome(outcome) + '\n');
     if (seconds === undefined) return;
     const pending = await beginConfirmation(root, seconds);
     process.stdout.write(`confirm within ${seconds}s with \`gatehouse confirm${args.root ? ` --root ${root}` : ''}\`${process.stdin.isTTY ? ' or press any key' : ''}\n`);

@@ -1,0 +1,66 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type ApplyMode, applyPlan, describeApplyOutcome, firewallStatus, planPaths, stopFirewall } from '../../src/apply/index.js';
+import { type Lab, createLab, labUnavailableReason } from '../lab/lab.js';
+import { gatewayPlan, temporaryRoot, writePlanFiles } from './plans.js';
+
+const why = labUnavailableReason();
+if (why) console.warn('skipped: ' + why);
+
+/** Packets counted by the v6 FORWARD rule accepting established traffic; a restore resets it to 0. */
+async function establishedV6Packets(lab: Lab): Promise<number> {
+  const listing = await lab.exec('gw', 'ip6tables', ['-L', 'FORWARD', '-v', '-x', '-n']);
+  const line = listing.split('\n').find((l) => /RELATED,ESTABLISHED|ESTABLISHED,RELATED/.test(l));
+  if (!line) throw new Error(`no established rule in the v6 FORWARD chain:\n${listing}`);
+  return Number(line.trim().split(/\s+/)[0]);
+}
+
+describe.skipIf(why)('a ruleset that has not changed is not reloaded', () => {
+  let lab: Lab;
+  let mode: ApplyMode;
+  let root: string;
+  const roots: string[] = [];
+
+  beforeAll(async () => {
+    lab = await createLab();
+    mode = { kind: 'netns', name: lab.ns.gw };
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+    for (const r of roots) await rm(r, { recursive: true, force: true });
+  });
+  beforeEach(async () => {
+    root = await temporaryRoot();
+    roots.push(root);
+    await applyPlan(root, { mode, planDir: await writePlanFiles(join(root, 'first'), gatewayPlan()) });
+  });
+
+  it('an identical rules.v6 still in the kernel keeps its counters, and the outcome says it was not reloaded', async () => {
+    expect(await lab.probe('green', 'orange', 'tcp', 80, { family: 6 })).toBe('accepted');
+    const before = await establishedV6Packets(lab);
+    expect(before).toBeGreaterThan(0);
+    const next = await writePlanFiles(join(root, 'v4-only'), gatewayPlan({ extraV4Rule: '-A INPUT -p tcp --dport 9 -j DROP' }));
+    const outcome = await applyPlan(root, { mode, planDir: next });
+    expect(outcome.unchanged).toEqual(['rules.v6']);
+    expect(describeApplyOutcome(outcome)).toMatch(/rules\.v6 unchanged and still in the kernel, so not reloaded/);
+    expect(await establishedV6Packets(lab)).toBeGreaterThanOrEqual(before);
+    expect(await lab.exec('gw', 'iptables', ['-S', 'INPUT'])).toContain('--dport 9 -j DROP');
+  });
+
+  it('an identical rules.v6 is reloaded when the kernel no longer holds it', async () => {
+    await lab.exec('gw', 'ip6tables', ['-I', 'FORWARD', '1', '-s', 'fd00:10::10', '-j', 'ACCEPT']);
+    const next = await writePlanFiles(join(root, 'v4-only'), gatewayPlan({ extraV4Rule: '-A INPUT -p tcp --dport 9 -j DROP' }));
+    const outcome = await applyPlan(root, { mode, planDir: next });
+    expect(outcome.unchanged).toEqual([]);
+    expect(await lab.exec('gw', 'ip6tables', ['-S', 'FORWARD'])).not.toContain('fd00:10::10');
+    expect((await firewallStatus(root)).kernel).toBe('matches');
+  });
+
+  it('a stopped firewall is always reloaded, even with the same plan', async () => {
+    await stopFirewall(root, { mode });
+    const outcome = await applyPlan(root, { mode, planDir: join(root, 'first') });
+    expect(outcome.unchanged).toEqual([]);
+    expect(await lab.probe('green', 'orange', 'tcp', 80)).toBe('accepted');
+  });
+});
