@@ -58,15 +58,17 @@ export interface ShorewallRun {
   output: string;
 }
 
-/** `shorewall[6] compile` inside the namespace, then the script's `start` (or `restart`) there. */
-export async function compileAndStart(namespace: string, dir: string, family: Family, work: string, restart: boolean): Promise<ShorewallRun> {
-  const script = join(work, `firewall${family}-${Date.now().toString(36)}`);
-  // VARDIR only for the script: the compiler refuses it in the environment (params processing).
-  const env = { ...process.env, VARDIR: join(work, `var${family}`) };
+/** `shorewall[6] compile` inside the namespace, then the script's `start` there. */
+export async function compileAndStart(namespace: string, dir: string, family: Family, work: string): Promise<ShorewallRun> {
+  const stamp = `${family}-${Date.now().toString(36)}`;
+  const script = join(work, `firewall${stamp}`);
+  // VARDIR only for the script (the compiler refuses it in the environment), fresh per load:
+  // each script starts as on a fresh machine and replaces the whole ruleset.
+  const env = { ...process.env, VARDIR: join(work, `var${stamp}`) };
   const compiled = await execa('ip', ['netns', 'exec', namespace, PRODUCT[family].cli, 'compile', dir, script], { reject: false, all: true });
   if (compiled.exitCode !== 0) throw new Error(`${PRODUCT[family].cli} compile ${dir} failed:\n${String(compiled.all)}`);
-  const started = await execa('ip', ['netns', 'exec', namespace, script, restart ? 'restart' : 'start'], { env, reject: false, all: true });
-  if (started.exitCode !== 0) throw new Error(`${script} ${restart ? 'restart' : 'start'} failed:\n${String(started.all)}`);
+  const started = await execa('ip', ['netns', 'exec', namespace, script, 'start'], { env, reject: false, all: true });
+  if (started.exitCode !== 0) throw new Error(`${script} start failed:\n${String(started.all)}`);
   return { script, output: `${String(compiled.all)}\n${String(started.all)}` };
 }
 
