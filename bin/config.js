@@ -2,4 +2,5 @@
 // `config ARGS` is exactly `db configuration ARGS`, as on NethServer.
 import { main } from '../dist/src/cli/db.js';
 
-process.exitCode = await main(['configuration', ...process.argv.slice(2)]);
+// Exit at once, as bin/db.js does: nothing is left to do but tear down the heap.
+process.exit(await main(['configuration', ...process.argv.slice(2)]));

@@ -194,9 +194,25 @@ function canonicalize(db: Database): Database {
   return out;
 }
 
-/** The file text of a database: canonical order, two-space indent, so "unchanged" means byte-identical. */
+/**
+ * The file text of a database: canonical order, one record per line, so "unchanged"
+ * means byte-identical and `grep` finds a record with its props.
+ *
+ * Files used to be written with a two-space indent. That indent was 30% of the bytes
+ * (2.8 MB instead of 1.95 MB for 10,000 rules), and every write reads, parses and
+ * writes them all; one record per line costs one compact native stringify plus one
+ * native replace. Both forms are plain JSON, so databases written before are still read
+ * as they are and take the new form at their next write.
+ *
+ * The replace finds the ends of records: `}},"` is a props object and its record
+ * closing, then the next key. It cannot match inside a string, where every `"` is
+ * escaped; a hand-added nested object inside a record at worst gets one more line
+ * break, which is still the same JSON and still a function of the content alone.
+ */
 export function serializeDatabase(db: Database): string {
-  return `${JSON.stringify(canonicalize(db), null, 2)}\n`;
+  const compact = JSON.stringify(canonicalize(db));
+  if (compact === '{}') return '{}\n';
+  return `{\n${compact.slice(1, -1).replaceAll('}},"', '}},\n"')}\n}\n`;
 }
 
 export interface UpdateOptions {

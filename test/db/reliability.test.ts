@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseFile } from '../../src/db/index.js';
+import { databaseFile, serializeDatabase } from '../../src/db/index.js';
 import { Roots, buildProject, dbBin, runDb } from './run-db.js';
 
 const roots = new Roots();
@@ -117,7 +117,12 @@ describe('a writer killed with SIGKILL never leaves a half-written database', ()
     const started = Date.now();
     expect((await runDb(probe, ['fwrules', 'setprop', '5000', 'Description', 'probe'])).code).toBe(0);
     const full = Date.now() - started;
-    const expectedNew = (value: string): string => original.replace('"Description": "rule 5000"', `"Description": "${value}"`);
+    // The original is in the old indented form; a completed write leaves the current form.
+    const expectedNew = (value: string): string => {
+      const db = JSON.parse(original) as Record<string, { type: string; props: Record<string, string> }>;
+      db['5000']!.props['Description'] = value;
+      return serializeDatabase(db);
+    };
 
     const outcomes = { old: 0, new: 0, killedHoldingLock: 0, tempFileLeft: 0 };
     for (let i = 0; i < 30; i++) {
