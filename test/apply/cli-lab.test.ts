@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { access, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -10,6 +10,9 @@ import { gatewayPlan, temporaryRoot, writePlanFiles } from './plans.js';
 
 const why = labUnavailableReason();
 if (why) console.warn('skipped: ' + why);
+
+const noScript = spawnSync('sh', ['-c', 'command -v script']).status === 0 ? undefined : 'script (util-linux) is not installed, so no pseudo-terminal';
+if (!why && noScript) console.warn('skipped keypress test: ' + noScript);
 
 const gatehouse = (args: string[]) => execa('node', ['bin/gatehouse.js', ...args], { reject: false });
 
@@ -57,6 +60,26 @@ describe.skipIf(why)('gatehouse apply --confirm, confirm, stop and status agains
     const run = await waiting;
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toContain('confirmed: the new plan stays');
+    expect(await lab.probe('green', 'orange', 'tcp', 80)).toBe('rejected');
+  });
+
+  it.skipIf(noScript)('a keypress on the terminal confirms and keeps the new plan', async () => {
+    // `script` gives the apply a pseudo-terminal; what we write to its stdin is typed there.
+    const command = ['node', 'bin/gatehouse.js', 'apply', '--root', root, '--apply', apply, '--confirm', '20'].join(' ');
+    const terminal = execa('script', ['-qfec', command, '/dev/null'], { reject: false, stdin: 'pipe' });
+    let seen = '';
+    await new Promise<void>((done, fail) => {
+      terminal.stdout!.on('data', (c: Buffer) => {
+        seen += c.toString();
+        if (seen.includes('or press any key')) done();
+      });
+      void terminal.then((r) => fail(new Error(`apply ended before asking for a key: ${String(r.stdout)} ${String(r.stderr)}`)));
+    });
+    expect(await lab.probe('green', 'orange', 'tcp', 80)).toBe('rejected');
+    terminal.stdin!.write('y');
+    const run = await terminal;
+    expect(run.exitCode, String(run.stdout)).toBe(0);
+    expect(String(run.stdout)).toContain('confirmed: the new plan stays');
     expect(await lab.probe('green', 'orange', 'tcp', 80)).toBe('rejected');
   });
 
