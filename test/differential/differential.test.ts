@@ -3,7 +3,9 @@
  * one lab and by real Shorewall (`shorewall compile`, then the compiled script) into
  * another; the same probes must meet the same verdict in both. Directories: the sample
  * Gatehouse generates, its strict-policy variant, and a hand-written one (macros, REJECT
- * against DROP, DNAT with a port change, an address range, no maclist).
+ * against DROP, DNAT with a port change, an address range, no maclist) under three sets
+ * of settings. Each comparison gets two fresh labs: Shorewall's `start` in a namespace
+ * where it already ran loads nothing. One proved divergence is pinned, not hidden.
  */
 import { execFileSync } from 'node:child_process';
 import { appendFile, cp, mkdtemp, rm } from 'node:fs/promises';
@@ -13,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan } from '../../src/apply/index.js';
 import { buildProjectIfStale, runBin } from '../e2e/harness.js';
 import { type Lab, LAB_NODES, createLab, labUnavailableReason } from '../lab/lab.js';
-import { type Forward, type PortChoice, RED_V4, differences, formatMatrix, probeLabel, probeSet, runProbes } from './probes.js';
+import { type Difference, type Forward, type PortChoice, RED_V4, differences, formatMatrix, probeLabel, probeSet, runProbes } from './probes.js';
 import { adaptedCopy, compileAndStart, fingerprint, shorewallUnavailableReason } from './shorewall-side.js';
 
 const why = labUnavailableReason() ?? shorewallUnavailableReason();
@@ -38,8 +40,8 @@ function hostRuleCount(): number {
 }
 
 describe.skipIf(why)('Gatehouse and Shorewall give every probe the same verdict', () => {
-  let gatehouseLab: Lab;
-  let shorewallLab: Lab;
+  /** Every lab made, so the last test and afterAll can check and clean them all. */
+  const labs: Lab[] = [];
   let work: string;
   let hostBefore: string;
 
@@ -47,42 +49,70 @@ describe.skipIf(why)('Gatehouse and Shorewall give every probe the same verdict'
     hostBefore = await fingerprint(HOST_STATE);
     await buildProjectIfStale();
     work = await mkdtemp(join(tmpdir(), 'gatehouse-diff-'));
-    [gatehouseLab, shorewallLab] = await Promise.all([createLab(), createLab()]);
-    await Promise.all([prepareLab(gatehouseLab), prepareLab(shorewallLab)]);
   });
 
   afterAll(async () => {
-    await Promise.all([gatehouseLab?.destroy(), shorewallLab?.destroy()]);
+    await Promise.all(labs.map((lab) => lab.destroy()));
     if (work) await rm(work, { recursive: true, force: true });
   });
 
-  /** Loads both sides and fails with the verdict matrix when any probe differs. */
-  async function compare(name: string, gatehouseRoot: string, dirs: { v4: string; v6?: string }, ports: PortChoice, forwards: Forward[]): Promise<void> {
-    await applyPlan(gatehouseRoot, { mode: { kind: 'netns', name: gatehouseLab.ns.gw }, print: () => undefined });
-    const sw = join(work, name);
-    await adaptedCopy(dirs.v4, join(sw, 'shorewall'), 4, work);
-    await compileAndStart(shorewallLab.ns.gw, join(sw, 'shorewall'), 4, work);
-    if (dirs.v6) {
-      await adaptedCopy(dirs.v6, join(sw, 'shorewall6'), 6, work);
-      await compileAndStart(shorewallLab.ns.gw, join(sw, 'shorewall6'), 6, work);
-    }
+  async function freshLab(): Promise<Lab> {
+    const lab = await createLab();
+    labs.push(lab);
+    await prepareLab(lab);
+    return lab;
+  }
 
-    const probes = probeSet(ports, dirs.v6 ? [4, 6] : [4], forwards);
-    const [reference, seen] = await Promise.all([runProbes(shorewallLab, probes), runProbes(gatehouseLab, probes)]);
-    const found = differences(probes, reference, seen);
-    const accepted = reference.filter((v) => v === 'accepted').length;
-    console.log(`${name}: ${probes.length} probes, ${accepted} accepted by Shorewall, ${found.length} differences`);
-    if (found.length > 0) console.log(`${name} verdict matrix:\n${formatMatrix(probes, reference, seen)}`);
-    if (found.length > 0 && process.env['GATEHOUSE_DIFF_DEBUG']) {
-      console.log(`shorewall ruleset:\n${await shorewallLab.exec('gw', 'iptables-save', [])}`);
-      console.log(`gatehouse ruleset:\n${await gatehouseLab.exec('gw', 'iptables-save', [])}`);
+  /**
+   * Loads both sides, each into a lab of its own made for this comparison (a namespace
+   * where Shorewall already ran would ignore a second `start`), and fails with the
+   * verdict matrix when any probe differs.
+   */
+  async function compare(
+    name: string,
+    gatehouseRoot: string,
+    dirs: { v4: string; v6?: string },
+    ports: PortChoice,
+    forwards: Forward[],
+    knownDivergence?: (found: Difference[], shorewallRuleset: string) => void,
+  ): Promise<void> {
+    const [gatehouseLab, shorewallLab] = await Promise.all([freshLab(), freshLab()]);
+    try {
+      await applyPlan(gatehouseRoot, { mode: { kind: 'netns', name: gatehouseLab.ns.gw }, print: () => undefined });
+      const sw = join(work, name);
+      await adaptedCopy(dirs.v4, join(sw, 'shorewall'), 4, work);
+      await compileAndStart(shorewallLab.ns.gw, join(sw, 'shorewall'), 4, work);
+      if (dirs.v6) {
+        await adaptedCopy(dirs.v6, join(sw, 'shorewall6'), 6, work);
+        await compileAndStart(shorewallLab.ns.gw, join(sw, 'shorewall6'), 6, work);
+      }
+      // The reference must be the ruleset just compiled, in the families probed.
+      const loaded4 = await shorewallLab.exec('gw', 'iptables-save', []);
+      expect(loaded4, `${name}: Shorewall's IPv4 ruleset in the lab`).toContain(':shorewall - ');
+      if (dirs.v6) expect(await shorewallLab.exec('gw', 'ip6tables-save', []), `${name}: Shorewall's IPv6 ruleset`).toContain(':shorewall - ');
+
+      const probes = probeSet(ports, dirs.v6 ? [4, 6] : [4], forwards);
+      const [reference, seen] = await Promise.all([runProbes(shorewallLab, probes), runProbes(gatehouseLab, probes)]);
+      const found = differences(probes, reference, seen);
+      const accepted = reference.filter((v) => v === 'accepted').length;
+      console.log(`${name}: ${probes.length} probes, ${accepted} accepted by Shorewall, ${found.length} differences`);
+      if (found.length > 0) console.log(`${name} verdict matrix:\n${formatMatrix(probes, reference, seen)}`);
+      if (found.length > 0 && process.env['GATEHOUSE_DIFF_DEBUG']) {
+        console.log(`shorewall ruleset:\n${loaded4}`);
+        console.log(`gatehouse ruleset:\n${await gatehouseLab.exec('gw', 'iptables-save', [])}`);
+      }
+      // A probe set Shorewall answers with one verdict only would prove little.
+      expect(new Set(reference).size, `${name}: Shorewall's verdicts should include accepts and refusals`).toBeGreaterThan(1);
+      if (knownDivergence) knownDivergence(found, loaded4);
+      else {
+        expect(
+          found.map((d) => `${d.kind}: ${probeLabel(d.probe)} Shorewall ${d.shorewall}, Gatehouse ${d.gatehouse}`),
+          `${name}: verdicts differ`,
+        ).toEqual([]);
+      }
+    } finally {
+      await Promise.all([gatehouseLab.destroy(), shorewallLab.destroy()]);
     }
-    // A probe set Shorewall answers with one verdict only would prove little.
-    expect(new Set(reference).size, `${name}: Shorewall's verdicts should include accepts and refusals`).toBeGreaterThan(1);
-    expect(
-      found.map((d) => `${d.kind}: ${probeLabel(d.probe)} Shorewall ${d.shorewall}, Gatehouse ${d.gatehouse}`),
-      `${name}: verdicts differ`,
-    ).toEqual([]);
   }
 
   async function sampleRoot(strict: boolean): Promise<string> {
@@ -100,7 +130,7 @@ describe.skipIf(why)('Gatehouse and Shorewall give every probe the same verdict'
   }
 
   /** The hand-written directory, with `extra` appended to its shorewall.conf. */
-  async function manualCase(name: string, extra: string): Promise<void> {
+  async function manualCase(name: string, extra: string, knownDivergence?: (found: Difference[], shorewallRuleset: string) => void): Promise<void> {
     const dir = join(work, `${name}-source`);
     await cp(MANUAL_DIR, dir, { recursive: true });
     await appendFile(join(dir, 'shorewall.conf'), extra);
@@ -116,17 +146,32 @@ describe.skipIf(why)('Gatehouse and Shorewall give every probe the same verdict'
         { port: 2222, to: 'orange', listenPort: 22 },
         { port: 8080, to: 'orange', listenPort: 80 },
       ],
+      knownDivergence,
     );
   }
 
-  // Gatehouse always accepts ESTABLISHED,RELATED at the top of INPUT/FORWARD/OUTPUT, as if
-  // FASTACCEPT=Yes. With FASTACCEPT=No (Shorewall's default), Shorewall 5.2.8 accepts them
-  // only in zone-pair chains that have rules: replies that land in a wildcard policy chain
-  // (net-all, gst-all, all-all) meet the policy. So loc->net and loc->gst connections
-  // (replies through net-all / gst-all) get no answer under Shorewall and work under
-  // Gatehouse: false accepts relative to Shorewall, in src/compile (FASTACCEPT not honoured).
-  it.fails('the same directory with FASTACCEPT=No: replies through wildcard policy chains', async () => {
-    await manualCase('manual-no-fastaccept', 'FASTACCEPT=No\n');
+  // A proved divergence, pinned rather than hidden. With FASTACCEPT=No and EXPAND_POLICIES
+  // unset (Shorewall's built-in default is No), Shorewall 5.2.8 shares one chain per wildcard
+  // policy (net-all, gst-all, all-all); complete_policy_chains() (Rules.pm, near line 1155)
+  // adds the ESTABLISHED,RELATED accept only to policy chains not yet referenced, and these
+  // already are, so replies of allowed connections dispatched into them (net_frwd -o green0
+  // -j net-all for loc->net replies) meet the DROP/REJECT policy: loc->net does not work.
+  // Gatehouse accepts replies at the top of INPUT/FORWARD/OUTPUT whatever the settings, so it
+  // accepts those connections (src/compile does not model EXPAND_POLICIES=No). Shorewall's
+  // shipped shorewall.conf and Gatehouse's own files set EXPAND_POLICIES=Yes, where both
+  // agree (next test). If this test fails, the divergence changed: look again, do not relax it.
+  it('known divergence: FASTACCEPT=No without EXPAND_POLICIES, Shorewall drops replies in shared wildcard policy chains', async () => {
+    await manualCase('manual-shared-policy-chains', 'FASTACCEPT=No\n', (found, shorewallRuleset) => {
+      expect(shorewallRuleset).toContain('-A net_frwd -o green0 -j net-all');
+      expect(shorewallRuleset).not.toMatch(/^-A net-all .*ESTABLISHED.* -j ACCEPT$/m);
+      const labels = found.map((d) => `${d.kind}: ${probeLabel(d.probe)}`);
+      expect(labels).toContain('FALSE ACCEPT: green -> inet IPv4 tcp/80');
+      expect(labels.filter((l) => !l.startsWith('FALSE ACCEPT: ')), 'differences other than replies Shorewall drops').toEqual([]);
+    });
+  }, 90_000);
+
+  it('the same directory with FASTACCEPT=No, EXPAND_POLICIES=Yes and OPTIMIZE=All, as the sample writes them', async () => {
+    await manualCase('manual-expanded', 'FASTACCEPT=No\nEXPAND_POLICIES=Yes\nOPTIMIZE=All\n');
   }, 90_000);
 
   it('a hand-written directory: macros, REJECT and DROP, DNAT with a port change, an address range', async () => {
@@ -159,10 +204,10 @@ describe.skipIf(why)('Gatehouse and Shorewall give every probe the same verdict'
   }, 90_000);
 
   it('the host keeps no rules, no namespace of ours, and its Shorewall folders unchanged', async () => {
-    await Promise.all([gatehouseLab.destroy(), shorewallLab.destroy()]);
+    await Promise.all(labs.map((lab) => lab.destroy()));
     expect(hostRuleCount(), 'iptables rules in the host namespace').toBe(0);
     const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-    const ours = [...Object.values(gatehouseLab.ns), ...Object.values(shorewallLab.ns)].filter((n) => namespaces.includes(n));
+    const ours = labs.flatMap((lab) => Object.values(lab.ns)).filter((n) => namespaces.includes(n));
     expect(ours, 'namespaces left behind').toEqual([]);
     expect(await fingerprint(HOST_STATE)).toBe(hostBefore);
   });

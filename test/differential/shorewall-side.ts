@@ -10,7 +10,7 @@
  * from the environment, which the compiled script honours.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { cp, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -58,18 +58,36 @@ export interface ShorewallRun {
   output: string;
 }
 
-/** `shorewall[6] compile` inside the namespace, then the script's `start` there. */
+/**
+ * The environment both the compiler and the script run with. Shorewall's compiler sources
+ * `params` under `set -a` and parses the shell's `export -p`, so every variable of the
+ * caller's environment passes through that parser; a value with embedded quotes (npm
+ * sets npm_lifecycle_script to one under `npx vitest`) is misparsed and written into the
+ * compiled script as a broken assignment that fails at run time ("Syntax error: ";;"
+ * unexpected"). Any directory with a params file, even an empty one, triggers it.
+ */
+function cleanEnvironment(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C', ...extra };
+}
+
+/**
+ * `shorewall[6] compile` inside the namespace, then the script's `start` there. The
+ * namespace must not have run Shorewall before: `start` of a product already started
+ * (its `shorewall` chain exists) says "already Running", exits 0 and loads nothing, so
+ * callers use a fresh lab per load; that case is refused here rather than trusted.
+ */
 export async function compileAndStart(namespace: string, dir: string, family: Family, work: string): Promise<ShorewallRun> {
-  const stamp = `${family}-${Date.now().toString(36)}`;
+  const stamp = `${family}-${randomBytes(4).toString('hex')}`;
   const script = join(work, `firewall${stamp}`);
-  // VARDIR only for the script (the compiler refuses it in the environment), fresh per load:
-  // each script starts as on a fresh machine and replaces the whole ruleset.
-  const env = { ...process.env, VARDIR: join(work, `var${stamp}`) };
-  const compiled = await execa('ip', ['netns', 'exec', namespace, PRODUCT[family].cli, 'compile', dir, script], { reject: false, all: true });
+  const clean = { extendEnv: false, reject: false, all: true } as const;
+  const compiled = await execa('ip', ['netns', 'exec', namespace, PRODUCT[family].cli, 'compile', dir, script], { ...clean, env: cleanEnvironment() });
   if (compiled.exitCode !== 0) throw new Error(`${PRODUCT[family].cli} compile ${dir} failed:\n${String(compiled.all)}`);
-  const started = await execa('ip', ['netns', 'exec', namespace, script, 'start'], { env, reject: false, all: true });
-  if (started.exitCode !== 0) throw new Error(`${script} start failed:\n${String(started.all)}`);
-  return { script, output: `${String(compiled.all)}\n${String(started.all)}` };
+  // VARDIR only for the script (the compiler refuses it in the environment), fresh per load.
+  const env = cleanEnvironment({ VARDIR: join(work, `var${stamp}`) });
+  const started = await execa('ip', ['netns', 'exec', namespace, script, 'start'], { ...clean, env });
+  const output = String(started.all);
+  if (started.exitCode !== 0 || /already Running/i.test(output)) throw new Error(`${script} start did not load the ruleset:\n${output}`);
+  return { script, output: `${String(compiled.all)}\n${output}` };
 }
 
 /** Names, sizes, modes and content digests of every file under the given folders. */
