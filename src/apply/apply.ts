@@ -10,6 +10,7 @@ import { GatehouseError } from '../errors/index.js';
 import {
   type Family,
   type KernelSnapshot,
+  FAMILIES,
   STOP_COMMANDS,
   commandsForPlan,
   describeStepFailure,
@@ -19,12 +20,14 @@ import {
 } from './kernel.js';
 import { type ApplyMode, formatApplyMode, parseApplyMode } from './mode.js';
 import { describeDifferences } from './normalise.js';
-import { type Plan, parseIpsets, readPlan } from './plan.js';
+import { PLAN_FILES, type Plan, parseIpsets, readPlan } from './plan.js';
+import { type PlanState, referenceSnapshot } from './reference.js';
 import { type KernelRunner, createKernelRunner } from './runner.js';
 import {
   type AppliedRecord,
   type StoppedRecord,
   appliedRecord,
+  clearSnapshot,
   exists,
   moveDir,
   planPaths,
@@ -90,7 +93,7 @@ async function readPlanIfPresent(dir: string): Promise<Plan | undefined> {
 interface RunningPlanRecord {
   applied?: AppliedRecord;
   stopped: boolean;
-  snapshot?: KernelSnapshot;
+  snapshot: Partial<KernelSnapshot>;
   ipsetNames: string[];
 }
 
@@ -105,18 +108,20 @@ async function readRunningRecord(dir: string): Promise<RunningPlanRecord | undef
       () => [],
     ),
   ]);
-  return { ...(applied ? { applied } : {}), stopped, ...(snapshot ? { snapshot } : {}), ipsetNames };
+  return { ...(applied ? { applied } : {}), stopped, snapshot, ipsetNames };
 }
 
 /**
- * Per family, what the kernel showed when the running plan loaded a ruleset byte-identical
- * to `plan`'s; loadPlan still checks the kernel shows it now before skipping the restore.
+ * Per family, what the kernel shows for the running plan's ruleset when it is byte-identical
+ * to `plan`'s (as far as it is known); loadPlan checks the kernel shows it now before
+ * skipping the restore.
  */
 function reusableSnapshots(running: RunningPlanRecord | undefined, plan: Plan, mode: ApplyMode): Partial<KernelSnapshot> {
   const reusable: Partial<KernelSnapshot> = {};
-  if (!running?.applied || running.stopped || !running.snapshot || running.applied.mode !== formatApplyMode(mode)) return reusable;
-  for (const family of ['v4', 'v6'] as const) {
-    if (running.applied.sha256[`rules.${family}`] === plan.digests[`rules.${family}`]) reusable[family] = running.snapshot[family];
+  if (!running?.applied || running.stopped || running.applied.mode !== formatApplyMode(mode)) return reusable;
+  for (const family of FAMILIES) {
+    const known = running.snapshot[family];
+    if (known !== undefined && running.applied.sha256[`rules.${family}`] === plan.digests[`rules.${family}`]) reusable[family] = known;
   }
   return reusable;
 }
@@ -151,7 +156,7 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
     const staged = writePlanFiles(paths.staging, plan);
     staged.catch(() => undefined);
     try {
-      const loaded = await loadPlan(runner, plan, { retiredSets, snapshot: true, reusable });
+      const loaded = await loadPlan(runner, plan, { retiredSets, reusable });
       await staged;
       const applied = appliedRecord(plan, options.mode, source);
       await writeAppliedRecords(paths.staging, applied, loaded.snapshot);
@@ -165,8 +170,9 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
       const restored = await restoreAfterFailure(runner, previous, plan);
       await moveDir(paths.previous, paths.current);
       await moveDir(paths.asidePrevious, paths.previous);
-      if (restored.snapshot && previous) {
-        await writeSnapshot(paths.current, restored.snapshot).catch(() => undefined);
+      if (restored.previous) {
+        // The kernel holds the previous plan running now, whatever state it was left in.
+        await clearSnapshot(paths.current).catch(() => undefined);
         await rm(join(paths.current, 'stopped.json'), { force: true });
       }
       throw new GatehouseError(`apply of ${source} failed at ${describeStepFailure(failure)}; ${restored.outcome}`, {
@@ -179,7 +185,8 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
 
 interface Restoration {
   outcome: string;
-  snapshot?: KernelSnapshot;
+  /** Whether the previous plan is back in the kernel. */
+  previous: boolean;
 }
 
 async function restoreAfterFailure(runner: KernelRunner, running: Plan | undefined, failed: Plan): Promise<Restoration> {
@@ -187,16 +194,16 @@ async function restoreAfterFailure(runner: KernelRunner, running: Plan | undefin
   if (running) {
     try {
       await loadPlan(runner, running);
-      return { outcome: 'the previous plan is back in force', snapshot: await snapshotKernel(runner).catch(() => undefined) };
+      return { outcome: 'the previous plan is back in force', previous: true };
     } catch (e) {
       why = `restoring the previous plan failed too (${describeStepFailure(e)})`;
     }
   }
   try {
     await loadStopped(runner, failed);
-    return { outcome: `${why}, so the stopped ruleset is loaded (closed, not open)` };
+    return { outcome: `${why}, so the stopped ruleset is loaded (closed, not open)`, previous: false };
   } catch (e) {
-    return { outcome: `${why}, and loading the stopped ruleset failed too (${describeStepFailure(e)}): check the kernel now` };
+    return { outcome: `${why}, and loading the stopped ruleset failed too (${describeStepFailure(e)}): check the kernel now`, previous: false };
   }
 }
 
@@ -225,7 +232,6 @@ export async function rollbackPlan(root: string, options: KernelOptions): Promis
       const keep = new Set(previous.ipsets.map((s) => s.name));
       const { snapshot } = await loadPlan(runner, previous, {
         retiredSets: current.ipsets.map((s) => s.name).filter((n) => !keep.has(n)),
-        snapshot: true,
         reusable: reusableSnapshots(await readRunningRecord(paths.current), previous, options.mode),
       });
       await moveDir(paths.current, paths.rejected);
@@ -234,13 +240,14 @@ export async function rollbackPlan(root: string, options: KernelOptions): Promis
       await writeJson(join(paths.current, 'applied.json'), {
         ...appliedRecord(previous, options.mode, before?.source ?? paths.previous),
       });
-      if (snapshot) await writeSnapshot(paths.current, snapshot);
+      await clearSnapshot(paths.current);
+      await writeSnapshot(paths.current, snapshot);
       await rm(join(paths.current, 'stopped.json'), { force: true });
       return { restored: 'previous', message: 'the previous plan is back in force; the unconfirmed one is kept in plan/rejected' };
     }
     await runner.preflight(STOP_COMMANDS);
     await loadStopped(runner, current);
-    await writeSnapshot(paths.current, await snapshotKernel(runner));
+    await clearSnapshot(paths.current);
     await writeJson(join(paths.current, 'stopped.json'), stoppedRecord(options.mode));
     return { restored: 'stopped', message: 'there was no previous plan, so the stopped ruleset is loaded (closed, not open)' };
   });
@@ -267,7 +274,7 @@ export async function stopFirewall(root: string, options: KernelOptions): Promis
   }
   await withPlanLock(root, async () => {
     await loadStopped(runner, plan);
-    await writeSnapshot(paths.current, await snapshotKernel(runner));
+    await clearSnapshot(paths.current);
     await writeJson(join(paths.current, 'stopped.json'), stoppedRecord(options.mode));
   });
 }
@@ -296,15 +303,33 @@ export async function firewallStatus(root: string, options: { mode?: ApplyMode; 
   const stopped = await readJson<StoppedRecord>(join(paths.current, 'stopped.json'));
   const base = { state: stopped ? ('stopped' as const) : ('running' as const), applied, ...(stopped ? { stopped } : {}) };
   const mode = options.mode ?? parseApplyMode(stopped?.mode ?? applied.mode);
-  const expected = await readSnapshot(paths.current);
   if (mode.kind === 'dry-run') return { ...base, kernel: 'unchecked', uncheckedReason: 'dry-run mode reads no kernel', differences: none };
-  if (!expected) return { ...base, kernel: 'unchecked', uncheckedReason: 'no kernel snapshot was recorded at apply time', differences: none };
   const runner = createKernelRunner(mode, options.env ? { env: options.env } : {});
   await runner.preflight(['iptables-save', 'ip6tables-save']);
-  const actual = await snapshotKernel(runner);
+  const [expected, actual] = await Promise.all([expectedSnapshot(root, stopped ? 'stopped' : 'running', options.env), snapshotKernel(runner)]);
   const differences = { v4: describeDifferences(expected.v4, actual.v4), v6: describeDifferences(expected.v6, actual.v6) };
   const same = expected.v4 === actual.v4 && expected.v6 === actual.v6;
   return { ...base, mode: formatApplyMode(mode), kernel: same ? 'matches' : 'differs', differences };
+}
+
+/**
+ * What the kernel should show for the current plan: kept beside it when known, else
+ * worked out in a scratch namespace and kept, unless the plan changed in the meantime.
+ */
+async function expectedSnapshot(root: string, state: PlanState, env?: NodeJS.ProcessEnv): Promise<KernelSnapshot> {
+  const paths = planPaths(root);
+  const plan = await readPlan(paths.current);
+  const known = await readSnapshot(paths.current);
+  const missing = FAMILIES.filter((f) => known[f] === undefined);
+  if (missing.length === 0) return known as KernelSnapshot;
+  const worked = await referenceSnapshot(plan, state, missing, env);
+  await withPlanLock(root, async () => {
+    const applied = await readJson<AppliedRecord>(join(paths.current, 'applied.json'));
+    const nowStopped = await exists(join(paths.current, 'stopped.json'));
+    const samePlan = applied !== undefined && PLAN_FILES.every((f) => applied.sha256[f] === plan.digests[f]);
+    if (samePlan && nowStopped === (state === 'stopped')) await writeSnapshot(paths.current, worked);
+  });
+  return { ...known, ...worked } as KernelSnapshot;
 }
 
 export function formatStatus(status: FirewallStatus): string {

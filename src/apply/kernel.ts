@@ -21,10 +21,10 @@ export const STOP_COMMANDS = ['iptables-restore', 'ip6tables-restore', 'iptables
 /** Sets being built carry this prefix until they are swapped in; leftovers are ours to remove. */
 const TEMPORARY_SET_PREFIX = 'gh-next-';
 
-export type ApplyStep = 'ipsets' | 'rules.v4' | 'rules.v6' | 'sysctls' | 'snapshot';
+export type ApplyStep = 'ipsets' | 'rules.v4' | 'rules.v6' | 'sysctls';
 
 export type Family = 'v4' | 'v6';
-const FAMILIES: readonly Family[] = ['v4', 'v6'];
+export const FAMILIES: readonly Family[] = ['v4', 'v6'];
 
 /** A failure during a step, keeping the step for the caller's message. */
 export class StepFailure extends Error {
@@ -39,20 +39,21 @@ export class StepFailure extends Error {
 export interface LoadOptions {
   /** Sets the running plan owns that the new plan no longer has: destroyed once unused. */
   retiredSets?: string[];
-  /** Also read back what the kernel holds (each family right after its own restore). */
-  snapshot?: boolean;
   /**
-   * Per family, the normalised save the kernel showed once a byte-identical ruleset was
-   * loaded. A family whose kernel still shows exactly that is not reloaded.
+   * Per family, the normalised save the kernel shows for a ruleset byte-identical to the
+   * plan's. A family whose kernel still shows exactly that is not reloaded.
    */
   reusable?: Partial<KernelSnapshot>;
 }
 
 export interface LoadResult {
-  /** Present when asked for with `snapshot`. */
-  snapshot?: KernelSnapshot;
   /** Families left as they were: the same ruleset was still in force. */
   unchanged: Family[];
+  /**
+   * What the kernel shows for the families left as they were, and for those whose read-back
+   * finished while the load was still busy anyway (never waited for).
+   */
+  snapshot: Partial<KernelSnapshot>;
 }
 
 function restoreCommand(plan: Plan, family: Family): KernelCommand {
@@ -61,7 +62,7 @@ function restoreCommand(plan: Plan, family: Family): KernelCommand {
   return { step: `${command} (${name})`, command, args: [], input: plan.files[name], inputName: name };
 }
 
-function saveCommand(family: Family): KernelCommand {
+export function saveCommand(family: Family): KernelCommand {
   const command = family === 'v4' ? 'iptables-save' : 'ip6tables-save';
   return { step: command, command, args: [] };
 }
@@ -83,37 +84,44 @@ export async function loadPlan(runner: KernelRunner, plan: Plan, options: LoadOp
     throw e;
   }
   // The two families are independent transactions: run them side by side, but let both
-  // finish before reporting, so a rollback never races a restore still in flight.
+  // finish before reporting, so a rollback never races a restore still in flight. A family
+  // restored early is read back while the other still loads: free, so it is kept if done in time.
+  const readBack = new AbortController();
   const families = await Promise.allSettled(
     FAMILIES.map(async (family, i) => {
       const save = await kept[i]!;
-      if (save === undefined) await step(`rules.${family}`, () => runner.run(restoreCommand(plan, family)));
-      return save;
+      if (save !== undefined) return { kept: true, save: Promise.resolve<string | undefined>(save) };
+      await step(`rules.${family}`, () => runner.run(restoreCommand(plan, family)));
+      const late = runner.mode.kind === 'dry-run' ? Promise.resolve(undefined) : runner.run({ ...saveCommand(family), signal: readBack.signal }).then(normaliseSave, () => undefined);
+      return { kept: false, save: late };
     }),
   );
-  const keptSaves = families.map((f) => {
-    if (f.status === 'rejected') throw f.reason;
+  const loaded = families.map((f) => {
+    if (f.status === 'rejected') {
+      readBack.abort();
+      throw f.reason;
+    }
     return f.value;
   });
-  // Forwarding goes on only once both rulesets are in; reading them back can overlap it.
-  const saves = FAMILIES.map((family, i) =>
-    !options.snapshot ? Promise.resolve('') : keptSaves[i] !== undefined ? Promise.resolve(keptSaves[i]!) : step('snapshot', () => runner.run(saveCommand(family))).then(normaliseSave),
-  );
-  const sysctls =
-    plan.sysctls.length === 0
-      ? Promise.resolve()
-      : step('sysctls', () => runner.run({ step: 'sysctl (sysctl.conf)', command: 'sysctl', args: ['-q', '-w', ...plan.sysctls.map((s) => `${s.key}=${s.value}`)] }));
-  const settled = await Promise.allSettled([sysctls, ...saves]);
-  for (const s of settled) if (s.status === 'rejected') throw s.reason;
-  for (const name of options.retiredSets ?? []) {
-    // A set another ruleset still references cannot go; leaving it is harmless.
-    await runner.run({ step: `ipset destroy ${name}`, command: 'ipset', args: ['destroy', name] }).catch(() => undefined);
+  try {
+    if (plan.sysctls.length > 0) {
+      await step('sysctls', () =>
+        runner.run({ step: 'sysctl (sysctl.conf)', command: 'sysctl', args: ['-q', '-w', ...plan.sysctls.map((s) => `${s.key}=${s.value}`)] }),
+      );
+    }
+    for (const name of options.retiredSets ?? []) {
+      // A set another ruleset still references cannot go; leaving it is harmless.
+      await runner.run({ step: `ipset destroy ${name}`, command: 'ipset', args: ['destroy', name] }).catch(() => undefined);
+    }
+  } finally {
+    readBack.abort();
   }
-  const [v4, v6] = await Promise.all(saves);
-  return {
-    ...(options.snapshot ? { snapshot: { v4: v4!, v6: v6! } } : {}),
-    unchanged: FAMILIES.filter((_, i) => keptSaves[i] !== undefined),
-  };
+  const saves = await Promise.all(loaded.map((l) => l.save));
+  const snapshot: Partial<KernelSnapshot> = {};
+  FAMILIES.forEach((family, i) => {
+    if (saves[i] !== undefined) snapshot[family] = saves[i];
+  });
+  return { unchanged: FAMILIES.filter((_, i) => loaded[i]!.kept), snapshot };
 }
 
 async function step<T>(name: ApplyStep, action: () => Promise<T>): Promise<T> {

@@ -1,7 +1,9 @@
 /**
  * iptables-save output reduced to what a plan decides: no counters, no comments, no
- * header lines with dates. Two normalised saves are equal exactly when the kernel holds
- * the same chains, policies and rules in the same order.
+ * header lines with dates, no table that only holds built-in chains accepting everything
+ * (it filters nothing, and whether the kernel lists it depends on what ran before).
+ * Two normalised saves are equal exactly when the kernel holds the same chains, policies
+ * and rules in the same order.
  */
 
 export function normaliseSave(text: string): string {
@@ -17,7 +19,24 @@ export function normaliseSave(text: string): string {
       .replace(/\s+/g, ' ');
     out.push(line);
   }
-  return out.length === 0 ? '' : out.join('\n') + '\n';
+  const kept = withoutIdleTables(out);
+  return kept.length === 0 ? '' : kept.join('\n') + '\n';
+}
+
+function withoutIdleTables(lines: string[]): string[] {
+  const out: string[] = [];
+  let table: string[] = [];
+  for (const line of lines) {
+    if (line.startsWith('*')) table = [line];
+    else if (table.length > 0) table.push(line);
+    else out.push(line);
+    if (line === 'COMMIT' && table.length > 0) {
+      const idle = table.slice(1, -1).every((l) => /^:\S+ ACCEPT$/.test(l));
+      if (!idle) out.push(...table);
+      table = [];
+    }
+  }
+  return [...out, ...table];
 }
 
 /** Lines present in one normalised save and not the other, marked `-` (expected) and `+` (kernel). */

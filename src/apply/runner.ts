@@ -19,6 +19,8 @@ export interface KernelCommand {
   input?: string;
   /** How dry-run names the input, e.g. the plan file it came from. */
   inputName?: string;
+  /** Ends the command early; it then fails as cancelled. */
+  signal?: AbortSignal;
 }
 
 export interface KernelRunner {
@@ -65,6 +67,7 @@ export function createKernelRunner(mode: ApplyMode, options: RunnerOptions = {})
         reject: false,
         timeout,
         stripFinalNewline: false,
+        ...(c.signal ? { cancelSignal: c.signal } : {}),
       });
       if (result.failed) {
         throw new GatehouseError(`${c.step} failed in ${formatApplyMode(mode)}: ${kernelMessage(result)}`, {

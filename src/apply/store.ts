@@ -79,23 +79,30 @@ export async function writePlanFiles(dir: string, plan: Plan): Promise<void> {
   await Promise.all(PLAN_FILES.map((name) => writeFile(join(dir, name), plan.files[name])));
 }
 
-/** Writes what was applied, and what the kernel showed then, beside the plan's files. */
-export async function writeAppliedRecords(dir: string, applied: AppliedRecord, snapshot: KernelSnapshot | undefined): Promise<void> {
-  await writeJson(join(dir, 'applied.json'), applied);
-  if (snapshot) await writeSnapshot(dir, snapshot);
+/** Writes what was applied, and what the kernel showed for the families it kept, beside the plan's files. */
+export async function writeAppliedRecords(dir: string, applied: AppliedRecord, snapshot: Partial<KernelSnapshot>): Promise<void> {
+  await Promise.all([writeJson(join(dir, 'applied.json'), applied), writeSnapshot(dir, snapshot)]);
 }
 
-export async function writeSnapshot(dir: string, snapshot: KernelSnapshot): Promise<void> {
-  await Promise.all([writeFile(join(dir, KERNEL_SNAPSHOT_FILES.v4), snapshot.v4), writeFile(join(dir, KERNEL_SNAPSHOT_FILES.v6), snapshot.v6)]);
+/**
+ * Keeps, per family, the normalised save the kernel shows for this plan in its present
+ * state (running or stopped). Whoever changes that state clears it first.
+ */
+export async function writeSnapshot(dir: string, snapshot: Partial<KernelSnapshot>): Promise<void> {
+  await Promise.all(
+    (['v4', 'v6'] as const).map((f) => (snapshot[f] === undefined ? undefined : writeFile(join(dir, KERNEL_SNAPSHOT_FILES[f]), snapshot[f]))),
+  );
 }
 
-export async function readSnapshot(dir: string): Promise<KernelSnapshot | undefined> {
-  try {
-    const [v4, v6] = await Promise.all([readFile(join(dir, KERNEL_SNAPSHOT_FILES.v4), 'utf8'), readFile(join(dir, KERNEL_SNAPSHOT_FILES.v6), 'utf8')]);
-    return { v4, v6 };
-  } catch {
-    return undefined;
-  }
+export async function clearSnapshot(dir: string): Promise<void> {
+  await Promise.all(Object.values(KERNEL_SNAPSHOT_FILES).map((f) => rm(join(dir, f), { force: true })));
+}
+
+export async function readSnapshot(dir: string): Promise<Partial<KernelSnapshot>> {
+  const [v4, v6] = await Promise.all(
+    (['v4', 'v6'] as const).map((f) => readFile(join(dir, KERNEL_SNAPSHOT_FILES[f]), 'utf8').catch(() => undefined)),
+  );
+  return { ...(v4 !== undefined ? { v4 } : {}), ...(v6 !== undefined ? { v6 } : {}) };
 }
 
 export async function readJson<T>(path: string): Promise<T | undefined> {

@@ -28,6 +28,16 @@ describe('normalised iptables-save', () => {
     expect(describeDifferences(expected, actual)).toEqual(['+ -A INPUT -j ACCEPT']);
   });
 
+  it('a table holding only built-in chains that accept everything is left out', () => {
+    const idleNat = '*nat\n:PREROUTING ACCEPT [3:180]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n';
+    expect(normaliseSave(idleNat + saved)).toBe(normaliseSave(saved));
+  });
+
+  it('a table with a rule or a dropping policy is kept', () => {
+    expect(normaliseSave('*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -o red0 -j MASQUERADE\nCOMMIT\n')).toContain('MASQUERADE');
+    expect(normaliseSave('*raw\n:PREROUTING DROP [0:0]\nCOMMIT\n')).toBe('*raw\n:PREROUTING DROP\nCOMMIT\n');
+  });
+
   it('reordered rules are reported even though no line is missing', () => {
     const a = '*filter\n-A X -j A\n-A X -j B\nCOMMIT\n';
     const b = '*filter\n-A X -j B\n-A X -j A\nCOMMIT\n';
