@@ -6,7 +6,6 @@
  * compares the real kernel with it and keeps the result beside the plan.
  */
 import { randomBytes } from 'node:crypto';
-import { execa } from 'execa';
 import { GatehouseError } from '../errors/index.js';
 import { type Family, type KernelSnapshot, saveCommand, stoppedRestoreText } from './kernel.js';
 import { normaliseSave } from './normalise.js';
@@ -23,6 +22,7 @@ export async function referenceSnapshot(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Partial<KernelSnapshot>> {
   if (families.length === 0) return {};
+  const { execa } = await import('execa'); // lazy: importing execa costs ~70 ms
   const name = `gh-ref-${process.pid}-${randomBytes(3).toString('hex')}`;
   const made = await execa('ip', ['netns', 'add', name], { env, reject: false });
   if (made.failed) {

@@ -6,7 +6,6 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
-import { execa } from 'execa';
 import { GatehouseError } from '../errors/index.js';
 import { type ApplyMode, formatApplyMode } from './mode.js';
 
@@ -60,6 +59,8 @@ export function createKernelRunner(mode: ApplyMode, options: RunnerOptions = {})
         return '';
       }
       const [file, args] = argvFor(c);
+      // Loaded on first use: execa costs ~70 ms to import, and dry-run never needs it.
+      const { execa } = await import('execa');
       const result = await execa(file, args, {
         input: c.input ?? '',
         env,
