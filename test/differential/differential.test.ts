@@ -27,7 +27,7 @@ const MANUAL_DIR = join(import.meta.dirname, 'dirs/manual');
 /** The gateway forwards probes through, in both labs. */
 async function prepareLab(lab: Lab): Promise<void> {
   // Without this the ISP cannot reach the private ranges at all and inbound probes prove nothing.
-  await lab.exec('isp', 'ip', ['route', 'add', '192.168.0.0/16', 'via', RED_V4]);
+  await lab.routePrivateRangesToGateway();
   // ICMP errors are rate limited per destination; a burst of rejected probes must not read as drops.
   await Promise.all(
     LAB_NODES.map((node) => lab.exec(node, 'sysctl', ['-q', '-w', 'net.ipv4.icmp_ratelimit=0', 'net.ipv6.icmp.ratelimit=0', 'net.ipv4.icmp_msgs_per_sec=100000'])),

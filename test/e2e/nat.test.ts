@@ -19,7 +19,7 @@ describe.skipIf(why)('NAT, through db and signal-event, in the lab', () => {
     await buildProjectIfStale();
     lab = await createLab();
     // The ISP may route private ranges to us: the gateway alone must keep the DMZ closed.
-    await lab.exec('isp', 'ip', ['route', 'add', '192.168.0.0/16', 'via', RED]);
+    await lab.routePrivateRangesToGateway();
     gh = await E2eRoot.create(lab);
     await gh.db('hosts', 'set', 'web', 'host', 'IpAddress', '192.168.20.10');
     await gh.db('portforward', 'set', '1', 'pf', 'Proto', 'tcp', 'Src', '8080', 'Dst', '80', 'DstHost', 'host;web', 'status', 'enabled');

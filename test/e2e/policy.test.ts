@@ -47,7 +47,7 @@ describe.skipIf(why)('policy and rules, through db and signal-event, in the lab'
     await buildProjectIfStale();
     lab = await createLab();
     // Let the internet reach the private ranges, so net -> loc is decided by the gateway, not by a missing route.
-    await lab.exec('isp', 'ip', ['route', 'add', '192.168.0.0/16', 'via', '203.0.113.2']);
+    await lab.routePrivateRangesToGateway();
     gh = await E2eRoot.create(lab);
   });
   afterAll(async () => {

@@ -44,7 +44,7 @@ describe.skipIf(why)('the sample network in the lab', () => {
   beforeAll(async () => {
     await buildProjectIfStale();
     lab = await createLab();
-    await lab.exec('isp', 'ip', ['route', 'add', '192.168.0.0/16', 'via', RED]);
+    await lab.routePrivateRangesToGateway();
     gh = await E2eRoot.create(lab);
   });
   afterAll(async () => {

@@ -65,6 +65,12 @@ export interface Lab {
   probe(from: LabNode, to: LabNode, proto: Proto, port?: number, options?: ProbeOptions): Promise<Verdict>;
   /** The source address the server on `to` saw for a TCP connection, if one got through. */
   seenSource(from: LabNode, to: LabNode, port: number, options?: ProbeOptions): Promise<string | undefined>;
+  /**
+   * Lets the ISP route the private ranges to the gateway. By default it cannot (so only
+   * masqueraded traffic returns); with this, the gateway's ruleset alone must keep
+   * internet-to-LAN traffic out.
+   */
+  routePrivateRangesToGateway(): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -210,6 +216,9 @@ export async function createLab(): Promise<Lab> {
     async seenSource(from, to, port, options = {}) {
       const answer = await send(from, to, 'tcp', port, options);
       return answer['verdict'] === 'accepted' ? (answer['seen'] as string | undefined) : undefined;
+    },
+    async routePrivateRangesToGateway() {
+      await inNs('isp', 'ip', ['route', 'add', '192.168.0.0/16', 'via', GATEWAY_ADDRESSES.red.v4]);
     },
     destroy,
   };
