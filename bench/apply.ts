@@ -11,9 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { applyPlan, firewallStatus, planPaths } from '../src/apply/index.js';
+import { median, timeAsync } from './_measure.js';
 
 const RULES = 5000;
 const RUNS = 7;
@@ -71,17 +71,6 @@ async function writePlan(dir: string, shape: PlanShape): Promise<string> {
   return dir;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-async function time(action: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await action();
-  return performance.now() - t0;
-}
-
 async function main(): Promise<number> {
   if (process.getuid?.() !== 0) {
     console.log('skipped: the apply benchmark needs root (it builds a network namespace)');
@@ -123,11 +112,11 @@ async function main(): Promise<number> {
     const reusedKnown: string[] = [];
     for (let i = 0; i < RUNS; i++) {
       const p = plans[i]!;
-      floorMs.push(await time(floor));
-      smallMs.push(await time(() => applyPlan(root, { mode, planDir: p.small })));
-      largeMs.push(await time(() => applyPlan(root, { mode, planDir: p.large })));
+      floorMs.push(await timeAsync(floor));
+      smallMs.push(await timeAsync(() => applyPlan(root, { mode, planDir: p.small })));
+      largeMs.push(await timeAsync(() => applyPlan(root, { mode, planDir: p.large })));
       largeSameMs.push(
-        await time(async () => {
+        await timeAsync(async () => {
           const outcome = (await applyPlan(root, { mode, planDir: p.largeSameV6 })) as { unchanged?: string[] };
           reused.push((outcome.unchanged ?? []).join(',') || 'none');
         }),
@@ -135,7 +124,7 @@ async function main(): Promise<number> {
       // `gatehouse status` (not timed) settles what the kernel should hold for the running plan.
       await firewallStatus(root);
       largeSameKnownMs.push(
-        await time(async () => {
+        await timeAsync(async () => {
           const outcome = (await applyPlan(root, { mode, planDir: p.largeSameV6Known })) as { unchanged?: string[] };
           reusedKnown.push((outcome.unchanged ?? []).join(',') || 'none');
         }),

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compile, planFiles } from '../src/compile/index.js';
 import { parseShorewall, readShorewallDir } from '../src/shorewall/index.js';
+import { median } from './_measure.js';
 
 const SIZES = [100, 1000, 5000, 50000];
 /** Shorewall needs tens of seconds at 50,000 rules; compare it up to 5,000. */
@@ -91,11 +92,6 @@ async function gatehouseOnce(dir: string): Promise<Timing> {
   planFiles(plan);
   const used = process.cpuUsage(cpu);
   return { ms: Number(process.hrtime.bigint() - start) / 1e6, cpuMs: (used.user + used.system) / 1000 };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 function whyNoShorewall(): string | undefined {

@@ -8,6 +8,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './_measure.js';
 
 const projectDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const dbBin = join(projectDir, 'bin', 'db.js');
@@ -41,12 +42,6 @@ function timeOnce(args: string[], env: NodeJS.ProcessEnv): { wall: number; cpu: 
 function meanCpu(samples: { cpu: number | undefined }[]): number | undefined {
   if (samples.some((s) => s.cpu === undefined)) return undefined;
   return samples.reduce((sum, s) => sum + s.cpu!, 0) / samples.length;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function fwrulesDatabase(n: number): Record<string, { type: string; props: Record<string, string> }> {

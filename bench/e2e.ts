@@ -17,21 +17,11 @@ import { execa } from 'execa';
 import { applyPlan, planPaths } from '../src/apply/index.js';
 import { type DbRecord, mergeDefaults, setProps, setRecord, setRecords } from '../src/db/index.js';
 import { projectDir } from '../src/layout/index.js';
+import { median, timeAsync } from './_measure.js';
 
 const RULES = 5000;
 const RUNS = 5;
 const PROBE_PORT = 7777;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-async function time(action: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await action();
-  return performance.now() - t0;
-}
 
 /** 5,000 rules from green hosts to red, every kind of verdict; rule 1 is the probe's. */
 function benchRules(): { key: string; record: DbRecord }[] {
@@ -116,13 +106,13 @@ async function main(): Promise<number> {
     const floorBoth: number[] = [];
     const applyOnly: number[] = [];
     for (let i = 0; i < RUNS; i++) {
-      floor.push(await time(() => restore('iptables-restore', rulesV4)));
-      floorBoth.push(await time(async () => Promise.all([restore('iptables-restore', rulesV4), restore('ip6tables-restore', rulesV6)])));
+      floor.push(await timeAsync(() => restore('iptables-restore', rulesV4)));
+      floorBoth.push(await timeAsync(async () => Promise.all([restore('iptables-restore', rulesV4), restore('ip6tables-restore', rulesV6)])));
       const before = await logSize();
-      event.push(await time(adjust));
+      event.push(await timeAsync(adjust));
       const added = (await readFile(eventLog)).subarray(before).toString('utf8');
       for (const [name, ms] of durationsFromLog(added)) perAction.set(name, [...(perAction.get(name) ?? []), ms]);
-      applyOnly.push(await time(() => applyPlan(root, { mode: { kind: 'netns', name: ns.gw }, planDir: planPaths(root).current })));
+      applyOnly.push(await timeAsync(() => applyPlan(root, { mode: { kind: 'netns', name: ns.gw }, planDir: planPaths(root).current })));
     }
 
     // Time to effect: rule 1 flips from reject to accept; probe until a connection gets through.

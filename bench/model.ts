@@ -11,6 +11,7 @@ import type { Database } from '../src/db/index.js';
 import { shippedPaths } from '../src/layout/index.js';
 import { GATEWAY_TARGETS, buildModel } from '../src/model/index.js';
 import { renderTarget } from '../src/templates/index.js';
+import { median } from './_measure.js';
 
 function largeDatabases(): Record<string, Database> {
   const networks: Database = {
@@ -49,11 +50,6 @@ function largeDatabases(): Record<string, Database> {
   }
   const configuration: Database = { firewall: { type: 'configuration', props: { HairpinNat: 'enabled', MACValidation: 'enabled' } } };
   return { configuration, networks, hosts, fwservices, fwtimes, fwrules, portforward };
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
 }
 
 const options = { timeZone: 'Europe/Rome', now: new Date('2026-01-15T12:00:00Z') };

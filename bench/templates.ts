@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Database } from '../src/db/index.js';
 import { expandTargets, renderTarget, type TemplateContext, type TemplateDirs } from '../src/templates/index.js';
+import { median } from './_measure.js';
 
 const RECORDS = 5_000;
 const FRAGMENTS = 20;
@@ -60,11 +61,6 @@ function handWritten(context: TemplateContext, loops: number): string {
     }
   }
   return out;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 function time(fn: () => unknown): number {
