@@ -9,8 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import type { Lab, LabNode, ProbeOptions, Proto, Verdict } from '../lab/lab.js';
-import { projectDir } from '../templates/build.js';
+import { type Lab, type LabNode, type ProbeOptions, type Proto, type Verdict, createLab } from '../lab/lab.js';
+import { buildProjectIfStale, projectDir } from '../templates/build.js';
 
 export { buildProjectIfStale } from '../templates/build.js';
 
@@ -118,4 +118,31 @@ export function formatMatrix(cases: Expectation[], seen: Verdict[]): string {
   const rows = cases.map((c, i) => [label(c), seen[i] ?? '?', seen[i] === c.verdict ? 'ok' : describeWrongVerdict(c.verdict, seen[i]!), c.why ?? '']);
   const widths = [0, 1, 2].map((k) => Math.max(...rows.map((r) => r[k]!.length)));
   return rows.map((r) => r.map((cell, k) => (k < 3 ? cell.padEnd(widths[k]!) : cell)).join('  ')).join('\n');
+}
+
+export interface LabRoot {
+  lab: Lab;
+  gh: E2eRoot;
+}
+
+/**
+ * What every lab test file starts from: the project built, a fresh lab, and a root whose
+ * interfaces match it. With `routePrivate`, the ISP routes the private ranges to the
+ * gateway, so internet-to-LAN verdicts come from the ruleset, not from a missing route.
+ */
+export async function openLabRoot(options: { routePrivate?: boolean } = {}): Promise<LabRoot> {
+  await buildProjectIfStale();
+  const lab = await createLab();
+  try {
+    if (options.routePrivate) await lab.routePrivateRangesToGateway();
+    return { lab, gh: await E2eRoot.create(lab) };
+  } catch (e) {
+    await lab.destroy();
+    throw e;
+  }
+}
+
+export async function closeLabRoot(opened: Partial<LabRoot>): Promise<void> {
+  await opened.lab?.destroy();
+  await opened.gh?.remove();
 }

@@ -3,8 +3,8 @@
  * forwards (with Allow, with and without hairpin NAT) and one-to-one NAT.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Lab, createLab, labUnavailableReason } from '../lab/lab.js';
-import { E2eRoot, buildProjectIfStale, expectVerdicts } from './harness.js';
+import { type Lab, labUnavailableReason } from '../lab/lab.js';
+import { type E2eRoot, expectVerdicts, closeLabRoot, openLabRoot } from './harness.js';
 
 const why = labUnavailableReason();
 if (why) console.warn('skipped: ' + why);
@@ -16,20 +16,13 @@ describe.skipIf(why)('NAT, through db and signal-event, in the lab', () => {
   let gh: E2eRoot;
 
   beforeAll(async () => {
-    await buildProjectIfStale();
-    lab = await createLab();
-    // The ISP may route private ranges to us: the gateway alone must keep the DMZ closed.
-    await lab.routePrivateRangesToGateway();
-    gh = await E2eRoot.create(lab);
+    ({ lab, gh } = await openLabRoot({ routePrivate: true }));
     await gh.db('hosts', 'set', 'web', 'host', 'IpAddress', '192.168.20.10');
     await gh.db('portforward', 'set', '1', 'pf', 'Proto', 'tcp', 'Src', '8080', 'Dst', '80', 'DstHost', 'host;web', 'status', 'enabled');
     await gh.db('portforward', 'set', '2', 'pf', 'Proto', 'tcp', 'Src', '2222', 'Dst', '22', 'DstHost', 'host;web', 'Allow', '198.51.100.0/24', 'status', 'enabled');
     await gh.adjust();
   });
-  afterAll(async () => {
-    await lab?.destroy();
-    await gh?.remove();
-  });
+  afterAll(() => closeLabRoot({ lab, gh }));
 
   it('LAN traffic to the internet leaves with the red address (masquerading)', async () => {
     expect(await lab.seenSource('green', 'inet', 8000), 'the internet host must see the gateway, not 192.168.1.10').toBe(RED);

@@ -3,8 +3,8 @@
  * configured only with `db` and `signal-event firewall-adjust` and proved with packets.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { type Lab, type LabNode, type Verdict, createLab, labUnavailableReason } from '../lab/lab.js';
-import { E2eRoot, type Expectation, buildProjectIfStale, expectVerdicts } from './harness.js';
+import { type Lab, type LabNode, type Verdict, labUnavailableReason } from '../lab/lab.js';
+import { type E2eRoot, type Expectation, expectVerdicts, closeLabRoot, openLabRoot } from './harness.js';
 
 const why = labUnavailableReason();
 if (why) console.warn('skipped: ' + why);
@@ -44,16 +44,9 @@ describe.skipIf(why)('policy and rules, through db and signal-event, in the lab'
   let gh: E2eRoot;
 
   beforeAll(async () => {
-    await buildProjectIfStale();
-    lab = await createLab();
-    // Let the internet reach the private ranges, so net -> loc is decided by the gateway, not by a missing route.
-    await lab.routePrivateRangesToGateway();
-    gh = await E2eRoot.create(lab);
+    ({ lab, gh } = await openLabRoot({ routePrivate: true }));
   });
-  afterAll(async () => {
-    await lab?.destroy();
-    await gh?.remove();
-  });
+  afterAll(() => closeLabRoot({ lab, gh }));
 
   it('permissive policy: each zone reaches the zones below it and the internet (IPv4)', async () => {
     await gh.adjust();

@@ -6,8 +6,8 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimePaths } from '../../src/layout/index.js';
-import { type Lab, createLab, labUnavailableReason } from '../lab/lab.js';
-import { E2eRoot, type Expectation, buildProjectIfStale, expectVerdicts } from './harness.js';
+import { type Lab, labUnavailableReason } from '../lab/lab.js';
+import { type E2eRoot, type Expectation, expectVerdicts, closeLabRoot, openLabRoot } from './harness.js';
 
 const why = labUnavailableReason();
 if (why) console.warn('skipped: ' + why);
@@ -18,16 +18,11 @@ describe.skipIf(why)('custom fragments and the safety net, through db and signal
   let customRules: string;
 
   beforeAll(async () => {
-    await buildProjectIfStale();
-    lab = await createLab();
-    gh = await E2eRoot.create(lab);
+    ({ lab, gh } = await openLabRoot());
     customRules = join(runtimePaths(gh.root).templatesCustom, 'etc/shorewall/rules');
     await mkdir(customRules, { recursive: true });
   });
-  afterAll(async () => {
-    await lab?.destroy();
-    await gh?.remove();
-  });
+  afterAll(() => closeLabRoot({ lab, gh }));
 
   const web: Expectation = { from: 'green', to: 'orange', proto: 'tcp', port: 8090, verdict: 'accepted', why: 'green -> orange policy' };
 

@@ -3,8 +3,8 @@
  * matrix (this file is what `npm run lab` runs) and checks every verdict.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Lab, createLab, labUnavailableReason } from '../lab/lab.js';
-import { E2eRoot, type Expectation, buildProjectIfStale, describeWrongVerdict, formatMatrix } from './harness.js';
+import { type Lab, labUnavailableReason } from '../lab/lab.js';
+import { type E2eRoot, type Expectation, describeWrongVerdict, formatMatrix, closeLabRoot, openLabRoot } from './harness.js';
 
 const why = labUnavailableReason();
 if (why) console.warn('skipped: ' + why);
@@ -42,15 +42,9 @@ describe.skipIf(why)('the sample network in the lab', () => {
   let gh: E2eRoot;
 
   beforeAll(async () => {
-    await buildProjectIfStale();
-    lab = await createLab();
-    await lab.routePrivateRangesToGateway();
-    gh = await E2eRoot.create(lab);
+    ({ lab, gh } = await openLabRoot({ routePrivate: true }));
   });
-  afterAll(async () => {
-    await lab?.destroy();
-    await gh?.remove();
-  });
+  afterAll(() => closeLabRoot({ lab, gh }));
 
   it('every verdict of the probe matrix is what the sample promises', async () => {
     const sample = await gh.gatehouse(['sample', '--force']);
