@@ -173,6 +173,17 @@ export async function createLab(): Promise<Lab> {
         inNs(node, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']),
       ),
     );
+    // Resolve every link's neighbours (ARP and NDP) now, while no ruleset is loaded: a
+    // first probe across three fresh hops can otherwise outlast a probe's short timeout
+    // on a loaded machine and be misread as a drop.
+    const links: [LabNode, Addresses][] = [
+      ...(['green', 'blue', 'orange'] as const).map((zone): [LabNode, Addresses] => [zone, GATEWAY_ADDRESSES[zone]]),
+      ['gw', HOST_ADDRESSES.isp],
+      ['inet', { v4: '198.51.100.1', v6: '2001:db8:2::1' }],
+    ];
+    await Promise.all(
+      links.flatMap(([node, peer]) => [peer.v4, peer.v6].map((address) => inNs(node, 'ping', ['-c', '1', '-W', '2', '-q', address]))),
+    );
   } catch (e) {
     await destroy();
     throw e;
