@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/expand-template.js';
+import { main } from '../dist/bin/expand-template.js';
 
 process.exitCode = await main(process.argv.slice(2));

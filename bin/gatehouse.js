@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/gatehouse.js';
+import { main } from '../dist/bin/gatehouse.js';
 
 process.exitCode = await main(process.argv.slice(2));

@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { main } from '../dist/src/cli/signal-event.js';
+import { main } from '../dist/bin/signal-event.js';
 
 process.exitCode = await main(process.argv.slice(2));

@@ -4,6 +4,7 @@
  * A custom action that itself runs `signal-event` inherits the lock through its
  * environment instead of waiting for itself forever.
  */
+import { createRequire } from 'node:module';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runtimePaths } from '../layout/index.js';
@@ -52,7 +53,8 @@ export async function acquireEventLock(root: string, options: EventLockOptions):
     if (owner && String(owner.pid) === inherited) return { owned: false, release: async () => {} };
   }
 
-  const lockfile = await import('proper-lockfile');
+  // CommonJS: required, as in src/db/store.ts, which also keeps working when bundled.
+  const lockfile = createRequire(import.meta.url)('proper-lockfile') as typeof import('proper-lockfile');
   const base = { realpath: false, lockfilePath: paths.lock, stale: 15_000, onCompromised: () => {} };
   let release: () => Promise<void>;
   try {
