@@ -63,7 +63,8 @@ export function buildFilterRules(
   dbs: Record<string, Database>,
   objects: ObjectResolver,
   services: ServiceResolver,
-  offsetMinutes: number,
+  /** Minutes the local time zone is ahead of UTC; called only when a rule has a time window. */
+  offsetMinutes: () => number,
 ): Record<Family, FamilyRuleSets> {
   const fwrules = dbs['fwrules'] ?? {};
   const fwtimes = dbs['fwtimes'] ?? {};
@@ -108,7 +109,7 @@ export function buildFilterRules(
         if (timeKey === undefined || fwtimes[timeKey]?.type !== 'time') {
           throw new GatehouseError(`refers to time '${timeRef}', which does not exist`, { place: place('Time'), hint: 'use time;K with K a record of type time in fwtimes' });
         }
-        times = utcWindows(fwtimes, timeKey, offsetMinutes);
+        times = utcWindows(fwtimes, timeKey, offsetMinutes());
         timeCache.set(timeRef, times);
       }
     }
