@@ -48,7 +48,8 @@ export async function readShorewallDir(dir: string): Promise<ShorewallFiles> {
     .filter((e) => e.isFile() && !e.name.startsWith('.') && !e.name.endsWith('~') && !/\.(rpmnew|rpmsave|orig|bak|swp)$/.test(e.name))
     .map((e) => e.name)
     .sort();
-  for (const name of names) files[name] = await readFile(join(dir, name), 'utf8');
+  const texts = await Promise.all(names.map((name) => readFile(join(dir, name), 'utf8')));
+  names.forEach((name, i) => (files[name] = texts[i]!));
   return files;
 }
 

@@ -59,7 +59,7 @@ async function writePlanAtomically(out: string, files: Record<string, string>): 
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging);
   try {
-    for (const name of Object.keys(files).sort()) await writeFile(join(staging, name), files[name] ?? '');
+    await Promise.all(Object.keys(files).map((name) => writeFile(join(staging, name), files[name] ?? '')));
     if (existsSync(out)) await rename(out, old);
     await rename(staging, out);
   } finally {
@@ -73,10 +73,12 @@ export async function compileAction(context: ActionContext): Promise<void> {
   // The target is asked while the files are parsed: a process start is not free.
   const addressesRead = readTargetAddresses(context);
   addressesRead.catch(() => undefined);
-  const v4 = parseShorewall(await readShorewallDir(paths.shorewall), { family: 4, dir: paths.shorewall });
-  const v6 = existsSync(paths.shorewall6)
-    ? parseShorewall(await readShorewallDir(paths.shorewall6), { family: 6, dir: paths.shorewall6 })
-    : undefined;
+  const [v4Files, v6Files] = await Promise.all([
+    readShorewallDir(paths.shorewall),
+    existsSync(paths.shorewall6) ? readShorewallDir(paths.shorewall6) : undefined,
+  ]);
+  const v4 = parseShorewall(v4Files, { family: 4, dir: paths.shorewall });
+  const v6 = v6Files && parseShorewall(v6Files, { family: 6, dir: paths.shorewall6 });
   const interfaceAddresses = await addressesRead;
   const plan = compile(v4, v6, interfaceAddresses ? { interfaceAddresses } : {});
   const out = planPaths(context.root).next;
