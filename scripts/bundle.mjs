@@ -30,6 +30,8 @@ await build({
   target: 'node20',
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
   // CommonJS dependencies (handlebars) call require(); ESM output has none unless given one.
   banner: { js: "import { createRequire as __ghCreateRequire } from 'node:module'; const require = __ghCreateRequire(import.meta.url);" },
   logLevel: 'warning',

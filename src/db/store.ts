@@ -5,7 +5,6 @@
  */
 import { readFile, readdir, mkdir } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import { runtimePaths, shippedPaths } from '../layout/index.js';
@@ -239,8 +238,8 @@ export async function updateDatabase<T>(
   // lowdb loads while the lock and the file are being fetched.
   const lowdbNode = import('lowdb/node');
   lowdbNode.catch(() => undefined); // a failure surfaces where it is awaited
-  // proper-lockfile is CommonJS: require is much cheaper than an ESM import of it.
-  const lockfile = createRequire(import.meta.url)('proper-lockfile') as typeof import('proper-lockfile');
+  // A chunk of the command's bundle (scripts/bundle.mjs), loaded only by commands that write.
+  const { default: lockfile } = await import('proper-lockfile');
   let compromised: Error | undefined;
   const release = await lockfile.lock(file, {
     realpath: false,

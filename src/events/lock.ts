@@ -4,7 +4,6 @@
  * A custom action that itself runs `signal-event` inherits the lock through its
  * environment instead of waiting for itself forever.
  */
-import { createRequire } from 'node:module';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runtimePaths } from '../layout/index.js';
@@ -53,8 +52,8 @@ export async function acquireEventLock(root: string, options: EventLockOptions):
     if (owner && String(owner.pid) === inherited) return { owned: false, release: async () => {} };
   }
 
-  // CommonJS: required, as in src/db/store.ts, which also keeps working when bundled.
-  const lockfile = createRequire(import.meta.url)('proper-lockfile') as typeof import('proper-lockfile');
+  // A chunk of the command's bundle (scripts/bundle.mjs), loaded only by commands that write.
+  const { default: lockfile } = await import('proper-lockfile');
   const base = { realpath: false, lockfilePath: paths.lock, stale: 15_000, onCompromised: () => {} };
   let release: () => Promise<void>;
   try {
