@@ -2,8 +2,9 @@
  * End-to-end benchmark: `signal-event firewall-adjust` (expand, compile, apply) on a
  * database of 5,000 fwrules, applied into a namespace of its own, against
  * `iptables-restore` alone of the same rules.v4 (the kernel floor), both measured in the
- * same run. Also: the time from starting `signal-event` to the first probe that sees the
- * new verdict. Needs root; skips otherwise. Its namespaces are always removed.
+ * same run. Every measured event follows a change to one rule, so it always reloads the
+ * IPv4 ruleset. Also: the time from starting `signal-event` to the first probe that sees
+ * the new verdict. Needs root; skips otherwise. Its namespaces are always removed.
  *
  *   green ns 192.168.1.10 ── green0 [gw] red0 203.0.113.2 ── 203.0.113.1 inet ns
  */
@@ -108,6 +109,9 @@ async function main(): Promise<number> {
     for (let i = 0; i < RUNS; i++) {
       floor.push(await timeAsync(() => restore('iptables-restore', rulesV4)));
       floorBoth.push(await timeAsync(async () => Promise.all([restore('iptables-restore', rulesV4), restore('ip6tables-restore', rulesV6)])));
+      // A real change every run: rule 2's verdict moves on, so rules.v4 differs from the
+      // running one and is reloaded (an unchanged family would not be).
+      await setProps(root, 'fwrules', '2', { Action: ['accept', 'drop', 'reject'][i % 3]! });
       const before = await logSize();
       event.push(await timeAsync(adjust));
       const added = (await readFile(eventLog)).subarray(before).toString('utf8');
