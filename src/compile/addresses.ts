@@ -106,3 +106,30 @@ export function addressAlternatives(
 }
 
 export { itemText };
+
+/**
+ * addressAlternatives for one family's compile, remembered for the last list of each
+ * direction: the parser shares a list between consecutive rules that name the same
+ * addresses (see rules.ts), so those rules share their matches too.
+ */
+export class AddressMatches {
+  private readonly last = {
+    src: { list: undefined as AddressList | undefined, alternatives: [] as Match[][] },
+    dst: { list: undefined as AddressList | undefined, alternatives: [] as Match[][] },
+  };
+
+  constructor(
+    private readonly family: Family,
+    private readonly sets: IpsetRegistry,
+  ) {}
+
+  of(list: AddressList | undefined, direction: 'src' | 'dst'): Match[][] {
+    if (!list) return addressAlternatives(list, direction, this.family, this.sets);
+    const last = this.last[direction];
+    if (last.list !== list) {
+      last.alternatives = addressAlternatives(list, direction, this.family, this.sets);
+      last.list = list;
+    }
+    return last.alternatives;
+  }
+}

@@ -4,7 +4,7 @@
  */
 import { GatehouseError } from '../errors/index.js';
 import type { AddressList, Family, Rule, ShorewallConfig, SourcePlace } from '../shorewall/index.js';
-import { forFamily, type IpsetRegistry } from './addresses.js';
+import { type AddressMatches, forFamily, type IpsetRegistry } from './addresses.js';
 import type { Match, TableBuilder, Target } from './ir.js';
 import type { ZoneModel } from './zones.js';
 
@@ -26,6 +26,8 @@ export interface FamilyContext {
   family: Family;
   model: ZoneModel;
   sets: IpsetRegistry;
+  /** Address lists as matches, remembered per list for this family. */
+  addressMatches: AddressMatches;
   options: CompileOptions;
 }
 

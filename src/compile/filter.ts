@@ -112,8 +112,8 @@ function origdestAlternatives(fr: FamilyRule, ctx: FamilyContext): Match[][] {
 /** The matches of a rule in its zone-pair chain, one list per alternative. */
 function filterAlternatives(fr: FamilyRule, index: number, ctx: FamilyContext): Match[][] {
   const rule = fr.rule;
-  const { family, sets } = ctx;
-  const source = addressAlternatives(fr.source, 'src', family, sets);
+  const { family } = ctx;
+  const source = ctx.addressMatches.of(fr.source, 'src');
   let dest: Match[][];
   let protocols: Match[][];
   let origdest: Match[][] = [[]];
@@ -128,7 +128,7 @@ function filterAlternatives(fr: FamilyRule, index: number, ctx: FamilyContext): 
     protocols = protocolAlternatives(family, rule.proto, [rule.natTarget.port.replace('-', ':')], rule.sports);
   } else {
     if (fr.dest?.items.some((i) => i.kind === 'mac')) throw placeError(rule.place, 'a MAC address can only match a source');
-    dest = addressAlternatives(fr.dest, 'dst', family, sets);
+    dest = ctx.addressMatches.of(fr.dest, 'dst');
     protocols = protocolAlternatives(family, rule.proto, rule.dports, rule.sports);
     if (fr.origdest) {
       if (fr.origdest.items.some((i) => i.kind === 'interfaceAddress' && !ctx.options.interfaceAddresses?.[i.interface])) {

@@ -5,7 +5,7 @@
  * restore replaces the whole firewall of a family at once.
  */
 import type { Family, ShorewallConfig } from '../shorewall/index.js';
-import { IpsetRegistry } from './addresses.js';
+import { AddressMatches, IpsetRegistry } from './addresses.js';
 import type { CompileOptions, FamilyContext } from './context.js';
 import { emitIpsets, emitRuleset } from './emit.js';
 import { buildFilter } from './filter.js';
@@ -55,7 +55,7 @@ interface FamilyResult {
 }
 
 function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegistry, options: CompileOptions): FamilyResult {
-  const ctx: FamilyContext = { config, family, model: buildZoneModel(config, family), sets, options };
+  const ctx: FamilyContext = { config, family, model: buildZoneModel(config, family), sets, addressMatches: new AddressMatches(family, sets), options };
   const filter = buildFilter(ctx);
   const nat = buildNat(ctx);
   const mangle = new TableBuilder('mangle');

@@ -82,6 +82,30 @@ function readEndpoint(row: Row, index: number, text: string, ctx: ParseContext, 
   return { zones, addresses: readAddressList(row, index, text.slice(colon + 1), isSource ? SOURCE_ADDRESSES : DEST_ADDRESSES) };
 }
 
+/**
+ * The endpoint of the previous row, per column. Consecutive rows often name the same
+ * endpoint (the tcp and udp rows of one rule, the rows of a macro): they share it, which
+ * saves the parse and, in the compiler, the matches built from it. A map of every text
+ * would cost more than it saves on large files where most endpoints are unique.
+ */
+interface LastEndpoint {
+  text?: string;
+  endpoint?: Endpoint;
+}
+
+interface EndpointCache {
+  source: LastEndpoint;
+  dest: LastEndpoint;
+}
+
+function cachedEndpoint(last: LastEndpoint, row: Row, index: number, text: string, ctx: ParseContext, isSource: boolean): Endpoint {
+  if (last.text === text && last.endpoint) return last.endpoint;
+  const endpoint = readEndpoint(row, index, text, ctx, isSource);
+  last.text = text;
+  last.endpoint = endpoint;
+  return endpoint;
+}
+
 const SOURCE_ADDRESSES: AddressListOptions = { allow: ['net', 'range', 'mac', 'ipset'] };
 const DEST_ADDRESSES: AddressListOptions = { allow: ['net', 'range', 'ipset'] };
 
@@ -140,6 +164,7 @@ export function parseRuleFile(source: ItemSource, ctx: ParseContext, file: 'rule
   let sectionIndex = -1;
   let comment: string | undefined;
   const actions = new Map<string, ParsedAction>();
+  const endpoints: EndpointCache = { source: {}, dest: {} };
   source((item: FileItem) => {
     if (item.kind === 'format') return;
     if (item.kind === 'comment') {
@@ -158,7 +183,7 @@ export function parseRuleFile(source: ItemSource, ctx: ParseContext, file: 'rule
       section = item.name as RuleSection;
       return;
     }
-    for (const rule of parseRuleRow(item.row, ctx, file, section, comment, actions)) out.push(rule);
+    for (const rule of parseRuleRow(item.row, ctx, file, section, comment, actions, endpoints)) out.push(rule);
   });
   return out;
 }
@@ -170,6 +195,7 @@ function parseRuleRow(
   section: RuleSection,
   comment: string | undefined,
   actions: Map<string, ParsedAction>,
+  endpoints: EndpointCache,
 ): Rule[] {
   const extra = row.extraColumnIndex();
   if (extra !== undefined) throw row.fail(extra, 'unexpected extra column', 'a rule has at most 15 columns');
@@ -189,7 +215,7 @@ function parseRuleRow(
   if ((isDnat || isRedirect) && section !== 'NEW') {
     throw row.fail(C.action, `${action} is only valid in the NEW section`, 'move the line below ?SECTION NEW');
   }
-  const source = readEndpoint(row, C.source, row.need(C.source, 'a source zone, $FW or all'), ctx, true);
+  const source = cachedEndpoint(endpoints.source, row, C.source, row.need(C.source, 'a source zone, $FW or all'), ctx, true);
   let dest: Endpoint;
   let natTarget: NatTarget | undefined;
   if (isDnat) {
@@ -202,7 +228,7 @@ function parseRuleRow(
     natTarget = { port: readNatPort(row, port) };
     dest = { zones: { kind: 'zones', names: [ctx.firewallZone], includeIntra: false } };
   } else {
-    dest = readEndpoint(row, C.dest, row.need(C.dest, 'a destination zone, $FW or all'), ctx, false);
+    dest = cachedEndpoint(endpoints.dest, row, C.dest, row.need(C.dest, 'a destination zone, $FW or all'), ctx, false);
   }
 
   const base: Omit<Rule, 'source' | 'dest'> = { section, action, place: { file, line: row.line } };
