@@ -74,13 +74,27 @@ async function stillInForce(runner: KernelRunner, family: Family, expected: stri
   return now === expected ? now : undefined;
 }
 
+/**
+ * Whether the kernel already has every sysctl of the plan. Only reads, so it runs beside
+ * the restores; when true, the write after them is skipped (it would change nothing).
+ */
+async function sysctlsInForce(runner: KernelRunner, plan: Plan): Promise<boolean> {
+  if (plan.sysctls.length === 0 || runner.mode.kind === 'dry-run') return false;
+  const read = await runner
+    .run({ step: 'sysctl -n (current values)', command: 'sysctl', args: ['-n', ...plan.sysctls.map((s) => s.key)] })
+    .catch(() => undefined);
+  const values = read?.trim().split('\n').map((v) => v.trim());
+  return values !== undefined && values.length === plan.sysctls.length && plan.sysctls.every((s, i) => values[i] === s.value);
+}
+
 export async function loadPlan(runner: KernelRunner, plan: Plan, options: LoadOptions = {}): Promise<LoadResult> {
   // Checking whether a family may stay only reads, so it runs beside the ipset step.
   const kept = FAMILIES.map((family) => stillInForce(runner, family, options.reusable?.[family]));
+  const sysctlsSet = sysctlsInForce(runner, plan);
   try {
     await step('ipsets', () => loadIpsets(runner, plan.ipsets));
   } catch (e) {
-    await Promise.all(kept);
+    await Promise.all([...kept, sysctlsSet]);
     throw e;
   }
   // The two families are independent transactions: run them side by side, but let both
@@ -96,6 +110,7 @@ export async function loadPlan(runner: KernelRunner, plan: Plan, options: LoadOp
       return { kept: false, save: late };
     }),
   );
+  const alreadySet = await sysctlsSet;
   const loaded = families.map((f) => {
     if (f.status === 'rejected') {
       readBack.abort();
@@ -104,7 +119,7 @@ export async function loadPlan(runner: KernelRunner, plan: Plan, options: LoadOp
     return f.value;
   });
   try {
-    if (plan.sysctls.length > 0) {
+    if (plan.sysctls.length > 0 && !alreadySet) {
       await step('sysctls', () =>
         runner.run({ step: 'sysctl (sysctl.conf)', command: 'sysctl', args: ['-q', '-w', ...plan.sysctls.map((s) => `${s.key}=${s.value}`)] }),
       );
