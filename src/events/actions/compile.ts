@@ -2,8 +2,9 @@
  * `compile`: read the expanded $ROOT/etc/shorewall (and etc/shorewall6 when present),
  * compile, and put the plan into plan/next in one rename. Nothing is written when the
  * files are wrong, so the event stops before `apply` with the running plan untouched.
- * Outside dry-run the addresses of the target's interfaces are read from the target
- * (for `&red0` in port forwards); in dry-run the compiler falls back to address types.
+ * Outside dry-run, when the files may name one (`&red0` in port forwards), the addresses
+ * of the target's interfaces are read from the target; in dry-run the compiler falls back
+ * to address types.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
@@ -68,15 +69,21 @@ async function writePlanAtomically(out: string, files: Record<string, string>): 
   }
 }
 
+/** `&eth0` can only appear where the text has an `&`: without one, no address is needed. */
+function mayNameInterfaceAddresses(...dirs: (Record<string, string> | undefined)[]): boolean {
+  return dirs.some((files) => files !== undefined && Object.values(files).some((text) => text.includes('&')));
+}
+
 export async function compileAction(context: ActionContext): Promise<void> {
   const paths = runtimePaths(context.root);
-  // The target is asked while the files are parsed: a process start is not free.
-  const addressesRead = readTargetAddresses(context);
-  addressesRead.catch(() => undefined);
   const [v4Files, v6Files] = await Promise.all([
     readShorewallDir(paths.shorewall),
     existsSync(paths.shorewall6) ? readShorewallDir(paths.shorewall6) : undefined,
   ]);
+  // The target is asked while the files are parsed (a process start is not free), and
+  // only when some file may name an interface's address.
+  const addressesRead = mayNameInterfaceAddresses(v4Files, v6Files) ? readTargetAddresses(context) : Promise.resolve(undefined);
+  addressesRead.catch(() => undefined);
   const v4 = parseShorewall(v4Files, { family: 4, dir: paths.shorewall });
   const v6 = v6Files && parseShorewall(v6Files, { family: 6, dir: paths.shorewall6 });
   const interfaceAddresses = await addressesRead;
