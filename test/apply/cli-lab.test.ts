@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { access, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -7,6 +7,7 @@ import { planPaths } from '../../src/apply/index.js';
 import { runtimePaths } from '../../src/layout/index.js';
 import { type Lab, createLab, labUnavailableReason } from '../lab/lab.js';
 import { gatewayPlan, temporaryRoot, writePlanFiles } from './plans.js';
+import { buildProjectIfStale } from '../templates/build.js';
 
 const why = labUnavailableReason();
 if (why) console.warn('skipped: ' + why);
@@ -23,7 +24,7 @@ describe.skipIf(why)('gatehouse apply --confirm, confirm, stop and status agains
   const roots: string[] = [];
 
   beforeAll(async () => {
-    execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { stdio: 'ignore' });
+    await buildProjectIfStale();
     lab = await createLab();
     apply = `netns:${lab.ns.gw}`;
   });

@@ -1,9 +1,10 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GOLDEN_DIR } from './scenarios.js';
+import { buildProjectIfStale } from '../templates/build.js';
 
 const project = join(import.meta.dirname, '../..');
 const roots: string[] = [];
@@ -20,9 +21,7 @@ function gatehouse(args: string[]) {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-beforeAll(() => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: project, stdio: 'ignore' });
-}, 120_000);
+beforeAll(() => buildProjectIfStale(), 120_000);
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });

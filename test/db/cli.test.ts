@@ -5,7 +5,7 @@ import { databaseFile } from '../../src/db/index.js';
 import { Roots, buildProject, configBin, runDb } from './run-db.js';
 
 const roots = new Roots();
-beforeAll(() => buildProject());
+beforeAll(() => buildProject(), 120_000);
 afterAll(() => roots.cleanup());
 
 /** A fresh root with `db` commands already run, each required to succeed. */

@@ -5,7 +5,7 @@ import { databaseFile, serializeDatabase } from '../../src/db/index.js';
 import { Roots, buildProject, runDb } from './run-db.js';
 
 const roots = new Roots();
-beforeAll(() => buildProject());
+beforeAll(() => buildProject(), 120_000);
 afterAll(() => roots.cleanup());
 
 async function rootWithFile(name: string, text: string): Promise<string> {

@@ -7,7 +7,7 @@ import { databaseFile, serializeDatabase } from '../../src/db/index.js';
 import { Roots, buildProject, dbBin, runDb } from './run-db.js';
 
 const roots = new Roots();
-beforeAll(() => buildProject());
+beforeAll(() => buildProject(), 120_000);
 afterAll(() => roots.cleanup());
 
 /** Read the file over and over while `work` runs; every read must parse. */

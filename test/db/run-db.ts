@@ -1,5 +1,5 @@
 /** Helpers for tests that run the real `db` command in fresh roots. */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +8,8 @@ export const projectDir = join(import.meta.dirname, '../..');
 export const dbBin = join(projectDir, 'bin/db.js');
 export const configBin = join(projectDir, 'bin/config.js');
 
-export function buildProject(): void {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: projectDir, stdio: 'ignore' });
-}
+/** The shared test build (tsc and the bundle the commands load), run only when stale. */
+export { buildProjectIfStale as buildProject } from '../templates/build.js';
 
 export interface Result {
   code: number | null;

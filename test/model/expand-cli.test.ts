@@ -5,14 +5,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_TARGETS } from '../../src/model/index.js';
 import { loadScenario, projectRoot } from './render.js';
+import { buildProjectIfStale } from '../templates/build.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gh-model-cli-'));
 const scenario = loadScenario('nethserver7-examples');
 
-beforeAll(() => {
-  const build = spawnSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: projectRoot, encoding: 'utf8' });
-  // tsc still emits when another stage has type errors; only a missing output is fatal here.
-  if (build.error) throw build.error;
+beforeAll(async () => {
+  await buildProjectIfStale();
   const dbDir = join(root, 'var/lib/gatehouse/db');
   mkdirSync(dbDir, { recursive: true });
   for (const [name, db] of Object.entries(scenario.databases)) writeFileSync(join(dbDir, `${name}.json`), JSON.stringify(db, null, 2));
