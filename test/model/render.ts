@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Database } from '../../src/db/index.js';
-import { GATEWAY_TARGETS, buildModel } from '../../src/model/index.js';
+import { GATEWAY_TARGETS, buildModel, formatWarning } from '../../src/model/index.js';
 import { renderTarget } from '../../src/templates/index.js';
 
 export const projectRoot = join(dirname(new URL(import.meta.url).pathname), '..', '..');
@@ -35,11 +35,16 @@ export function loadScenario(name: string): Scenario {
   };
 }
 
-/** target path -> generated text, for every gateway target. */
+/** The file beside the generated ones that holds the model's warnings, one per line. */
+export const WARNINGS_FILE = 'warnings.txt';
+
+/** target path -> generated text, for every gateway target, plus the warnings as WARNINGS_FILE. */
 export function renderAll(databases: Record<string, Database>, options: Scenario['options'], customDir = join(projectRoot, 'test/model/no-custom')): Record<string, string> {
-  const context = { ...buildModel(databases, options), db: databases };
+  const model = buildModel(databases, options);
+  const context = { ...model, db: databases };
   const out: Record<string, string> = {};
   for (const target of GATEWAY_TARGETS) out[target] = renderTarget(target, context, { shipped: shippedTemplates, custom: customDir });
+  out[WARNINGS_FILE] = model.warnings.map((w) => `${formatWarning(w)}\n`).join('');
   return out;
 }
 

@@ -89,11 +89,13 @@ export async function compileAction(context: ActionContext): Promise<void> {
   const interfaceAddresses = await addressesRead;
   const plan = compile(v4, v6, interfaceAddresses ? { interfaceAddresses } : {});
   const out = planPaths(context.root).next;
+  // The model's warnings of this event (records skipped or without effect) stay with the plan.
+  plan.summary.notes.push(...context.warnings.map((w) => `warning: ${w}`));
   await writePlanAtomically(out, planFiles(plan));
   const s = plan.summary;
   context.log(
     `compiled into ${out}: IPv4 ${s.v4.chains} chains ${s.v4.rules} rules, IPv6 ${s.v6.chains} chains ${s.v6.rules} rules, ${s.ipsets} ipsets` +
       (interfaceAddresses ? `, addresses of ${Object.keys(interfaceAddresses).length} interfaces` : ''),
   );
-  for (const note of s.notes) context.log(`note: ${note}`);
+  for (const note of s.notes) if (!note.startsWith('warning: ')) context.log(`note: ${note}`);
 }
