@@ -21,6 +21,7 @@ import type { BuildModelOptions, GatewayModel, ModelWarning } from './types.js';
 import { pendingMultiWanWarnings } from './pending/multi-wan.js';
 import { pendingTrafficShapingWarnings } from './pending/traffic-shaping.js';
 import { pendingNfqueueWarnings } from './pending/nfqueue.js';
+import { unsupportedSettingWarnings } from './unsupported.js';
 
 export type * from './types.js';
 export { commentText } from './text.js';
@@ -61,6 +62,7 @@ export function buildModel(dbs: Record<string, Database>, options: BuildModelOpt
   const localServices = buildServiceRules(configuration, view, warn);
   const forwards = buildPortForwards(dbs['portforward'] ?? {}, view, objects, settings, warn);
   const oneToOne = buildOneToOneNat(dbs['networks'] ?? {}, view, objects, warn);
+  warnings.push(...unsupportedSettingWarnings(dbs, view));
   // Features other stages are still building: one line each, removed when they land.
   warnings.push(...pendingMultiWanWarnings(dbs));
   warnings.push(...pendingTrafficShapingWarnings(dbs));

@@ -66,6 +66,12 @@ export function buildPortForwards(
     if (dstHostRef === undefined) {
       throw new GatehouseError('port forward has no DstHost', { place: place('DstHost'), hint: 'set DstHost to the internal IP address or a host;K object' });
     }
+    const srcHost = propOf(portforward, key, 'SrcHost');
+    if (srcHost !== undefined) {
+      // NethServer writes it into the wrong column; guessing what it was meant to restrict
+      // could open the forward wider than intended, so the forward is left out.
+      throw new GatehouseError(`SrcHost '${srcHost}' is not supported`, { place: place('SrcHost'), hint: 'restrict who may use the forward with Allow instead' });
+    }
     const targets = objects.addresses(dstHostRef, place('DstHost'));
     const target = targets[0];
     if (targets.length !== 1 || !target || target.kind !== 'host') {

@@ -217,7 +217,7 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
         key: c.objectName,
       },
       zone: {
-        props: { Interface: c.interfaceName, Network: c.commaListOf(c.cidr, 'networks with prefix') },
+        props: { Interface: c.interfaceName, Network: c.cidr },
         key: c.zoneName,
       },
       network: { props: { Mask: c.netmask }, key: c.ipAddress },
@@ -225,7 +225,7 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
   },
   hosts: {
     types: {
-      host: { props: { IpAddress: c.ipAddress, MacAddress: c.macAddress }, key: c.objectName },
+      host: { props: { IpAddress: c.ipAddress }, key: c.objectName },
       local: { props: { IpAddress: c.ipAddress, MacAddress: c.macAddress }, key: c.objectName },
       remote: { props: { IpAddress: c.ipAddress }, key: c.objectName },
       'host-group': { props: { Members: c.commaListOf(c.objectName, 'host keys') }, key: c.objectName },
@@ -263,7 +263,6 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
         props: {
           Protocol: c.oneOf('tcp', 'udp', 'tcpudp', 'icmp', 'ipv6-icmp', 'gre', 'ah', 'esp'),
           Ports: c.freeText,
-          Description: c.freeText,
         },
         required: ['Protocol'],
         key: c.objectName,
@@ -334,3 +333,24 @@ export function schemaFor(db: string, key: string, type: string): RecordSchema |
   if (byKey && byKey.type === type) return byKey.schema;
   return Object.hasOwn(dbSchema.types, type) ? dbSchema.types[type] : undefined;
 }
+
+/**
+ * Props the schema checks but the firewall does not read: they configure the network
+ * itself (addresses of the gateway, bridges, boot flags) or choose the event, and are
+ * validated so other tools get sound values. Everything else in SCHEMAS changes the
+ * generated files or yields a warning (test/model/every-prop.test.ts proves it).
+ */
+export const NOT_READ_BY_FIREWALL: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  networks: {
+    gateway: 'the default route of the interface (network configuration)',
+    gateway6: 'the IPv6 default route of the interface (network configuration)',
+    bridge: 'the bridge a bridged interface belongs to (network configuration; the bridge record carries the role)',
+    master: 'the bond a slave interface belongs to (network configuration; the bond record carries the role)',
+    onboot: 'whether the interface comes up at boot (network configuration)',
+    nm_controlled: 'NetworkManager control (network configuration)',
+    userctl: 'user control of the interface (network configuration)',
+  },
+  configuration: {
+    event: 'which event firewall-adjust fires (see Events)',
+  },
+};

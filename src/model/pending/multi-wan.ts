@@ -36,7 +36,13 @@ export function pendingMultiWanWarnings(dbs: Record<string, Database>): ModelWar
   const routes = dbs['routes'] ?? {};
   for (const key of Object.keys(routes).sort()) {
     if (routes[key]!.type !== 'static') continue;
-    out.push({ place: { db: 'routes', key }, message: `static route via ${routes[key]!.props['Router'] || '(no Router)'} is not applied: routes come with multi-WAN, which is not supported yet` });
+    out.push({ place: { db: 'routes', key }, message: `static route (${describeProps(routes[key]!.props)}) is not applied: routes come with multi-WAN, which is not supported yet` });
   }
   return out;
+}
+
+/** `a=1 b=2`, sorted, for messages that must change when any prop does. */
+function describeProps(props: Record<string, string>): string {
+  const text = Object.keys(props).sort().filter((p) => props[p] !== '').map((p) => `${p}=${props[p]}`).join(' ');
+  return text === '' ? 'no props' : text;
 }

@@ -36,8 +36,14 @@ export function pendingTrafficShapingWarnings(dbs: Record<string, Database>): Mo
   // shipped high and low classes alone warn about nothing.
   if (shaped || classRules.length > 0) {
     for (const key of Object.keys(tc).sort()) {
-      if (tc[key]!.type === 'class') out.push({ place: { db: 'tc', key }, message: `class has no effect: ${NOT_YET}` });
+      if (tc[key]!.type === 'class') out.push({ place: { db: 'tc', key }, message: `class (${describeProps(tc[key]!.props)}) has no effect: ${NOT_YET}` });
     }
   }
   return out;
+}
+
+/** `a=1 b=2`, sorted, for messages that must change when any prop does. */
+function describeProps(props: Record<string, string>): string {
+  const text = Object.keys(props).sort().filter((p) => props[p] !== '').map((p) => `${p}=${props[p]}`).join(' ');
+  return text === '' ? 'no props' : text;
 }
