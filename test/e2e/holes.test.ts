@@ -54,6 +54,16 @@ describe.skipIf(why)('false accepts of issue 16, closed, proved with packets', (
     await loadShorewall(lab, files(['DROP loc:!192.168.1.10,192.168.1.12 net']));
     await expectVerdicts(lab, [{ from: 'green', to: 'inet', proto: 'tcp', port: 80, verdict: 'accepted', why: '192.168.1.10 is excluded: the loc net ACCEPT policy' }]);
   });
+
+  it('a DNAT or REDIRECT that changes the port does not open the internal port directly', async () => {
+    await loadShorewall(lab, files(['DNAT net loc:192.168.1.10:22 tcp 8443', 'REDIRECT loc 3128 tcp 443'], { policy: ['loc net ACCEPT', 'all all REJECT'] }));
+    await expectVerdicts(lab, [
+      { from: 'inet', to: 'green', proto: 'tcp', port: 8443, verdict: 'accepted', options: { address: RED, listenPort: 22 }, why: 'the forward itself' },
+      { from: 'inet', to: 'green', proto: 'tcp', port: 22, verdict: 'rejected', why: 'net -> loc:22 without translation meets the all all REJECT policy' },
+      { from: 'green', to: 'gw', proto: 'tcp', port: 443, verdict: 'accepted', options: { address: '198.51.100.10', listenPort: 3128 }, why: 'the redirect itself' },
+      { from: 'green', to: 'gw', proto: 'tcp', port: 3128, verdict: 'rejected', why: 'the proxy port asked for directly meets loc -> fw REJECT' },
+    ]);
+  });
 });
 
 export { RED, files, expectArrivals, noCrafted };
