@@ -334,15 +334,10 @@ export function buildFilter(ctx: FamilyContext): FilterResult {
   const established: Match[] = [{ kind: 'conntrackState', states: ['ESTABLISHED', 'RELATED'] }];
   const invalid: Match[] = [{ kind: 'conntrackState', states: ['INVALID'] }];
   for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) t.add(chain, established, { kind: 'ACCEPT' });
-  // Path MTU discovery and, for IPv6, neighbour discovery must pass whatever the policies say.
-  if (family === 4) {
-    for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) {
-      t.add(chain, [{ kind: 'protocol', name: 'icmp' }, { kind: 'icmpType', family, type: 'fragmentation-needed' }], { kind: 'ACCEPT' });
-    }
-  } else {
-    for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) {
-      t.add(chain, [{ kind: 'protocol', name: 'ipv6-icmp' }, { kind: 'icmpType', family, type: 'packet-too-big' }], { kind: 'ACCEPT' });
-    }
+  // ICMP errors (fragmentation needed, packet too big) that belong to a connection are
+  // RELATED and pass above; a forged one belongs to none and meets the policies, as in
+  // Shorewall. IPv6 neighbour discovery is link-local (hop limit 255) and must always pass.
+  if (family === 6) {
     for (const chain of ['INPUT', 'OUTPUT']) {
       for (const type of ['router-solicitation', 'router-advertisement', 'neighbour-solicitation', 'neighbour-advertisement']) {
         t.add(chain, [{ kind: 'protocol', name: 'ipv6-icmp' }, { kind: 'icmpType', family, type }, { kind: 'hopLimit', equals: 255 }], { kind: 'ACCEPT' });
