@@ -236,6 +236,8 @@ export interface ShorewallConfig {
   nat: OneToOneNat[];
   maclist: MaclistEntry[];
   stoppedRules: StoppedRule[];
+  /** providers, rtrules and routes (IPv4). */
+  routing: import('./providers.js').RoutingConfig;
   /** Things read but deliberately not acted upon (ignored settings, files for other stages). */
   notes: string[];
 }
