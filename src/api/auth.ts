@@ -5,7 +5,7 @@
  * address: past the limit within the window, the client is refused with 429 until the
  * window has passed, and every failure is logged.
  */
-import { randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const scrypt = promisify(scryptCallback) as (password: string, salt: Buffer, keylen: number, options: { N: number; r: number; p: number; maxmem: number }) => Promise<Buffer>;
@@ -42,6 +42,47 @@ export async function verifyPassword(password: string, stored: string | undefine
     maxmem: 256 * 1024 * 1024,
   });
   return timingSafeEqual(key, expected) && hash === stored;
+}
+
+/**
+ * Logins already checked, so that a client sending many requests pays scrypt once, not
+ * per request (basic authentication sends the password every time). Kept in memory
+ * only, keyed by an HMAC of user and password under a key made at start, and valid only
+ * while the user's stored hash is unchanged and for `ttlSeconds`.
+ */
+export class VerifiedLogins {
+  private readonly key = randomBytes(32);
+  private readonly verified = new Map<string, { hash: string; until: number }>();
+  /** Checks under way: concurrent requests with the same login share one scrypt. */
+  private readonly pending = new Map<string, Promise<boolean>>();
+
+  constructor(
+    private readonly ttlSeconds = 300,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  private id(user: string, password: string): string {
+    return createHmac('sha256', this.key).update(user).update('\0').update(password).digest('base64');
+  }
+
+  async check(user: string, password: string, stored: string | undefined): Promise<boolean> {
+    const id = this.id(user, password);
+    const known = this.verified.get(id);
+    if (known && stored !== undefined && known.hash === stored && known.until > this.now()) return true;
+    this.verified.delete(id);
+    const key = `${id}\0${stored ?? ''}`;
+    let check = this.pending.get(key);
+    if (!check) {
+      check = verifyPassword(password, stored).finally(() => this.pending.delete(key));
+      this.pending.set(key, check);
+    }
+    const ok = await check;
+    if (ok && stored !== undefined) {
+      if (this.verified.size >= 10_000) this.verified.clear();
+      this.verified.set(id, { hash: stored, until: this.now() + this.ttlSeconds * 1000 });
+    }
+    return ok;
+  }
 }
 
 /** Failed logins per client address within a sliding window. */

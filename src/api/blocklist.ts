@@ -51,7 +51,8 @@ export class Blocklist {
   private running = false;
   private cache = new Map<string, StoredEntry>();
   private timer: NodeJS.Timeout | undefined;
-  private readonly now: () => number;
+  /** Epoch seconds now (the clock the entries' expiry is judged by). */
+  readonly now: () => number;
   private batches = 0;
   private lastBatchMs = 0;
 

@@ -15,7 +15,7 @@ export { type BlockEntry, type StoredEntry, EntryError, parseRfwTarget, parseNet
 export { Blocklist, type BlocklistOptions, type ChangeResult } from './blocklist.js';
 export { type BlocklistKernel, createBlocklistKernel, addLine, delLine, loadScript } from './kernel.js';
 export { type ApiSettings, apiSettings, readApiSettings, readUsers, greenNetworks, isLoopback, API_KEY, USERS_DB, DEFAULT_PORT } from './settings.js';
-export { hashPassword, verifyPassword, isPasswordHash, FailureLimiter } from './auth.js';
+export { hashPassword, verifyPassword, isPasswordHash, FailureLimiter, VerifiedLogins } from './auth.js';
 export { BLOCKLIST_DB, readEntries } from './store.js';
 export { makeSelfSignedCertificate } from './certificate.js';
 

@@ -20,7 +20,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import ipaddr from 'ipaddr.js';
 import { type ApplyMode, formatApplyMode } from '../apply/index.js';
 import { describeError, isGatehouseError } from '../errors/index.js';
-import { FailureLimiter, verifyPassword } from './auth.js';
+import { FailureLimiter, VerifiedLogins } from './auth.js';
 import { type Blocklist } from './blocklist.js';
 import {
   type BlockAction,
@@ -111,10 +111,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const app = Fastify({
     logger: options.logger ?? { level: 'info' },
     bodyLimit: 4096,
+    // Each request is not worth a log line at fleet rates; refusals and failures are logged.
+    disableRequestLogging: true,
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
   const limiter = new FailureLimiter(settings.failureLimit, settings.failureWindowSeconds);
-  const now = () => Math.floor(Date.now() / 1000);
+  const logins = new VerifiedLogins();
+  const now = blocklist.now;
 
   app.addHook('onRequest', async (request, reply) => {
     const client = clientAddress(request);
@@ -136,7 +139,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     authenticate: { realm: 'gatehouse' },
     validate: async (user: string, password: string, request: FastifyRequest) => {
       const users = await options.users();
-      const ok = await verifyPassword(password, users.get(user));
+      const ok = await logins.check(user, password, users.get(user));
       if (ok) return undefined;
       const client = clientAddress(request);
       const count = limiter.fail(client);
