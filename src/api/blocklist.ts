@@ -1,13 +1,17 @@
 /**
- * The live blocklist: requests are queued and served in batches, one at a time, so
- * concurrent requests never interleave. A batch takes the database lock, works out
- * what changes (a duplicate changes nothing), sends those changes to the kernel in one
- * ipset batch, and only then writes the database; if the write fails, the kernel
- * changes are undone, so nothing is ever half-applied. The kernel is changed first
- * because that is what stops the packets; the request is answered after both.
+ * The live blocklist. Requests go through two queues, each served one batch at a time,
+ * so concurrent requests never interleave:
+ *
+ * 1. the kernel queue works out what a batch changes against the entries in force (a
+ *    duplicate changes nothing) and sends the changes to the kernel in one ipset batch:
+ *    this is what stops the packets, and it never waits for the disk;
+ * 2. the database queue then writes every change of the batches that reached the
+ *    kernel in one locked update. Only then are the requests answered. If the write
+ *    fails, the kernel changes are undone (in reverse order) and the requests fail, so
+ *    nothing is ever half-applied.
  *
  * Expiry: the kernel drops an expired element by itself (ipset timeouts); the record is
- * removed from the database by the next batch or the purge timer, and is never listed
+ * removed from the database by the next write or the purge timer, and is never listed
  * once expired. On start every set is rebuilt from the database with the time left, so
  * entries survive restarts and reboots and still expire on time.
  */
@@ -23,10 +27,26 @@ export interface ChangeResult {
   entry: StoredEntry | undefined;
 }
 
-type Operation =
-  | { kind: 'add'; entry: BlockEntry; expire?: number; done: (r: ChangeResult) => void; fail: (e: unknown) => void }
-  | { kind: 'remove'; entry: BlockEntry; done: (r: ChangeResult) => void; fail: (e: unknown) => void }
-  | { kind: 'purge'; done: (r: ChangeResult) => void; fail: (e: unknown) => void };
+interface Request {
+  kind: 'add' | 'remove';
+  at: number;
+  entry: BlockEntry;
+  expire?: number;
+  done: (r: ChangeResult) => void;
+  fail: (e: unknown) => void;
+}
+
+/** A request the kernel has seen (or a purge), waiting for the database. */
+interface Applied {
+  done: (r: ChangeResult) => void;
+  fail: (e: unknown) => void;
+  result: ChangeResult;
+  /** The record change: set (an entry) or delete (undefined); none for a no-op. */
+  write?: { key: string; entry: StoredEntry | undefined };
+  /** Kernel lines that undo it, and the entry in force before it. */
+  undo: string[];
+  before: StoredEntry | undefined;
+}
 
 export interface BlocklistOptions {
   root: string;
@@ -42,19 +62,25 @@ export interface BlocklistOptions {
 export interface BlocklistStats {
   entries: number;
   bySet: Record<string, number>;
-  batches: number;
-  lastBatchMs: number;
+  /** Kernel batches and database writes so far. */
+  kernelBatches: number;
+  databaseWrites: number;
 }
 
 export class Blocklist {
-  private readonly queue: Operation[] = [];
-  private running = false;
-  private cache = new Map<string, StoredEntry>();
+  private readonly requests: Request[] = [];
+  private readonly toWrite: Applied[] = [];
+  private kernelBusy = false;
+  private writing = false;
+  /** The entries in force: what the kernel holds, by key. */
+  private entries = new Map<string, StoredEntry>();
   private timer: NodeJS.Timeout | undefined;
   /** Epoch seconds now (the clock the entries' expiry is judged by). */
   readonly now: () => number;
-  private batches = 0;
-  private lastBatchMs = 0;
+  private kernelBatches = 0;
+  private databaseWrites = 0;
+  /** Serialises every kernel change (batches and undos). */
+  private kernelChain: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: BlocklistOptions) {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -71,7 +97,9 @@ export class Blocklist {
     const now = this.now();
     const live = read.entries.filter((e) => !isExpired(e, now));
     await this.options.kernel.load(live.map((entry) => ({ entry, ...(entry.expires !== undefined ? { timeout: entry.expires - now } : {}) })));
-    this.cache = new Map(live.map((e) => [e.key, e]));
+    // Start the long-lived ipset process now, not on the first request.
+    await this.options.kernel.apply([]);
+    this.entries = new Map(live.map((e) => [e.key, e]));
     const expired = read.entries.length - live.length;
     if (expired > 0) await this.purge();
     const every = (this.options.purgeSeconds ?? 60) * 1000;
@@ -96,25 +124,29 @@ export class Blocklist {
     if (white !== undefined) {
       return Promise.reject(new EntryError(`${entry.address} is whitelisted (${white}) and can never be dropped`, 409));
     }
-    return this.enqueue((done, fail) => ({ kind: 'add', entry, ...(expire !== undefined ? { expire } : {}), done, fail }));
+    return this.enqueue({ kind: 'add', entry, ...(expire !== undefined ? { expire } : {}) });
   }
 
   remove(entry: BlockEntry): Promise<ChangeResult> {
-    return this.enqueue((done, fail) => ({ kind: 'remove', entry, done, fail }));
+    return this.enqueue({ kind: 'remove', entry });
   }
 
-  purge(): Promise<ChangeResult> {
-    return this.enqueue((done, fail) => ({ kind: 'purge', done, fail }));
+  /** Removes expired records from the database (the kernel has already dropped them). */
+  purge(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.toWrite.push({ done: () => resolve(), fail: reject, result: { changed: false, entry: undefined }, undo: [], before: undefined });
+      if (!this.writing) void this.writeDatabase();
+    });
   }
 
   /** Entries in force now, in key order. */
   list(filter: (e: StoredEntry) => boolean = () => true): StoredEntry[] {
     const now = this.now();
-    return [...this.cache.values()].filter((e) => !isExpired(e, now) && filter(e)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return [...this.entries.values()].filter((e) => !isExpired(e, now) && filter(e)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   get(entry: BlockEntry): StoredEntry | undefined {
-    const found = this.cache.get(entryKey(entry));
+    const found = this.entries.get(entryKey(entry));
     return found && !isExpired(found, this.now()) ? found : undefined;
   }
 
@@ -125,89 +157,121 @@ export class Blocklist {
       const set = `${e.action}/${e.chain}/${e.interface === 'any' ? 'any' : 'interface'}/v${e.family}`;
       bySet[set] = (bySet[set] ?? 0) + 1;
     }
-    return { entries: entries.length, bySet, batches: this.batches, lastBatchMs: this.lastBatchMs };
+    return { entries: entries.length, bySet, kernelBatches: this.kernelBatches, databaseWrites: this.databaseWrites };
   }
 
-  private enqueue(make: (done: (r: ChangeResult) => void, fail: (e: unknown) => void) => Operation): Promise<ChangeResult> {
-    return new Promise((resolve, reject) => {
-      this.queue.push(make(resolve, reject));
-      if (!this.running) void this.drain();
+  private enqueue(request: Omit<Request, 'done' | 'fail' | 'at'>): Promise<ChangeResult> {
+    return new Promise((done, fail) => {
+      this.requests.push({ ...request, at: performance.now(), done, fail });
+      if (!this.kernelBusy) void this.serveKernel();
     });
   }
 
-  private async drain(): Promise<void> {
-    this.running = true;
+  private kernel(lines: string[]): Promise<void> {
+    const run = this.kernelChain.then(() => this.options.kernel.apply(lines));
+    this.kernelChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Kernel queue: one batch at a time, each handed to the database queue once in the kernel. */
+  private async serveKernel(): Promise<void> {
+    this.kernelBusy = true;
     try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.queue.length);
-        const started = performance.now();
-        try {
-          const results = await this.runBatch(batch);
-          batch.forEach((op, i) => op.done(results[i]!));
-        } catch (e) {
-          for (const op of batch) op.fail(e);
+      while (this.requests.length > 0) {
+        const batch = this.requests.splice(0, this.requests.length);
+        const now = this.now();
+        const applied: Applied[] = [];
+        const forward: string[] = [];
+        const entries = new Map(this.entries);
+        for (const request of batch) {
+          const key = entryKey(request.entry);
+          let existing = entries.get(key);
+          if (existing && isExpired(existing, now)) existing = undefined;
+          if (request.kind === 'add') {
+            if (existing) {
+              applied.push({ done: request.done, fail: request.fail, result: { changed: false, entry: existing }, undo: [], before: existing });
+              continue;
+            }
+            const expires = request.expire === undefined ? undefined : now + request.expire;
+            const stored: StoredEntry = { ...request.entry, key, created: now, ...(expires !== undefined ? { expires } : {}) };
+            entries.set(key, stored);
+            forward.push(addLine(request.entry, request.expire));
+            applied.push({ done: request.done, fail: request.fail, result: { changed: true, entry: stored }, write: { key, entry: stored }, undo: [delLine(request.entry)], before: undefined });
+            continue;
+          }
+          if (!existing) {
+            applied.push({ done: request.done, fail: request.fail, result: { changed: false, entry: undefined }, undo: [], before: undefined });
+            continue;
+          }
+          entries.delete(key);
+          forward.push(delLine(request.entry));
+          const left = existing.expires === undefined ? undefined : Math.max(1, existing.expires - now);
+          applied.push({ done: request.done, fail: request.fail, result: { changed: true, entry: existing }, write: { key, entry: undefined }, undo: [addLine(existing, left)], before: existing });
         }
-        this.batches++;
-        this.lastBatchMs = performance.now() - started;
+        try {
+          const k0 = performance.now();
+          if (forward.length > 0) await this.kernel(forward);
+          if (process.env['GATEHOUSE_TRACE_BATCHES']) process.stderr.write(`kernel batch ${batch.length}: ${(performance.now() - k0).toFixed(1)} ms; waited ${(k0 - Math.min(...batch.map((r) => r.at))).toFixed(1)} ms\n`);
+        } catch (e) {
+          for (const a of applied) a.fail(e);
+          continue;
+        }
+        this.kernelBatches++;
+        this.entries = entries;
+        this.toWrite.push(...applied);
+        if (!this.writing) void this.writeDatabase();
       }
     } finally {
-      this.running = false;
+      this.kernelBusy = false;
     }
   }
 
-  private async runBatch(batch: Operation[]): Promise<ChangeResult[]> {
-    const { kernel, root } = this.options;
-    let undo: string[] = [];
-    let kernelChanged = false;
+  /** Database queue: every change that reached the kernel, in one locked write per turn. */
+  private async writeDatabase(): Promise<void> {
+    this.writing = true;
     try {
-      return await updateDatabase(root, BLOCKLIST_DB, async (db) => {
-        const now = this.now();
-        const { entries } = entriesOf(db, this.cache);
-        const current = new Map(entries.map((e) => [e.key, e]));
-        const forward: string[] = [];
-        undo = [];
-        // Expired records go first: the kernel has already dropped their elements.
-        for (const e of entries) {
-          if (isExpired(e, now)) {
-            delete db[e.key];
-            current.delete(e.key);
-          }
+      while (this.toWrite.length > 0) {
+        const batch = this.toWrite.splice(0, this.toWrite.length);
+        try {
+          await updateDatabase(this.options.root, BLOCKLIST_DB, (db) => {
+            const now = this.now();
+            // Expired records go: the kernel has already dropped their elements.
+            for (const e of entriesOf(db, this.entries).entries) if (isExpired(e, now)) delete db[e.key];
+            for (const a of batch) {
+              if (!a.write) continue;
+              if (a.write.entry) db[a.write.key] = entryRecord(a.write.entry, a.write.entry.created, a.write.entry.expires);
+              else delete db[a.write.key];
+            }
+          });
+          this.databaseWrites++;
+          this.forgetExpired();
+          for (const a of batch) a.done(a.result);
+        } catch (e) {
+          await this.undo(batch);
+          for (const a of batch) a.fail(e);
         }
-        const results = batch.map((op): ChangeResult => {
-          if (op.kind === 'purge') return { changed: false, entry: undefined };
-          const key = entryKey(op.entry);
-          const existing = current.get(key);
-          if (op.kind === 'add') {
-            if (existing) return { changed: false, entry: existing };
-            const expires = op.expire === undefined ? undefined : now + op.expire;
-            const stored: StoredEntry = { ...op.entry, key, created: now, ...(expires !== undefined ? { expires } : {}) };
-            db[key] = entryRecord(op.entry, now, expires);
-            current.set(key, stored);
-            forward.push(addLine(op.entry, op.expire));
-            undo.unshift(delLine(op.entry));
-            return { changed: true, entry: stored };
-          }
-          if (!existing) return { changed: false, entry: undefined };
-          delete db[key];
-          current.delete(key);
-          forward.push(delLine(op.entry));
-          undo.unshift(addLine(existing, existing.expires === undefined ? undefined : Math.max(1, existing.expires - now)));
-          return { changed: true, entry: existing };
-        });
-        if (forward.length > 0) {
-          await kernel.apply(forward);
-          kernelChanged = true;
-        }
-        this.cache = current;
-        return results;
-      });
-    } catch (e) {
-      if (kernelChanged) {
-        // The database was not written: take the kernel back to what the database says.
-        await kernel.apply(undo).catch(() => undefined);
-        this.cache = new Map((await readEntries(root).catch(() => ({ entries: [] as StoredEntry[] }))).entries.map((x) => [x.key, x]));
       }
-      throw e;
+    } finally {
+      this.writing = false;
     }
+  }
+
+  /** Takes the kernel and the entries in force back to before `batch`, newest change first. */
+  private async undo(batch: Applied[]): Promise<void> {
+    const entries = new Map(this.entries);
+    const lines: string[] = [];
+    for (const a of [...batch].reverse()) {
+      if (!a.write) continue;
+      lines.push(...a.undo);
+      if (a.before) entries.set(a.write.key, a.before);
+      else entries.delete(a.write.key);
+    }
+    this.entries = entries;
+    await this.kernel(lines).catch(() => undefined);
+  }
+
+  private forgetExpired(): void {
+    const now = this.now();
+    for (const [key, e] of this.entries) if (isExpired(e, now)) this.entries.delete(key);
   }
 }

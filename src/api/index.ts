@@ -101,3 +101,32 @@ export async function restoreBlocklist(root: string, mode: ApplyMode): Promise<{
   kernel.close();
   return { loaded: live.length, where: formatApplyMode(mode) };
 }
+
+export interface BlocklistStatus {
+  /** Entries in force in the database (expired ones left out). */
+  database: number;
+  /** Set name -> elements the kernel holds; undefined when the kernel was not read (dry-run). */
+  kernel?: Record<string, number>;
+}
+
+/** What `gatehouse status` shows of the blocklist: database entries and each kernel set's size. */
+export async function blocklistStatus(root: string, mode: ApplyMode): Promise<BlocklistStatus> {
+  const now = Math.floor(Date.now() / 1000);
+  const database = (await readEntries(root)).entries.filter((e) => !isExpired(e, now)).length;
+  if (mode.kind === 'dry-run') return { database };
+  const { createKernelRunner } = await import('../apply/index.js');
+  const runner = createKernelRunner(mode);
+  const text = await runner.run({ step: 'ipset list -t (blocklist sizes)', command: 'ipset', args: ['list', '-t'] }).catch(() => '');
+  const kernel: Record<string, number> = {};
+  let name: string | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('Name: ')) name = line.slice(6).trim();
+    else if (line.startsWith('Number of entries: ') && name?.startsWith('ghbl-') && !name.startsWith('ghbl-next-')) kernel[name] = Number(line.slice(19));
+  }
+  return { database, kernel };
+}
+
+export function formatBlocklistStatus(status: BlocklistStatus): string {
+  const sets = status.kernel === undefined ? 'kernel not read (dry-run)' : Object.keys(status.kernel).length === 0 ? 'no blocklist sets in the kernel' : Object.entries(status.kernel).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(', ') || 'all blocklist sets empty';
+  return `blocklist: ${status.database} entries in the database; ${sets}\n`;
+}

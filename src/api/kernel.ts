@@ -139,7 +139,11 @@ class IpsetSession {
   }
 
   run(lines: string[]): Promise<void> {
-    if (lines.length === 0) return Promise.resolve();
+    if (lines.length === 0) {
+      // Starts the process ahead of the first batch.
+      this.child ?? this.start();
+      return Promise.resolve();
+    }
     const child = this.child ?? this.start();
     return new Promise((resolve, reject) => {
       if (this.exited) return reject(this.exited);

@@ -24,7 +24,7 @@ class RecordingKernel implements BlocklistKernel {
       this.failNext = false;
       throw new GatehouseError('ipset refused');
     }
-    this.batches.push(lines);
+    if (lines.length > 0) this.batches.push(lines);
   }
   async load(entries: readonly { entry: { address: string }; timeout?: number }[]): Promise<void> {
     this.loads.push({ entries: entries.length, lines: entries.map((e) => `${e.entry.address} ${e.timeout ?? 0}`) });
