@@ -9,6 +9,7 @@ import { GatehouseError } from '../errors/index.js';
 import { eachItem, splitFile, type FileItem, type ItemVisitor, type Params } from './lines.js';
 import { MACLIST_COLUMNS, NAT_COLUMNS, SNAT_COLUMNS, STOPPED_COLUMNS, parseMaclist, parseNat, parseSnat, parseStoppedRules } from './nat.js';
 import { RULE_COLUMNS, parseRuleFile } from './rules.js';
+import { mangleColumns, parseMangle } from './mangle.js';
 import { parseAssignments, parseSettings } from './settings.js';
 import type { Family, ShorewallConfig } from './types.js';
 import {
@@ -25,6 +26,8 @@ import {
 
 export type * from './types.js';
 export { knownMacroNames } from './macros.js';
+export type { MangleChainName, MangleCommand, MangleEnd, MangleEntry, MarkLayout, MarkOperation, MarkTest } from './mangle.js';
+export { markLayout } from './mangle.js';
 
 /** File name (zones, rules, ...) -> text. */
 export type ShorewallFiles = Record<string, string>;
@@ -58,14 +61,14 @@ const SHOREWALLRC: Params = { CONFDIR: '/etc', SHAREDIR: '/usr/share', VARDIR: '
 
 /** Files read by other stages or at run time; noted, never compiled here. */
 const OTHER_STAGES = new Set([
-  'conntrack', 'helpers', 'modules', 'modules.essential', 'actions', 'providers', 'rtrules', 'mangle', 'tcinterfaces',
+  'conntrack', 'helpers', 'modules', 'modules.essential', 'actions', 'providers', 'rtrules', 'tcinterfaces',
   'tcpri', 'tcclasses', 'tcdevices', 'tcfilters', 'tcrules', 'findgw', 'capabilities', 'routes', 'init', 'initdone',
   'start', 'started', 'stop', 'stopped', 'clear', 'cleared', 'restored', 'refresh', 'refreshed', 'tcclear', 'isusable',
   'lib.private', 'maclog', 'savesets', 'scfilter', 'enabled', 'disabled', 'postcompile', 'compile', 'tcstart', 'Makefile',
 ]);
 /** Shorewall files that change verdicts and that Gatehouse cannot honour yet: refusing is safer than skipping. */
 const NOT_YET = ['tunnels', 'proxyarp', 'proxyndp', 'netmap', 'masq', 'accounting', 'ecn', 'routestopped', 'arprules', 'secmarks', 'notrack', 'rawnat'];
-const COMPILED = new Set(['params', 'shorewall.conf', 'shorewall6.conf', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'blrules', 'snat', 'nat', 'maclist', 'stoppedrules']);
+const COMPILED = new Set(['params', 'shorewall.conf', 'shorewall6.conf', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'blrules', 'snat', 'nat', 'maclist', 'stoppedrules', 'mangle']);
 
 function hasContent(text: string): boolean {
   return text.split('\n').some((l) => {
@@ -127,6 +130,7 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
   const hostsWithMaclist = new Set(hosts.filter((h) => h.options.maclist).map((h) => h.interface));
   const maclist = parseMaclist(split('maclist', MACLIST_COLUMNS, firewallZone), ctx, hostsWithMaclist);
   const stoppedRules = parseStoppedRules(split('stoppedrules', STOPPED_COLUMNS, firewallZone), ctx);
+  const mangle = parseMangle(split('mangle', mangleColumns(options.family), firewallZone), ctx, settings);
 
   return {
     family: options.family,
@@ -143,6 +147,7 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
     nat,
     maclist,
     stoppedRules,
+    mangle,
     notes,
   };
 }

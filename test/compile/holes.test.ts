@@ -33,3 +33,20 @@ describe('negated address lists', () => {
     expect(lines(p.rulesV4, '-A loc-net !')).toEqual(['-A loc-net ! -s 192.168.1.11 -j DROP']);
   });
 });
+
+describe('DNAT and REDIRECT that change the port', () => {
+  it('accept only connections whose original destination port was translated', () => {
+    const p = plan({ rules: 'DNAT net loc:192.168.1.11:22 tcp 8443\nREDIRECT loc 3128 tcp 443\nDNAT net loc:192.168.1.12:80 tcp 8080,8081\n' });
+    expect(lines(p.rulesV4, '-A net-loc -d')).toEqual([
+      '-A net-loc -d 192.168.1.11 -p tcp --dport 22 -m conntrack --ctorigdstport 8443 -j ACCEPT',
+      '-A net-loc -d 192.168.1.12 -p tcp --dport 80 -m conntrack --ctorigdstport 8080 -j ACCEPT',
+      '-A net-loc -d 192.168.1.12 -p tcp --dport 80 -m conntrack --ctorigdstport 8081 -j ACCEPT',
+    ]);
+    expect(lines(p.rulesV4, '-A loc-fw -p tcp')).toEqual(['-A loc-fw -p tcp --dport 3128 -m conntrack --ctorigdstport 443 -j ACCEPT']);
+  });
+
+  it('a DNAT that keeps every port (no server port) matches the ports as they are', () => {
+    const p = plan({ rules: 'DNAT net loc:192.168.1.11 tcp 22\n' });
+    expect(lines(p.rulesV4, '-A net-loc -d')).toEqual(['-A net-loc -d 192.168.1.11 -p tcp --dport 22 -j ACCEPT']);
+  });
+});

@@ -2,9 +2,9 @@
 """Hostile-packet probes for the lab, with Python's standard library only.
 
   crafted.py listen FAMILY PROTO MARKER TIMEOUT_MS
-      Opens a raw socket for PROTO (tcp, udp or icmp), prints "ready", then prints
-      "arrived" as soon as a packet carrying MARKER reaches this host's stack, or
-      "blocked" when TIMEOUT_MS pass. A raw socket sees a packet only after the
+      Opens a raw socket for PROTO (tcp, udp or icmp), prints "ready", waits for a
+      line on stdin (the packet was sent), then prints "arrived" as soon as a packet
+      carrying MARKER has reached this host's stack, or "blocked" when TIMEOUT_MS pass. A raw socket sees a packet only after the
       local netfilter INPUT hook accepted it, so in the gateway it reports the
       gateway's verdict; on a lab host (no firewall) it reports whether the gateway
       forwarded it.
@@ -114,6 +114,8 @@ def listen(argv):
     number = PROTO.get(proto) or (socket.IPPROTO_ICMP if family == 4 else socket.IPPROTO_ICMPV6)
     s = socket.socket(socket.AF_INET if family == 4 else socket.AF_INET6, socket.SOCK_RAW, number)
     print("ready", flush=True)
+    # The wait starts once the sender is done (a line on stdin); earlier packets wait in the socket.
+    sys.stdin.readline()
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()

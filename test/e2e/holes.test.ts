@@ -54,6 +54,37 @@ describe.skipIf(why)('false accepts of issue 16, closed, proved with packets', (
     await loadShorewall(lab, files(['DROP loc:!192.168.1.10,192.168.1.12 net']));
     await expectVerdicts(lab, [{ from: 'green', to: 'inet', proto: 'tcp', port: 80, verdict: 'accepted', why: '192.168.1.10 is excluded: the loc net ACCEPT policy' }]);
   });
+
+  it('a DNAT or REDIRECT that changes the port does not open the internal port directly', async () => {
+    await loadShorewall(lab, files(['DNAT net loc:192.168.1.10:22 tcp 8443', 'REDIRECT loc 3128 tcp 443'], { policy: ['loc net ACCEPT', 'all all REJECT'] }));
+    await expectVerdicts(lab, [
+      { from: 'inet', to: 'green', proto: 'tcp', port: 8443, verdict: 'accepted', options: { address: RED, listenPort: 22 }, why: 'the forward itself' },
+      { from: 'inet', to: 'green', proto: 'tcp', port: 22, verdict: 'rejected', why: 'net -> loc:22 without translation meets the all all REJECT policy' },
+      { from: 'green', to: 'gw', proto: 'tcp', port: 443, verdict: 'accepted', options: { address: '198.51.100.10', listenPort: 3128 }, why: 'the redirect itself' },
+      { from: 'green', to: 'gw', proto: 'tcp', port: 3128, verdict: 'rejected', why: 'the proxy port asked for directly meets loc -> fw REJECT' },
+    ]);
+  });
+
+  it.skipIf(noCrafted)('a forged ICMP error (fragmentation needed, packet too big) from the internet reaches neither the LAN nor the gateway', async () => {
+    await loadShorewall(lab, files(['ACCEPT net loc udp 9999']));
+    const inet4 = '198.51.100.10';
+    const inet6 = '2001:db8:2::10';
+    await expectArrivals(lab, [
+      { from: 'inet', to: 'green', family: 4, src: inet4, dst: '192.168.1.10', proto: 'icmp', options: { type: 3, code: 4 }, expect: 'blocked', why: 'no connection: net -> loc DROP' },
+      { from: 'inet', to: 'gw', family: 4, src: inet4, dst: RED, proto: 'icmp', options: { type: 3, code: 4 }, expect: 'blocked', why: 'no connection: net -> fw DROP' },
+      { from: 'inet', to: 'green', family: 6, src: inet6, dst: 'fd00:1::10', proto: 'icmp', options: { type: 2, code: 0 }, expect: 'blocked', why: 'no connection: net -> loc DROP' },
+      { from: 'inet', to: 'gw', family: 6, src: inet6, dst: '2001:db8:1::2', proto: 'icmp', options: { type: 2, code: 0 }, expect: 'blocked', why: 'no connection: net -> fw DROP' },
+      { from: 'inet', to: 'green', family: 4, src: inet4, dst: '192.168.1.10', proto: 'udp', options: { dport: 9999 }, expect: 'arrived', why: 'control: a crafted packet the rules open does arrive' },
+    ]);
+    // An error that belongs to a connection is RELATED and still passes: green refuses a
+    // port the rules open, and the internet host must hear the refusal.
+    await lab.exec('green', 'iptables', ['-A', 'INPUT', '-p', 'udp', '--dport', '9999', '-j', 'REJECT']);
+    try {
+      await expectVerdicts(lab, [{ from: 'inet', to: 'green', proto: 'udp', port: 9999, verdict: 'rejected', why: "green's port unreachable is RELATED" }]);
+    } finally {
+      await lab.exec('green', 'iptables', ['-F', 'INPUT']);
+    }
+  });
 });
 
 export { RED, files, expectArrivals, noCrafted };
