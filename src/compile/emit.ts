@@ -14,6 +14,11 @@ function quote(text: string): string {
   return `"${text.replace(/["\\]/g, '')}"`;
 }
 
+/** Marks and masks as iptables-save prints them. */
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
 /** iptables' negation prefix. At module level: a closure made per match was most of the emitter's time. */
 function not(negate: boolean | undefined): string {
   return negate ? '! ' : '';
@@ -22,9 +27,9 @@ function not(negate: boolean | undefined): string {
 function renderMatch(m: Match): string {
   switch (m.kind) {
     case 'inInterface':
-      return `-i ${m.name}`;
+      return `${not(m.negate)}-i ${m.name}`;
     case 'outInterface':
-      return `-o ${m.name}`;
+      return `${not(m.negate)}-o ${m.name}`;
     case 'source':
       return `${not(m.negate)}-s ${m.address}`;
     case 'destination':
@@ -50,6 +55,8 @@ function renderMatch(m: Match): string {
       return `-m conntrack --ctstate ${m.states.join(',')}`;
     case 'originalDestination':
       return `-m conntrack --ctorigdst ${m.address}`;
+    case 'originalDestinationPort':
+      return `-m conntrack --ctorigdstport ${m.port}`;
     case 'destinationLocal':
       return `-m addrtype ${not(m.negate)}--dst-type LOCAL${m.onIncomingInterface ? ' --limit-iface-in' : ''}`;
     case 'sourceBroadcast':
@@ -78,6 +85,8 @@ function renderMatch(m: Match): string {
     }
     case 'comment':
       return `-m comment --comment ${quote(m.text.slice(0, 255))}`;
+    case 'mark':
+      return `-m ${m.connmark ? 'connmark' : 'mark'} ${not(m.negate)}--mark ${hex(m.value)}/${hex(m.mask)}`;
   }
 }
 
@@ -103,6 +112,15 @@ function renderTarget(t: Target): string {
       return `-j REDIRECT --to-ports ${t.ports}`;
     case 'NOTRACK':
       return '-j CT --notrack';
+    case 'MARK':
+    case 'CONNMARK': {
+      if (t.operation !== 'set') return `-j ${t.kind} --${t.operation}-mark ${hex(t.value)}`;
+      return `-j ${t.kind} --set-mark ${hex(t.value)}${t.mask === undefined ? '' : `/${hex(t.mask)}`}`;
+    }
+    case 'SAVEMARK':
+      return `-j CONNMARK --save-mark --mask ${hex(t.mask)}`;
+    case 'RESTOREMARK':
+      return `-j CONNMARK --restore-mark --mask ${hex(t.mask)}`;
   }
 }
 
