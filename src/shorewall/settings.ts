@@ -5,7 +5,7 @@
 import { GatehouseError } from '../errors/index.js';
 import { parseRate } from './address.js';
 import { substitute, type Params } from './lines.js';
-import type { Settings } from './types.js';
+import type { Disposition, Settings, StateDispositions } from './types.js';
 
 const ASSIGNMENT = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
 
@@ -59,7 +59,19 @@ const HONOURED = new Set([
   'LOGLIMIT',
   'BLACKLIST',
   'BLACKLIST_DISPOSITION',
+  'RELATED_DISPOSITION',
+  'RELATED_LOG_LEVEL',
+  'INVALID_DISPOSITION',
+  'INVALID_LOG_LEVEL',
+  'UNTRACKED_DISPOSITION',
+  'UNTRACKED_LOG_LEVEL',
+  'TCP_FLAGS_DISPOSITION',
+  'TCP_FLAGS_LOG_LEVEL',
+  'SMURF_DISPOSITION',
+  'SMURF_LOG_LEVEL',
 ]);
+
+const SYSLOG_LEVELS = new Set(['debug', 'info', 'notice', 'warning', 'warn', 'err', 'error', 'crit', 'alert', 'emerg', 'panic', '0', '1', '2', '3', '4', '5', '6', '7']);
 
 const CONF = 'shorewall.conf';
 
@@ -120,6 +132,31 @@ export function parseSettings(text: string | undefined, params: Params, firewall
     throw fail('BLACKLIST_DISPOSITION', `BLACKLIST_DISPOSITION=${blDisposition} is not supported`, 'expected DROP or REJECT');
   }
 
+  const logLevel = (name: string): string | undefined => {
+    const v = pick(name)?.replace(/!$/, '').toLowerCase();
+    if (v === undefined || v === 'none') return undefined;
+    if (!SYSLOG_LEVELS.has(v)) throw fail(name, `${name}=${v} is not a log level Gatehouse supports`, 'expected a syslog level (info, notice, warning, ...), 0-7, none or nothing');
+    return v;
+  };
+  // Shorewall's defaults when a disposition is not set: RELATED accepted, INVALID and
+  // UNTRACKED continue to the rules, impossible TCP flags and smurfs dropped.
+  function stateDisposition<V extends string>(name: string, fallback: V, allowed: readonly V[], level: string): Disposition<V> {
+    const text = (pick(name) ?? fallback).toUpperCase();
+    if (!(allowed as readonly string[]).includes(text)) {
+      const audit = /^A_/.test(text) ? ' (audited dispositions are not supported)' : '';
+      throw fail(name, `${name}=${text} is not valid${audit}`, `expected ${allowed.join(', ')}`);
+    }
+    const log = logLevel(level);
+    return log === undefined ? { verdict: text as V } : { verdict: text as V, log };
+  }
+  const dispositions: StateDispositions = {
+    related: stateDisposition('RELATED_DISPOSITION', 'ACCEPT', ['ACCEPT', 'DROP', 'REJECT', 'CONTINUE'] as const, 'RELATED_LOG_LEVEL'),
+    invalid: stateDisposition('INVALID_DISPOSITION', 'CONTINUE', ['DROP', 'REJECT', 'CONTINUE'] as const, 'INVALID_LOG_LEVEL'),
+    untracked: stateDisposition('UNTRACKED_DISPOSITION', 'CONTINUE', ['ACCEPT', 'DROP', 'REJECT', 'CONTINUE'] as const, 'UNTRACKED_LOG_LEVEL'),
+    tcpFlags: stateDisposition('TCP_FLAGS_DISPOSITION', 'DROP', ['ACCEPT', 'DROP', 'REJECT'] as const, 'TCP_FLAGS_LOG_LEVEL'),
+    smurf: stateDisposition('SMURF_DISPOSITION', 'DROP', ['DROP'] as const, 'SMURF_LOG_LEVEL'),
+  };
+
   const settings: Settings = {
     ipForwarding,
     maclistDisposition: disposition,
@@ -127,6 +164,7 @@ export function parseSettings(text: string | undefined, params: Params, firewall
     logFormat: pick('LOGFORMAT') ?? 'Shorewall:%s:%s:',
     blacklistStates: blacklist.includes('ALL') ? ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] : blacklist,
     blacklistDisposition: blDisposition,
+    dispositions,
     raw,
   };
   const maclistLevel = pick('MACLIST_LOG_LEVEL');

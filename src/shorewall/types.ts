@@ -204,6 +204,22 @@ export interface StoppedRule {
   place: SourcePlace;
 }
 
+/** A disposition with the log level of its *_LOG_LEVEL setting, when it logs. */
+export interface Disposition<V extends string> {
+  verdict: V;
+  log?: string;
+}
+
+export interface StateDispositions {
+  related: Disposition<'ACCEPT' | 'DROP' | 'REJECT' | 'CONTINUE'>;
+  invalid: Disposition<'DROP' | 'REJECT' | 'CONTINUE'>;
+  untracked: Disposition<'ACCEPT' | 'DROP' | 'REJECT' | 'CONTINUE'>;
+  /** Interfaces with tcpflags: packets with impossible flag combinations. */
+  tcpFlags: Disposition<'ACCEPT' | 'DROP' | 'REJECT'>;
+  /** Interfaces with nosmurfs: broadcast and multicast sources. */
+  smurf: Disposition<'DROP'>;
+}
+
 /** The shorewall.conf settings the compiler honours, already validated. */
 export interface Settings {
   ipForwarding: 'On' | 'Off' | 'Keep' | undefined;
@@ -216,6 +232,8 @@ export interface Settings {
   /** Connection states the blrules apply to. */
   blacklistStates: string[];
   blacklistDisposition: 'DROP' | 'REJECT';
+  /** What happens to packets of each conntrack state before the rules (Shorewall's *_DISPOSITION). */
+  dispositions: StateDispositions;
   /** Every setting as written (after substitution), including the ones we ignore. */
   raw: Record<string, string>;
 }

@@ -50,3 +50,34 @@ describe('DNAT and REDIRECT that change the port', () => {
     expect(lines(p.rulesV4, '-A net-loc -d')).toEqual(['-A net-loc -d 192.168.1.11 -p tcp --dport 22 -j ACCEPT']);
   });
 });
+
+describe('state dispositions', () => {
+  it("follow Shorewall's defaults when unset: RELATED accepted, INVALID and UNTRACKED continue to the rules", () => {
+    const p = plan({});
+    expect(lines(p.rulesV4, '-A INPUT -m conntrack')).toEqual(['-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT']);
+  });
+
+  it('each disposition and its log level become rules in INPUT, FORWARD and OUTPUT', () => {
+    const conf = 'RELATED_DISPOSITION=REJECT\nINVALID_DISPOSITION=DROP\nINVALID_LOG_LEVEL=info\nUNTRACKED_DISPOSITION=ACCEPT\n';
+    const p = plan({ 'shorewall.conf': conf });
+    expect(lines(p.rulesV4, '-A FORWARD -m conntrack')).toEqual([
+      '-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT',
+      '-A FORWARD -m conntrack --ctstate RELATED -j reject',
+      '-A FORWARD -m conntrack --ctstate INVALID -j LOG --log-prefix Shorewall:FORWARD:DROP: --log-level 6',
+      '-A FORWARD -m conntrack --ctstate INVALID -j DROP',
+      '-A FORWARD -m conntrack --ctstate UNTRACKED -j ACCEPT',
+    ]);
+  });
+
+  it('TCP_FLAGS_DISPOSITION and SMURF_LOG_LEVEL are honoured', () => {
+    const p = plan({ interfaces: '?FORMAT 2\nloc eth0 -\nnet eth1 tcpflags,nosmurfs\n', 'shorewall.conf': 'TCP_FLAGS_DISPOSITION=REJECT\nSMURF_LOG_LEVEL=notice\n' });
+    expect(lines(p.rulesV4, '-A tcpflags').every((l) => l.endsWith('-j reject'))).toBe(true);
+    // Broadcast and multicast sources, in the in@ and fwd@ chains of eth1.
+    expect(lines(p.rulesV4, '--log-prefix Shorewall:smurfs:DROP: --log-level 5')).toHaveLength(4);
+  });
+
+  it('refuses a disposition Shorewall does not allow, naming the setting', () => {
+    expect(() => plan({ 'shorewall.conf': 'INVALID_DISPOSITION=ACCEPT\n' })).toThrow(/INVALID_DISPOSITION=ACCEPT is not valid/);
+    expect(() => plan({ 'shorewall.conf': 'SMURF_DISPOSITION=A_DROP\n' })).toThrow(/audited/);
+  });
+});
