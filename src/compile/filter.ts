@@ -16,7 +16,7 @@ import {
   type FamilyRule,
 } from './context.js';
 import { TableBuilder, type Match, type Table, type Target } from './ir.js';
-import { resolvePolicy, rulePairs, type Membership } from './zones.js';
+import { resolvePolicy, rulePairs, standardChainPolicy, type Membership } from './zones.js';
 
 export const REJECT_CHAIN = 'reject';
 const TCPFLAGS_CHAIN = 'tcpflags';
@@ -373,6 +373,11 @@ export function buildFilter(ctx: FamilyContext): FilterResult {
   }
   if ([...options.values()].some((o) => o.tcpflags)) addTcpFlagsChain(t, ctx);
   const main = dispatch('main');
+  for (const chain of ['INPUT', 'FORWARD', 'OUTPUT'] as const) {
+    const policy = standardChainPolicy(config, chain);
+    const target = policy.verdict === 'CONTINUE' || policy.verdict === 'NONE' ? undefined : dispositionTarget(policy.verdict);
+    if (target) addWithLog(t, config, chain, [], target, policy.log, { chain, disposition: policy.verdict });
+  }
 
   return { table: t.build(), pairRules, forwards: main.fwd.length > 0 };
 }

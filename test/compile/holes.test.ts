@@ -81,3 +81,20 @@ describe('state dispositions', () => {
     expect(() => plan({ 'shorewall.conf': 'SMURF_DISPOSITION=A_DROP\n' })).toThrow(/audited/);
   });
 });
+
+describe('the end of INPUT, FORWARD and OUTPUT', () => {
+  it('takes the all $FW, $FW all and all all policies, as Shorewall does for unlisted interfaces', () => {
+    const p = plan({ policy: 'loc net ACCEPT\n$FW all ACCEPT\nall $FW DROP info\nall all REJECT\n' });
+    const tail = (chain: string) => lines(p.rulesV4, `-A ${chain} -j`).slice(-1)[0];
+    expect(tail('INPUT')).toBe('-A INPUT -j DROP');
+    expect(lines(p.rulesV4, '-A INPUT -j LOG')).toEqual(['-A INPUT -j LOG --log-prefix Shorewall:INPUT:DROP: --log-level 6']);
+    expect(tail('OUTPUT')).toBe('-A OUTPUT -j ACCEPT');
+    expect(tail('FORWARD')).toBe('-A FORWARD -j reject');
+  });
+
+  it("without an all all line, Shorewall's defaults: INPUT DROP, FORWARD and OUTPUT REJECT, logged", () => {
+    const p = plan({ policy: 'loc net ACCEPT\nloc $FW ACCEPT\n$FW loc ACCEPT\n$FW net ACCEPT\nnet all DROP\n' });
+    expect(lines(p.rulesV4, '-A INPUT -j').slice(-2)).toEqual(['-A INPUT -j LOG --log-prefix Shorewall:INPUT:DROP: --log-level 6', '-A INPUT -j DROP']);
+    expect(lines(p.rulesV4, '-A FORWARD -j').slice(-1)).toEqual(['-A FORWARD -j reject']);
+  });
+});

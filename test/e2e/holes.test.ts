@@ -101,6 +101,20 @@ describe.skipIf(why)('false accepts of issue 16, closed, proved with packets', (
       await lab.exec('green', 'iptables', ['-F', 'INPUT']);
     }
   });
+
+  it('an interface the interfaces file does not list meets the all all policy, not a silent drop', async () => {
+    const interfaces = ['net red0 -', 'loc green0 -', 'gst blue0 -'];
+    await loadShorewall(lab, files([], { interfaces, policy: ['loc net ACCEPT', 'net all DROP', 'all all REJECT'] }));
+    await expectVerdicts(lab, [
+      { from: 'orange', to: 'gw', proto: 'tcp', port: 22, verdict: 'rejected', options: { address: '192.168.20.1' }, why: 'orange0 is unlisted: INPUT ends with the all all REJECT policy' },
+      { from: 'orange', to: 'inet', proto: 'tcp', port: 80, verdict: 'rejected', why: 'orange0 is unlisted: FORWARD ends with the all all REJECT policy' },
+    ]);
+    await loadShorewall(lab, files([], { interfaces, policy: ['loc net ACCEPT', 'net all DROP', 'all all ACCEPT'] }));
+    await expectVerdicts(lab, [
+      { from: 'orange', to: 'inet', proto: 'tcp', port: 80, verdict: 'accepted', why: 'orange0 is unlisted: the all all ACCEPT policy, as in Shorewall' },
+      { from: 'inet', to: 'gw', proto: 'tcp', port: 22, verdict: 'dropped', options: { address: RED }, why: 'a listed interface keeps its own policy: net all DROP' },
+    ]);
+  });
 });
 
 export { RED, files, expectArrivals, noCrafted };
