@@ -2,7 +2,7 @@
  * The filter table: the stateful base, dispatch by interface (and host addresses) into
  * one chain per zone pair, the rules of each pair in file order, and its policy last.
  */
-import type { Disposition, Rule } from '../shorewall/index.js';
+import type { Disposition, Rule, RuleCondition } from '../shorewall/index.js';
 import { addressAlternatives } from './addresses.js';
 import {
   addWithLog,
@@ -134,6 +134,17 @@ function originalPorts(rule: Rule, translated: string | undefined): Match[][] {
   return rule.dports.map((port) => [{ kind: 'originalDestinationPort', port }]);
 }
 
+const CONDITIONS: Record<RuleCondition, Match[][]> = {
+  invalid: [[{ kind: 'conntrackState', states: ['INVALID'] }]],
+  broadcast: [[{ kind: 'destinationType', type: 'BROADCAST' }]],
+  multicast: [[{ kind: 'destinationType', type: 'MULTICAST' }]],
+};
+
+/** Invalid(DROP), Broadcast(DROP), Multicast(DROP): the verdict only for those packets. */
+function conditionMatches(rule: Rule): Match[][] {
+  return rule.condition === undefined ? [[]] : CONDITIONS[rule.condition];
+}
+
 /** The matches of a rule in its zone-pair chain, one list per alternative. */
 function filterAlternatives(fr: FamilyRule, index: number, ctx: FamilyContext): Match[][] {
   const rule = fr.rule;
@@ -166,7 +177,7 @@ function filterAlternatives(fr: FamilyRule, index: number, ctx: FamilyContext): 
       origdest = origdestAlternatives(fr, ctx);
     }
   }
-  return product([source, dest, origdest, protocols, origPorts], extraMatches(rule, index));
+  return product([source, dest, origdest, protocols, origPorts, conditionMatches(rule)], extraMatches(rule, index));
 }
 
 export function buildFilter(ctx: FamilyContext): FilterResult {

@@ -21,6 +21,8 @@ export interface Zone {
 }
 
 export interface InterfaceOptions {
+  /** `ignore`: Shorewall generates nothing for the interface (its traffic meets the all policies). */
+  ignore: boolean;
   routeback: boolean;
   dhcp: boolean;
   tcpflags: boolean;
@@ -119,9 +121,16 @@ export interface RateLimit {
   burst?: number;
 }
 
+/**
+ * Shorewall's standard actions that add a condition to a verdict: Invalid(DROP) is DROP
+ * for packets conntrack finds INVALID, Broadcast and Multicast match those destinations.
+ */
+export type RuleCondition = 'invalid' | 'broadcast' | 'multicast';
+
 export interface Rule {
   section: RuleSection;
   action: RuleAction;
+  condition?: RuleCondition;
   /** Syslog level (or number) when the rule logs; absent when it does not. */
   log?: string;
   source: Endpoint;
