@@ -18,6 +18,13 @@ import type { BuildModelOptions, GatewayModel } from './types.js';
 export type * from './types.js';
 export { commentText } from './text.js';
 export { utcOffsetMinutes, utcWindows } from './times.js';
+// The pieces the traffic-shaping stage (src/qos) resolves class rules with.
+export { objectResolver, type ObjectResolver, type Endpoint } from './objects.js';
+export { serviceResolver, type ServiceResolver } from './services.js';
+export { readNetwork, type NetworkView } from './network.js';
+export { sortRuleKeys } from './rules.js';
+export { propOf } from './settings.js';
+export { row } from './text.js';
 
 export function buildModel(dbs: Record<string, Database>, options: BuildModelOptions = {}): GatewayModel {
   const configuration = dbs['configuration'] ?? {};
@@ -57,6 +64,7 @@ export function buildModel(dbs: Record<string, Database>, options: BuildModelOpt
 
 /** Every file the gateway fragments produce; the firewall save event expands these. */
 export const GATEWAY_TARGETS: readonly string[] = [
-  ...['shorewall.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules'].map((f) => `/etc/shorewall/${f}`),
-  ...['shorewall6.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules'].map((f) => `/etc/shorewall6/${f}`),
+  ...['shorewall.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules', 'mangle'].map((f) => `/etc/shorewall/${f}`),
+  ...['shorewall6.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules', 'mangle'].map((f) => `/etc/shorewall6/${f}`),
+  '/etc/firehol/fireqos.conf',
 ];
