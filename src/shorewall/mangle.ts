@@ -236,10 +236,15 @@ function readEnd(row: Row, index: number, ctx: ParseContext): MangleEnd {
     if (colon >= 0) end.addresses = addresses(text.slice(colon + 1), allow);
     return end;
   }
-  if (/^!?[A-Za-z][A-Za-z0-9_.-]*$/.test(head) && !head.includes('.')) {
-    throw row.fail(index, `'${head}' is neither $FW nor an interface from the interfaces file`, `expected -, $FW, an interface (${[...ctx.interfaces.keys()].join(', ')}), interface:addresses or addresses`);
+  try {
+    return { firewall: false, addresses: addresses(text, allow) };
+  } catch (e) {
+    // An IPv6 address may start with letters (fe80::1): a name is only reported when the text is no address.
+    if (/^!?[A-Za-z][A-Za-z0-9_.-]*$/.test(head) && !head.includes('.')) {
+      throw row.fail(index, `'${head}' is neither $FW nor an interface from the interfaces file`, `expected -, $FW, an interface (${[...ctx.interfaces.keys()].join(', ')}), interface:addresses or addresses`);
+    }
+    throw e;
   }
-  return { firewall: false, addresses: addresses(text, allow) };
 }
 
 function readTest(row: Row, layout: MarkLayout): MarkTest | undefined {

@@ -63,6 +63,11 @@ describe('mangle entries run in the chain Shorewall picks', () => {
     ]);
   });
 
+  it('an IPv6 address that starts with letters is an address, not an interface name', () => {
+    const [e] = parseShorewall({ ...BASE, zones: 'fw firewall\nloc ipv6\nnet ipv6\n', mangle: 'MARK(1):T fd00:1::/64\n' }, { family: 6, dir: '/t' }).mangle;
+    expect(e?.source.addresses?.items).toEqual([{ kind: 'net', family: 6, address: 'fd00:1::/64' }]);
+  });
+
   it('a negated source interface and interface:address ends', () => {
     const [e] = mangle('CONNMARK(0x5/0x3f):F !eth1 eth1:203.0.113.0/24 udp 53\n');
     expect(e?.source).toEqual({ firewall: false, interface: 'eth1', negateInterface: true });
