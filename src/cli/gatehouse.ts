@@ -45,3 +45,6 @@ export async function main(argv: string[]): Promise<number> {
     return isGatehouseError(e) ? e.exitCode : 1;
   }
 }
+
+/** Ends the process once all output is written (bin/gatehouse.js). */
+export { runCommand } from './run-command.js';

@@ -17,6 +17,8 @@ export type Match =
   | { kind: 'icmpType'; family: Family; type: string }
   | { kind: 'conntrackState'; states: string[] }
   | { kind: 'originalDestination'; address: string }
+  /** The connection's original destination port (or range a:b), before DNAT or REDIRECT changed it. */
+  | { kind: 'originalDestinationPort'; port: string }
   | { kind: 'destinationLocal'; negate?: boolean; onIncomingInterface?: boolean }
   | { kind: 'sourceBroadcast' }
   | { kind: 'tcpFlags'; mask: string; set: string }

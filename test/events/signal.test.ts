@@ -185,6 +185,6 @@ describe('shipped events', () => {
     expect(ev.templates).toContain('/etc/shorewall/rules');
     expect(ev.templates).toContain('/etc/shorewall6/rules');
     expect(ev.templates).toContain('/etc/firehol/fireqos.conf');
-    expect(ev.templates).toHaveLength(25);
+    expect(ev.templates).toHaveLength(28);
   });
 });

@@ -86,6 +86,13 @@ describe('mangle input Shorewall refuses (or Gatehouse cannot honour) is refused
     expect(mangle('SAVE(0xfff3f):T\n', 'PROVIDER_OFFSET=16\nMASK_BITS=16\nTC_EXPERT=Yes\n')[0]?.command).toEqual({ kind: 'SAVE', mask: 0xfff3f });
   });
 
+  it('a mark or mask outside the layout (above MASK_BITS and not wholly provider bits), as Shorewall refuses it', () => {
+    const conf = 'PROVIDER_BITS=4\nPROVIDER_OFFSET=16\nMASK_BITS=8\n';
+    expect(failure('RESTORE(0xff3f) $FW - - - - - 0x0/0xff3f\n', conf)).toMatch(/\(test\): '0xff3f' is not a mark or mask of this layout/);
+    expect(failure('MARK(0x100000):P\n')).toMatch(/'0x100000' is not a mark or mask of this layout/);
+    expect(mangle('MARK(0x20000/0xf0000):P\n', conf)[0]?.command).toEqual({ kind: 'MARK', operation: 'set', value: 0x20000, mask: 0xf0000 });
+  });
+
   it('a designator other than OUTPUT with SOURCE $FW', () => {
     expect(failure('MARK(1):T $FW\n')).toMatch(/entries with SOURCE \$FW run in the OUTPUT chain/);
   });
