@@ -6,6 +6,7 @@
  */
 import type { Database } from '../db/index.js';
 import { buildFamilyFiles } from './files.js';
+import { buildMultiWan } from './multiwan.js';
 import { buildOneToOneNat, buildPortForwards } from './nat.js';
 import { readNetwork } from './network.js';
 import { objectResolver } from './objects.js';
@@ -18,6 +19,7 @@ import type { BuildModelOptions, GatewayModel } from './types.js';
 export type * from './types.js';
 export { commentText } from './text.js';
 export { utcOffsetMinutes, utcWindows } from './times.js';
+export type { MultiWanRows, ProviderView } from './multiwan.js';
 
 export function buildModel(dbs: Record<string, Database>, options: BuildModelOptions = {}): GatewayModel {
   const configuration = dbs['configuration'] ?? {};
@@ -52,11 +54,13 @@ export function buildModel(dbs: Record<string, Database>, options: BuildModelOpt
     zones: view.zones,
     v4: files('ipv4'),
     v6: files('ipv6'),
+    multiwan: buildMultiWan(dbs, view, objects, services),
   };
 }
 
 /** Every file the gateway fragments produce; the firewall save event expands these. */
 export const GATEWAY_TARGETS: readonly string[] = [
   ...['shorewall.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules'].map((f) => `/etc/shorewall/${f}`),
+  ...['providers', 'rtrules', 'routes', 'mangle'].map((f) => `/etc/shorewall/${f}`),
   ...['shorewall6.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules'].map((f) => `/etc/shorewall6/${f}`),
 ];

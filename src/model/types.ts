@@ -96,6 +96,8 @@ export interface GatewayModel {
   zones: ZoneDefinition[];
   v4: FamilyFiles;
   v6: FamilyFiles;
+  /** Providers, backup order, divert rules and static routes (IPv4). */
+  multiwan: import('./multiwan.js').MultiWanRows;
 }
 
 export interface BuildModelOptions {

@@ -240,6 +240,8 @@ export interface ShorewallConfig {
   stoppedRules: StoppedRule[];
   /** The mangle file's entries, in file order (every matching entry acts). */
   mangle: MangleEntry[];
+  /** providers, rtrules and routes (IPv4). */
+  routing: import('./providers.js').RoutingConfig;
   /** Things read but deliberately not acted upon (ignored settings, files for other stages). */
   notes: string[];
 }
