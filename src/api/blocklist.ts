@@ -67,6 +67,13 @@ export interface BlocklistStats {
   databaseWrites: number;
 }
 
+/** The key of the same entry with the interface as an exact name instead of a prefix, or the other way round. */
+function siblingKey(entry: BlockEntry): string | undefined {
+  if (entry.interface === 'any') return undefined;
+  const other = entry.interface.endsWith('+') ? entry.interface.slice(0, -1) : `${entry.interface}+`;
+  return entryKey({ ...entry, interface: other });
+}
+
 export class Blocklist {
   private readonly requests: Request[] = [];
   private readonly toWrite: Applied[] = [];
@@ -188,6 +195,13 @@ export class Blocklist {
           let existing = entries.get(key);
           if (existing && isExpired(existing, now)) existing = undefined;
           if (request.kind === 'add') {
+            const sibling = siblingKey(request.entry);
+            const twin = sibling === undefined ? undefined : entries.get(sibling);
+            if (!existing && twin && !isExpired(twin, now)) {
+              // The kernel keys eth and eth+ alike: one would silently replace the other.
+              request.fail(new EntryError(`${request.entry.interface} conflicts with the entry ${twin.key} (the kernel holds one element for eth and eth+); delete it first`, 409));
+              continue;
+            }
             if (existing) {
               applied.push({ done: request.done, fail: request.fail, result: { changed: false, entry: existing }, undo: [], before: existing });
               continue;
