@@ -19,7 +19,7 @@ import { updateDatabase } from '../db/index.js';
 import { GatehouseError } from '../errors/index.js';
 import { type BlockEntry, EntryError, type StoredEntry, entryKey, networksOverlap } from './entry.js';
 import { type BlocklistKernel, addLine, delLine } from './kernel.js';
-import { BLOCKLIST_DB, entriesOf, entryRecord, isExpired, readEntries } from './store.js';
+import { BLOCKLIST_DB, entryRecord, isExpired, readEntries } from './store.js';
 
 export interface ChangeResult {
   /** False when the request changed nothing (a duplicate add, or removing what is absent). */
@@ -250,7 +250,10 @@ export class Blocklist {
           await updateDatabase(this.options.root, BLOCKLIST_DB, (db) => {
             const now = this.now();
             // Expired records go: the kernel has already dropped their elements.
-            for (const e of entriesOf(db, this.entries).entries) if (isExpired(e, now)) delete db[e.key];
+            for (const key in db) {
+              const expires = db[key]!.props['Expires'];
+              if (expires !== undefined && expires !== '' && Number(expires) <= now) delete db[key];
+            }
             for (const a of batch) {
               if (!a.write) continue;
               if (a.write.entry) db[a.write.key] = entryRecord(a.write.entry, a.write.entry.created, a.write.entry.expires);
