@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AddressItem, AddressList, Family } from '../shorewall/index.js';
-import type { IpsetDefinition } from './emit.js';
+import type { IpsetDefinition } from '../plan/index.js';
 import type { Match } from './ir.js';
 
 /** Lists with more network/range items than this become an ipset. */
@@ -55,7 +55,10 @@ export class IpsetRegistry {
     const sorted = [...new Set(entries)].sort();
     const digest = createHash('sha256').update(`${family}\n${sorted.join('\n')}`).digest('hex').slice(0, 10);
     const name = `gh${family}-${digest}`;
-    if (!this.sets.has(name)) this.sets.set(name, { name, family, entries: sorted });
+    if (!this.sets.has(name)) {
+      const maxelem = Math.max(65536, 2 ** Math.ceil(Math.log2(sorted.length * 2)));
+      this.sets.set(name, { name, spec: `hash:net family ${family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem ${maxelem}`, entries: sorted });
+    }
     return name;
   }
 
@@ -82,7 +85,8 @@ function itemMatch(item: AddressItem, direction: 'src' | 'dst', negate: boolean)
 /**
  * The alternatives a list stands for: each is a list of matches, and a packet matches
  * the list when it matches any alternative. A negated list is one alternative of
- * negated matches (all must hold). Long network lists collapse into one ipset.
+ * negated matches (all must hold), its networks in one set. Long network lists collapse
+ * into one ipset.
  */
 export function addressAlternatives(
   list: AddressList | undefined,
@@ -96,7 +100,9 @@ export function addressAlternatives(
   const networks = list.items.filter((i) => i.kind === 'net' || i.kind === 'range');
   const others = list.items.filter((i) => i.kind !== 'net' && i.kind !== 'range');
   let netMatches: Match[];
-  if (networks.length > IPSET_THRESHOLD) {
+  // A negated list must be one alternative, and iptables takes one -s (or -d) per rule:
+  // two or more negated networks can only be a set.
+  if (networks.length > IPSET_THRESHOLD || (list.negate && networks.length > 1)) {
     netMatches = [{ kind: 'set', name: sets.setFor(family, networks.map(itemText)), direction, negate: list.negate }];
   } else {
     netMatches = networks.map((i) => itemMatch(i, direction, list.negate));

@@ -2,6 +2,8 @@
  * The iptables-restore and ipset-restore text of a compiled ruleset. Each table is
  * declared completely (every chain, then every rule) so a restore replaces it whole.
  */
+import { GatehouseError } from '../errors/index.js';
+import type { IpsetDefinition, RuntimeIpset } from '../plan/index.js';
 import type { Chain, Match, Ruleset, Target } from './ir.js';
 
 const TABLE_ORDER = ['raw', 'mangle', 'nat', 'filter'];
@@ -12,6 +14,11 @@ function quote(text: string): string {
   return `"${text.replace(/["\\]/g, '')}"`;
 }
 
+/** Marks and masks as iptables-save prints them. */
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
 /** iptables' negation prefix. At module level: a closure made per match was most of the emitter's time. */
 function not(negate: boolean | undefined): string {
   return negate ? '! ' : '';
@@ -20,9 +27,9 @@ function not(negate: boolean | undefined): string {
 function renderMatch(m: Match): string {
   switch (m.kind) {
     case 'inInterface':
-      return `-i ${m.name}`;
+      return `${not(m.negate)}-i ${m.name}`;
     case 'outInterface':
-      return `-o ${m.name}`;
+      return `${not(m.negate)}-o ${m.name}`;
     case 'source':
       return `${not(m.negate)}-s ${m.address}`;
     case 'destination':
@@ -48,10 +55,14 @@ function renderMatch(m: Match): string {
       return `-m conntrack --ctstate ${m.states.join(',')}`;
     case 'originalDestination':
       return `-m conntrack --ctorigdst ${m.address}`;
+    case 'originalDestinationPort':
+      return `-m conntrack --ctorigdstport ${m.port}`;
     case 'destinationLocal':
       return `-m addrtype ${not(m.negate)}--dst-type LOCAL${m.onIncomingInterface ? ' --limit-iface-in' : ''}`;
     case 'sourceBroadcast':
       return '-m addrtype --src-type BROADCAST';
+    case 'destinationType':
+      return `-m addrtype --dst-type ${m.type}`;
     case 'tcpFlags':
       return `--tcp-flags ${m.mask} ${m.set}`;
     case 'hopLimit':
@@ -76,6 +87,8 @@ function renderMatch(m: Match): string {
     }
     case 'comment':
       return `-m comment --comment ${quote(m.text.slice(0, 255))}`;
+    case 'mark':
+      return `-m ${m.connmark ? 'connmark' : 'mark'} ${not(m.negate)}--mark ${hex(m.value)}/${hex(m.mask)}`;
   }
 }
 
@@ -101,6 +114,15 @@ function renderTarget(t: Target): string {
       return `-j REDIRECT --to-ports ${t.ports}`;
     case 'NOTRACK':
       return '-j CT --notrack';
+    case 'MARK':
+    case 'CONNMARK': {
+      if (t.operation !== 'set') return `-j ${t.kind} --${t.operation}-mark ${hex(t.value)}`;
+      return `-j ${t.kind} --set-mark ${hex(t.value)}${t.mask === undefined ? '' : `/${hex(t.mask)}`}`;
+    }
+    case 'SAVEMARK':
+      return `-j CONNMARK --save-mark --mask ${hex(t.mask)}`;
+    case 'RESTOREMARK':
+      return `-j CONNMARK --restore-mark --mask ${hex(t.mask)}`;
   }
 }
 
@@ -156,19 +178,29 @@ function emitChain(chain: Chain, out: Text): void {
   }
 }
 
-export interface IpsetDefinition {
-  name: string;
-  family: 4 | 6;
-  entries: string[];
-}
-
 /** `ipset restore` input: one create line and the add lines of each set. */
-export function emitIpsets(sets: IpsetDefinition[]): string {
+export function emitIpsets(sets: readonly IpsetDefinition[]): string {
   const out: string[] = ['# Gatehouse ipsets. Generated; do not edit.'];
   for (const set of sets) {
-    const maxelem = Math.max(65536, 2 ** Math.ceil(Math.log2(set.entries.length * 2)));
-    out.push(`create ${set.name} hash:net family ${set.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem ${maxelem}`);
+    out.push(`create ${set.name} ${set.spec}`);
     for (const entry of set.entries) out.push(`add ${set.name} ${entry}`);
   }
   return out.join('\n') + '\n';
+}
+
+const IPSET_NAME = /^[A-Za-z0-9_.:-]{1,31}$/;
+
+/** The `runtime-ipsets` part: one `create` line per declared run-time set, sorted by name. */
+export function emitRuntimeIpsets(sets: readonly RuntimeIpset[]): string {
+  const lines = [...sets]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((set) => {
+      if (!IPSET_NAME.test(set.name)) {
+        throw new GatehouseError(`invalid run-time set name '${set.name}'`, { hint: 'at most 31 letters, digits, _ . : -' });
+      }
+      const spec = [set.type, 'family', set.family === 4 ? 'inet' : 'inet6', 'maxelem', String(set.maxelem ?? 65536)];
+      if (set.timeout !== undefined) spec.push('timeout', String(set.timeout));
+      return `create ${set.name} ${spec.join(' ')}`;
+    });
+  return ['# Run-time sets: created when missing, never emptied by Gatehouse. Generated; do not edit.', ...lines].join('\n') + '\n';
 }

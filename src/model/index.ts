@@ -10,6 +10,7 @@ import type { Database } from '../db/index.js';
 import { validateDatabase, problemsError } from '../db/validation.js';
 import { formatPlace } from '../errors/index.js';
 import { buildFamilyFiles } from './files.js';
+import { buildMultiWan } from './multiwan.js';
 import { buildOneToOneNat, buildPortForwards } from './nat.js';
 import { readNetwork } from './network.js';
 import { objectResolver } from './objects.js';
@@ -18,14 +19,21 @@ import { serviceResolver } from './services.js';
 import { readSettings } from './settings.js';
 import { utcOffsetMinutes } from './times.js';
 import type { BuildModelOptions, GatewayModel, ModelWarning } from './types.js';
-import { pendingMultiWanWarnings } from './pending/multi-wan.js';
-import { pendingTrafficShapingWarnings } from './pending/traffic-shaping.js';
+import { pendingLinkMonitorWarnings } from './pending/link-monitor.js';
 import { pendingNfqueueWarnings } from './pending/nfqueue.js';
 import { unsupportedSettingWarnings } from './unsupported.js';
 
 export type * from './types.js';
 export { commentText } from './text.js';
 export { utcOffsetMinutes, utcWindows } from './times.js';
+// The pieces the traffic-shaping stage (src/qos) resolves class rules with.
+export { objectResolver, type ObjectResolver, type Endpoint } from './objects.js';
+export { serviceResolver, type ServiceResolver } from './services.js';
+export { readNetwork, type NetworkView } from './network.js';
+export { sortRuleKeys } from './rules.js';
+export { propOf } from './settings.js';
+export { row } from './text.js';
+export type { MultiWanRows, ProviderView } from './multiwan.js';
 
 /** `db/key/prop: message`, one line, as signal-event prints it. */
 export function formatWarning(w: ModelWarning): string {
@@ -64,8 +72,7 @@ export function buildModel(dbs: Record<string, Database>, options: BuildModelOpt
   const oneToOne = buildOneToOneNat(dbs['networks'] ?? {}, view, objects, warn);
   warnings.push(...unsupportedSettingWarnings(dbs, view));
   // Features other stages are still building: one line each, removed when they land.
-  warnings.push(...pendingMultiWanWarnings(dbs));
-  warnings.push(...pendingTrafficShapingWarnings(dbs));
+  warnings.push(...pendingLinkMonitorWarnings(dbs));
   warnings.push(...pendingNfqueueWarnings(dbs));
 
   const files = (family: 'ipv4' | 'ipv6') =>
@@ -86,11 +93,14 @@ export function buildModel(dbs: Record<string, Database>, options: BuildModelOpt
     v4: files('ipv4'),
     v6: files('ipv6'),
     warnings,
+    multiwan: buildMultiWan(dbs, view, objects, services),
   };
 }
 
 /** Every file the gateway fragments produce; the firewall save event expands these. */
 export const GATEWAY_TARGETS: readonly string[] = [
   ...['shorewall.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules'].map((f) => `/etc/shorewall/${f}`),
-  ...['shorewall6.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules'].map((f) => `/etc/shorewall6/${f}`),
+  ...['providers', 'rtrules', 'routes', 'mangle'].map((f) => `/etc/shorewall/${f}`),
+  ...['shorewall6.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules', 'mangle'].map((f) => `/etc/shorewall6/${f}`),
+  '/etc/firehol/fireqos.conf',
 ];

@@ -108,6 +108,8 @@ export interface GatewayModel {
   v6: FamilyFiles;
   /** What was skipped or has no effect yet, each naming its record; in database order. */
   warnings: ModelWarning[];
+  /** Providers, backup order, divert rules and static routes (IPv4). */
+  multiwan: import('./multiwan.js').MultiWanRows;
 }
 
 export interface BuildModelOptions {

@@ -1,6 +1,7 @@
 /**
  * Values Gatehouse reads but has nothing to act on, each with a warning naming it: the
- * SIP/H.323 helpers, VPN zones, and trusted networks outside server mode.
+ * SIP/H.323 helpers, VPN zones, bandwidths on interfaces that are not shaped, and trusted
+ * networks outside server mode.
  */
 import type { Database } from '../db/index.js';
 import type { NetworkView } from './network.js';
@@ -17,8 +18,19 @@ export function unsupportedSettingWarnings(dbs: Record<string, Database>, view: 
   if (firewall('VpnPolicy') === 'permissive') {
     out.push({ place: { db: 'configuration', key: 'firewall', prop: 'VpnPolicy' }, message: "'permissive' has no effect: Gatehouse has no VPN zones (ovpn, ivpn) to open between" });
   }
+  // Traffic shaping (src/qos) shapes red interfaces only, as NethServer does.
+  const networks = dbs['networks'] ?? {};
+  for (const key of Object.keys(networks).sort()) {
+    const red = view.byName.get(key)?.role === 'red';
+    if (red) continue;
+    for (const prop of ['FwInBandwidth', 'FwOutBandwidth', 'TCLinklayer']) {
+      const value = propOf(networks, key, prop);
+      if (value === undefined) continue;
+      const why = view.byName.has(key) ? 'only red interfaces are shaped' : `'${key}' is not an active interface (type ${networks[key]!.type})`;
+      out.push({ place: { db: 'networks', key, prop }, message: `'${value}' has no effect: ${why}` });
+    }
+  }
   if (view.mode === 'gateway') {
-    const networks = dbs['networks'] ?? {};
     for (const key of Object.keys(networks).sort()) {
       if (networks[key]!.type !== 'network') continue;
       out.push({ place: { db: 'networks', key }, message: `trusted network (Mask ${propOf(networks, key, 'Mask') ?? 'none'}) has no effect in gateway mode: the green zone is the green interfaces' networks (trusted networks join it only in server mode)` });

@@ -8,8 +8,11 @@ import { join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import { eachItem, splitFile, type FileItem, type ItemVisitor, type Params } from './lines.js';
 import { MACLIST_COLUMNS, NAT_COLUMNS, SNAT_COLUMNS, STOPPED_COLUMNS, parseMaclist, parseNat, parseSnat, parseStoppedRules } from './nat.js';
+import { PROVIDER_COLUMNS, ROUTE_COLUMNS, RTRULE_COLUMNS, parseProviders, parseRoutes, parseRtrules } from './providers.js';
 import { RULE_COLUMNS, parseRuleFile } from './rules.js';
+import { mangleColumns, parseMangle } from './mangle.js';
 import { parseAssignments, parseSettings } from './settings.js';
+import type { RoutingConfig } from './providers.js';
 import type { Family, ShorewallConfig } from './types.js';
 import {
   HOST_COLUMNS,
@@ -24,7 +27,11 @@ import {
 } from './zones.js';
 
 export type * from './types.js';
+export type { Provider, RoutingConfig, RoutingRule, StaticRoute } from './providers.js';
+export { PROVIDER_MARK_MASK } from './providers.js';
 export { knownMacroNames } from './macros.js';
+export type { MangleChainName, MangleCommand, MangleEnd, MangleEntry, MarkLayout, MarkOperation, MarkTest } from './mangle.js';
+export { markLayout } from './mangle.js';
 
 /** File name (zones, rules, ...) -> text. */
 export type ShorewallFiles = Record<string, string>;
@@ -58,14 +65,17 @@ const SHOREWALLRC: Params = { CONFDIR: '/etc', SHAREDIR: '/usr/share', VARDIR: '
 
 /** Files read by other stages or at run time; noted, never compiled here. */
 const OTHER_STAGES = new Set([
-  'conntrack', 'helpers', 'modules', 'modules.essential', 'actions', 'providers', 'rtrules', 'mangle', 'tcinterfaces',
-  'tcpri', 'tcclasses', 'tcdevices', 'tcfilters', 'tcrules', 'findgw', 'capabilities', 'routes', 'init', 'initdone',
+  'conntrack', 'helpers', 'modules', 'modules.essential', 'actions', 'tcinterfaces',
+  'tcpri', 'tcclasses', 'tcdevices', 'tcfilters', 'tcrules', 'findgw', 'capabilities', 'init', 'initdone',
   'start', 'started', 'stop', 'stopped', 'clear', 'cleared', 'restored', 'refresh', 'refreshed', 'tcclear', 'isusable',
   'lib.private', 'maclog', 'savesets', 'scfilter', 'enabled', 'disabled', 'postcompile', 'compile', 'tcstart', 'Makefile',
 ]);
 /** Shorewall files that change verdicts and that Gatehouse cannot honour yet: refusing is safer than skipping. */
 const NOT_YET = ['tunnels', 'proxyarp', 'proxyndp', 'netmap', 'masq', 'accounting', 'ecn', 'routestopped', 'arprules', 'secmarks', 'notrack', 'rawnat'];
-const COMPILED = new Set(['params', 'shorewall.conf', 'shorewall6.conf', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'blrules', 'snat', 'nat', 'maclist', 'stoppedrules']);
+const COMPILED = new Set([
+  'params', 'shorewall.conf', 'shorewall6.conf', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'blrules', 'snat', 'nat', 'maclist',
+  'stoppedrules', 'mangle', 'providers', 'rtrules', 'routes',
+]);
 
 function hasContent(text: string): boolean {
   return text.split('\n').some((l) => {
@@ -98,12 +108,14 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
 
   // $FW may appear in params only as the default name; the zones file fixes it afterwards.
   const params: Params = files['params'] === undefined ? { ...SHOREWALLRC } : parseAssignments('params', files['params'], SHOREWALLRC, 'fw').values;
+  // Other files see params and, for names params does not define, shorewall.conf's options ($LOG_LEVEL), as in Shorewall.
+  let fileParams = params;
   const split = (file: string, columns: readonly string[] | ((format: number) => readonly string[]), firewallZone: string): FileItem[] =>
-    files[file] === undefined ? [] : splitFile(files[file], { file, columns, params, firewallZone });
+    files[file] === undefined ? [] : splitFile(files[file], { file, columns, params: fileParams, firewallZone });
   // Rules files are parsed while they are split, each row garbage as soon as it is read.
   const stream = (file: 'rules' | 'blrules', firewallZone: string) => (visit: ItemVisitor) => {
     const text = files[file];
-    if (text !== undefined) eachItem(text, { file, columns: RULE_COLUMNS, params, firewallZone }, visit);
+    if (text !== undefined) eachItem(text, { file, columns: RULE_COLUMNS, params: fileParams, firewallZone }, visit);
   };
 
   if (files['zones'] === undefined) {
@@ -116,6 +128,7 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
   const confName = options.family === 6 && files['shorewall6.conf'] !== undefined ? 'shorewall6.conf' : 'shorewall.conf';
   const { settings, notes: settingNotes } = parseSettings(files[confName], params, firewallZone);
   notes.push(...settingNotes);
+  fileParams = { ...settings.raw, ...params };
 
   const interfaces = parseInterfaces(split('interfaces', interfaceColumns, firewallZone), ctx, notes);
   const hosts = parseHosts(split('hosts', HOST_COLUMNS, firewallZone), ctx);
@@ -127,6 +140,8 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
   const hostsWithMaclist = new Set(hosts.filter((h) => h.options.maclist).map((h) => h.interface));
   const maclist = parseMaclist(split('maclist', MACLIST_COLUMNS, firewallZone), ctx, hostsWithMaclist);
   const stoppedRules = parseStoppedRules(split('stoppedrules', STOPPED_COLUMNS, firewallZone), ctx);
+  const mangle = parseMangle(split('mangle', mangleColumns(options.family), firewallZone), ctx, settings);
+  const routing = parseRouting(options.family, (file, columns) => split(file, columns, firewallZone), ctx);
 
   return {
     family: options.family,
@@ -143,6 +158,27 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
     nat,
     maclist,
     stoppedRules,
+    mangle,
+    routing,
     notes,
+  };
+}
+
+/** providers, rtrules and routes (IPv4 only: an IPv6 provider is refused, never skipped). */
+function parseRouting(family: Family, split: (file: string, columns: readonly string[]) => FileItem[], ctx: ParseContext): RoutingConfig {
+  if (family === 6) {
+    for (const file of ['providers', 'rtrules', 'routes']) {
+      if (split(file, ['any']).some((i) => i.kind === 'row')) {
+        throw new GatehouseError(`IPv6 ${file} are not supported yet`, { place: { file }, hint: 'multi-WAN routing is IPv4; empty this file' });
+      }
+    }
+    return { providers: [], rtrules: [], routes: [] };
+  }
+  const byName = new Map([...ctx.interfaces.values()].map((i) => [i.name, i]));
+  const providers = parseProviders(split('providers', PROVIDER_COLUMNS), byName);
+  return {
+    providers,
+    rtrules: parseRtrules(split('rtrules', RTRULE_COLUMNS), providers, byName),
+    routes: parseRoutes(split('routes', ROUTE_COLUMNS), providers),
   };
 }

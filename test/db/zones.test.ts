@@ -63,7 +63,7 @@ describe('db refuses a role or zone record whose zone clashes, with a suggestion
     ['location', "'locat'", true],
     ['fw', "'fw' is reserved by Shorewall"],
     ['all2x', "'all2x' is reserved by Shorewall"],
-  ] as const)('a custom role %s is refused when its zone is reserved or built in', async (role, why, accepted = false) => {
+  ] as [string, string, boolean?][])('a custom role %s is refused when its zone is reserved or built in', async (role, why, accepted = false) => {
     const root = await roots.make();
     const write = () => setRecord(root, 'networks', 'eth2', 'ethernet', iface(role, 2).props);
     if (accepted) {

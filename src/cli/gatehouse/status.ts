@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { resolveRoot } from '../../layout/index.js';
-import { firewallStatus, formatStatus, parseApplyMode, planPaths } from '../../apply/index.js';
+import { firewallStatus, formatStatus, parseApplyMode } from '../../apply/index.js';
+import { planPaths } from '../../plan/index.js';
 import { type RootAndModeArgs, withRootAndMode } from './apply.js';
 
 export const command: CommandModule<object, RootAndModeArgs> = {
@@ -20,6 +21,9 @@ export const command: CommandModule<object, RootAndModeArgs> = {
     const explicit = args.apply ?? process.env['GATEHOUSE_APPLY'];
     const status = await firewallStatus(root, explicit ? { mode: parseApplyMode(explicit) } : {});
     process.stdout.write(formatStatus(status));
+    // The API's run-time sets (issue 14): database entries and what each kernel set holds.
+    const api = await import('../../api/index.js');
+    process.stdout.write(api.formatBlocklistStatus(await api.blocklistStatus(root, explicit ? parseApplyMode(explicit) : status.mode ? parseApplyMode(status.mode) : { kind: 'dry-run' })));
     // The running plan's warnings (records skipped or without effect), kept by compile.
     if (status.state !== 'none') for (const w of await runningPlanWarnings(root)) process.stdout.write(`${w}\n`);
     if (status.kernel === 'differs') process.exitCode = 2;

@@ -6,6 +6,7 @@
  */
 import * as c from './checks.js';
 import * as r from './references.js';
+import { API_CONFIGURATION, API_DATABASES } from './api.js';
 
 /** A problem found by a cross-prop check (prop undefined: the record as a whole). */
 export interface RecordProblem {
@@ -81,7 +82,9 @@ function ruleProblems(props: Record<string, string>): RecordProblem[] {
       out.push({ prop: 'Src', message: `a ${action.split(';')[0]} rule cannot match traffic from role;red`, hint: 'use a local source' });
     }
     const prefix = r.splitReference(dst)?.prefix ?? '';
-    if (dst !== '' && !RED_ONLY_DESTINATIONS.includes(dst) && !OBJECT_DESTINATIONS.includes(prefix)) {
+    // A divert rule may also name an address or network (the spec's own example has Dst 0.0.0.0/0) or any.
+    const divertLiteral = action.startsWith('provider;') && (dst.toLowerCase() === 'any' || c.isAddressOrCIDR(dst));
+    if (dst !== '' && !divertLiteral && !RED_ONLY_DESTINATIONS.includes(dst) && !OBJECT_DESTINATIONS.includes(prefix)) {
       out.push({
         prop: 'Dst',
         message: `'${dst}' is not a valid destination for a ${action.split(';')[0]} rule`,
@@ -148,10 +151,12 @@ function classProblems(props: Record<string, string>): RecordProblem[] {
   return out;
 }
 
+// The spec's own example keys a route by an address and gives Mask (8.8.4.4, Mask 255.255.255.255).
 const routeKey: c.ValueCheck = (v) =>
-  v === 'default' || c.isCIDR(v) ? undefined : 'a destination network such as 10.0.0.0/24, or default';
+  v === 'default' || c.isCIDR(v) || c.ipAddress(v) === undefined ? undefined : 'a destination network such as 10.0.0.0/24, an address (with Mask), or default';
 
 export const SCHEMAS: Record<string, DatabaseSchema> = {
+  ...API_DATABASES,
   configuration: {
     keys: {
       firewall: {
@@ -179,6 +184,7 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
           },
         },
       },
+      api: { type: 'service', schema: API_CONFIGURATION },
     },
     types: {
       service: {
@@ -317,7 +323,7 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
   routes: {
     types: {
       static: {
-        props: { Router: c.ipAddress, Device: c.interfaceName, Metric: c.integerBetween(0, 4_294_967_295) },
+        props: { Router: c.ipAddress, Device: c.interfaceName, Metric: c.integerBetween(0, 4_294_967_295), Mask: c.netmask },
         required: ['Router'],
         key: routeKey,
       },

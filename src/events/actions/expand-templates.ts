@@ -25,6 +25,7 @@ export async function expandTemplates(context: ActionContext): Promise<void> {
   const templateContext = { ...(await buildTemplateContext(context.root)), event: context.event };
   // Records the model skipped or cannot act on yet: never dropped silently.
   for (const w of templateContext.warnings) context.warn(formatWarning(w));
+  for (const w of templateContext.qos.warnings) context.warn(w);
   let result;
   try {
     result = await expandTargets(context.root, targets, templateContext, { dirs });
