@@ -3,7 +3,7 @@ import type { Database } from '../db/index.js';
 import { type Family, parseHostOrNetwork, shorewallText } from './addresses.js';
 import type { NetworkView } from './network.js';
 import { propOf } from './settings.js';
-import { row } from './text.js';
+import { commentText, row } from './text.js';
 import type { CommentedRows, FamilyFiles, FirewallSettings, NetworkInterface, Row } from './types.js';
 
 const BUILTIN_ORDER = ['loc', 'blue', 'orang'];
@@ -105,16 +105,36 @@ function maclistRows(hosts: Database, view: NetworkView): Row[] {
   return rows;
 }
 
-function stoppedRows(view: NetworkView, settings: FirewallSettings, family: Family): Row[] {
-  const greens = view.interfaces.filter((i) => i.role === 'green').map((i) => i.name);
-  const sources = greens.length > 0 ? greens : ['-'];
-  const ports = [...new Set([settings.sshPort, settings.adminPort])];
+/** The local services that administer the firewall itself: kept reachable while it is stopped. */
+const ADMIN_SERVICES = ['sshd', 'httpd-admin'];
+
+/**
+ * The stopped ruleset admits administration only from where the running ruleset does (the
+ * zones in each admin service's `access`) and only on the ports the running rules open, so
+ * stopping never opens ssh from red when the running rules do not, nor on a stale port.
+ */
+function stoppedRows(view: NetworkView, family: Family, services: CommentedRows[]): Row[] {
+  const sourcesOf = (zone: string): string[] => [
+    ...view.interfaces.filter((i) => i.zone === zone).map((i) => i.name),
+    ...[...view.zoneRecords.values()].filter((z) => z.zone === zone && z.network.family === family).map((z) => `${z.interface}:${shorewallText(z.network)}`),
+  ];
   const rows: Row[] = [];
-  for (const s of sources) {
-    rows.push(row('ACCEPT', s, '$FW', family === 'ipv4' ? 'icmp' : 'ipv6-icmp'));
-    for (const p of ports) rows.push(row('ACCEPT', s, '$FW', 'tcp', p));
+  const admitted = new Set<string>();
+  const adminComments = new Set(ADMIN_SERVICES.map((k) => commentText(`service ${k}`)));
+  for (const group of services) {
+    if (!adminComments.has(group.comment)) continue;
+    for (const r of group.rows) {
+      const [, zone, , proto, dport] = r.cells;
+      for (const source of sourcesOf(zone ?? '')) {
+        admitted.add(source);
+        const line = row('ACCEPT', source, '$FW', proto ?? '', dport ?? '');
+        if (!rows.some((x) => x.line === line.line)) rows.push(line);
+      }
+    }
   }
-  return rows;
+  // Ping from the same places, so an administrator can tell the box is alive.
+  const icmp = [...admitted].map((s) => row('ACCEPT', s, '$FW', family === 'ipv4' ? 'icmp' : 'ipv6-icmp'));
+  return [...icmp, ...rows];
 }
 
 export interface FamilyParts {
@@ -161,6 +181,6 @@ export function buildFamilyFiles(
       hairpin: v4 ? parts.hairpin : [],
     },
     maclist: v4 && settings.macValidation ? maclistRows(dbs['hosts'] ?? {}, view) : [],
-    stoppedRules: stoppedRows(view, settings, family),
+    stoppedRules: stoppedRows(view, family, parts.services),
   };
 }
