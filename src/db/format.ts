@@ -4,12 +4,16 @@
  */
 import { GatehouseError } from '../errors/index.js';
 import { formatRawValue } from './esmith.js';
+import { escapeInvisible } from './names.js';
 import type { Database, DbRecord } from './store.js';
 
-/** `key=type` then one `    prop=value` line per prop. */
+/**
+ * `key=type` then one `    prop=value` line per prop. Bidi and zero-width characters are
+ * shown escaped (`\u202e`), so what is displayed is what is stored.
+ */
 export function formatShow(key: string, rec: DbRecord): string {
-  let out = `${key}=${rec.type}\n`;
-  for (const prop of Object.keys(rec.props).sort()) out += `    ${prop}=${rec.props[prop]}\n`;
+  let out = `${escapeInvisible(key)}=${escapeInvisible(rec.type)}\n`;
+  for (const prop of Object.keys(rec.props).sort()) out += `    ${escapeInvisible(prop)}=${escapeInvisible(rec.props[prop]!)}\n`;
   return out;
 }
 

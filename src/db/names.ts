@@ -21,9 +21,25 @@ export interface Problem {
   hint: string;
 }
 
-/** Quote a value for a message, showing control characters instead of printing them. */
+/**
+ * Bidirectional controls and zero-width characters: they make text display as something
+ * else (a key that reads `web` but is not, an error message that reads backwards).
+ */
+const INVISIBLE = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
+
+export function hasInvisibleCharacter(text: string): boolean {
+  INVISIBLE.lastIndex = 0;
+  return INVISIBLE.test(text);
+}
+
+/** Text with bidi and zero-width characters shown as `\u202e` escapes, for display. */
+export function escapeInvisible(text: string): string {
+  return text.replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Quote a value for a message, showing control and invisible characters instead of printing them. */
 export function quote(value: string): string {
-  return JSON.stringify(value).replace(/^"|"$/g, "'");
+  return escapeInvisible(JSON.stringify(value).replace(/^"|"$/g, "'"));
 }
 
 /**
@@ -34,6 +50,7 @@ export function quote(value: string): string {
 export function nameProblem(kind: 'key' | 'prop name' | 'type' | 'database name', name: string): string | undefined {
   if (name === '') return `an empty ${kind} is not allowed`;
   if (hasControlCharacter(name)) return `the ${kind} ${quote(name)} holds a control character or line break`;
+  if (hasInvisibleCharacter(name)) return `the ${kind} ${quote(name)} holds a bidirectional or zero-width character, which would display as something else`;
   if (kind === 'type') return undefined;
   if (name.trim() !== name) return `the ${kind} ${quote(name)} starts or ends with white space`;
   if (/[=|]/.test(name)) return `the ${kind} ${quote(name)} holds '=' or '|'`;

@@ -52,8 +52,28 @@ function assertSchemaValid(dbs: Record<string, Database>): void {
   }
 }
 
-export function buildModel(dbs: Record<string, Database>, options: BuildModelOptions = {}): GatewayModel {
-  assertSchemaValid(dbs);
+/**
+ * The databases as objects without a prototype: a record or member named `constructor` or
+ * `toString` is looked up as a record, never found on Object.prototype.
+ */
+function withoutPrototypes(dbs: Record<string, Database>): Record<string, Database> {
+  const out: Record<string, Database> = Object.create(null);
+  for (const name of Object.keys(dbs)) {
+    const db: Database = Object.create(null);
+    for (const key of Object.keys(dbs[name]!)) {
+      const rec = dbs[name]![key]!;
+      db[key] = { type: rec.type, props: Object.assign(Object.create(null) as Record<string, string>, rec.props) };
+    }
+    out[name] = db;
+  }
+  // A database that is absent reads as empty, and without a prototype too.
+  const empty: Database = Object.freeze(Object.create(null) as Database);
+  return new Proxy(out, { get: (target, name) => (typeof name === 'string' && name in target ? target[name] : empty) });
+}
+
+export function buildModel(input: Record<string, Database>, options: BuildModelOptions = {}): GatewayModel {
+  assertSchemaValid(input);
+  const dbs = withoutPrototypes(input);
   const warnings: ModelWarning[] = [];
   const warn = (w: ModelWarning): void => void warnings.push(w);
   const configuration = dbs['configuration'] ?? {};

@@ -333,7 +333,8 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
 
 /** The schema that applies to a record, if any. */
 export function schemaFor(db: string, key: string, type: string): RecordSchema | undefined {
-  const dbSchema = SCHEMAS[db];
+  // Own names only: a database named `constructor` has no schema.
+  const dbSchema = Object.hasOwn(SCHEMAS, db) ? SCHEMAS[db] : undefined;
   if (!dbSchema) return undefined;
   const byKey = dbSchema.keys !== undefined && Object.hasOwn(dbSchema.keys, key) ? dbSchema.keys[key] : undefined;
   if (byKey && byKey.type === type) return byKey.schema;
