@@ -34,8 +34,10 @@ export interface PlanSummary {
   v6: FamilySummary;
   ipsets: number;
   ipsetEntries: number;
-  /** Things read but not acted upon, for the administrator to see. */
+  /** Things read but not acted upon that change meaning: warnings for the administrator. */
   notes: string[];
+  /** Things read that make no difference to the rulesets: shown with --verbose. */
+  details: string[];
 }
 
 export interface Plan {
@@ -139,6 +141,7 @@ export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, op
       ipsets: definitions.length,
       ipsetEntries: definitions.reduce((n, d) => n + d.entries.length, 0),
       notes,
+      details: [...v4.details, ...(v6 ? v6.details.map((n) => `shorewall6/${n}`) : [])],
     },
     rulesets: { v4: four.ruleset, v6: six.ruleset, stoppedV4: four.stopped, stoppedV6: six.stopped },
   };

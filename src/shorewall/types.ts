@@ -269,6 +269,8 @@ export interface ShorewallConfig {
   mangle: MangleEntry[];
   /** providers, rtrules and routes (IPv4). */
   routing: import('./providers.js').RoutingConfig;
-  /** Things read but deliberately not acted upon (ignored settings, files for other stages). */
+  /** Things read and not acted upon that change meaning: worth a warning. */
   notes: string[];
+  /** Things read that make no difference to the rulesets (inert settings, documentation files): shown with --verbose. */
+  details: string[];
 }

@@ -18,6 +18,7 @@ interface CompileArgs {
   dir6?: string;
   out?: string;
   check?: boolean;
+  verbose?: boolean;
 }
 
 /** Writes every file into a fresh sibling folder, then swaps it in with renames. */
@@ -38,7 +39,7 @@ async function writePlanDir(out: string, files: Record<string, string>): Promise
   }
 }
 
-export function formatSummary(summary: PlanSummary): string {
+export function formatSummary(summary: PlanSummary, verbose = false): string {
   const lines: string[] = [];
   for (const [label, s] of [['IPv4', summary.v4], ['IPv6', summary.v6]] as const) {
     const n = s.nat;
@@ -50,6 +51,7 @@ export function formatSummary(summary: PlanSummary): string {
   }
   lines.push(`ipsets: ${summary.ipsets} (${summary.ipsetEntries} entries)`);
   for (const note of summary.notes) lines.push(`note: ${note}`);
+  if (verbose) for (const detail of summary.details) lines.push(`inert: ${detail}`);
   return lines.join('\n') + '\n';
 }
 
@@ -62,7 +64,8 @@ export const command: CommandModule<object, CompileArgs> = {
       .option('dir', { type: 'string', describe: 'IPv4 Shorewall directory (default: $ROOT/etc/shorewall)' })
       .option('dir6', { type: 'string', describe: 'IPv6 Shorewall directory (default: $ROOT/etc/shorewall6 when it exists)' })
       .option('out', { type: 'string', describe: 'plan directory (default: $ROOT/var/lib/gatehouse/plan/next)' })
-      .option('check', { type: 'boolean', default: false, describe: 'validate only; write nothing' }) as never,
+      .option('check', { type: 'boolean', default: false, describe: 'validate only; write nothing' })
+      .option('verbose', { type: 'boolean', default: false, describe: 'also list what was read without effect (inert settings, documentation files)' }) as never,
   handler: async (args) => {
     const root = resolveRoot(args.root);
     const paths = runtimePaths(root);
@@ -73,11 +76,11 @@ export const command: CommandModule<object, CompileArgs> = {
     const plan = compile(v4, v6);
     const sources = dir6 === undefined ? `${dir} (IPv4, IPv6 derived)` : `${dir} (IPv4) and ${dir6} (IPv6)`;
     if (args.check) {
-      process.stdout.write(`checked ${sources}: valid\n${formatSummary(plan.summary)}`);
+      process.stdout.write(`checked ${sources}: valid\n${formatSummary(plan.summary, args.verbose)}`);
       return;
     }
     const out = resolve(args.out ?? join(paths.planDir, 'next'));
     await writePlanDir(out, planFiles(plan));
-    process.stdout.write(`compiled ${sources}\n${formatSummary(plan.summary)}wrote ${out}\n`);
+    process.stdout.write(`compiled ${sources}\n${formatSummary(plan.summary, args.verbose)}wrote ${out}\n`);
   },
 };

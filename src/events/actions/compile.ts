@@ -96,4 +96,5 @@ export async function compileAction(context: ActionContext): Promise<void> {
       (interfaceAddresses ? `, addresses of ${Object.keys(interfaceAddresses).length} interfaces` : ''),
   );
   for (const note of s.notes) context.log(`note: ${note}`);
+  for (const detail of s.details) context.log(`inert: ${detail}`);
 }
