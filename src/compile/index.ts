@@ -12,6 +12,7 @@ import { buildFilter } from './filter.js';
 import { TableBuilder, type Ruleset } from './ir.js';
 import { addMangleEntries } from './mangle.js';
 import { addMaclist, buildNat, type NatCounts } from './nat.js';
+import { addRouteFilter } from './routefilter.js';
 import { buildStopped } from './stopped.js';
 import { buildZoneModel } from './zones.js';
 
@@ -75,6 +76,7 @@ function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegis
     filterTable = { name: 'filter', chains: [...filter.table.chains, ...macChains] };
   }
   const raw = new TableBuilder('raw');
+  addRouteFilter(raw, ctx);
   const ruleset: Ruleset = { family, tables: [raw.build(), mangle.build(), nat.table, filterTable] };
   const chains = ruleset.tables.reduce((n, t) => n + t.chains.length, 0);
   const rules = ruleset.tables.reduce((n, t) => n + t.chains.reduce((k, c) => k + c.rules.length, 0), 0);

@@ -73,6 +73,8 @@ const HONOURED = new Set([
   'TCP_FLAGS_LOG_LEVEL',
   'SMURF_DISPOSITION',
   'SMURF_LOG_LEVEL',
+  'ROUTE_FILTER',
+  'LOG_MARTIANS',
 ]);
 
 const SYSLOG_LEVELS = new Set(['debug', 'info', 'notice', 'warning', 'warn', 'err', 'error', 'crit', 'alert', 'emerg', 'panic', '0', '1', '2', '3', '4', '5', '6', '7']);
@@ -106,8 +108,6 @@ const MEANING: Record<string, { inert: (v: string) => boolean; lost: string }> =
   EXPAND_POLICIES: { inert: (v) => v === 'YES', lost: 'Gatehouse always expands policies into one chain per zone pair' },
   ADMINISABSENTMINDED: { inert: (v) => v === 'YES', lost: 'the stopped state always lets the firewall itself send' },
   CLAMPMSS: { inert: (v) => v === 'NO', lost: 'TCP MSS is not clamped' },
-  ROUTE_FILTER: { inert: (v) => v === 'NO', lost: 'reverse-path filtering is not set for every interface' },
-  LOG_MARTIANS: { inert: (v) => v === 'NO', lost: 'martians are not logged for every interface' },
   MULTICAST: { inert: (v) => v === 'NO', lost: 'multicast is not treated specially' },
   DOCKER: { inert: (v) => v === 'NO', lost: "Docker's chains are not integrated" },
   MINIUPNPD: { inert: (v) => v === 'NO', lost: 'no miniupnpd chains' },
@@ -214,6 +214,13 @@ export function parseSettings(text: string | undefined, params: Params, firewall
     smurf: stateDisposition('SMURF_DISPOSITION', 'DROP', ['DROP'] as const, 'SMURF_LOG_LEVEL'),
   };
 
+  const yesNo = (name: string): boolean => {
+    const v = (pick(name) ?? 'No').toLowerCase();
+    if (v === 'yes' || v === 'on') return true;
+    if (v === 'no' || v === 'off' || v === 'keep') return false;
+    throw fail(name, `${name}=${pick(name) ?? ''} is not valid`, 'expected Yes, No or Keep');
+  };
+
   const settings: Settings = {
     ipForwarding,
     maclistDisposition: disposition,
@@ -222,6 +229,8 @@ export function parseSettings(text: string | undefined, params: Params, firewall
     blacklistStates: blacklist.includes('ALL') ? ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] : blacklist,
     blacklistDisposition: blDisposition,
     dispositions,
+    routeFilter: yesNo('ROUTE_FILTER'),
+    logMartians: yesNo('LOG_MARTIANS'),
     raw,
   };
   const maclistLevel = pick('MACLIST_LOG_LEVEL');
