@@ -6,7 +6,7 @@ import { GatehouseError } from '../errors/index.js';
 import { parseRate } from './address.js';
 import type { Params } from './lines.js';
 import { shellLines, shellWord, type ShellLookup } from './shell.js';
-import type { Disposition, Settings, StateDispositions } from './types.js';
+import type { Disposition, PolicyDefaultAction, Settings, StateDispositions } from './types.js';
 
 const ASSIGNMENT = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=/;
 
@@ -75,6 +75,8 @@ const HONOURED = new Set([
   'SMURF_LOG_LEVEL',
   'ROUTE_FILTER',
   'LOG_MARTIANS',
+  'DROP_DEFAULT',
+  'REJECT_DEFAULT',
 ]);
 
 const SYSLOG_LEVELS = new Set(['debug', 'info', 'notice', 'warning', 'warn', 'err', 'error', 'crit', 'alert', 'emerg', 'panic', '0', '1', '2', '3', '4', '5', '6', '7']);
@@ -120,15 +122,8 @@ const MEANING: Record<string, { inert: (v: string) => boolean; lost: string }> =
   LOGTAGONLY: { inert: (v) => v === 'NO', lost: 'log tags are not used alone' },
   MACLIST_TTL: { inert: (v) => v === '' || v === '0', lost: 'MAC verdicts are not cached' },
   LOGALLNEW: { inert: (v) => v === '', lost: 'new connections are not all logged' },
-  DROP_DEFAULT: { inert: (v) => defaultActionsInert(v), lost: 'the DROP policy does not run these default actions first' },
-  REJECT_DEFAULT: { inert: (v) => defaultActionsInert(v), lost: 'the REJECT policy does not run these default actions first' },
 };
 
-/** `none`, or only Broadcast(DROP)/Multicast(DROP): what the policies already do, since Gatehouse never answers those. */
-function defaultActionsInert(value: string): boolean {
-  if (value === '' || value === 'NONE') return true;
-  return value.split(',').every((a) => a === 'BROADCAST(DROP)' || a === 'MULTICAST(DROP)');
-}
 
 const CONF = 'shorewall.conf';
 
@@ -221,6 +216,16 @@ export function parseSettings(text: string | undefined, params: Params, firewall
     throw fail(name, `${name}=${pick(name) ?? ''} is not valid`, 'expected Yes, No or Keep');
   };
 
+  const policyActions = (name: string): PolicyDefaultAction[] => {
+    const text = pick(name);
+    if (text === undefined || text.toLowerCase() === 'none') return [];
+    return text.split(',').map((a) => {
+      const action = a.replace(/^(Broadcast|Multicast)$/, '$1(DROP)');
+      if (action === 'AllowICMPs' || action === 'Broadcast(DROP)' || action === 'Multicast(DROP)') return action;
+      throw fail(name, `${name}: the default action '${a}' is not supported`, 'expected none, or a list of AllowICMPs, Broadcast(DROP), Multicast(DROP)');
+    });
+  };
+
   const settings: Settings = {
     ipForwarding,
     maclistDisposition: disposition,
@@ -229,6 +234,7 @@ export function parseSettings(text: string | undefined, params: Params, firewall
     blacklistStates: blacklist.includes('ALL') ? ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] : blacklist,
     blacklistDisposition: blDisposition,
     dispositions,
+    policyDefaults: { DROP: policyActions('DROP_DEFAULT'), REJECT: policyActions('REJECT_DEFAULT') },
     routeFilter: yesNo('ROUTE_FILTER'),
     logMartians: yesNo('LOG_MARTIANS'),
     raw,

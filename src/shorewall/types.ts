@@ -235,6 +235,13 @@ export interface StateDispositions {
   smurf: Disposition<'DROP'>;
 }
 
+/**
+ * Shorewall's standard actions that a policy may run first: AllowICMPs (IPv6: the ICMPv6
+ * errors, neighbour discovery and multicast listener messages IPv6 needs), and
+ * Broadcast(DROP) / Multicast(DROP) (silence instead of a refusal).
+ */
+export type PolicyDefaultAction = 'AllowICMPs' | 'Broadcast(DROP)' | 'Multicast(DROP)';
+
 /** The shorewall.conf settings the compiler honours, already validated. */
 export interface Settings {
   ipForwarding: 'On' | 'Off' | 'Keep' | undefined;
@@ -249,6 +256,8 @@ export interface Settings {
   blacklistDisposition: 'DROP' | 'REJECT';
   /** What happens to packets of each conntrack state before the rules (Shorewall's *_DISPOSITION). */
   dispositions: StateDispositions;
+  /** DROP_DEFAULT / REJECT_DEFAULT: standard actions run before a DROP or REJECT policy. */
+  policyDefaults: { DROP: PolicyDefaultAction[]; REJECT: PolicyDefaultAction[] };
   /** ROUTE_FILTER=Yes: the reverse-path check on every interface. */
   routeFilter: boolean;
   /** LOG_MARTIANS=Yes: log what the reverse-path check drops, on every interface. */

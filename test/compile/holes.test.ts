@@ -116,3 +116,18 @@ describe('routefilter', () => {
     ]);
   });
 });
+
+describe('DROP_DEFAULT and REJECT_DEFAULT', () => {
+  it("run Shorewall6's AllowICMPs and Multicast(DROP) before the DROP policy, in IPv6 only for AllowICMPs", () => {
+    const p = plan({ 'shorewall.conf': 'DROP_DEFAULT="AllowICMPs,Broadcast(DROP),Multicast(DROP)"\n' });
+    const v6 = lines(p.rulesV6, '-A net-loc');
+    expect(v6[0]).toBe('-A net-loc -p ipv6-icmp --icmpv6-type 1 -j ACCEPT');
+    expect(v6).toContain('-A net-loc -p ipv6-icmp --icmpv6-type 135 -j ACCEPT');
+    expect(v6.slice(-2)).toEqual(['-A net-loc -m addrtype --dst-type MULTICAST -j DROP', '-A net-loc -j DROP']);
+    expect(lines(p.rulesV4, '-A net-loc')).toEqual(['-A net-loc -m addrtype --dst-type BROADCAST -j DROP', '-A net-loc -m addrtype --dst-type MULTICAST -j DROP', '-A net-loc -j DROP']);
+  });
+
+  it('refuses a default action Gatehouse cannot run', () => {
+    expect(() => plan({ 'shorewall.conf': 'DROP_DEFAULT=dropNotSyn\n' })).toThrow(/default action 'dropNotSyn' is not supported/);
+  });
+});
