@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { appendFile, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { applyPlan } from '../../src/apply/index.js';
 import { buildProjectIfStale, runBin } from '../e2e/harness.js';
 import { type Lab, LAB_NODES, createLab, labUnavailableReason } from '../lab/lab.js';
 import { type Difference, type Forward, type PortChoice, RED_V4, confirmDifferences, differences, formatMatrix, probeLabel, probeSet, runProbes } from './probes.js';
+import { GENERATED_PORTS, generateCase } from './generator.js';
 import { adaptedCopy, compileAndStart, fingerprint, shorewallUnavailableReason } from './shorewall-side.js';
 
 const why = labUnavailableReason() ?? shorewallUnavailableReason();
@@ -215,6 +216,21 @@ describe.skipIf(why)('Gatehouse and Shorewall give every probe the same verdict'
 
   it.skipIf(!existsSync(SAMPLES_DIR))("Debian's three-interfaces sample, unchanged", async () => {
     await debianSample('three-interfaces');
+  }, 120_000);
+
+  // Generated configurations: GATEHOUSE_DIFF_SEEDS=1,2,3 or GATEHOUSE_DIFF_GENERATED=50 (seeds 1..50) on
+  // demand; CI runs one. Each failure names its seed, and the seed replays the same files.
+  const seeds = process.env['GATEHOUSE_DIFF_SEEDS']?.split(',').map(Number) ??
+    Array.from({ length: Number(process.env['GATEHOUSE_DIFF_GENERATED'] ?? '1') }, (_, i) => i + 1);
+  it.each(seeds)('generated configuration, seed %i', async (seed) => {
+    const generated = generateCase(seed);
+    const dir = join(work, `seed-${seed}-source`);
+    await mkdir(dir, { recursive: true });
+    for (const [name, text] of Object.entries(generated.files)) await writeFile(join(dir, name), text);
+    const root = await mkdtemp(join(work, `seed-${seed}-`));
+    const compiled = await runBin('gatehouse.js', root, ['compile', '--root', root, '--dir', dir]);
+    expect(compiled.code, compiled.stderr).toBe(0);
+    await compare(`seed-${seed}`, root, { v4: dir }, GENERATED_PORTS, generated.forwards.map((f) => ({ ...f, to: 'orange' as const })));
   }, 120_000);
 
   it('the sample network Gatehouse generates (permissive, IPv4 and IPv6)', async () => {
