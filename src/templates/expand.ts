@@ -14,7 +14,7 @@ import { deleteFileIfPresent, writeFileIfChanged } from './write.js';
 
 /** Shipped templates of this installation and the root's templates-custom. */
 export function defaultTemplateDirs(root: string): TemplateDirs {
-  return { shipped: shippedPaths().templates, custom: runtimePaths(root).templatesCustom };
+  return { shipped: shippedPaths().templates, custom: runtimePaths(root).templatesCustom, root };
 }
 
 export interface ExpandResult {
