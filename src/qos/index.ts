@@ -21,3 +21,4 @@ export {
   stopFireqos,
 } from './fireqos.js';
 export type { AppliedClass, FireqosDirectives, FireqosResult, KernelFeatures, LiveClass, QosRunner } from './fireqos.js';
+export { qosPart, parseQosConf, QOS_FILE, type QosContent, type QosRecord } from './part.js';
