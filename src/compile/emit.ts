@@ -12,6 +12,11 @@ function quote(text: string): string {
   return `"${text.replace(/["\\]/g, '')}"`;
 }
 
+/** Marks and masks as iptables-save prints them. */
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
+
 /** iptables' negation prefix. At module level: a closure made per match was most of the emitter's time. */
 function not(negate: boolean | undefined): string {
   return negate ? '! ' : '';
@@ -20,9 +25,9 @@ function not(negate: boolean | undefined): string {
 function renderMatch(m: Match): string {
   switch (m.kind) {
     case 'inInterface':
-      return `-i ${m.name}`;
+      return `${not(m.negate)}-i ${m.name}`;
     case 'outInterface':
-      return `-o ${m.name}`;
+      return `${not(m.negate)}-o ${m.name}`;
     case 'source':
       return `${not(m.negate)}-s ${m.address}`;
     case 'destination':
@@ -76,6 +81,8 @@ function renderMatch(m: Match): string {
     }
     case 'comment':
       return `-m comment --comment ${quote(m.text.slice(0, 255))}`;
+    case 'mark':
+      return `-m ${m.connmark ? 'connmark' : 'mark'} ${not(m.negate)}--mark ${hex(m.value)}/${hex(m.mask)}`;
   }
 }
 
@@ -101,6 +108,15 @@ function renderTarget(t: Target): string {
       return `-j REDIRECT --to-ports ${t.ports}`;
     case 'NOTRACK':
       return '-j CT --notrack';
+    case 'MARK':
+    case 'CONNMARK': {
+      if (t.operation !== 'set') return `-j ${t.kind} --${t.operation}-mark ${hex(t.value)}`;
+      return `-j ${t.kind} --set-mark ${hex(t.value)}${t.mask === undefined ? '' : `/${hex(t.mask)}`}`;
+    }
+    case 'SAVEMARK':
+      return `-j CONNMARK --save-mark --mask ${hex(t.mask)}`;
+    case 'RESTOREMARK':
+      return `-j CONNMARK --restore-mark --mask ${hex(t.mask)}`;
   }
 }
 

@@ -10,6 +10,7 @@ import type { CompileOptions, FamilyContext } from './context.js';
 import { emitIpsets, emitRuleset } from './emit.js';
 import { buildFilter } from './filter.js';
 import { TableBuilder, type Ruleset } from './ir.js';
+import { addMangleEntries } from './mangle.js';
 import { addMaclist, buildNat, type NatCounts } from './nat.js';
 import { buildStopped } from './stopped.js';
 import { buildZoneModel } from './zones.js';
@@ -17,6 +18,7 @@ import { buildZoneModel } from './zones.js';
 export type { CompileOptions, InterfaceAddresses } from './context.js';
 export type { Chain, IrRule, Match, Ruleset, Table, Target } from './ir.js';
 export { emitRuleset } from './emit.js';
+export { MANGLE_CHAINS } from './mangle.js';
 
 export interface FamilySummary {
   chains: number;
@@ -60,6 +62,7 @@ function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegis
   const nat = buildNat(ctx);
   const mangle = new TableBuilder('mangle');
   if (config.settings.maclistTable === 'mangle') addMaclist(mangle, ctx);
+  addMangleEntries(mangle, ctx);
   // MAC chains in filter are added after the fact: buildFilter already jumps to them.
   let filterTable = filter.table;
   if (config.settings.maclistTable === 'filter') {

@@ -6,8 +6,8 @@
 import type { Family, RateLimit, TimeSpec } from '../shorewall/index.js';
 
 export type Match =
-  | { kind: 'inInterface'; name: string }
-  | { kind: 'outInterface'; name: string }
+  | { kind: 'inInterface'; name: string; negate?: boolean }
+  | { kind: 'outInterface'; name: string; negate?: boolean }
   | { kind: 'source' | 'destination'; address: string; negate?: boolean }
   | { kind: 'sourceRange' | 'destinationRange'; from: string; to: string; negate?: boolean }
   | { kind: 'set'; name: string; direction: 'src' | 'dst'; negate?: boolean }
@@ -23,7 +23,9 @@ export type Match =
   | { kind: 'hopLimit'; equals: number }
   | { kind: 'rate'; limit: RateLimit; name: string }
   | { kind: 'time'; time: TimeSpec }
-  | { kind: 'comment'; text: string };
+  | { kind: 'comment'; text: string }
+  /** `-m mark` (packet mark) or `-m connmark` (connection mark): (mark & mask) == value. */
+  | { kind: 'mark'; value: number; mask: number; connmark: boolean; negate?: boolean };
 
 export type Target =
   | { kind: 'ACCEPT' | 'DROP' | 'RETURN' }
@@ -34,7 +36,11 @@ export type Target =
   | { kind: 'SNAT'; to: string }
   | { kind: 'MASQUERADE'; ports?: string }
   | { kind: 'REDIRECT'; ports: string }
-  | { kind: 'NOTRACK' };
+  | { kind: 'NOTRACK' }
+  /** Sets (or ORs/ANDs) the packet mark (MARK) or the connection mark (CONNMARK); without a mask `set` replaces every bit. */
+  | { kind: 'MARK' | 'CONNMARK'; operation: 'set' | 'or' | 'and'; value: number; mask?: number }
+  /** Copies the bits under mask from the packet mark to the connection mark (save) or back (restore). */
+  | { kind: 'SAVEMARK' | 'RESTOREMARK'; mask: number };
 
 export interface IrRule {
   matches: Match[];

@@ -10,6 +10,7 @@ import { eachItem, splitFile, type FileItem, type ItemVisitor, type Params } fro
 import { MACLIST_COLUMNS, NAT_COLUMNS, SNAT_COLUMNS, STOPPED_COLUMNS, parseMaclist, parseNat, parseSnat, parseStoppedRules } from './nat.js';
 import { PROVIDER_COLUMNS, ROUTE_COLUMNS, RTRULE_COLUMNS, parseProviders, parseRoutes, parseRtrules } from './providers.js';
 import { RULE_COLUMNS, parseRuleFile } from './rules.js';
+import { mangleColumns, parseMangle } from './mangle.js';
 import { parseAssignments, parseSettings } from './settings.js';
 import type { RoutingConfig } from './providers.js';
 import type { Family, ShorewallConfig } from './types.js';
@@ -29,6 +30,8 @@ export type * from './types.js';
 export type { Provider, RoutingConfig, RoutingRule, StaticRoute } from './providers.js';
 export { PROVIDER_MARK_MASK } from './providers.js';
 export { knownMacroNames } from './macros.js';
+export type { MangleChainName, MangleCommand, MangleEnd, MangleEntry, MarkLayout, MarkOperation, MarkTest } from './mangle.js';
+export { markLayout } from './mangle.js';
 
 /** File name (zones, rules, ...) -> text. */
 export type ShorewallFiles = Record<string, string>;
@@ -62,14 +65,14 @@ const SHOREWALLRC: Params = { CONFDIR: '/etc', SHAREDIR: '/usr/share', VARDIR: '
 
 /** Files read by other stages or at run time; noted, never compiled here. */
 const OTHER_STAGES = new Set([
-  'conntrack', 'helpers', 'modules', 'modules.essential', 'actions', 'mangle', 'tcinterfaces',
+  'conntrack', 'helpers', 'modules', 'modules.essential', 'actions', 'tcinterfaces',
   'tcpri', 'tcclasses', 'tcdevices', 'tcfilters', 'tcrules', 'findgw', 'capabilities', 'init', 'initdone',
   'start', 'started', 'stop', 'stopped', 'clear', 'cleared', 'restored', 'refresh', 'refreshed', 'tcclear', 'isusable',
   'lib.private', 'maclog', 'savesets', 'scfilter', 'enabled', 'disabled', 'postcompile', 'compile', 'tcstart', 'Makefile',
 ]);
 /** Shorewall files that change verdicts and that Gatehouse cannot honour yet: refusing is safer than skipping. */
 const NOT_YET = ['tunnels', 'proxyarp', 'proxyndp', 'netmap', 'masq', 'accounting', 'ecn', 'routestopped', 'arprules', 'secmarks', 'notrack', 'rawnat'];
-const COMPILED = new Set(['params', 'shorewall.conf', 'shorewall6.conf', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'blrules', 'snat', 'nat', 'maclist', 'stoppedrules', 'providers', 'rtrules', 'routes']);
+const COMPILED = new Set(['params', 'shorewall.conf', 'shorewall6.conf', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'blrules', 'snat', 'nat', 'maclist', 'stoppedrules', 'mangle', 'providers', 'rtrules', 'routes']);
 
 function hasContent(text: string): boolean {
   return text.split('\n').some((l) => {
@@ -131,6 +134,7 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
   const hostsWithMaclist = new Set(hosts.filter((h) => h.options.maclist).map((h) => h.interface));
   const maclist = parseMaclist(split('maclist', MACLIST_COLUMNS, firewallZone), ctx, hostsWithMaclist);
   const stoppedRules = parseStoppedRules(split('stoppedrules', STOPPED_COLUMNS, firewallZone), ctx);
+  const mangle = parseMangle(split('mangle', mangleColumns(options.family), firewallZone), ctx, settings);
   const routing = parseRouting(options.family, (file, columns) => split(file, columns, firewallZone), ctx);
 
   return {
@@ -148,6 +152,7 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
     nat,
     maclist,
     stoppedRules,
+    mangle,
     routing,
     notes,
   };

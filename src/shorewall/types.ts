@@ -4,6 +4,8 @@
  * entry's place, so the compiler can still point at the line that caused a problem.
  */
 
+import type { MangleEntry } from './mangle.js';
+
 export type Family = 4 | 6;
 
 /** Where an entry came from: file name (as in the directory) and physical line. */
@@ -236,6 +238,8 @@ export interface ShorewallConfig {
   nat: OneToOneNat[];
   maclist: MaclistEntry[];
   stoppedRules: StoppedRule[];
+  /** The mangle file's entries, in file order (every matching entry acts). */
+  mangle: MangleEntry[];
   /** providers, rtrules and routes (IPv4). */
   routing: import('./providers.js').RoutingConfig;
   /** Things read but deliberately not acted upon (ignored settings, files for other stages). */
