@@ -16,6 +16,7 @@ const COMMANDS: Record<string, { describe: string; load: Loader }> = {
   confirm: { describe: 'confirm a plan applied with --confirm', load: () => import('./gatehouse/confirm.js') as Promise<{ command: CommandModule }> },
   stop: { describe: 'load the safe stopped ruleset', load: () => import('./gatehouse/stop.js') as Promise<{ command: CommandModule }> },
   status: { describe: 'show the running plan and whether the kernel matches it', load: () => import('./gatehouse/status.js') as Promise<{ command: CommandModule }> },
+  'wan-monitor': { describe: 'link monitor: ping CheckIP through each provider, fire wan-uplink-update on changes', load: () => import('./gatehouse/wan-monitor.js') as Promise<{ command: CommandModule }> },
   sample: { describe: 'fill a root with the built-in small-office sample network', load: () => import('./gatehouse/sample.js') as Promise<{ command: CommandModule }> },
 };
 

@@ -11,6 +11,7 @@ import { emitIpsets, emitRuleset } from './emit.js';
 import { buildFilter } from './filter.js';
 import { TableBuilder, type Ruleset } from './ir.js';
 import { addMangleEntries } from './mangle.js';
+import { addProviderMarks, compileRouting, routingSysctls, type RoutingSpec } from './routing.js';
 import { addMaclist, buildNat, type NatCounts } from './nat.js';
 import { buildStopped } from './stopped.js';
 import { buildZoneModel } from './zones.js';
@@ -18,6 +19,7 @@ import { buildZoneModel } from './zones.js';
 export type { CompileOptions, InterfaceAddresses } from './context.js';
 export type { Chain, IrRule, Match, Ruleset, Table, Target } from './ir.js';
 export { emitRuleset } from './emit.js';
+export * from './routing.js';
 export { MANGLE_CHAINS } from './mangle.js';
 
 export interface FamilySummary {
@@ -44,6 +46,8 @@ export interface Plan {
   stoppedV4: string;
   stoppedV6: string;
   sysctl: string;
+  /** Providers, rtrules and static routes, turned into ip commands at apply time (routing.json). */
+  routing: RoutingSpec;
   summary: PlanSummary;
   /** The compiled representation the texts were emitted from. */
   rulesets: { v4: Ruleset; v6: Ruleset; stoppedV4: Ruleset; stoppedV6: Ruleset };
@@ -62,6 +66,7 @@ function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegis
   const nat = buildNat(ctx);
   const mangle = new TableBuilder('mangle');
   if (config.settings.maclistTable === 'mangle') addMaclist(mangle, ctx);
+  if (family === 4) addProviderMarks(mangle, config);
   addMangleEntries(mangle, ctx);
   // MAC chains in filter are added after the fact: buildFilter already jumps to them.
   let filterTable = filter.table;
@@ -121,6 +126,7 @@ export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, op
   const definitions = sets.definitions();
   const sysctl = [forwardingLine(v4, four.forwards, 'net.ipv4.ip_forward'), forwardingLine(v6 ?? v4, six.forwards, 'net.ipv6.conf.all.forwarding')]
     .filter((l): l is string => l !== undefined)
+    .concat(routingSysctls(v4))
     .join('\n');
   const notes = [...v4.notes, ...(v6 ? v6.notes.map((n) => `shorewall6/${n}`) : [])];
   const external = externalSets([v4, ...(v6 ? [v6] : [])]);
@@ -132,6 +138,7 @@ export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, op
     stoppedV4: emitRuleset(four.stopped),
     stoppedV6: emitRuleset(six.stopped),
     sysctl: sysctl === '' ? '' : sysctl + '\n',
+    routing: compileRouting(v4),
     summary: {
       v4: four.summary,
       v6: six.summary,
@@ -152,6 +159,7 @@ export function planFiles(plan: Plan): Record<string, string> {
     'stopped.v4': plan.stoppedV4,
     'stopped.v6': plan.stoppedV6,
     'sysctl.conf': plan.sysctl,
+    'routing.json': JSON.stringify(plan.routing, null, 2) + '\n',
     'summary.json': JSON.stringify(plan.summary, null, 2) + '\n',
   };
 }

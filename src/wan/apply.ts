@@ -1,0 +1,87 @@
+/**
+ * Applying a routing spec to a target: read the target (addresses, learned gateways,
+ * Gatehouse's current rules), build one `ip -batch` with the provider states, run it.
+ * A failure puts back what was there and names the batch line the kernel refused.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type ApplyMode, createKernelRunner, type KernelRunner } from '../apply/index.js';
+import { type ProviderState, type RoutingBatch, type RoutingSpec, cleanupCommands, routingBatch, routingIsEmpty } from '../compile/index.js';
+import { GatehouseError } from '../errors/index.js';
+import { readProviderStates } from './state.js';
+import { type RoutingSnapshot, parseTargetRouting, restoreCommands } from './target.js';
+
+export interface RoutingApplyResult {
+  batch: RoutingBatch;
+  /** Milliseconds: reading the target, and running the batch. */
+  readMs: number;
+  applyMs: number;
+  skipped: boolean;
+}
+
+export async function readRoutingSpec(planDir: string): Promise<RoutingSpec | undefined> {
+  const file = join(planDir, 'routing.json');
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(await readFile(file, 'utf8')) as RoutingSpec;
+}
+
+export async function readTarget(runner: KernelRunner): Promise<RoutingSnapshot> {
+  const run = (args: string[]) => runner.run({ step: `ip ${args.join(' ')}`, command: 'ip', args });
+  const [addr, route, rule] = await Promise.all([run(['-j', 'addr', 'show']), run(['-j', 'route', 'show', 'table', 'all']), run(['-4', '-j', 'rule', 'show'])]);
+  return parseTargetRouting(addr || '[]', route || '[]', rule || '[]');
+}
+
+async function runBatch(runner: KernelRunner, commands: string[], step: string): Promise<void> {
+  if (commands.length === 0) return;
+  await runner.run({ step, command: 'ip', args: ['-4', '-batch', '-'], input: commands.join('\n') + '\n', inputName: 'routing batch' });
+}
+
+export async function applyRoutingSpec(
+  runner: KernelRunner,
+  spec: RoutingSpec,
+  states: Record<string, ProviderState>,
+): Promise<RoutingApplyResult> {
+  const t0 = performance.now();
+  const snapshot = runner.mode.kind === 'dry-run' ? parseTargetRouting('[]', '[]', '[]') : await readTarget(runner);
+  const readMs = performance.now() - t0;
+  const batch = routingBatch(spec, states, snapshot.target);
+  // Nothing asked and nothing of ours in place: routing is not Gatehouse's business here.
+  if (routingIsEmpty(spec) && snapshot.rules.length === 0 && snapshot.routes.length === 0) return { batch, readMs, applyMs: 0, skipped: true };
+  const t1 = performance.now();
+  try {
+    await runBatch(runner, batch.commands, 'ip -batch (routing)');
+  } catch (e) {
+    // Put back what was there: remove whatever the partial batch left, then the snapshot.
+    const now = await readTarget(runner).catch(() => snapshot);
+    await runBatch(runner, [...cleanupCommands(now.target), ...restoreCommands(snapshot)], 'ip -batch (routing rollback)').catch(() => undefined);
+    throw new GatehouseError(`routing was not applied: ${e instanceof Error ? e.message : String(e)}`, {
+      hint: 'the routes and rules that were in place are back; check the providers and routes files',
+      cause: e,
+    });
+  }
+  return { batch, readMs, applyMs: performance.now() - t1, skipped: false };
+}
+
+/** The states as the batch wants them. */
+export async function providerStates(root: string): Promise<Record<string, ProviderState>> {
+  const records = await readProviderStates(root);
+  return Object.fromEntries(Object.entries(records).map(([k, v]) => [k, v.state]));
+}
+
+export async function applyRouting(root: string, mode: ApplyMode, planDir: string): Promise<RoutingApplyResult | undefined> {
+  const spec = await readRoutingSpec(planDir);
+  if (!spec) return undefined;
+  const runner = createKernelRunner(mode);
+  if (mode.kind !== 'dry-run') await runner.preflight(['ip']);
+  return applyRoutingSpec(runner, spec, await providerStates(root));
+}
+
+export function describeRouting(result: RoutingApplyResult): string[] {
+  if (result.skipped) return ['routing: no providers or static routes, left alone'];
+  const lines = result.batch.providers.map(
+    (p) => `provider ${p.name} (${p.interface}) ${p.state}${p.routing ? ', carrying new connections' : ''}${p.gateway ? ` via ${p.gateway}` : ''}${p.problem ? `: ${p.problem}` : ''}`,
+  );
+  lines.push(`routing: ${result.batch.commands.length} ip commands in ${result.applyMs.toFixed(1)} ms (target read ${result.readMs.toFixed(1)} ms)`);
+  return [...lines, ...result.batch.warnings.map((w) => `warning: ${w}`)];
+}
