@@ -35,7 +35,12 @@ export interface Plan {
   ipsets: IpsetDefinition[];
   /** sha256 of each file, hex. */
   digests: Record<PlanFileName, string>;
+  /** Optional parts kept with the plan when present (routing.json: applied by src/wan). */
+  extras?: Record<string, string>;
 }
+
+/** Files a plan may hold; kept with it through promote and rollback. */
+export const OPTIONAL_PLAN_FILES = ['routing.json'] as const;
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -63,7 +68,12 @@ export async function readPlan(dir: string): Promise<Plan> {
       hint: `a plan holds ${PLAN_FILES.join(', ')}; recompile it`,
     });
   }
-  return parsePlan(dir, files);
+  const extras: Record<string, string> = {};
+  for (const name of OPTIONAL_PLAN_FILES) {
+    const text = await readFile(join(dir, name), 'utf8').catch(() => undefined);
+    if (text !== undefined) extras[name] = text;
+  }
+  return { ...parsePlan(dir, files), extras };
 }
 
 /** Validates plan files already in memory. */

@@ -76,7 +76,10 @@ export async function withPlanLock<T>(root: string, work: () => Promise<T>): Pro
 export async function writePlanFiles(dir: string, plan: Plan): Promise<void> {
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  await Promise.all(PLAN_FILES.map((name) => writeFile(join(dir, name), plan.files[name])));
+  await Promise.all([
+    ...PLAN_FILES.map((name) => writeFile(join(dir, name), plan.files[name])),
+    ...Object.entries(plan.extras ?? {}).map(([name, text]) => writeFile(join(dir, name), text)),
+  ]);
 }
 
 /** Writes what was applied, and what the kernel showed for the families it kept, beside the plan's files. */
