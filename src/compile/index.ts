@@ -11,7 +11,7 @@ import { emitIpsets, emitRuleset } from './emit.js';
 import { buildFilter } from './filter.js';
 import { TableBuilder, type Ruleset } from './ir.js';
 import { addMangleEntries } from './mangle.js';
-import { addProviderMarks, compileRouting, routingSysctls, type RoutingSpec } from './routing.js';
+import { addProviderMarks, compileRouting, routingIsEmpty, routingSysctls, type RoutingSpec } from './routing.js';
 import { addMaclist, buildNat, type NatCounts } from './nat.js';
 import { buildStopped } from './stopped.js';
 import { buildZoneModel } from './zones.js';
@@ -159,7 +159,8 @@ export function planFiles(plan: Plan): Record<string, string> {
     'stopped.v4': plan.stoppedV4,
     'stopped.v6': plan.stoppedV6,
     'sysctl.conf': plan.sysctl,
-    'routing.json': JSON.stringify(plan.routing, null, 2) + '\n',
+    // Only with multi-WAN or static routes: a plan without them is the same as before.
+    ...(routingIsEmpty(plan.routing) ? {} : { 'routing.json': JSON.stringify(plan.routing, null, 2) + '\n' }),
     'summary.json': JSON.stringify(plan.summary, null, 2) + '\n',
   };
 }

@@ -4,12 +4,12 @@
  * A failure puts back what was there and names the batch line the kernel refused.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ApplyMode, createKernelRunner, type KernelRunner } from '../apply/index.js';
 import { type ProviderState, type RoutingBatch, type RoutingSpec, cleanupCommands, routingBatch, routingIsEmpty } from '../compile/index.js';
 import { GatehouseError } from '../errors/index.js';
-import { readProviderStates } from './state.js';
+import { readProviderStates, wanDir } from './state.js';
 import { type RoutingSnapshot, parseTargetRouting, restoreCommands } from './target.js';
 
 export interface RoutingApplyResult {
@@ -18,6 +18,8 @@ export interface RoutingApplyResult {
   readMs: number;
   applyMs: number;
   skipped: boolean;
+  /** Main default routes found in place (and removed when providers exist). */
+  replacedDefaults: string[][];
 }
 
 export async function readRoutingSpec(planDir: string): Promise<RoutingSpec | undefined> {
@@ -47,7 +49,7 @@ export async function applyRoutingSpec(
   const readMs = performance.now() - t0;
   const batch = routingBatch(spec, states, snapshot.target);
   // Nothing asked and nothing of ours in place: routing is not Gatehouse's business here.
-  if (routingIsEmpty(spec) && snapshot.rules.length === 0 && snapshot.routes.length === 0) return { batch, readMs, applyMs: 0, skipped: true };
+  if (routingIsEmpty(spec) && snapshot.rules.length === 0 && snapshot.routes.length === 0) return { batch, readMs, applyMs: 0, skipped: true, replacedDefaults: [] };
   const t1 = performance.now();
   try {
     await runBatch(runner, batch.commands, 'ip -batch (routing)');
@@ -60,7 +62,7 @@ export async function applyRoutingSpec(
       cause: e,
     });
   }
-  return { batch, readMs, applyMs: performance.now() - t1, skipped: false };
+  return { batch, readMs, applyMs: performance.now() - t1, skipped: false, replacedDefaults: snapshot.target.mainDefaults };
 }
 
 /** The states as the batch wants them. */
@@ -69,12 +71,45 @@ export async function providerStates(root: string): Promise<Record<string, Provi
   return Object.fromEntries(Object.entries(records).map(([k, v]) => [k, v.state]));
 }
 
+const EMPTY: RoutingSpec = { providers: [], rtrules: [], routes: [] };
+
+/**
+ * Marks a root whose target holds Gatehouse routing, with the main-table default routes
+ * the providers replaced: removing the last provider cleans up and puts those back.
+ */
+const activeMarker = (root: string): string => join(wanDir(root), 'routing-active.json');
+
+interface ActiveRouting {
+  target: string;
+  /** `ip route` arguments of the main default routes found before the providers took over. */
+  replacedDefaults: string[][];
+}
+
+/**
+ * Applies the plan's routing part. A plan without one (no providers, no static routes)
+ * costs nothing unless Gatehouse routing is still in place from before: then it is removed.
+ */
 export async function applyRouting(root: string, mode: ApplyMode, planDir: string): Promise<RoutingApplyResult | undefined> {
-  const spec = await readRoutingSpec(planDir);
-  if (!spec) return undefined;
+  const spec = (await readRoutingSpec(planDir)) ?? EMPTY;
+  const marker = await readFile(activeMarker(root), 'utf8').then((t) => JSON.parse(t) as ActiveRouting, () => undefined);
+  if (routingIsEmpty(spec) && (!marker || mode.kind === 'dry-run')) return undefined;
   const runner = createKernelRunner(mode);
   if (mode.kind !== 'dry-run') await runner.preflight(['ip']);
-  return applyRoutingSpec(runner, spec, await providerStates(root));
+  const result = await applyRoutingSpec(runner, spec, await providerStates(root));
+  if (mode.kind === 'dry-run') return result;
+  if (routingIsEmpty(spec)) {
+    const back = (marker?.replacedDefaults ?? []).map((d) => `route replace ${d.join(' ')}`);
+    await runBatch(runner, back, 'ip -batch (main default routes back)').catch((e: unknown) =>
+      result.batch.warnings.push(`the default routes replaced by the providers could not be put back: ${e instanceof Error ? e.message : String(e)}`),
+    );
+    await rm(activeMarker(root), { force: true });
+  } else {
+    const replaced = marker?.replacedDefaults ?? (spec.providers.length > 0 ? result.replacedDefaults : []);
+    await mkdir(wanDir(root), { recursive: true });
+    const record: ActiveRouting = { target: mode.kind === 'netns' ? mode.name : mode.kind, replacedDefaults: replaced };
+    await writeFile(activeMarker(root), JSON.stringify(record) + '\n');
+  }
+  return result;
 }
 
 export function describeRouting(result: RoutingApplyResult): string[] {

@@ -169,10 +169,15 @@ describe.skipIf(why)('multi-WAN in the two-ISP lab', () => {
     const failback = await timeUntil('isp1', budget + MAX_LOSS * PING_INTERVAL_S * 1000);
     figures['failback (restore -> first new connection via isp1)'] = `${failback} ms`;
 
-    // Both cut, then only isp2 restored: it must recover on its own.
+    // Both cut until the monitor has declared both down, then only isp2 restored: it must recover on its own.
+    const mark = monitorOut.length;
     await lab.cut('isp1');
     await lab.cut('isp2');
-    await new Promise((r) => setTimeout(r, (MAX_LOSS + 2) * PING_INTERVAL_S * 1000));
+    const bothDown = Date.now();
+    while (!(/isp1 \(red0\) is down/.test(monitorOut.slice(mark)) && /isp2 \(red1\) is down/.test(monitorOut.slice(mark)))) {
+      if (Date.now() - bothDown > 2 * budget) throw new Error(`the monitor did not see both providers down:\n${monitorOut.slice(mark)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
     await lab.restore('isp2');
     const recovery = await timeUntil('isp2', budget + MAX_LOSS * PING_INTERVAL_S * 1000);
     figures['recovery after both down (isp2 restored -> via isp2)'] = `${recovery} ms`;
@@ -204,4 +209,16 @@ describe.skipIf(why)('multi-WAN in the two-ISP lab', () => {
     for (let i = 0; i < 30; i++) seen.add(await fromLan());
     expect(seen).toEqual(new Set(['isp1', 'isp2']));
   }, 90_000);
+
+  it('removing the providers and routes takes Gatehouse routing out and puts the default route back', async () => {
+    await db('fwrules', 'delete', '1');
+    await db('networks', 'delete', 'isp1');
+    await db('networks', 'delete', 'isp2');
+    await db('routes', 'delete', '10.77.0.0/16');
+    await adjust();
+    const rules = await lab.exec('gw', 'ip', ['-4', 'rule', 'show']);
+    expect(rules).not.toMatch(/^(999|10001|10002|20001|20002|32765):/m);
+    expect(await lab.exec('gw', 'ip', ['-4', 'route', 'show', 'default'])).toMatch(/default via 203\.0\.113\.1 dev red0/);
+    expect(await fromLan()).toBe('isp1');
+  }, 60_000);
 });
