@@ -1,4 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../dist/bin/gatehouse.js';
+import { main, runCommand } from '../dist/bin/gatehouse.js';
 
-process.exitCode = await main(process.argv.slice(2));
+// Exits once stdout and stderr have taken all the output (a pipe may still be draining).
+await runCommand('gatehouse', () => main(process.argv.slice(2)));

@@ -334,3 +334,6 @@ export async function main(argv: string[]): Promise<number> {
     return isGatehouseError(e) ? e.exitCode : 1;
   }
 }
+
+/** Ends the process once all output is written (bin/db.js). */
+export { runCommand } from './run-command.js';

@@ -83,3 +83,6 @@ export async function main(argv: string[]): Promise<number> {
     return isGatehouseError(e) ? e.exitCode : 1;
   }
 }
+
+/** Ends the process once all output is written (bin/expand-template.js). */
+export { runCommand } from './run-command.js';

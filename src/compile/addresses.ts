@@ -82,7 +82,8 @@ function itemMatch(item: AddressItem, direction: 'src' | 'dst', negate: boolean)
 /**
  * The alternatives a list stands for: each is a list of matches, and a packet matches
  * the list when it matches any alternative. A negated list is one alternative of
- * negated matches (all must hold). Long network lists collapse into one ipset.
+ * negated matches (all must hold), its networks in one set. Long network lists collapse
+ * into one ipset.
  */
 export function addressAlternatives(
   list: AddressList | undefined,
@@ -96,7 +97,9 @@ export function addressAlternatives(
   const networks = list.items.filter((i) => i.kind === 'net' || i.kind === 'range');
   const others = list.items.filter((i) => i.kind !== 'net' && i.kind !== 'range');
   let netMatches: Match[];
-  if (networks.length > IPSET_THRESHOLD) {
+  // A negated list must be one alternative, and iptables takes one -s (or -d) per rule:
+  // two or more negated networks can only be a set.
+  if (networks.length > IPSET_THRESHOLD || (list.negate && networks.length > 1)) {
     netMatches = [{ kind: 'set', name: sets.setFor(family, networks.map(itemText)), direction, negate: list.negate }];
   } else {
     netMatches = networks.map((i) => itemMatch(i, direction, list.negate));

@@ -53,6 +53,8 @@ function renderMatch(m: Match): string {
       return `-m conntrack --ctstate ${m.states.join(',')}`;
     case 'originalDestination':
       return `-m conntrack --ctorigdst ${m.address}`;
+    case 'originalDestinationPort':
+      return `-m conntrack --ctorigdstport ${m.port}`;
     case 'destinationLocal':
       return `-m addrtype ${not(m.negate)}--dst-type LOCAL${m.onIncomingInterface ? ' --limit-iface-in' : ''}`;
     case 'sourceBroadcast':

@@ -109,6 +109,17 @@ function origdestAlternatives(fr: FamilyRule, ctx: FamilyContext): Match[][] {
   return out.length > 0 ? out : [[]];
 }
 
+/**
+ * A DNAT or REDIRECT that changes the port accepts only connections whose original
+ * destination port is the one translated (Shorewall's --ctorigdstport): otherwise the
+ * internal port would be open directly to the same sources. Shorewall does this for a
+ * single original port; each port or range of a list gets its own alternative here.
+ */
+function originalPorts(rule: Rule, translated: string | undefined): Match[][] {
+  if (translated === undefined || !rule.dports || rule.proto === undefined) return [[]];
+  return rule.dports.map((port) => [{ kind: 'originalDestinationPort', port }]);
+}
+
 /** The matches of a rule in its zone-pair chain, one list per alternative. */
 function filterAlternatives(fr: FamilyRule, index: number, ctx: FamilyContext): Match[][] {
   const rule = fr.rule;
@@ -117,15 +128,19 @@ function filterAlternatives(fr: FamilyRule, index: number, ctx: FamilyContext): 
   let dest: Match[][];
   let protocols: Match[][];
   let origdest: Match[][] = [[]];
+  let origPorts: Match[][] = [[]];
   if (rule.action === 'DNAT' && rule.natTarget?.address) {
     const a = rule.natTarget.address;
     dest = [[a.kind === 'net' ? { kind: 'destination', address: a.address } : { kind: 'destinationRange', from: a.from, to: a.to }]];
     const port = rule.natTarget.port?.replace('-', ':');
     protocols = protocolAlternatives(family, rule.proto, port === undefined ? rule.dports : [port], rule.sports);
     origdest = origdestAlternatives(fr, ctx);
+    origPorts = originalPorts(rule, port);
   } else if (rule.action === 'REDIRECT' && rule.natTarget?.port !== undefined) {
     dest = [[]];
-    protocols = protocolAlternatives(family, rule.proto, [rule.natTarget.port.replace('-', ':')], rule.sports);
+    const port = rule.natTarget.port.replace('-', ':');
+    protocols = protocolAlternatives(family, rule.proto, [port], rule.sports);
+    origPorts = originalPorts(rule, port);
   } else {
     if (fr.dest?.items.some((i) => i.kind === 'mac')) throw placeError(rule.place, 'a MAC address can only match a source');
     dest = ctx.addressMatches.of(fr.dest, 'dst');
@@ -137,7 +152,7 @@ function filterAlternatives(fr: FamilyRule, index: number, ctx: FamilyContext): 
       origdest = origdestAlternatives(fr, ctx);
     }
   }
-  return product([source, dest, origdest, protocols], extraMatches(rule, index));
+  return product([source, dest, origdest, protocols, origPorts], extraMatches(rule, index));
 }
 
 export function buildFilter(ctx: FamilyContext): FilterResult {
@@ -319,15 +334,10 @@ export function buildFilter(ctx: FamilyContext): FilterResult {
   const established: Match[] = [{ kind: 'conntrackState', states: ['ESTABLISHED', 'RELATED'] }];
   const invalid: Match[] = [{ kind: 'conntrackState', states: ['INVALID'] }];
   for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) t.add(chain, established, { kind: 'ACCEPT' });
-  // Path MTU discovery and, for IPv6, neighbour discovery must pass whatever the policies say.
-  if (family === 4) {
-    for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) {
-      t.add(chain, [{ kind: 'protocol', name: 'icmp' }, { kind: 'icmpType', family, type: 'fragmentation-needed' }], { kind: 'ACCEPT' });
-    }
-  } else {
-    for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) {
-      t.add(chain, [{ kind: 'protocol', name: 'ipv6-icmp' }, { kind: 'icmpType', family, type: 'packet-too-big' }], { kind: 'ACCEPT' });
-    }
+  // ICMP errors (fragmentation needed, packet too big) that belong to a connection are
+  // RELATED and pass above; a forged one belongs to none and meets the policies, as in
+  // Shorewall. IPv6 neighbour discovery is link-local (hop limit 255) and must always pass.
+  if (family === 6) {
     for (const chain of ['INPUT', 'OUTPUT']) {
       for (const type of ['router-solicitation', 'router-advertisement', 'neighbour-solicitation', 'neighbour-advertisement']) {
         t.add(chain, [{ kind: 'protocol', name: 'ipv6-icmp' }, { kind: 'icmpType', family, type }, { kind: 'hopLimit', equals: 255 }], { kind: 'ACCEPT' });

@@ -10,13 +10,15 @@ export type Match =
   | { kind: 'outInterface'; name: string; negate?: boolean }
   | { kind: 'source' | 'destination'; address: string; negate?: boolean }
   | { kind: 'sourceRange' | 'destinationRange'; from: string; to: string; negate?: boolean }
-  | { kind: 'set'; name: string; direction: 'src' | 'dst'; negate?: boolean }
+  | { kind: 'set'; name: string; direction: 'src' | 'dst' | 'src,src' | 'dst,dst'; negate?: boolean }
   | { kind: 'mac'; mac: string; negate?: boolean }
   | { kind: 'protocol'; name: string }
   | { kind: 'destinationPorts' | 'sourcePorts'; ports: string[] }
   | { kind: 'icmpType'; family: Family; type: string }
   | { kind: 'conntrackState'; states: string[] }
   | { kind: 'originalDestination'; address: string }
+  /** The connection's original destination port (or range a:b), before DNAT or REDIRECT changed it. */
+  | { kind: 'originalDestinationPort'; port: string }
   | { kind: 'destinationLocal'; negate?: boolean; onIncomingInterface?: boolean }
   | { kind: 'sourceBroadcast' }
   | { kind: 'tcpFlags'; mask: string; set: string }

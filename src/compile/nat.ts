@@ -41,9 +41,14 @@ function origdestForNat(fr: FamilyRule, ctx: FamilyContext, inIface: string | un
   const list = fr.origdest;
   if (!list) return [[]];
   const out: Match[][] = [];
+  const nets = list.items.filter((i) => i.kind === 'net');
+  // One -d per rule: several negated networks become one set.
+  const asSet = list.negate && nets.length > 1;
+  if (asSet) out.push([{ kind: 'set', name: ctx.sets.setFor(ctx.family, nets.map((i) => i.address)), direction: 'dst', negate: true }]);
   for (const item of list.items) {
-    if (item.kind === 'net') out.push([{ kind: 'destination', address: item.address, negate: list.negate }]);
-    else if (item.kind === 'interfaceAddress') {
+    if (item.kind === 'net') {
+      if (!asSet) out.push([{ kind: 'destination', address: item.address, negate: list.negate }]);
+    } else if (item.kind === 'interfaceAddress') {
       const known = ctx.options.interfaceAddresses?.[item.interface];
       const iface = ctx.config.interfaces.find((i) => i.name === item.interface)?.physical ?? item.interface;
       if (known) {

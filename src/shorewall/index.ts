@@ -72,7 +72,10 @@ const OTHER_STAGES = new Set([
 ]);
 /** Shorewall files that change verdicts and that Gatehouse cannot honour yet: refusing is safer than skipping. */
 const NOT_YET = ['tunnels', 'proxyarp', 'proxyndp', 'netmap', 'masq', 'accounting', 'ecn', 'routestopped', 'arprules', 'secmarks', 'notrack', 'rawnat'];
-const COMPILED = new Set(['params', 'shorewall.conf', 'shorewall6.conf', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'blrules', 'snat', 'nat', 'maclist', 'stoppedrules', 'mangle', 'providers', 'rtrules', 'routes']);
+const COMPILED = new Set([
+  'params', 'shorewall.conf', 'shorewall6.conf', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'blrules', 'snat', 'nat', 'maclist',
+  'stoppedrules', 'mangle', 'providers', 'rtrules', 'routes',
+]);
 
 function hasContent(text: string): boolean {
   return text.split('\n').some((l) => {

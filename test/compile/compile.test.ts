@@ -35,8 +35,8 @@ describe('&eth1 in ORIGDEST', () => {
 
   it('accepts the forwarded connection in the zone-pair chain of the target zone', () => {
     const p = plan({ rules });
-    expect(lines(p.rulesV4, '-A net-loc -d 192.168.1.10')).toEqual(['-A net-loc -d 192.168.1.10 -p tcp --dport 22 -j ACCEPT']);
-    expect(lines(p.rulesV4, '-A loc-loc -d 192.168.1.10')).toEqual(['-A loc-loc -d 192.168.1.10 -p tcp --dport 22 -j ACCEPT']);
+    expect(lines(p.rulesV4, '-A net-loc -d 192.168.1.10')).toEqual(['-A net-loc -d 192.168.1.10 -p tcp --dport 22 -m conntrack --ctorigdstport 2222 -j ACCEPT']);
+    expect(lines(p.rulesV4, '-A loc-loc -d 192.168.1.10')).toEqual(['-A loc-loc -d 192.168.1.10 -p tcp --dport 22 -m conntrack --ctorigdstport 2222 -j ACCEPT']);
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import * as c from './checks.js';
 import * as r from './references.js';
+import { API_CONFIGURATION, API_DATABASES } from './api.js';
 
 /** A problem found by a cross-prop check (prop undefined: the record as a whole). */
 export interface RecordProblem {
@@ -141,6 +142,7 @@ const routeKey: c.ValueCheck = (v) =>
   v === 'default' || c.isCIDR(v) || c.ipAddress(v) === undefined ? undefined : 'a destination network such as 10.0.0.0/24, an address (with Mask), or default';
 
 export const SCHEMAS: Record<string, DatabaseSchema> = {
+  ...API_DATABASES,
   configuration: {
     keys: {
       firewall: {
@@ -167,6 +169,7 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
           },
         },
       },
+      api: { type: 'service', schema: API_CONFIGURATION },
     },
     types: {
       service: {

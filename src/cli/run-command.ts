@@ -1,0 +1,78 @@
+/**
+ * How every command ends: all of its output written (to a terminal, a file or a pipe)
+ * before the process exits, and a non-zero exit when it could not be written.
+ *
+ * Writes to a pipe are asynchronous once the pipe is full: a bare `process.exit()` after
+ * the last write cut `db hosts export` at 64 KiB. Here the command's exit code is held
+ * until stdout and stderr have taken everything. A reader that goes away early
+ * (`db hosts keys | head -1`) is not a failure of ours: EPIPE ends the output quietly
+ * and the command still finishes its own work (an event is never cut short by a closed
+ * pipe). Any other write error (a full disk) is reported on stderr and exits 1.
+ */
+
+type Stream = NodeJS.WriteStream;
+
+interface OutputState {
+  /** The reader closed the pipe: further output is dropped without a word. */
+  closed: Set<Stream>;
+  /** The first real write error and the stream it hit. */
+  failed?: { stream: Stream; error: NodeJS.ErrnoException };
+}
+
+function watch(stream: Stream, state: OutputState): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') state.closed.add(stream);
+    else state.failed ??= { stream, error };
+  });
+}
+
+/** Resolves once everything written so far has left the process (or the stream failed). */
+function flushed(stream: Stream, state: OutputState): Promise<void> {
+  if (stream.destroyed || state.closed.has(stream)) return Promise.resolve();
+  return new Promise((resolve) => {
+    // Write callbacks run in order: this one runs after every earlier write is done.
+    stream.write('', () => resolve());
+  });
+}
+
+function describeWriteError(error: NodeJS.ErrnoException): string {
+  return error.code === 'ENOSPC' ? 'no space left on device' : error.code ?? error.message;
+}
+
+export interface RunCommandOptions {
+  /**
+   * `now`: exit as soon as the output is out (db: nothing else runs, and tearing down a
+   * heap that held a large database only costs time). `natural` (default): set the exit
+   * code and let Node finish whatever else is still pending.
+   */
+  exit?: 'now' | 'natural';
+}
+
+/**
+ * Run a command's `main` and end with its code once its output is out. `name` prefixes
+ * the one-line message printed when the output could not be written.
+ */
+export async function runCommand(name: string, main: () => Promise<number>, options: RunCommandOptions = {}): Promise<void> {
+  const state: OutputState = { closed: new Set() };
+  watch(process.stdout, state);
+  watch(process.stderr, state);
+  let code: number;
+  try {
+    code = await main();
+  } catch (e) {
+    process.stderr.write(`${name}: ${e instanceof Error ? e.message : String(e)}\n`);
+    code = 1;
+  }
+  await flushed(process.stdout, state);
+  await flushed(process.stderr, state);
+  if (state.failed) {
+    const which = state.failed.stream === process.stdout ? 'output' : 'error output';
+    if (state.failed.stream !== process.stderr) {
+      process.stderr.write(`${name}: could not write the ${which}: ${describeWriteError(state.failed.error)}; it is incomplete\n`);
+      await flushed(process.stderr, state);
+    }
+    if (code === 0) code = 1;
+  }
+  if (options.exit === 'now') process.exit(code);
+  process.exitCode = code;
+}
