@@ -28,10 +28,12 @@ export async function readRoutingSpec(planDir: string): Promise<RoutingSpec | un
   return JSON.parse(await readFile(file, 'utf8')) as RoutingSpec;
 }
 
+/** One process reads addresses, routes and rules (one JSON array per line). */
 export async function readTarget(runner: KernelRunner): Promise<RoutingSnapshot> {
-  const run = (args: string[]) => runner.run({ step: `ip ${args.join(' ')}`, command: 'ip', args });
-  const [addr, route, rule] = await Promise.all([run(['-j', 'addr', 'show']), run(['-j', 'route', 'show', 'table', 'all']), run(['-4', '-j', 'rule', 'show'])]);
-  return parseTargetRouting(addr || '[]', route || '[]', rule || '[]');
+  const out = await runner.run({ step: 'ip -batch (read routing)', command: 'ip', args: ['-4', '-j', '-batch', '-'], input: 'addr show\nroute show table all\nrule show\n', inputName: 'routing read' });
+  const [addr, route, rule] = out.split('\n').filter((l) => l.startsWith('['));
+  if (rule === undefined) throw new GatehouseError('could not read the target routing (ip -j -batch gave fewer than three answers)', { hint: 'is iproute2 recent enough for -j?' });
+  return parseTargetRouting(addr!, route!, rule);
 }
 
 async function runBatch(runner: KernelRunner, commands: string[], step: string): Promise<void> {

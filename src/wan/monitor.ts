@@ -12,12 +12,11 @@
  * Every change fires `signal-event wan-uplink-update up|down PROVIDER`.
  */
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { type ApplyMode, createKernelRunner, formatApplyMode, planPaths } from '../apply/index.js';
+import { type ApplyMode, createKernelRunner, planPaths } from '../apply/index.js';
 import type { ProviderState, ProviderSpec } from '../compile/index.js';
 import { readDatabase } from '../db/index.js';
 import { GatehouseError } from '../errors/index.js';
-import { projectDir } from '../layout/index.js';
+import { signalEvent } from '../events/index.js';
 import { readRoutingSpec } from './apply.js';
 import { readProviderStates } from './state.js';
 
@@ -136,13 +135,15 @@ async function probe(mode: ApplyMode, provider: ProviderSpec, source: string | u
   return { provider: provider.name, checkIp, answered: code === 0, source, ...(rtt ? { rttMs: Number(rtt[1]) } : {}) };
 }
 
-function fire(root: string, mode: ApplyMode, state: ProviderState, provider: string): Promise<number | null> {
-  const bin = join(projectDir(), 'bin', 'signal-event.js');
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, '--root', root, '--apply', formatApplyMode(mode), 'wan-uplink-update', state, provider], { stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('error', () => resolve(-1));
-    child.on('close', resolve);
-  });
+/** Runs wan-uplink-update in this process (no process start on the failover path). */
+async function fire(root: string, mode: ApplyMode, state: ProviderState, provider: string, print: (line: string) => void): Promise<boolean> {
+  try {
+    await signalEvent({ root, event: 'wan-uplink-update', args: [state, provider], applyMode: mode });
+    return true;
+  } catch (e) {
+    print(`wan-uplink-update ${state} ${provider} failed: ${e instanceof Error ? e.message : String(e)}`);
+    return false;
+  }
 }
 
 export async function runMonitor(o: MonitorOptions): Promise<void> {
@@ -179,10 +180,9 @@ export async function runMonitor(o: MonitorOptions): Promise<void> {
         const perIp = results.map((r, i) => trackers.get(p.name)![i]!.record(r.answered));
         const now: ProviderState = perIp.some((s) => s === 'up') ? 'up' : 'down';
         if (now !== state.get(p.name)) {
-          state.set(p.name, now);
           o.print(`${new Date().toISOString()} ${p.name} (${p.interface}) is ${now}`);
-          const code = await fire(o.root, o.mode, now, p.name);
-          if (code !== 0) o.print(`wan-uplink-update ${now} ${p.name} failed (exit ${String(code)}); retried at the next change`);
+          // Kept only once routing follows: a failed event is fired again next round.
+          if (await fire(o.root, o.mode, now, p.name, o.print)) state.set(p.name, now);
         }
       }),
     );
