@@ -6,10 +6,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ApplyMode, createKernelRunner, type KernelRunner } from '../apply/index.js';
+import type { KernelRunner } from '../plan/target.js';
 import { type ProviderState, type RoutingBatch, type RoutingSpec, cleanupCommands, routingBatch, routingIsEmpty } from '../compile/index.js';
 import { GatehouseError } from '../errors/index.js';
-import { readProviderStates, wanDir } from './state.js';
+import { readProviderStatesIn, wanDir } from './state.js';
+
 import { type RoutingSnapshot, parseTargetRouting, restoreCommands } from './target.js';
 
 export interface RoutingApplyResult {
@@ -68,18 +69,17 @@ export async function applyRoutingSpec(
 }
 
 /** The states as the batch wants them. */
-export async function providerStates(root: string): Promise<Record<string, ProviderState>> {
-  const records = await readProviderStates(root);
-  return Object.fromEntries(Object.entries(records).map(([k, v]) => [k, v.state]));
+export function providerStates(root: string): Promise<Record<string, ProviderState>> {
+  return statesIn(wanDir(root));
 }
 
-const EMPTY: RoutingSpec = { providers: [], rtrules: [], routes: [] };
+export const EMPTY_ROUTING: RoutingSpec = { providers: [], rtrules: [], routes: [] };
 
 /**
- * Marks a root whose target holds Gatehouse routing, with the main-table default routes
- * the providers replaced: removing the last provider cleans up and puts those back.
+ * Marks a target that holds Gatehouse routing, with the main-table default routes the
+ * providers replaced: removing the last provider cleans up and puts those back.
  */
-const activeMarker = (root: string): string => join(wanDir(root), 'routing-active.json');
+const activeMarker = (stateDir: string): string => join(stateDir, 'routing-active.json');
 
 interface ActiveRouting {
   target: string;
@@ -87,29 +87,35 @@ interface ActiveRouting {
   replacedDefaults: string[][];
 }
 
+/** States of the providers kept in `stateDir` (none: every provider is up). */
+export async function statesIn(stateDir: string | undefined): Promise<Record<string, ProviderState>> {
+  if (stateDir === undefined) return {};
+  const records = await readProviderStatesIn(stateDir);
+  return Object.fromEntries(Object.entries(records).map(([k, v]) => [k, v.state]));
+}
+
 /**
- * Applies the plan's routing part. A plan without one (no providers, no static routes)
- * costs nothing unless Gatehouse routing is still in place from before: then it is removed.
+ * Applies a routing spec with the provider states of `stateDir`. An empty spec costs
+ * nothing unless Gatehouse routing is still in place from before: then it is removed and
+ * the default routes the providers replaced are put back.
  */
-export async function applyRouting(root: string, mode: ApplyMode, planDir: string): Promise<RoutingApplyResult | undefined> {
-  const spec = (await readRoutingSpec(planDir)) ?? EMPTY;
-  const marker = await readFile(activeMarker(root), 'utf8').then((t) => JSON.parse(t) as ActiveRouting, () => undefined);
-  if (routingIsEmpty(spec) && (!marker || mode.kind === 'dry-run')) return undefined;
-  const runner = createKernelRunner(mode);
-  if (mode.kind !== 'dry-run') await runner.preflight(['ip']);
-  const result = await applyRoutingSpec(runner, spec, await providerStates(root));
-  if (mode.kind === 'dry-run') return result;
+export async function applyRoutingWith(runner: KernelRunner, spec: RoutingSpec, stateDir: string | undefined): Promise<RoutingApplyResult | undefined> {
+  const marker = stateDir === undefined ? undefined : await readFile(activeMarker(stateDir), 'utf8').then((t) => JSON.parse(t) as ActiveRouting, () => undefined);
+  const dry = runner.mode.kind === 'dry-run';
+  if (routingIsEmpty(spec) && (!marker || dry)) return undefined;
+  const result = await applyRoutingSpec(runner, spec, await statesIn(stateDir));
+  if (dry || stateDir === undefined) return result;
   if (routingIsEmpty(spec)) {
     const back = (marker?.replacedDefaults ?? []).map((d) => `route replace ${d.join(' ')}`);
     await runBatch(runner, back, 'ip -batch (main default routes back)').catch((e: unknown) =>
       result.batch.warnings.push(`the default routes replaced by the providers could not be put back: ${e instanceof Error ? e.message : String(e)}`),
     );
-    await rm(activeMarker(root), { force: true });
+    await rm(activeMarker(stateDir), { force: true });
   } else {
     const replaced = marker?.replacedDefaults ?? (spec.providers.length > 0 ? result.replacedDefaults : []);
-    await mkdir(wanDir(root), { recursive: true });
-    const record: ActiveRouting = { target: mode.kind === 'netns' ? mode.name : mode.kind, replacedDefaults: replaced };
-    await writeFile(activeMarker(root), JSON.stringify(record) + '\n');
+    await mkdir(stateDir, { recursive: true });
+    const record: ActiveRouting = { target: runner.mode.kind === 'netns' ? runner.mode.name : runner.mode.kind, replacedDefaults: replaced };
+    await writeFile(activeMarker(stateDir), JSON.stringify(record) + '\n');
   }
   return result;
 }

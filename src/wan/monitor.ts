@@ -12,7 +12,8 @@
  * Every change fires `signal-event wan-uplink-update up|down PROVIDER`.
  */
 import { spawn } from 'node:child_process';
-import { type ApplyMode, createKernelRunner, planPaths } from '../apply/index.js';
+import { type ApplyMode, createKernelRunner } from '../apply/index.js';
+import { planPaths } from '../plan/index.js';
 import type { ProviderState, ProviderSpec } from '../compile/index.js';
 import { readDatabase } from '../db/index.js';
 import { GatehouseError } from '../errors/index.js';

@@ -18,8 +18,11 @@ export function wanDir(root: string): string {
   return underRoot(root, 'var/lib/gatehouse/wan');
 }
 
-export async function readProviderStates(root: string): Promise<Record<string, ProviderRecord>> {
-  const dir = wanDir(root);
+export function readProviderStates(root: string): Promise<Record<string, ProviderRecord>> {
+  return readProviderStatesIn(wanDir(root));
+}
+
+export async function readProviderStatesIn(dir: string): Promise<Record<string, ProviderRecord>> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const out: Record<string, ProviderRecord> = {};
   for (const file of names.filter((n) => n.endsWith('.json')).sort()) {

@@ -6,11 +6,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { type ApplyMode, createKernelRunner, planPaths } from '../apply/index.js';
+import { type ApplyMode, createKernelRunner } from '../apply/index.js';
+import { planPaths } from '../plan/index.js';
 import { type ProviderState } from '../compile/index.js';
 import { PROVIDER_MARK_MASK as PROVIDER_MASK } from '../shorewall/index.js';
 import { readDatabase } from '../db/index.js';
-import { applyRouting, describeRouting, readRoutingSpec } from './apply.js';
+import { describeRouting, readRoutingSpec } from './apply.js';
+import { applyRouting } from './root.js';
 import { writeProviderState } from './state.js';
 
 export interface UplinkUpdate {

@@ -35,7 +35,6 @@ const BUILTIN_ACTIONS: Record<string, Loader> = {
   'check-wan-uplink-args': async () => (await import('./check-wan-uplink-args.js')).checkWanUplinkArgs,
   compile: async () => (await import('./compile.js')).compileAction,
   apply: async () => (await import('./apply.js')).applyAction,
-  'apply-routing': async () => (await import('./apply-routing.js')).applyRoutingAction,
   'wan-uplink-update': async () => (await import('./wan-uplink-update.js')).wanUplinkUpdateAction,
 };
 
