@@ -3,6 +3,7 @@
  * configuration values to matches (ports, protocols, logging) they all use.
  */
 import { GatehouseError } from '../errors/index.js';
+import type { RuntimeIpset } from '../plan/index.js';
 import type { AddressList, Family, Rule, ShorewallConfig, SourcePlace } from '../shorewall/index.js';
 import { type AddressMatches, forFamily, type IpsetRegistry } from './addresses.js';
 import type { Match, TableBuilder, Target } from './ir.js';
@@ -19,6 +20,10 @@ export interface CompileOptions {
    * interface is missing the compiler falls back to address-type matching (see nat.ts).
    */
   interfaceAddresses?: Record<string, InterfaceAddresses>;
+  /** Sets filled at run time (the REST API's blocklist): rules may name them; the plan creates them when missing. */
+  runtimeIpsets?: RuntimeIpset[];
+  /** The REST API's blocklist chains and their run-time sets (src/compile/blocklist.ts); on for every plan an event or `gatehouse compile` makes. */
+  blocklist?: boolean;
 }
 
 export interface FamilyContext {
@@ -46,6 +51,8 @@ export interface FamilyRule {
 export function ruleInFamily(rule: Rule, ctx: FamilyContext): FamilyRule | undefined {
   if (rule.proto === 'icmp' && ctx.family === 6) return undefined;
   if (rule.proto === 'ipv6-icmp' && ctx.family === 4) return undefined;
+  // IPv6 has no broadcast.
+  if (rule.condition === 'broadcast' && ctx.family === 6) return undefined;
   const target = rule.natTarget?.address;
   if (target && target.family !== ctx.family) return undefined;
   const source = forFamily(rule.source.addresses, ctx.family, ctx.config.family);

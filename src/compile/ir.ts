@@ -21,6 +21,7 @@ export type Match =
   | { kind: 'originalDestinationPort'; port: string }
   | { kind: 'destinationLocal'; negate?: boolean; onIncomingInterface?: boolean }
   | { kind: 'sourceBroadcast' }
+  | { kind: 'destinationType'; type: 'BROADCAST' | 'MULTICAST' }
   | { kind: 'tcpFlags'; mask: string; set: string }
   | { kind: 'hopLimit'; equals: number }
   | { kind: 'rate'; limit: RateLimit; name: string }
