@@ -133,6 +133,9 @@ describe.skipIf(why)('the REST API in the lab', () => {
     expect((await curl('isp', 'PUT', `/drop/input/any/${INET}`)).status).toBe(200);
     await gh.adjust();
     await sshFromInet('dropped', 'run-time sets survive firewall-adjust');
+    const status = await gh.gatehouse(['status', '--apply', `netns:${lab.ns.gw}`]);
+    expect(status.code, status.stdout + status.stderr).toBe(0);
+    expect(status.stdout).toContain('blocklist: 1 entries in the database; ghbl-drop-input-4 1');
   });
 
   it('a restart of the API keeps the block (and so does the time the API is down)', async () => {
