@@ -135,6 +135,13 @@ describe.skipIf(why)('what the units run, in the lab', () => {
     await gh.db('blocklist', 'delete', 'drop/input/any/198.51.100.11/32');
   });
 
+  it('api ExecStart with the API disabled exits 78, which the unit does not restart', async () => {
+    expect((await unit('gatehouse-api.service'))['RestartPreventExitStatus']).toEqual(['78']);
+    const r = run(inLab((await unit('gatehouse-api.service'))['ExecStart']![0]!, gh.root, lab.ns.gw));
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain('configuration/api/status: the API is disabled');
+  });
+
   it('api ExecStart serves inside the gateway namespace and stops cleanly on SIGTERM', async () => {
     await gh.db('configuration', 'setprop', 'api', 'status', 'enabled');
     const cert = await gh.gatehouse(['api', '--make-cert', '--name', '192.168.1.1']);
