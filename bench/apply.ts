@@ -12,7 +12,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { applyPlan, firewallStatus, planPaths } from '../src/apply/index.js';
+import { applyPlan, firewallStatus } from '../src/apply/index.js';
+import { planPaths } from '../src/plan/index.js';
 import { median, timeAsync } from './_measure.js';
 
 const RULES = 5000;

@@ -19,7 +19,7 @@ import { updateDatabase } from '../db/index.js';
 import { GatehouseError } from '../errors/index.js';
 import { type BlockEntry, EntryError, type StoredEntry, entryKey, networksOverlap } from './entry.js';
 import { type BlocklistKernel, addLine, delLine } from './kernel.js';
-import { BLOCKLIST_DB, entriesOf, entryRecord, isExpired, readEntries } from './store.js';
+import { BLOCKLIST_DB, entryRecord, isExpired, readEntries } from './store.js';
 
 export interface ChangeResult {
   /** False when the request changed nothing (a duplicate add, or removing what is absent). */
@@ -65,6 +65,13 @@ export interface BlocklistStats {
   /** Kernel batches and database writes so far. */
   kernelBatches: number;
   databaseWrites: number;
+}
+
+/** The key of the same entry with the interface as an exact name instead of a prefix, or the other way round. */
+function siblingKey(entry: BlockEntry): string | undefined {
+  if (entry.interface === 'any') return undefined;
+  const other = entry.interface.endsWith('+') ? entry.interface.slice(0, -1) : `${entry.interface}+`;
+  return entryKey({ ...entry, interface: other });
 }
 
 export class Blocklist {
@@ -188,6 +195,13 @@ export class Blocklist {
           let existing = entries.get(key);
           if (existing && isExpired(existing, now)) existing = undefined;
           if (request.kind === 'add') {
+            const sibling = siblingKey(request.entry);
+            const twin = sibling === undefined ? undefined : entries.get(sibling);
+            if (!existing && twin && !isExpired(twin, now)) {
+              // The kernel keys eth and eth+ alike: one would silently replace the other.
+              request.fail(new EntryError(`${request.entry.interface} conflicts with the entry ${twin.key} (the kernel holds one element for eth and eth+); delete it first`, 409));
+              continue;
+            }
             if (existing) {
               applied.push({ done: request.done, fail: request.fail, result: { changed: false, entry: existing }, undo: [], before: existing });
               continue;
@@ -236,7 +250,10 @@ export class Blocklist {
           await updateDatabase(this.options.root, BLOCKLIST_DB, (db) => {
             const now = this.now();
             // Expired records go: the kernel has already dropped their elements.
-            for (const e of entriesOf(db, this.entries).entries) if (isExpired(e, now)) delete db[e.key];
+            for (const key in db) {
+              const expires = db[key]!.props['Expires'];
+              if (expires !== undefined && expires !== '' && Number(expires) <= now) delete db[key];
+            }
             for (const a of batch) {
               if (!a.write) continue;
               if (a.write.entry) db[a.write.key] = entryRecord(a.write.entry, a.write.entry.created, a.write.entry.expires);

@@ -43,7 +43,7 @@ export interface ServerOptions {
   /** Runs `signal-event firewall-adjust` for /v1/events/firewall-adjust. */
   adjust: () => Promise<unknown>;
   mode: ApplyMode;
-  /** pino options or false; default: info to stdout. */
+  /** pino options or false; default: warnings and errors as JSON lines on stdout. */
   logger?: boolean | Record<string, unknown>;
 }
 
@@ -109,10 +109,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const { settings, blocklist } = options;
   const https = settings.tls ? { key: await readFile(settings.key), cert: await readFile(settings.certificate) } : null;
   const app = Fastify({
-    logger: options.logger ?? { level: 'info' },
+    // Warnings and errors only: each request is not worth a line at fleet rates; refusals and failures are logged.
+    logger: options.logger ?? { level: 'warn' },
     bodyLimit: 4096,
-    // Each request is not worth a log line at fleet rates; refusals and failures are logged.
-    disableRequestLogging: true,
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
   const limiter = new FailureLimiter(settings.failureLimit, settings.failureWindowSeconds);

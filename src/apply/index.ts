@@ -13,7 +13,6 @@ export {
   stopFirewall,
 } from './apply.js';
 export { type PendingConfirmation, beginConfirmation, confirmApply, waitForConfirmation } from './confirm.js';
-export { type Plan, type PlanFileName, PLAN_FILES, parsePlan, readPlan } from './plan.js';
+export { type PartsOutcome, type RunPartsOptions, PartFailure, commandsForParts, runParts, stopParts } from './parts.js';
 export { type KernelCommand, type KernelRunner, createKernelRunner } from './runner.js';
-export { normaliseSave, describeDifferences } from './normalise.js';
-export { type AppliedRecord, type PlanPaths, planPaths } from './store.js';
+export { type Scratch, createScratch } from './scratch.js';

@@ -4,8 +4,9 @@
  * chosen silently: only when the root is `/` and the process runs as root.
  */
 import { GatehouseError } from '../errors/index.js';
+import { type ApplyMode, formatApplyMode } from '../plan/index.js';
 
-export type ApplyMode = { kind: 'dry-run' } | { kind: 'netns'; name: string } | { kind: 'host' };
+export { type ApplyMode, formatApplyMode };
 
 const NETNS_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
@@ -27,8 +28,4 @@ export function resolveApplyMode(root: string, explicit?: string): ApplyMode {
   if (text !== undefined && text !== '') return parseApplyMode(text);
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   return root === '/' && isRoot ? { kind: 'host' } : { kind: 'dry-run' };
-}
-
-export function formatApplyMode(mode: ApplyMode): string {
-  return mode.kind === 'netns' ? `netns:${mode.name}` : mode.kind;
 }

@@ -7,28 +7,10 @@ import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
+import type { KernelCommand, KernelRunner } from '../plan/index.js';
 import { type ApplyMode, formatApplyMode } from './mode.js';
 
-export interface KernelCommand {
-  /** What the command is for, as named in errors: `iptables-restore (rules.v4)`. */
-  step: string;
-  command: string;
-  args: string[];
-  /** Text fed on stdin. */
-  input?: string;
-  /** How dry-run names the input, e.g. the plan file it came from. */
-  inputName?: string;
-  /** Ends the command early; it then fails as cancelled. */
-  signal?: AbortSignal;
-}
-
-export interface KernelRunner {
-  readonly mode: ApplyMode;
-  /** Runs a command and returns its stdout; a failure is a GatehouseError naming the step. */
-  run(command: KernelCommand): Promise<string>;
-  /** Refuses early, before any change, when a command or the namespace is missing. */
-  preflight(commands: readonly string[]): Promise<void>;
-}
+export type { KernelCommand, KernelRunner };
 
 export interface RunnerOptions {
   /** Environment for the commands (PATH decides which binaries are found). */

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AddressItem, AddressList, Family } from '../shorewall/index.js';
-import type { IpsetDefinition } from './emit.js';
+import type { IpsetDefinition } from '../plan/index.js';
 import type { Match } from './ir.js';
 
 /** Lists with more network/range items than this become an ipset. */
@@ -55,7 +55,10 @@ export class IpsetRegistry {
     const sorted = [...new Set(entries)].sort();
     const digest = createHash('sha256').update(`${family}\n${sorted.join('\n')}`).digest('hex').slice(0, 10);
     const name = `gh${family}-${digest}`;
-    if (!this.sets.has(name)) this.sets.set(name, { name, family, entries: sorted });
+    if (!this.sets.has(name)) {
+      const maxelem = Math.max(65536, 2 ** Math.ceil(Math.log2(sorted.length * 2)));
+      this.sets.set(name, { name, spec: `hash:net family ${family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem ${maxelem}`, entries: sorted });
+    }
     return name;
   }
 

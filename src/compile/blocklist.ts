@@ -40,7 +40,11 @@ export function blocklistSetName(action: BlocklistAction, chain: BlocklistChain,
 export interface BlocklistSet {
   name: string;
   family: Family;
-  /** The rest of the `create` line after the name. */
+  type: 'hash:net' | 'hash:net,iface';
+  maxelem: number;
+  /** Entries carry their own timeout; 0: none unless given. */
+  timeout: 0;
+  /** The rest of the `create` line after the name, as the plan's run-time sets write it. */
   spec: string;
 }
 
@@ -55,7 +59,10 @@ export function blocklistSets(): BlocklistSet[] {
           out.push({
             name: blocklistSetName(action, chain, byInterface, family),
             family,
-            spec: `${type} family ${family === 4 ? 'inet' : 'inet6'} hashsize 4096 maxelem ${BLOCKLIST_MAXELEM} timeout 0`,
+            type,
+            maxelem: BLOCKLIST_MAXELEM,
+            timeout: 0,
+            spec: `${type} family ${family === 4 ? 'inet' : 'inet6'} maxelem ${BLOCKLIST_MAXELEM} timeout 0`,
           });
         }
       }

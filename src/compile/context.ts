@@ -3,6 +3,7 @@
  * configuration values to matches (ports, protocols, logging) they all use.
  */
 import { GatehouseError } from '../errors/index.js';
+import type { RuntimeIpset } from '../plan/index.js';
 import type { AddressList, Family, Rule, ShorewallConfig, SourcePlace } from '../shorewall/index.js';
 import { type AddressMatches, forFamily, type IpsetRegistry } from './addresses.js';
 import type { Match, TableBuilder, Target } from './ir.js';
@@ -19,6 +20,10 @@ export interface CompileOptions {
    * interface is missing the compiler falls back to address-type matching (see nat.ts).
    */
   interfaceAddresses?: Record<string, InterfaceAddresses>;
+  /** Sets filled at run time (the REST API's blocklist): rules may name them; the plan creates them when missing. */
+  runtimeIpsets?: RuntimeIpset[];
+  /** The REST API's blocklist chains and their run-time sets (src/compile/blocklist.ts); on for every plan an event or `gatehouse compile` makes. */
+  blocklist?: boolean;
 }
 
 export interface FamilyContext {

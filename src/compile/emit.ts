@@ -2,6 +2,8 @@
  * The iptables-restore and ipset-restore text of a compiled ruleset. Each table is
  * declared completely (every chain, then every rule) so a restore replaces it whole.
  */
+import { GatehouseError } from '../errors/index.js';
+import type { IpsetDefinition, RuntimeIpset } from '../plan/index.js';
 import type { Chain, Match, Ruleset, Target } from './ir.js';
 
 const TABLE_ORDER = ['raw', 'mangle', 'nat', 'filter'];
@@ -178,19 +180,29 @@ function emitChain(chain: Chain, out: Text): void {
   }
 }
 
-export interface IpsetDefinition {
-  name: string;
-  family: 4 | 6;
-  entries: string[];
-}
-
 /** `ipset restore` input: one create line and the add lines of each set. */
-export function emitIpsets(sets: IpsetDefinition[]): string {
+export function emitIpsets(sets: readonly IpsetDefinition[]): string {
   const out: string[] = ['# Gatehouse ipsets. Generated; do not edit.'];
   for (const set of sets) {
-    const maxelem = Math.max(65536, 2 ** Math.ceil(Math.log2(set.entries.length * 2)));
-    out.push(`create ${set.name} hash:net family ${set.family === 4 ? 'inet' : 'inet6'} hashsize 1024 maxelem ${maxelem}`);
+    out.push(`create ${set.name} ${set.spec}`);
     for (const entry of set.entries) out.push(`add ${set.name} ${entry}`);
   }
   return out.join('\n') + '\n';
+}
+
+const IPSET_NAME = /^[A-Za-z0-9_.:-]{1,31}$/;
+
+/** The `runtime-ipsets` part: one `create` line per declared run-time set, sorted by name. */
+export function emitRuntimeIpsets(sets: readonly RuntimeIpset[]): string {
+  const lines = [...sets]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((set) => {
+      if (!IPSET_NAME.test(set.name)) {
+        throw new GatehouseError(`invalid run-time set name '${set.name}'`, { hint: 'at most 31 letters, digits, _ . : -' });
+      }
+      const spec = [set.type, 'family', set.family === 4 ? 'inet' : 'inet6', 'maxelem', String(set.maxelem ?? 65536)];
+      if (set.timeout !== undefined) spec.push('timeout', String(set.timeout));
+      return `create ${set.name} ${spec.join(' ')}`;
+    });
+  return ['# Run-time sets: created when missing, never emptied by Gatehouse. Generated; do not edit.', ...lines].join('\n') + '\n';
 }

@@ -1,16 +1,19 @@
 /**
- * The compiler: typed Shorewall configurations in, a plan out. Pure and deterministic:
- * the same configuration always gives byte-identical files. The plan's rulesets are
- * complete iptables-restore inputs (raw, mangle, nat and filter all declared), so one
- * restore replaces the whole firewall of a family at once.
+ * The compiler: typed Shorewall configurations in, a plan out (the Plan of src/plan: named
+ * parts and their files). Pure and deterministic: the same configuration and inputs always
+ * give byte-identical files. The plan's rulesets are complete iptables-restore inputs (raw,
+ * mangle, nat and filter all declared), so one restore replaces the whole firewall of a family.
  */
+import type { Plan, PlanInputs } from '../plan/index.js';
 import type { Family, ShorewallConfig } from '../shorewall/index.js';
 import { AddressMatches, IpsetRegistry } from './addresses.js';
 import type { CompileOptions, FamilyContext } from './context.js';
-import { emitIpsets, emitRuleset } from './emit.js';
+import { emitIpsets, emitRuleset, emitRuntimeIpsets } from './emit.js';
+import { blocklistSets, withBlocklist } from './blocklist.js';
 import { buildFilter } from './filter.js';
 import { TableBuilder, type Ruleset } from './ir.js';
 import { addMangleEntries } from './mangle.js';
+import { addProviderMarks, compileRouting, routingIsEmpty, routingSysctls, type RoutingSpec } from './routing.js';
 import { addMaclist, buildNat, type NatCounts } from './nat.js';
 import { addRouteFilter } from './routefilter.js';
 import { buildStopped } from './stopped.js';
@@ -19,6 +22,7 @@ import { buildZoneModel } from './zones.js';
 export type { CompileOptions, InterfaceAddresses } from './context.js';
 export type { Chain, IrRule, Match, Ruleset, Table, Target } from './ir.js';
 export { emitRuleset } from './emit.js';
+export * from './routing.js';
 export { type BlocklistSet, blocklistSets, blocklistSetName, blocklistChainName, withBlocklist } from './blocklist.js';
 export { MANGLE_CHAINS } from './mangle.js';
 
@@ -41,14 +45,20 @@ export interface PlanSummary {
   details: string[];
 }
 
-export interface Plan {
+/**
+ * A compiled plan: the Plan value (parts, summary, inputs) plus, for tests and tools, the
+ * texts by their old names and the compiled representation they were emitted from.
+ */
+export interface CompiledPlan extends Plan {
+  summary: PlanSummary;
   rulesV4: string;
   rulesV6: string;
   ipsets: string;
   stoppedV4: string;
   stoppedV6: string;
   sysctl: string;
-  summary: PlanSummary;
+  /** Providers, rtrules and static routes, turned into ip commands at apply time (the routing part). */
+  routing: RoutingSpec;
   /** The compiled representation the texts were emitted from. */
   rulesets: { v4: Ruleset; v6: Ruleset; stoppedV4: Ruleset; stoppedV6: Ruleset };
 }
@@ -66,6 +76,7 @@ function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegis
   const nat = buildNat(ctx);
   const mangle = new TableBuilder('mangle');
   if (config.settings.maclistTable === 'mangle') addMaclist(mangle, ctx);
+  if (family === 4) addProviderMarks(mangle, config);
   addMangleEntries(mangle, ctx);
   // MAC chains in filter are added after the fact: buildFilter already jumps to them.
   let filterTable = filter.table;
@@ -75,6 +86,7 @@ function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegis
     const macChains = extra.build().chains.filter((c) => c.policy === undefined);
     filterTable = { name: 'filter', chains: [...filter.table.chains, ...macChains] };
   }
+  if (options.blocklist) filterTable = withBlocklist(filterTable, family);
   const raw = new TableBuilder('raw');
   addRouteFilter(raw, ctx);
   const ruleset: Ruleset = { family, tables: [raw.build(), mangle.build(), nat.table, filterTable] };
@@ -89,7 +101,7 @@ function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegis
 }
 
 /** `+name` sets the files use: they come from elsewhere (a blocklist service, the REST API). */
-function externalSets(configs: ShorewallConfig[]): string[] {
+function externalSets(configs: ShorewallConfig[], declared: ReadonlySet<string>): string[] {
   const names = new Set<string>();
   const visit = (list: { items: { kind: string; name?: string }[] } | undefined) => {
     for (const item of list?.items ?? []) if (item.kind === 'ipset' && item.name !== undefined) names.add(item.name);
@@ -104,7 +116,7 @@ function externalSets(configs: ShorewallConfig[]): string[] {
     for (const h of c.hosts) visit(h.addresses);
     for (const e of c.snat) [e.source, e.dest].forEach(visit);
   }
-  return [...names].sort();
+  return [...names].filter((n) => !declared.has(n)).sort();
 }
 
 function forwardingLine(config: ShorewallConfig, forwards: boolean, key: string): string | undefined {
@@ -119,45 +131,61 @@ function forwardingLine(config: ShorewallConfig, forwards: boolean, key: string)
  * configuration the IPv6 ruleset comes from the IPv4 files: the same zones, interfaces
  * and rules, keeping the rules with no address and those whose addresses are IPv6.
  */
-export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, options: CompileOptions = {}): Plan {
+export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, options: CompileOptions = {}): CompiledPlan {
   const sets = new IpsetRegistry();
   const four = compileFamily(v4, 4, sets, options);
   const six = compileFamily(v6 ?? v4, 6, sets, options);
   const definitions = sets.definitions();
-  const sysctl = [forwardingLine(v4, four.forwards, 'net.ipv4.ip_forward'), forwardingLine(v6 ?? v4, six.forwards, 'net.ipv6.conf.all.forwarding')]
+  const sysctlLines = [forwardingLine(v4, four.forwards, 'net.ipv4.ip_forward'), forwardingLine(v6 ?? v4, six.forwards, 'net.ipv6.conf.all.forwarding')]
     .filter((l): l is string => l !== undefined)
+    .concat(routingSysctls(v4))
     .join('\n');
   const notes = [...v4.notes, ...(v6 ? v6.notes.map((n) => `shorewall6/${n}`) : [])];
-  const external = externalSets([v4, ...(v6 ? [v6] : [])]);
+  const runtime = [...(options.runtimeIpsets ?? []), ...(options.blocklist ? blocklistSets().map(({ name, family, type, maxelem, timeout }) => ({ name, family, type, maxelem, timeout })) : [])];
+  const external = externalSets([v4, ...(v6 ? [v6] : [])], new Set(runtime.map((s) => s.name)));
   if (external.length > 0) notes.push(`ipsets named in the files but not defined by the plan (create them before applying): ${external.join(', ')}`);
-  return {
+  const texts = {
     rulesV4: emitRuleset(four.ruleset),
     rulesV6: emitRuleset(six.ruleset),
     ipsets: emitIpsets(definitions),
     stoppedV4: emitRuleset(four.stopped),
     stoppedV6: emitRuleset(six.stopped),
-    sysctl: sysctl === '' ? '' : sysctl + '\n',
-    summary: {
-      v4: four.summary,
-      v6: six.summary,
-      ipsets: definitions.length,
-      ipsetEntries: definitions.reduce((n, d) => n + d.entries.length, 0),
-      notes,
-      details: [...v4.details, ...(v6 ? v6.details.map((n) => `shorewall6/${n}`) : [])],
+    sysctl: sysctlLines === '' ? '' : sysctlLines + '\n',
+  };
+  const summary: PlanSummary = {
+    v4: four.summary,
+    v6: six.summary,
+    ipsets: definitions.length,
+    ipsetEntries: definitions.reduce((n, d) => n + d.entries.length, 0),
+    notes,
+    details: [...v4.details, ...(v6 ? v6.details.map((n) => `shorewall6/${n}`) : [])],
+  };
+  const routing = compileRouting(v4);
+  const inputs: PlanInputs = {};
+  if (options.interfaceAddresses) inputs.interfaceAddresses = options.interfaceAddresses;
+  if (runtime.length > 0) inputs.runtimeIpsets = runtime;
+  return {
+    ...texts,
+    routing,
+    parts: {
+      ipsets: { ipsets: texts.ipsets },
+      ...(runtime.length > 0 ? { 'runtime-ipsets': { 'runtime-ipsets': emitRuntimeIpsets(runtime) } } : {}),
+      'filter.v4': { 'rules.v4': texts.rulesV4, 'stopped.v4': texts.stoppedV4 },
+      'filter.v6': { 'rules.v6': texts.rulesV6, 'stopped.v6': texts.stoppedV6 },
+      sysctls: { 'sysctl.conf': texts.sysctl },
+      // Only with multi-WAN or static routes: a plan without them is the same as before.
+      ...(routingIsEmpty(routing) ? {} : { routing: { 'routing.json': JSON.stringify(routing, null, 2) + '\n' } }),
     },
+    summary,
+    inputs,
     rulesets: { v4: four.ruleset, v6: six.ruleset, stoppedV4: four.stopped, stoppedV6: six.stopped },
   };
 }
 
-/** The plan directory's files, by name. */
+/** The files of the plan's parts and summary.json, by name (what golden tests compare; the plan store adds plan.json). */
 export function planFiles(plan: Plan): Record<string, string> {
-  return {
-    'rules.v4': plan.rulesV4,
-    'rules.v6': plan.rulesV6,
-    ipsets: plan.ipsets,
-    'stopped.v4': plan.stoppedV4,
-    'stopped.v6': plan.stoppedV6,
-    'sysctl.conf': plan.sysctl,
-    'summary.json': JSON.stringify(plan.summary, null, 2) + '\n',
-  };
+  const files: Record<string, string> = {};
+  for (const own of Object.values(plan.parts)) Object.assign(files, own);
+  files['summary.json'] = JSON.stringify(plan.summary, null, 2) + '\n';
+  return files;
 }

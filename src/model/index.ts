@@ -4,7 +4,7 @@
  * Every reference that does not resolve is a GatehouseError naming the record and the
  * missing object.
  */
-import type { Database } from '../db/index.js';
+import { type Database, configuredTimeZone } from '../db/index.js';
 import { buildFamilyFiles } from './files.js';
 import { buildMultiWan } from './multiwan.js';
 import { buildOneToOneNat, buildPortForwards } from './nat.js';
@@ -19,6 +19,13 @@ import type { BuildModelOptions, GatewayModel } from './types.js';
 export type * from './types.js';
 export { commentText } from './text.js';
 export { utcOffsetMinutes, utcWindows } from './times.js';
+// The pieces the traffic-shaping stage (src/qos) resolves class rules with.
+export { objectResolver, type ObjectResolver, type Endpoint } from './objects.js';
+export { serviceResolver, type ServiceResolver } from './services.js';
+export { readNetwork, type NetworkView } from './network.js';
+export { sortRuleKeys } from './rules.js';
+export { propOf } from './settings.js';
+export { row } from './text.js';
 export type { MultiWanRows, ProviderView } from './multiwan.js';
 
 export function buildModel(dbs: Record<string, Database>, options: BuildModelOptions = {}): GatewayModel {
@@ -30,7 +37,7 @@ export function buildModel(dbs: Record<string, Database>, options: BuildModelOpt
   // Asked only when a rule has a time window: the first use of Intl costs ~12 ms in a fresh process.
   let offset: number | undefined;
   const offsetMinutes = (): number =>
-    (offset ??= utcOffsetMinutes(options.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone, options.now ?? new Date()));
+    (offset ??= utcOffsetMinutes(options.timeZone ?? configuredTimeZone(configuration) ?? Intl.DateTimeFormat().resolvedOptions().timeZone, options.now ?? new Date()));
 
   const filter = buildFilterRules(dbs, objects, services, offsetMinutes);
   const localServices = buildServiceRules(configuration, view);
@@ -62,5 +69,6 @@ export function buildModel(dbs: Record<string, Database>, options: BuildModelOpt
 export const GATEWAY_TARGETS: readonly string[] = [
   ...['shorewall.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules'].map((f) => `/etc/shorewall/${f}`),
   ...['providers', 'rtrules', 'routes', 'mangle'].map((f) => `/etc/shorewall/${f}`),
-  ...['shorewall6.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules'].map((f) => `/etc/shorewall6/${f}`),
+  ...['shorewall6.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules', 'mangle'].map((f) => `/etc/shorewall6/${f}`),
+  '/etc/firehol/fireqos.conf',
 ];

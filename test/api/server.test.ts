@@ -104,6 +104,14 @@ describe('the API, with a recording kernel', () => {
     expect(kernel.batches).toHaveLength(2);
   });
 
+  it('an interface prefix and the same exact name conflict (the kernel keys them alike): 409', async () => {
+    expect((await put('/drop/input/eth+/203.0.113.7')).statusCode).toBe(200);
+    const r = await put('/drop/input/eth/203.0.113.7');
+    expect(r.statusCode).toBe(409);
+    expect(r.json().error).toContain('conflicts with the entry drop/input/eth+/203.0.113.7/32');
+    expect(kernel.batches).toEqual([['add -exist ghbl-drop-input-if-4 203.0.113.7/32,eth wildcard timeout 0']]);
+  });
+
   it('a client outside AllowedClients gets 403 before any password check', async () => {
     const r = await put('/drop/input/any/203.0.113.7', '203.0.113.99', {});
     expect(r.statusCode).toBe(403);

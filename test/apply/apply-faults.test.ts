@@ -1,7 +1,8 @@
 import { mkdir, readFile, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ApplyMode, applyPlan, planPaths } from '../../src/apply/index.js';
+import { type ApplyMode, applyPlan } from '../../src/apply/index.js';
+import { planPaths } from '../../src/plan/index.js';
 import { describeError } from '../../src/errors/index.js';
 import { type Lab, createLab, labUnavailableReason } from '../lab/lab.js';
 import { gatewayPlan, temporaryRoot, writePlanFiles } from './plans.js';
@@ -45,14 +46,14 @@ describe.skipIf(why)('apply faults leave the previous ruleset in force', () => {
   it('a rule the kernel refuses fails naming the step and keeps the previous ruleset', async () => {
     const next = await writePlanFiles(join(root, 'bad'), gatewayPlan({ greenToOrangeWeb: 'REJECT', extraV4Rule: BAD_RULE }));
     const message = await failedApply({ mode, planDir: next });
-    expect(message).toMatch(/failed at step rules\.v4: iptables-restore \(rules\.v4\) failed .*; the previous plan is back in force/);
+    expect(message).toMatch(/failed at part filter\.v4: iptables-restore \(rules\.v4\) failed .*; the previous plan is back in force/);
     expect(await lab.probe('green', 'orange', 'tcp', 80)).toBe('accepted');
   });
 
   it('a v6 failure after v4 was loaded rolls v4 back too', async () => {
     const next = await writePlanFiles(join(root, 'bad6'), gatewayPlan({ greenToOrangeWeb: 'REJECT', extraV6Rule: BAD_RULE }));
     const message = await failedApply({ mode, planDir: next });
-    expect(message).toMatch(/failed at step rules\.v6: ip6tables-restore/);
+    expect(message).toMatch(/failed at part filter\.v6: ip6tables-restore/);
     expect(await lab.probe('green', 'orange', 'tcp', 80)).toBe('accepted');
   });
 

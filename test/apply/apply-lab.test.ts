@@ -1,7 +1,8 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AppliedRecord, applyPlan, planPaths, readPlan } from '../../src/apply/index.js';
+import { applyPlan } from '../../src/apply/index.js';
+import { type AppliedRecord, planPaths, readPlan } from '../../src/plan/index.js';
 import { type Lab, createLab, labUnavailableReason } from '../lab/lab.js';
 import { gatewayPlan, temporaryRoot, writePlanFiles } from './plans.js';
 
@@ -72,6 +73,6 @@ describe.skipIf(why)('a hand-written plan applied into the lab gateway', () => {
 
   it('the plan that ran before is kept as previous', async () => {
     const previous = await readPlan(planPaths(root).previous);
-    expect(previous.files.ipsets).not.toContain('192.168.10.10');
+    expect(previous.plan.parts['ipsets']?.['ipsets']).not.toContain('192.168.10.10');
   });
 });

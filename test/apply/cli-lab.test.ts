@@ -3,7 +3,7 @@ import { access, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { planPaths } from '../../src/apply/index.js';
+import { planPaths } from '../../src/plan/index.js';
 import { runtimePaths } from '../../src/layout/index.js';
 import { type Lab, createLab, labUnavailableReason } from '../lab/lab.js';
 import { gatewayPlan, temporaryRoot, writePlanFiles } from './plans.js';
@@ -119,6 +119,6 @@ describe.skipIf(why)('gatehouse apply --confirm, confirm, stop and status agains
     const status = await gatehouse(['status', '--root', root]);
     expect(status.exitCode, status.stderr).toBe(2);
     expect(status.stdout).toMatch(/kernel: DIFFERS/);
-    expect(status.stdout).toContain('v4 + -A FORWARD -s 192.168.10.10/32 -j ACCEPT');
+    expect(status.stdout).toContain('filter.v4 + -A FORWARD -s 192.168.10.10/32 -j ACCEPT');
   });
 });

@@ -1,7 +1,8 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyPlan, planPaths } from '../../src/apply/index.js';
+import { applyPlan } from '../../src/apply/index.js';
+import { planPaths } from '../../src/plan/index.js';
 import { describeError } from '../../src/errors/index.js';
 import { gatewayPlan, temporaryRoot, writePlanFiles } from './plans.js';
 
@@ -59,6 +60,6 @@ describe('netns mode preflight', () => {
   it('a missing kernel command is named with the package to install', async () => {
     const root = await rootWithNextPlan();
     const e = await applyPlan(root, { mode: { kind: 'netns', name: 'whatever' }, env: { PATH: '/nonexistent' } }).catch((err: unknown) => err);
-    expect(describeError(e)).toMatch(/kernel commands not found: ip, iptables-restore.*ipset.*install the Debian packages \(iproute2, iptables/);
+    expect(describeError(e)).toMatch(/kernel commands not found: ip, .*ipset.*iptables-restore.*install the Debian packages \(iproute2, .*iptables/);
   });
 });

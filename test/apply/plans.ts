@@ -6,7 +6,8 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PlanFileName } from '../../src/apply/index.js';
+/** The files of a plan directory made by hand (no plan.json: its parts are found by their files). */
+export type PlanFileName = 'rules.v4' | 'rules.v6' | 'ipsets' | 'stopped.v4' | 'stopped.v6' | 'sysctl.conf' | 'summary.json';
 
 export interface GatewayPlanOptions {
   /** Verdict of green -> orange tcp/80. */

@@ -3,8 +3,8 @@
  * the restores, and the write after them happens only when something would change.
  */
 import { describe, expect, it } from 'vitest';
-import { type KernelCommand, type KernelRunner, parsePlan } from '../../src/apply/index.js';
-import { loadPlan } from '../../src/apply/kernel.js';
+import { runParts } from '../../src/apply/index.js';
+import { type KernelCommand, type KernelRunner, parsePlan } from '../../src/plan/index.js';
 import { gatewayPlan } from './plans.js';
 
 function recordingRunner(currentValues: string | Error): { runner: KernelRunner; commands: string[] } {
@@ -31,14 +31,14 @@ const WRITE = 'sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 describe('sysctls of a load', () => {
   it('are not written again when the kernel already has every value', async () => {
     const { runner, commands } = recordingRunner('1\n1\n');
-    await loadPlan(runner, plan);
+    await runParts(runner, plan);
     expect(commands).toContain('sysctl -n net.ipv4.ip_forward net.ipv6.conf.all.forwarding');
     expect(commands).not.toContain(WRITE);
   });
 
   it('are written after both restores when one value differs', async () => {
     const { runner, commands } = recordingRunner('0\n1\n');
-    await loadPlan(runner, plan);
+    await runParts(runner, plan);
     const write = commands.indexOf(WRITE);
     expect(write).toBeGreaterThan(commands.indexOf('iptables-restore'));
     expect(write).toBeGreaterThan(commands.indexOf('ip6tables-restore'));
@@ -46,7 +46,7 @@ describe('sysctls of a load', () => {
 
   it('are written when the current values cannot be read', async () => {
     const { runner, commands } = recordingRunner(new Error('sysctl: permission denied'));
-    await loadPlan(runner, plan);
+    await runParts(runner, plan);
     expect(commands).toContain(WRITE);
   });
 });

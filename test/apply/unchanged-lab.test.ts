@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ApplyMode, applyPlan, describeApplyOutcome, firewallStatus, planPaths, stopFirewall } from '../../src/apply/index.js';
+import { type ApplyMode, applyPlan, describeApplyOutcome, firewallStatus, stopFirewall } from '../../src/apply/index.js';
+import { planPaths } from '../../src/plan/index.js';
 import { type Lab, createLab, labUnavailableReason } from '../lab/lab.js';
 import { gatewayPlan, temporaryRoot, writePlanFiles } from './plans.js';
 
@@ -40,44 +41,46 @@ describe.skipIf(why)('a ruleset that has not changed is not reloaded', () => {
     expect((await firewallStatus(root)).kernel).toBe('matches');
   });
 
-  it('an identical rules.v6 still in the kernel keeps its counters, and the outcome says it was not reloaded', async () => {
+  it('an identical filter.v6 still in the kernel keeps its counters, and the outcome says it was not reloaded', async () => {
     expect(await lab.probe('green', 'orange', 'tcp', 80, { family: 6, timeoutMs: 3000 })).toBe('accepted');
     const before = await establishedV6Packets(lab);
     expect(before).toBeGreaterThan(0);
     const next = await writePlanFiles(join(root, 'v4-only'), gatewayPlan({ extraV4Rule: '-A INPUT -p tcp --dport 9 -j DROP' }));
     const outcome = await applyPlan(root, { mode, planDir: next });
-    expect(outcome.unchanged).toEqual(['rules.v6']);
-    expect(describeApplyOutcome(outcome)).toMatch(/rules\.v6 unchanged and still in the kernel, so not reloaded/);
+    expect(outcome.unchanged).toContain('filter.v6');
+    expect(outcome.unchanged).not.toContain('filter.v4');
+    expect(describeApplyOutcome(outcome)).toMatch(/filter\.v6(, sysctls)? unchanged and still in the kernel, so not reloaded/);
     expect(await establishedV6Packets(lab)).toBeGreaterThanOrEqual(before);
     expect(await lab.exec('gw', 'iptables', ['-S', 'INPUT'])).toContain('--dport 9 -j DROP');
   });
 
-  it('an identical rules.v6 is reloaded when the kernel no longer holds it', async () => {
+  it('an identical filter.v6 is reloaded when the kernel no longer holds it', async () => {
     await lab.exec('gw', 'ip6tables', ['-I', 'FORWARD', '1', '-s', 'fd00:10::10', '-j', 'ACCEPT']);
     const next = await writePlanFiles(join(root, 'v4-only'), gatewayPlan({ extraV4Rule: '-A INPUT -p tcp --dport 9 -j DROP' }));
     const outcome = await applyPlan(root, { mode, planDir: next });
-    expect(outcome.unchanged).toEqual([]);
+    expect(outcome.unchanged).not.toContain('filter.v6');
     expect(await lab.exec('gw', 'ip6tables', ['-S', 'FORWARD'])).not.toContain('fd00:10::10');
     expect((await firewallStatus(root)).kernel).toBe('matches');
   });
 
   it('with nothing recorded, status works out what the kernel should hold, keeps it, and still sees drift', async () => {
     const current = planPaths(root).current;
-    for (const f of ['kernel.v4', 'kernel.v6']) await rm(join(current, f), { force: true });
+    await rm(join(current, 'records'), { recursive: true, force: true });
     expect((await firewallStatus(root)).kernel).toBe('matches');
-    expect(await readFile(join(current, 'kernel.v4'), 'utf8')).toContain('-j MASQUERADE');
+    expect(await readFile(join(current, 'records', 'filter.v4'), 'utf8')).toContain('-j MASQUERADE');
     await lab.exec('gw', 'iptables', ['-t', 'nat', '-I', 'PREROUTING', '1', '-p', 'tcp', '--dport', '2222', '-j', 'DNAT', '--to-destination', '192.168.1.10']);
-    for (const f of ['kernel.v4', 'kernel.v6']) await rm(join(current, f), { force: true });
+    await rm(join(current, 'records'), { recursive: true, force: true });
     const status = await firewallStatus(root);
     expect(status.kernel).toBe('differs');
-    expect(status.differences.v4.join('\n')).toContain('--dport 2222');
+    expect(status.differences['filter.v4']!.join('\n')).toContain('--dport 2222');
     expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toMatch(new RegExp(`gh-ref-${process.pid}-`));
   });
 
   it('a stopped firewall is always reloaded, even with the same plan', async () => {
     await stopFirewall(root, { mode });
     const outcome = await applyPlan(root, { mode, planDir: join(root, 'first') });
-    expect(outcome.unchanged).toEqual([]);
+    expect(outcome.unchanged).not.toContain('filter.v4');
+    expect(outcome.unchanged).not.toContain('filter.v6');
     expect(await lab.probe('green', 'orange', 'tcp', 80)).toBe('accepted');
   });
 });

@@ -34,7 +34,7 @@ describe('gatehouse compile', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/IPv4: \d+ chains, \d+ rules; NAT: 4 DNAT/);
     const next = join(root, 'var/lib/gatehouse/plan/next');
-    expect(readdirSync(next).sort()).toEqual(['ipsets', 'rules.v4', 'rules.v6', 'stopped.v4', 'stopped.v6', 'summary.json', 'sysctl.conf']);
+    expect(readdirSync(next).sort()).toEqual(['ipsets', 'plan.json', 'rules.v4', 'rules.v6', 'stopped.v4', 'stopped.v6', 'summary.json', 'sysctl.conf']);
     expect(readFileSync(join(next, 'rules.v4'), 'utf8')).toBe(readFileSync(join(GOLDEN_DIR, 'gateway/rules.v4'), 'utf8'));
   });
 

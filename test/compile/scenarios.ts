@@ -5,7 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compile, planFiles, type Plan } from '../../src/compile/index.js';
+import { compile, planFiles, type CompiledPlan } from '../../src/compile/index.js';
 import { parseShorewall, readShorewallDir } from '../../src/shorewall/index.js';
 
 export const GOLDEN_DIR = join(import.meta.dirname, '../golden/compile');
@@ -37,7 +37,7 @@ export function scenarios(): Scenario[] {
     });
 }
 
-export async function compileScenario(s: Scenario): Promise<{ plan: Plan; files: Record<string, string> }> {
+export async function compileScenario(s: Scenario): Promise<{ plan: CompiledPlan; files: Record<string, string> }> {
   const v4 = parseShorewall(await readShorewallDir(s.input), { family: 4, dir: 'input' });
   const v6 = s.input6 === undefined ? undefined : parseShorewall(await readShorewallDir(s.input6), { family: 6, dir: 'input6' });
   const plan = compile(v4, v6);

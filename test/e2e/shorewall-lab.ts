@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import { expect } from 'vitest';
-import { compile, type Plan } from '../../src/compile/index.js';
+import { compile, type CompiledPlan } from '../../src/compile/index.js';
 import { parseShorewall } from '../../src/shorewall/index.js';
 import type { Lab, LabNode } from '../lab/lab.js';
 
@@ -24,7 +24,7 @@ export function craftedUnavailableReason(): string | undefined {
 const PYTHON = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', ''], { stdio: 'ignore' }).status === 0);
 
 /** Compiles the files (IPv4, and IPv6 when given) and loads sets and both rulesets into the lab's gateway. */
-export async function loadShorewall(lab: Lab, v4: Record<string, string>, v6?: Record<string, string>): Promise<Plan> {
+export async function loadShorewall(lab: Lab, v4: Record<string, string>, v6?: Record<string, string>): Promise<CompiledPlan> {
   const config4 = parseShorewall(v4, { family: 4, dir: 'lab4' });
   const config6 = v6 === undefined ? undefined : parseShorewall(v6, { family: 6, dir: 'lab6' });
   const plan = compile(config4, config6);

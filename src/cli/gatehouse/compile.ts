@@ -1,42 +1,38 @@
 /**
- * `gatehouse compile [--root DIR] [--dir DIR] [--dir6 DIR] [--out DIR] [--check]`:
- * reads $ROOT/etc/shorewall (and etc/shorewall6 when it exists), compiles, and writes
- * the plan files into $ROOT/var/lib/gatehouse/plan/next (or --out) in one rename.
- * --check validates only. Nothing is written when anything is wrong.
+ * `gatehouse compile [--root DIR] [--dir DIR] [--dir6 DIR] [--out DIR] [--apply MODE] [--addresses FILE] [--check]`:
+ * the one compile entry (src/plan, shared with the `compile` event action) on
+ * $ROOT/etc/shorewall (and etc/shorewall6 when it exists), written into
+ * $ROOT/var/lib/gatehouse/plan/next (or --out) in one rename. The target's interface
+ * addresses come from --addresses (`ip -j addr show` output) or, outside dry-run, from the
+ * target itself, and are recorded in the plan. --check validates only. Nothing is written
+ * when anything is wrong.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { compile, planFiles, type PlanSummary } from '../../compile/index.js';
+import { createKernelRunner, resolveApplyMode } from '../../apply/index.js';
+import type { PlanSummary } from '../../compile/index.js';
+import { GatehouseError } from '../../errors/index.js';
 import { resolveRoot, runtimePaths } from '../../layout/index.js';
-import { parseShorewall, readShorewallDir } from '../../shorewall/index.js';
+import {
+  type PlanSources,
+  compilePlan,
+  defaultPlanSources,
+  describePlanSources,
+  parseInterfaceAddresses,
+  readInterfaceAddresses,
+  writePlanDir,
+} from '../../plan/index.js';
 
 interface CompileArgs {
   root?: string;
   dir?: string;
   dir6?: string;
   out?: string;
+  apply?: string;
+  addresses?: string;
   check?: boolean;
   verbose?: boolean;
-}
-
-/** Writes every file into a fresh sibling folder, then swaps it in with renames. */
-async function writePlanDir(out: string, files: Record<string, string>): Promise<void> {
-  const parent = dirname(out);
-  await mkdir(parent, { recursive: true });
-  const staging = join(parent, `.${basename(out)}.tmp-${process.pid}`);
-  const previous = join(parent, `.${basename(out)}.old-${process.pid}`);
-  await rm(staging, { recursive: true, force: true });
-  await mkdir(staging);
-  try {
-    for (const name of Object.keys(files).sort()) await writeFile(join(staging, name), files[name] ?? '');
-    if (existsSync(out)) await rename(out, previous);
-    await rename(staging, out);
-  } finally {
-    await rm(staging, { recursive: true, force: true });
-    await rm(previous, { recursive: true, force: true });
-  }
 }
 
 export function formatSummary(summary: PlanSummary, verbose = false): string {
@@ -55,6 +51,13 @@ export function formatSummary(summary: PlanSummary, verbose = false): string {
   return lines.join('\n') + '\n';
 }
 
+async function addressesFromFile(file: string): Promise<PlanSources['interfaceAddresses']> {
+  const text = await readFile(file, 'utf8').catch((e: Error) => {
+    throw new GatehouseError(`cannot read ${file}: ${e.message}`, { hint: 'give the output of `ip -j addr show` saved to a file' });
+  });
+  return parseInterfaceAddresses(text);
+}
+
 export const command: CommandModule<object, CompileArgs> = {
   command: 'compile',
   describe: 'compile the Shorewall-style files into a plan (rulesets, ipsets, sysctl)',
@@ -64,23 +67,31 @@ export const command: CommandModule<object, CompileArgs> = {
       .option('dir', { type: 'string', describe: 'IPv4 Shorewall directory (default: $ROOT/etc/shorewall)' })
       .option('dir6', { type: 'string', describe: 'IPv6 Shorewall directory (default: $ROOT/etc/shorewall6 when it exists)' })
       .option('out', { type: 'string', describe: 'plan directory (default: $ROOT/var/lib/gatehouse/plan/next)' })
+      .option('apply', { type: 'string', describe: 'target whose interface addresses are read for &eth0 (default GATEHOUSE_APPLY; none in dry-run)' })
+      .option('addresses', { type: 'string', describe: 'interface addresses from a file (`ip -j addr show` output) instead of the target' })
       .option('check', { type: 'boolean', default: false, describe: 'validate only; write nothing' })
       .option('verbose', { type: 'boolean', default: false, describe: 'also list what was read without effect (inert settings, documentation files)' }) as never,
   handler: async (args) => {
     const root = resolveRoot(args.root);
     const paths = runtimePaths(root);
-    const dir = resolve(args.dir ?? paths.shorewall);
-    const dir6 = args.dir6 !== undefined ? resolve(args.dir6) : args.dir === undefined && existsSync(paths.shorewall6) ? paths.shorewall6 : undefined;
-    const v4 = parseShorewall(await readShorewallDir(dir), { family: 4, dir });
-    const v6 = dir6 === undefined ? undefined : parseShorewall(await readShorewallDir(dir6), { family: 6, dir: dir6 });
-    const plan = compile(v4, v6);
-    const sources = dir6 === undefined ? `${dir} (IPv4, IPv6 derived)` : `${dir} (IPv4) and ${dir6} (IPv6)`;
+    const defaults = defaultPlanSources(root);
+    const dir = resolve(args.dir ?? defaults.dir);
+    const dir6 = args.dir6 !== undefined ? resolve(args.dir6) : args.dir === undefined ? defaults.dir6 : undefined;
+    const mode = resolveApplyMode(root, args.apply);
+    const interfaceAddresses: PlanSources['interfaceAddresses'] =
+      args.addresses !== undefined
+        ? await addressesFromFile(args.addresses)
+        : mode.kind === 'dry-run'
+          ? undefined
+          : async () => (await readInterfaceAddresses(createKernelRunner(mode))) ?? {};
+    const sources: PlanSources = { dir, ...(dir6 !== undefined ? { dir6 } : {}), ...(interfaceAddresses ? { interfaceAddresses } : {}) };
+    const plan = await compilePlan(sources);
     if (args.check) {
-      process.stdout.write(`checked ${sources}: valid\n${formatSummary(plan.summary, args.verbose)}`);
+      process.stdout.write(`checked ${describePlanSources(sources)}: valid\n${formatSummary(plan.summary, args.verbose)}`);
       return;
     }
     const out = resolve(args.out ?? join(paths.planDir, 'next'));
-    await writePlanDir(out, planFiles(plan));
-    process.stdout.write(`compiled ${sources}\n${formatSummary(plan.summary, args.verbose)}wrote ${out}\n`);
+    await writePlanDir(out, plan);
+    process.stdout.write(`compiled ${describePlanSources(sources)}\n${formatSummary(plan.summary, args.verbose)}wrote ${out}\n`);
   },
 };

@@ -6,7 +6,8 @@
  * left closed by apply's own rollback (the previous plan or the stopped ruleset).
  */
 import type { CommandModule } from 'yargs';
-import { applyPlan, describeApplyOutcome, planPaths } from '../../apply/index.js';
+import { applyPlan, describeApplyOutcome } from '../../apply/index.js';
+import { planPaths } from '../../plan/index.js';
 import { exists } from './exists.js';
 import { type RootAndModeArgs, rootAndMode, withRootAndMode } from './apply.js';
 

@@ -32,7 +32,7 @@ export interface DatabaseSchema {
 
 const interfaceRecord: RecordSchema = {
   props: {
-    role: c.roleName,
+    role: c.interfaceRole,
     bootproto: c.oneOf('none', 'static', 'dhcp'),
     ipaddr: c.ipv4,
     netmask: c.netmask,
@@ -200,8 +200,8 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
         },
         key: (v) => (/^[A-Za-z0-9][A-Za-z0-9_.@-]*:\d+$/.test(v) ? undefined : 'an alias name <parent>:<n> such as eth1:0'),
       },
-      xdsl: { props: { role: c.roleName, FwInBandwidth: c.integerBetween(1, 100_000_000), FwOutBandwidth: c.integerBetween(1, 100_000_000) }, key: c.interfaceName },
-      'xdsl-disabled': { props: { role: c.roleName, FwInBandwidth: c.integerBetween(1, 100_000_000), FwOutBandwidth: c.integerBetween(1, 100_000_000) }, key: c.interfaceName },
+      xdsl: { props: { role: c.interfaceRole, FwInBandwidth: c.integerBetween(1, 100_000_000), FwOutBandwidth: c.integerBetween(1, 100_000_000) }, key: c.interfaceName },
+      'xdsl-disabled': { props: { role: c.interfaceRole, FwInBandwidth: c.integerBetween(1, 100_000_000), FwOutBandwidth: c.integerBetween(1, 100_000_000) }, key: c.interfaceName },
       provider: {
         props: { interface: c.interfaceName, weight: c.integerBetween(1, 255) },
         required: ['interface'],
