@@ -30,13 +30,20 @@ export interface PlanSources {
   runtimeIpsets?: RuntimeIpset[];
   /** FireQOS configuration (etc/firehol/fireqos.conf); absent: the plan holds no traffic-shaping part. */
   fireqos?: string;
+  /** The REST API's blocklist chains and sets (on in defaultPlanSources: every plan the box applies has them). */
+  blocklist?: boolean;
 }
 
 /** $ROOT/etc/shorewall, and $ROOT/etc/shorewall6 when it exists. */
 export function defaultPlanSources(root: string): PlanSources {
   const paths = runtimePaths(root);
   const fireqos = join(root, 'etc/firehol/fireqos.conf');
-  return { dir: paths.shorewall, ...(existsSync(paths.shorewall6) ? { dir6: paths.shorewall6 } : {}), ...(existsSync(fireqos) ? { fireqos } : {}) };
+  return {
+    dir: paths.shorewall,
+    ...(existsSync(paths.shorewall6) ? { dir6: paths.shorewall6 } : {}),
+    ...(existsSync(fireqos) ? { fireqos } : {}),
+    blocklist: true,
+  };
 }
 
 /** Where a compile read from, for messages. */
@@ -102,6 +109,7 @@ export async function compilePlan(sources: PlanSources): Promise<CompiledPlan> {
   const plan = compile(v4, v6, {
     ...(interfaceAddresses ? { interfaceAddresses } : {}),
     ...(sources.runtimeIpsets && sources.runtimeIpsets.length > 0 ? { runtimeIpsets: sources.runtimeIpsets } : {}),
+    ...(sources.blocklist ? { blocklist: true } : {}),
   });
   // Traffic shaping is a part of its own: FireQOS reads the file as it is (src/qos/part.ts checks it).
   if (fireqos !== undefined) plan.parts['qos'] = { [QOS_FILE]: fireqos };

@@ -8,7 +8,8 @@ import { ipsetsPart } from './ipsets.js';
 import { runtimeIpsetsPart } from './runtime-ipsets.js';
 import { sysctlsPart } from './sysctls.js';
 import { qosPart } from '../../qos/part.js';
+import { routingPart } from '../../wan/part.js';
 
-export const PLAN_PARTS: readonly AnyPlanPart[] = [ipsetsPart, runtimeIpsetsPart, filterV4Part, filterV6Part, sysctlsPart, qosPart];
+export const PLAN_PARTS: readonly AnyPlanPart[] = [ipsetsPart, runtimeIpsetsPart, filterV4Part, filterV6Part, sysctlsPart, routingPart, qosPart];
 
-export { filterV4Part, filterV6Part, ipsetsPart, qosPart, runtimeIpsetsPart, sysctlsPart };
+export { filterV4Part, filterV6Part, ipsetsPart, qosPart, routingPart, runtimeIpsetsPart, sysctlsPart };
