@@ -22,7 +22,7 @@ function conf(classes: number): string {
     networks: { red0: { type: 'ethernet', props: { role: 'red', ipaddr: '203.0.113.2', netmask: '255.255.255.0', FwInBandwidth: '10000', FwOutBandwidth: '10000' } } },
     tc,
   });
-  return [`#@gatehouse leaf-qdisc ${m.leafQdisc}`, 'FIREQOS_CONNMARK_RESTORE="${GATEHOUSE_CONNMARK_RESTORE-}"', ...m.fireqos.flatMap((b) => b.lines)].join('\n') + '\n';
+  return [`#@gatehouse leaf-qdisc ${m.leafQdisc}`, ...m.classes.map((c) => `#@gatehouse class-mark ${c.name} ${c.mark}`), 'FIREQOS_CONNMARK_RESTORE="${GATEHOUSE_CONNMARK_RESTORE-}"', ...m.fireqos.flatMap((b) => b.lines)].join('\n') + '\n';
 }
 
 async function main(): Promise<void> {

@@ -25,18 +25,24 @@ export interface FireqosDirectives {
   warnings: string[];
   /** Kernel devices of the interface blocks. */
   devices: string[];
+  /** Class name -> Mark. */
+  classMarks: Record<string, number>;
 }
 
 const INTERFACE_LINE = /^\s*interface(?:4|6|46)?\s+(\S+)\s+(\S+)\s/;
 
 export function readDirectives(conf: string): FireqosDirectives {
-  const out: FireqosDirectives = { leafQdisc: 'fq_codel', connmarkOnly: [], warnings: [], devices: [] };
+  const out: FireqosDirectives = { leafQdisc: 'fq_codel', connmarkOnly: [], warnings: [], devices: [], classMarks: {} };
   for (const line of conf.split('\n')) {
     const m = /^#@gatehouse\s+(\S+)\s*(.*)$/.exec(line);
     if (m) {
       if (m[1] === 'leaf-qdisc') out.leafQdisc = m[2]!.trim();
       else if (m[1] === 'connmark-only') out.connmarkOnly = m[2]!.trim().split(/\s+/).filter((s) => s !== '');
       else if (m[1] === 'warning') out.warnings.push(m[2]!.trim());
+      else if (m[1] === 'class-mark') {
+        const [name, mark] = m[2]!.trim().split(/\s+/);
+        if (name !== undefined && /^\d+$/.test(mark ?? '')) out.classMarks[name] = Number(mark);
+      }
       continue;
     }
     const i = INTERFACE_LINE.exec(line);
@@ -89,6 +95,10 @@ export interface KernelFeatures {
   /** The connmark tc action (act_connmark): download classification by connection mark. */
   connmarkAction: boolean;
   ifb: boolean;
+  /** u32's mark match works (CLS_U32_MARK); without it the kernel takes the filter and ignores the mark. */
+  u32Mark: boolean;
+  /** cls_bpf, which Gatehouse's own mark filters use when u32 cannot match marks. */
+  clsBpf: boolean;
 }
 
 const PROBE_SCRIPT = `
@@ -102,23 +112,28 @@ done
 tc qdisc del dev "$dev" root >/dev/null 2>&1
 tc qdisc add dev "$dev" ingress >/dev/null 2>&1
 if tc filter add dev "$dev" parent ffff: protocol all u32 match u32 0 0 action connmark >/dev/null 2>&1; then echo "connmark yes"; else echo "connmark no"; fi
+tc filter add dev "$dev" parent ffff: protocol ip prio 7 u32 match mark 0x1 0x3f flowid 1:1 >/dev/null 2>&1
+if tc filter show dev "$dev" parent ffff: 2>/dev/null | grep -q 'mark 0x0*1 0x0*3f'; then echo "u32mark yes"; else echo "u32mark no"; fi
+if tc filter add dev "$dev" parent ffff: protocol all prio 8 bpf bytecode '1,6 0 0 0' flowid 1:1 >/dev/null 2>&1; then echo "bpf yes"; else echo "bpf no"; fi
 ip link del "$dev" 2>/dev/null
 exit 0
 `;
 
 export function parseProbe(text: string): KernelFeatures {
-  const out: KernelFeatures = { qdiscs: {}, connmarkAction: false, ifb: false };
+  const out: KernelFeatures = { qdiscs: {}, connmarkAction: false, ifb: false, u32Mark: false, clsBpf: false };
   for (const line of text.split('\n')) {
     const [what, a, b] = line.trim().split(/\s+/);
     if (what === 'ifb') out.ifb = a === 'yes';
     else if (what === 'connmark') out.connmarkAction = a === 'yes';
+    else if (what === 'u32mark') out.u32Mark = a === 'yes';
+    else if (what === 'bpf') out.clsBpf = a === 'yes';
     else if (what === 'qdisc' && a !== undefined) out.qdiscs[a] = b === 'yes';
   }
   return out;
 }
 
 export async function probeKernel(runner: QosRunner): Promise<KernelFeatures> {
-  if (runner.mode.kind === 'dry-run') return { qdiscs: Object.fromEntries([...LEAF_QDISCS, 'htb'].map((q) => [q, true])), connmarkAction: true, ifb: true };
+  if (runner.mode.kind === 'dry-run') return { qdiscs: Object.fromEntries([...LEAF_QDISCS, 'htb'].map((q) => [q, true])), connmarkAction: true, ifb: true, u32Mark: true, clsBpf: true };
   const text = await runner.run({ step: 'tc (probe the kernel for traffic shaping)', command: 'sh', args: ['-c', PROBE_SCRIPT] });
   return parseProbe(text);
 }
@@ -136,6 +151,10 @@ export function choose(directives: FireqosDirectives, features: KernelFeatures):
     leaf = fallback;
   }
   env['GATEHOUSE_LEAF_QDISC'] = leaf;
+  if (features.u32Mark) env['GATEHOUSE_U32_MARK'] = '1';
+  else if (!features.clsBpf && Object.keys(directives.classMarks).length > 0) {
+    warnings.push('the target kernel can match marks neither with u32 (CLS_U32_MARK) nor with cls_bpf: classes are recognised by ports and hosts on the way in only, and upload traffic is shaped in the default class');
+  }
   if (features.connmarkAction) env['GATEHOUSE_CONNMARK_RESTORE'] = 'act_connmark';
   else if (directives.connmarkOnly.length > 0) {
     warnings.push(
@@ -204,7 +223,40 @@ export async function startFireqos(runner: QosRunner, conf: string): Promise<Fir
   if (runner.mode.kind !== 'dry-run') warnings.push(...(await offloadsOff(runner, directives.devices)));
   const command = fireqosCommand(runner.mode, env, ['start']);
   const report = await runner.run({ step: 'fireqos start (fireqos.conf)', ...command, input: conf, inputName: 'fireqos.conf' });
-  return { classes: parseFireqosReport(report), warnings, env };
+  const classes = parseFireqosReport(report);
+  if (!features.u32Mark && features.clsBpf) await addMarkFilters(runner, classes, directives, features);
+  return { classes, warnings, env };
+}
+
+/**
+ * Classic BPF for cls_bpf: load the packet mark, keep the class bits (0x3f), compare with
+ * the class's Mark; -1 selects the filter's flowid, 0 means no match.
+ */
+export function markProgram(mark: number): string {
+  const SKF_AD_MARK = 4294967296 - 4096 + 20; // SKF_AD_OFF + SKF_AD_MARK (linux/filter.h)
+  return `5,32 0 0 ${SKF_AD_MARK},84 0 0 63,21 0 1 ${mark},6 0 0 4294967295,6 0 0 0`;
+}
+
+/**
+ * Mark filters FireQOS could not make here: one cls_bpf filter per class and device, ahead
+ * of FireQOS's own (priority 1..). Upload (the red device) always; download (the IFB) only
+ * when act_connmark put the connection mark on the packet before the redirect.
+ */
+async function addMarkFilters(runner: QosRunner, classes: AppliedClass[], directives: FireqosDirectives, features: KernelFeatures): Promise<void> {
+  const prio = new Map<string, number>();
+  for (const c of classes) {
+    const mark = directives.classMarks[c.class];
+    if (mark === undefined) continue;
+    if (c.interface.endsWith('-in') && !features.connmarkAction) continue;
+    const n = (prio.get(c.device) ?? 0) + 1;
+    prio.set(c.device, n);
+    const parent = `${c.classid.split(':')[0]}:`;
+    await runner.run({
+      step: `tc filter (mark ${mark} -> ${c.interface} class ${c.class})`,
+      command: 'tc',
+      args: ['filter', 'add', 'dev', c.device, 'parent', parent, 'protocol', 'all', 'prio', String(n), 'bpf', 'bytecode', markProgram(mark), 'flowid', c.classid],
+    });
+  }
 }
 
 /** Removes every qdisc and IFB this target's FireQOS set up. */

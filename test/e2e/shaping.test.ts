@@ -69,6 +69,10 @@ describe.skipIf(skip)('traffic shaping in the lab, measured', { timeout: 600_000
     }
   }
 
+  /** Low is still capped (the running shaping was left as it was). */
+  const measureLow = () => measure(5201, 'upload');
+  const up = (kbit: number) => kbit <= RATE_KBIT * 0.2 * (1 + CEIL_TOLERANCE);
+
   beforeAll(async () => {
     ({ lab, gh } = await openLabRoot());
     for (const port of [5201, 5202, 5203]) serve(port);
@@ -92,7 +96,7 @@ describe.skipIf(skip)('traffic shaping in the lab, measured', { timeout: 600_000
 
   it('FireQOS holds the classes on red0 and its IFB, and status finds them as applied', async () => {
     const classes = await lab.exec('gw', 'tc', ['class', 'show', 'dev', 'red0']);
-    expect(classes).toMatch(/rate 80Kbit ceil 2Mbit/); // low: ceil 20% of 10 Mbit
+    expect(classes).toMatch(/rate 100Kbit ceil 2Mbit/); // low: ceil 20% of 10 Mbit (FireQOS commits 1% by default)
     expect(classes).toMatch(/rate 5Mbit ceil 10Mbit/); // bulk: commit 50%
     expect(await lab.exec('gw', 'tc', ['class', 'show', 'dev', 'red0-ifb'])).toMatch(/rate 100Kbit ceil 2Mbit/);
     const status = await gh.gatehouse(['status', '--apply', `netns:${lab.ns.gw}`]);
@@ -140,12 +144,22 @@ describe.skipIf(skip)('traffic shaping in the lab, measured', { timeout: 600_000
   });
 
   it('a class rule naming a missing class is refused, and the running shaping stays', async () => {
-    const refused = await gh.db('fwrules', 'set', '12', 'rule', 'Src', 'role;green', 'Dst', 'role;red', 'Service', 'any', 'Action', 'class;nope', 'status', 'enabled').then(
-      () => undefined,
-      (e: unknown) => String(e),
+    // db may refuse it outright; if it takes it, the event must fail naming the record, changing nothing.
+    const written = await gh.db('fwrules', 'set', '12', 'rule', 'Src', 'role;green', 'Dst', 'role;red', 'Service', 'any', 'Action', 'class;nope', 'status', 'enabled').then(
+      () => true,
+      (e: unknown) => {
+        expect(String(e)).toMatch(/nope/);
+        return false;
+      },
     );
-    expect(refused).toMatch(/class;nope|nope/);
+    if (written) {
+      const event = await gh.signal('firewall-adjust');
+      expect(event.code).not.toBe(0);
+      expect(event.stderr).toMatch(/fwrules\/12\/Action: refers to class 'nope', which does not exist/);
+      await gh.db('fwrules', 'delete', '12');
+    }
     expect(await lab.exec('gw', 'tc', ['class', 'show', 'dev', 'red0'])).toMatch(/ceil 2Mbit/);
+    expect(up(await measureLow())).toBe(true);
   });
 
   it('clearing the bandwidths removes every qdisc and the IFB', async () => {

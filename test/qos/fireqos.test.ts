@@ -40,23 +40,23 @@ function conf(extra: Record<string, { type: string; props: Record<string, string
     hosts: {},
     configuration: {},
   });
-  const head = [`#@gatehouse leaf-qdisc ${m.leafQdisc}`, ...(m.connmarkOnly.length ? [`#@gatehouse connmark-only ${m.connmarkOnly.join(' ')}`] : []), 'FIREQOS_CONNMARK_RESTORE="${GATEHOUSE_CONNMARK_RESTORE-}"'];
+  const head = [`#@gatehouse leaf-qdisc ${m.leafQdisc}`, ...m.classes.map((c) => `#@gatehouse class-mark ${c.name} ${c.mark}`), ...(m.connmarkOnly.length ? [`#@gatehouse connmark-only ${m.connmarkOnly.join(' ')}`] : []), 'FIREQOS_CONNMARK_RESTORE="${GATEHOUSE_CONNMARK_RESTORE-}"'];
   return [...head, ...m.fireqos.flatMap((b) => b.lines)].join('\n') + '\n';
 }
 
 describe('fireqos.conf directives and reports (pure)', () => {
   it('reads the #@gatehouse lines and the interface devices', () => {
     const d = readDirectives(conf());
-    expect(d).toEqual({ leafQdisc: 'fq_codel', connmarkOnly: ['high', 'low'], warnings: [], devices: ['red0'] });
+    expect(d).toEqual({ leafQdisc: 'fq_codel', connmarkOnly: ['high', 'low'], warnings: [], devices: ['red0'], classMarks: { high: 2, low: 63 } });
   });
 
   it('falls back to pfifo and warns when the leaf qdisc or act_connmark is missing', () => {
-    const { env, warnings } = choose(readDirectives(conf()), { ifb: true, connmarkAction: false, qdiscs: { fq_codel: false, pfifo: true, htb: true } });
+    const { env, warnings } = choose(readDirectives(conf()), { ifb: true, connmarkAction: false, u32Mark: false, clsBpf: true, qdiscs: { fq_codel: false, pfifo: true, htb: true } });
     expect(env).toEqual({ GATEHOUSE_LEAF_QDISC: 'pfifo' });
     expect(warnings[0]).toMatch(/no fq_codel qdisc: every class uses pfifo instead/);
     expect(warnings[1]).toMatch(/no act_connmark: download traffic of classes high, low cannot be recognised/);
-    expect(choose(readDirectives(conf()), { ifb: true, connmarkAction: true, qdiscs: { fq_codel: true, htb: true } })).toEqual({
-      env: { GATEHOUSE_LEAF_QDISC: 'fq_codel', GATEHOUSE_CONNMARK_RESTORE: 'act_connmark' },
+    expect(choose(readDirectives(conf()), { ifb: true, connmarkAction: true, u32Mark: true, clsBpf: true, qdiscs: { fq_codel: true, htb: true } })).toEqual({
+      env: { GATEHOUSE_LEAF_QDISC: 'fq_codel', GATEHOUSE_U32_MARK: '1', GATEHOUSE_CONNMARK_RESTORE: 'act_connmark' },
       warnings: [],
     });
   });
@@ -124,7 +124,7 @@ describe.skipIf(skip)('FireQOS in a network namespace', { timeout: 240_000 }, ()
   });
 
   it("a FireQOS failure fails with FireQOS's own message", async () => {
-    const bad = conf().replace('\t\tmatch connmark 2', '\t\tmatch nonsense 2');
+    const bad = conf().replace('\t\tif [ -n "${GATEHOUSE_U32_MARK-}" ]; then match connmark 2; fi', '\t\tmatch nonsense 2');
     const error = await startFireqos(runner, bad).then(
       () => undefined,
       (e: unknown) => e,
@@ -141,6 +141,6 @@ describe.skipIf(skip)('FireQOS in a network namespace', { timeout: 240_000 }, ()
   });
 
   it('fireqosBlock prints Mark 63 as 63 (the class mask is 0x3f)', () => {
-    expect(fireqosBlock({ device: 'red0', name: 'x', inputRate: 1, outputRate: 1, linklayer: undefined, classes: [{ name: 'c', mark: 63, input: {}, output: {}, inboundMatches: [], inboundComplete: false }] }).lines).toContain('\t\tmatch connmark 63');
+    expect(fireqosBlock({ device: 'red0', name: 'x', inputRate: 1, outputRate: 1, linklayer: undefined, classes: [{ name: 'c', mark: 63, input: {}, output: {}, inboundMatches: [], inboundComplete: false }] }).lines).toContain('\t\tif [ -n "${GATEHOUSE_U32_MARK-}" ]; then match connmark 63; fi');
   });
 });
