@@ -7,7 +7,8 @@
  */
 import { parseImportText, type ImportText } from './esmith.js';
 import { isUnusedProp, migrateLegacyRecord, unusedPropReason } from './legacy.js';
-import { type Database, type DbRecord, getRecord, updateDatabase } from './store.js';
+import { existsSync } from 'node:fs';
+import { type Database, type DbRecord, databaseFile, getRecord, updateDatabase } from './store.js';
 
 export type ImportFateKind = 'imported' | 'migrated' | 'kept' | 'refused' | 'deleted';
 
@@ -71,6 +72,8 @@ export async function planImport(db: string, text: string, source: string): Prom
 export async function importDatabase(root: string, db: string, text: string, source: string, options: ImportOptions = {}): Promise<ImportReport> {
   const v = await import('./validate.js');
   const { parsed, candidates, fates } = await planImport(db, text, source);
+  // Without a file the database reads as its shipped defaults; those were never stored, so never "deleted".
+  const stored = existsSync(databaseFile(root, db));
   await updateDatabase(root, db, (data) => {
     const before: Database = structuredClone(data);
     let accepted = candidates;
@@ -98,7 +101,7 @@ export async function importDatabase(root: string, db: string, text: string, sou
       const fate: ImportFateKind = c.kept.length > 0 ? 'kept' : c.changes.length > 0 ? 'migrated' : 'imported';
       fates.push({ key: c.key, line: c.line, fate, detail: [...c.changes, ...c.kept] });
     }
-    if (options.replace) {
+    if (options.replace && stored) {
       for (const k of Object.keys(before).sort()) {
         if (!Object.hasOwn(data, k)) fates.push({ key: k, fate: 'deleted', detail: ['not in the file (--replace)'] });
       }
