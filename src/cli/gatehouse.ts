@@ -20,6 +20,7 @@ const COMMANDS: Record<string, { describe: string; load: Loader }> = {
   start: { describe: 'apply the last good plan and load the blocklist (boot)', load: () => import('./gatehouse/start.js') as Promise<{ command: CommandModule }> },
   restart: { describe: 'rebuild the firewall from the databases and replace the running one', load: () => import('./gatehouse/restart.js') as Promise<{ command: CommandModule }> },
   api: { describe: 'serve the REST block/allow API', load: () => import('./gatehouse/api.js') as Promise<{ command: CommandModule }> },
+  migrate: { describe: 'migrate a NethServer 7 db directory (and templates-custom) into a root, with one report', load: () => import('./gatehouse/migrate.js') as unknown as Promise<{ command: CommandModule }> },
   'wan-monitor': { describe: 'link monitor: ping CheckIP through each provider, fire wan-uplink-update on changes', load: () => import('./gatehouse/wan-monitor.js') as Promise<{ command: CommandModule }> },
   sample: { describe: 'fill a root with the built-in small-office sample network', load: () => import('./gatehouse/sample.js') as Promise<{ command: CommandModule }> },
 };

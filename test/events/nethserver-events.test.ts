@@ -10,6 +10,7 @@ import { removeTree } from '../templates/fixtures.js';
 
 // Event names NethServer 7 packages and administrators fire, and what each does here.
 const ADJUSTING = [
+  'interface-update',
   'nethserver-firewall-base-update',
   'firewall-objects-modify',
   'static-routes-save',
