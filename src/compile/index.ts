@@ -14,6 +14,7 @@ import { buildFilter } from './filter.js';
 import { TableBuilder, type Ruleset } from './ir.js';
 import { addMangleEntries } from './mangle.js';
 import { addMaclist, buildNat, type NatCounts } from './nat.js';
+import { addRouteFilter } from './routefilter.js';
 import { buildStopped } from './stopped.js';
 import { buildZoneModel } from './zones.js';
 
@@ -36,8 +37,10 @@ export interface PlanSummary {
   v6: FamilySummary;
   ipsets: number;
   ipsetEntries: number;
-  /** Things read but not acted upon, for the administrator to see. */
+  /** Things read but not acted upon that change meaning: warnings for the administrator. */
   notes: string[];
+  /** Things read that make no difference to the rulesets: shown with --verbose. */
+  details: string[];
 }
 
 /**
@@ -80,6 +83,7 @@ function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegis
   }
   if (options.blocklist) filterTable = withBlocklist(filterTable, family);
   const raw = new TableBuilder('raw');
+  addRouteFilter(raw, ctx);
   const ruleset: Ruleset = { family, tables: [raw.build(), mangle.build(), nat.table, filterTable] };
   const chains = ruleset.tables.reduce((n, t) => n + t.chains.length, 0);
   const rules = ruleset.tables.reduce((n, t) => n + t.chains.reduce((k, c) => k + c.rules.length, 0), 0);
@@ -148,6 +152,7 @@ export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, op
     ipsets: definitions.length,
     ipsetEntries: definitions.reduce((n, d) => n + d.entries.length, 0),
     notes,
+    details: [...v4.details, ...(v6 ? v6.details.map((n) => `shorewall6/${n}`) : [])],
   };
   const inputs: PlanInputs = {};
   if (options.interfaceAddresses) inputs.interfaceAddresses = options.interfaceAddresses;
