@@ -149,12 +149,14 @@ async function fire(root: string, mode: ApplyMode, state: ProviderState, provide
 }
 
 export async function runMonitor(o: MonitorOptions): Promise<void> {
+  // Probes are real packets: a dry run has no target to send them from.
+  if (o.mode.kind === 'dry-run') throw new GatehouseError('wan-monitor sends real probes and needs a target', { hint: 'use --apply netns:NAME or --apply host' });
   const spec = await readRoutingSpec(planPaths(o.root).current);
   const providers = spec?.providers ?? [];
   if (providers.length === 0) throw new GatehouseError('no providers in the running plan: nothing to monitor', { hint: 'create provider records in networks and run signal-event firewall-adjust' });
   const settings = await monitorSettings(o.root);
   if (settings.checkIps.length === 0) throw new GatehouseError('CheckIP is empty', { place: { db: 'configuration', key: 'firewall', prop: 'CheckIP' }, hint: 'list addresses to ping, e.g. 8.8.8.8,208.67.222.222' });
-  if (o.mode.kind !== 'dry-run') await createKernelRunner(o.mode).preflight(['ip', 'ping']);
+  await createKernelRunner(o.mode).preflight(['ip', 'ping']);
   const recorded = await readProviderStates(o.root);
   const state = new Map<string, ProviderState>(providers.map((p) => [p.name, recorded[p.name]?.state ?? 'up']));
   const trackers = new Map(providers.map((p) => [p.name, settings.checkIps.map(() => new LinkTracker(settings, state.get(p.name)!))]));
