@@ -24,6 +24,7 @@ import {
   readDatabase,
   toJsonEntries,
   toJsonEntry,
+  withVirtualConfiguration,
 } from '../db/index.js';
 
 /** Exit code of usage errors, as NethServer's Perl `die` gives. */
@@ -220,7 +221,8 @@ async function run(cmd: DbCommand): Promise<number> {
   const root = resolveRoot(cmd.root);
   const { db: name, args } = cmd;
   const [key] = args;
-  const readDb = (): Promise<Database> => readDatabase(root, name);
+  // configuration also shows NethServer's read-only SystemName, DomainName and TimeZone.
+  const readDb = async (): Promise<Database> => (name === 'configuration' ? withVirtualConfiguration(await readDatabase(root, name)) : readDatabase(root, name));
   /** Records selected by an optional key: undefined when the key is missing. */
   const select = async (): Promise<[string, Database[string]][] | undefined> => {
     const data = await readDb();
@@ -278,7 +280,8 @@ async function run(cmd: DbCommand): Promise<number> {
       return 0;
     }
     case 'export':
-      out(formatEsmithText(name, await readDb()));
+      // What is stored, as NethServer's file holds it: without the read-only machine keys.
+      out(formatEsmithText(name, await readDatabase(root, name)));
       return 0;
     default:
       return runWrite(cmd, root);

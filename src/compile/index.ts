@@ -9,11 +9,13 @@ import type { Family, ShorewallConfig } from '../shorewall/index.js';
 import { AddressMatches, IpsetRegistry } from './addresses.js';
 import type { CompileOptions, FamilyContext } from './context.js';
 import { emitIpsets, emitRuleset, emitRuntimeIpsets } from './emit.js';
+import { blocklistSets, withBlocklist } from './blocklist.js';
 import { buildFilter } from './filter.js';
 import { TableBuilder, type Ruleset } from './ir.js';
 import { addMangleEntries } from './mangle.js';
 import { addProviderMarks, compileRouting, routingIsEmpty, routingSysctls, type RoutingSpec } from './routing.js';
 import { addMaclist, buildNat, type NatCounts } from './nat.js';
+import { addRouteFilter } from './routefilter.js';
 import { buildStopped } from './stopped.js';
 import { buildZoneModel } from './zones.js';
 
@@ -37,8 +39,10 @@ export interface PlanSummary {
   v6: FamilySummary;
   ipsets: number;
   ipsetEntries: number;
-  /** Things read but not acted upon, for the administrator to see. */
+  /** Things read but not acted upon that change meaning: warnings for the administrator. */
   notes: string[];
+  /** Things read that make no difference to the rulesets: shown with --verbose. */
+  details: string[];
 }
 
 /**
@@ -82,7 +86,9 @@ function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegis
     const macChains = extra.build().chains.filter((c) => c.policy === undefined);
     filterTable = { name: 'filter', chains: [...filter.table.chains, ...macChains] };
   }
+  if (options.blocklist) filterTable = withBlocklist(filterTable, family);
   const raw = new TableBuilder('raw');
+  addRouteFilter(raw, ctx);
   const ruleset: Ruleset = { family, tables: [raw.build(), mangle.build(), nat.table, filterTable] };
   const chains = ruleset.tables.reduce((n, t) => n + t.chains.length, 0);
   const rules = ruleset.tables.reduce((n, t) => n + t.chains.reduce((k, c) => k + c.rules.length, 0), 0);
@@ -135,7 +141,7 @@ export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, op
     .concat(routingSysctls(v4))
     .join('\n');
   const notes = [...v4.notes, ...(v6 ? v6.notes.map((n) => `shorewall6/${n}`) : [])];
-  const runtime = options.runtimeIpsets ?? [];
+  const runtime = [...(options.runtimeIpsets ?? []), ...(options.blocklist ? blocklistSets().map(({ name, family, type, maxelem, timeout }) => ({ name, family, type, maxelem, timeout })) : [])];
   const external = externalSets([v4, ...(v6 ? [v6] : [])], new Set(runtime.map((s) => s.name)));
   if (external.length > 0) notes.push(`ipsets named in the files but not defined by the plan (create them before applying): ${external.join(', ')}`);
   const texts = {
@@ -152,6 +158,7 @@ export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, op
     ipsets: definitions.length,
     ipsetEntries: definitions.reduce((n, d) => n + d.entries.length, 0),
     notes,
+    details: [...v4.details, ...(v6 ? v6.details.map((n) => `shorewall6/${n}`) : [])],
   };
   const routing = compileRouting(v4);
   const inputs: PlanInputs = {};

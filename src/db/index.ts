@@ -55,3 +55,5 @@ export function loadValidation(): Promise<typeof import('./validation.js')> {
 }
 /** Zone naming shared with the model, so both refuse the same clashes. */
 export { ROLE_ZONES, NO_ZONE_ROLES, INTERFACE_TYPES, ZONE_NAME_MAX, type ZoneClash, zoneOfRole, zoneClashes } from './schema/zones.js';
+/** NethServer's read-only configuration keys (SystemName, DomainName, TimeZone). */
+export { VIRTUAL_CONFIGURATION_KEYS, virtualConfigurationRecords, withVirtualConfiguration, configuredTimeZone } from './virtual.js';

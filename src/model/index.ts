@@ -4,7 +4,7 @@
  * Every reference that does not resolve is a GatehouseError naming the record and the
  * missing object.
  */
-import type { Database } from '../db/index.js';
+import { type Database, configuredTimeZone } from '../db/index.js';
 import { buildFamilyFiles } from './files.js';
 import { buildMultiWan } from './multiwan.js';
 import { buildOneToOneNat, buildPortForwards } from './nat.js';
@@ -37,7 +37,7 @@ export function buildModel(dbs: Record<string, Database>, options: BuildModelOpt
   // Asked only when a rule has a time window: the first use of Intl costs ~12 ms in a fresh process.
   let offset: number | undefined;
   const offsetMinutes = (): number =>
-    (offset ??= utcOffsetMinutes(options.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone, options.now ?? new Date()));
+    (offset ??= utcOffsetMinutes(options.timeZone ?? configuredTimeZone(configuration) ?? Intl.DateTimeFormat().resolvedOptions().timeZone, options.now ?? new Date()));
 
   const filter = buildFilterRules(dbs, objects, services, offsetMinutes);
   const localServices = buildServiceRules(configuration, view);

@@ -25,4 +25,5 @@ export async function compileAction(context: ActionContext): Promise<void> {
       (addresses ? `, addresses of ${Object.keys(addresses).length} interfaces` : ''),
   );
   for (const note of s.notes) context.log(`note: ${note}`);
+  for (const detail of s.details) context.log(`inert: ${detail}`);
 }
