@@ -130,8 +130,9 @@ async function providerAddresses(mode: ApplyMode): Promise<Record<string, string
 
 async function probe(mode: ApplyMode, provider: ProviderSpec, source: string | undefined, checkIp: string, timeoutMs: number): Promise<ProbeResult> {
   if (source === undefined) return { provider: provider.name, checkIp, answered: false };
-  const wait = Math.max(1, Math.ceil(timeoutMs / 1000));
-  const { code, out } = await run(mode, 'ping', ['-n', '-q', '-c', '1', '-W', String(wait), '-I', source, checkIp]);
+  // iputils ping takes a fractional -W; a reply later than this counts as lost.
+  const wait = (timeoutMs / 1000).toFixed(1);
+  const { code, out } = await run(mode, 'ping', ['-n', '-q', '-c', '1', '-W', wait, '-I', source, checkIp]);
   const rtt = /= [\d.]+\/([\d.]+)\//.exec(out);
   return { provider: provider.name, checkIp, answered: code === 0, source, ...(rtt ? { rttMs: Number(rtt[1]) } : {}) };
 }
@@ -148,16 +149,19 @@ async function fire(root: string, mode: ApplyMode, state: ProviderState, provide
 }
 
 export async function runMonitor(o: MonitorOptions): Promise<void> {
+  // Probes are real packets: a dry run has no target to send them from.
+  if (o.mode.kind === 'dry-run') throw new GatehouseError('wan-monitor sends real probes and needs a target', { hint: 'use --apply netns:NAME or --apply host' });
   const spec = await readRoutingSpec(planPaths(o.root).current);
   const providers = spec?.providers ?? [];
   if (providers.length === 0) throw new GatehouseError('no providers in the running plan: nothing to monitor', { hint: 'create provider records in networks and run signal-event firewall-adjust' });
   const settings = await monitorSettings(o.root);
   if (settings.checkIps.length === 0) throw new GatehouseError('CheckIP is empty', { place: { db: 'configuration', key: 'firewall', prop: 'CheckIP' }, hint: 'list addresses to ping, e.g. 8.8.8.8,208.67.222.222' });
-  if (o.mode.kind !== 'dry-run') await createKernelRunner(o.mode).preflight(['ip', 'ping']);
+  await createKernelRunner(o.mode).preflight(['ip', 'ping']);
   const recorded = await readProviderStates(o.root);
   const state = new Map<string, ProviderState>(providers.map((p) => [p.name, recorded[p.name]?.state ?? 'up']));
   const trackers = new Map(providers.map((p) => [p.name, settings.checkIps.map(() => new LinkTracker(settings, state.get(p.name)!))]));
-  const timeoutMs = Math.min(4000, Math.max(200, settings.intervalMs * 0.9));
+  // NethServer's 4 s (a saturated link answers late, not never), less when probes come faster.
+  const timeoutMs = Math.min(4000, Math.max(200, settings.intervalMs * 0.8));
 
   if (o.once) {
     const sources = await providerAddresses(o.mode);
