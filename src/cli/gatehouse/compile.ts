@@ -21,6 +21,7 @@ import {
   describePlanSources,
   parseInterfaceAddresses,
   readInterfaceAddresses,
+  writeNextPlan,
   writePlanDir,
 } from '../../plan/index.js';
 
@@ -90,8 +91,14 @@ export const command: CommandModule<object, CompileArgs> = {
       process.stdout.write(`checked ${describePlanSources(sources)}: valid\n${formatSummary(plan.summary, args.verbose)}`);
       return;
     }
-    const out = resolve(args.out ?? join(paths.planDir, 'next'));
-    await writePlanDir(out, plan);
+    let out: string;
+    if (args.out === undefined || resolve(args.out) === join(paths.planDir, 'next')) {
+      out = join(paths.planDir, 'next');
+      await writeNextPlan(root, plan);
+    } else {
+      out = resolve(args.out);
+      await writePlanDir(out, plan);
+    }
     process.stdout.write(`compiled ${describePlanSources(sources)}\n${formatSummary(plan.summary, args.verbose)}wrote ${out}\n`);
   },
 };

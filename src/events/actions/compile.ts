@@ -7,7 +7,7 @@
  * compiler falls back to address types.
  */
 import { createKernelRunner } from '../../apply/index.js';
-import { compilePlan, defaultPlanSources, planPaths, readInterfaceAddresses, writePlanDir } from '../../plan/index.js';
+import { compilePlan, defaultPlanSources, planPaths, readInterfaceAddresses, writeNextPlan } from '../../plan/index.js';
 import type { ActionContext } from './index.js';
 
 export async function compileAction(context: ActionContext): Promise<void> {
@@ -16,8 +16,8 @@ export async function compileAction(context: ActionContext): Promise<void> {
     ...defaultPlanSources(context.root),
     ...(mode.kind === 'dry-run' ? {} : { interfaceAddresses: async () => (await readInterfaceAddresses(createKernelRunner(mode))) ?? {} }),
   });
+  await writeNextPlan(context.root, plan);
   const out = planPaths(context.root).next;
-  await writePlanDir(out, plan);
   const s = plan.summary;
   const addresses = plan.inputs.interfaceAddresses;
   context.log(
