@@ -94,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
       applyMode: resolveApplyMode(root, parsed.apply),
       ...(parsed.verbose ? { echo: say } : {}),
       onWait: (holder) => say(`waiting for ${holder} to finish`),
+      onWarning: (line) => say(`warning: ${line}`),
     });
     return 0;
   } catch (e) {

@@ -3,7 +3,7 @@
  * (index.ts): address parsing costs more than a read-only `db` command may spend.
  */
 export { type Problem, validateRecord, validateDatabase, validateChanges, crossRecordProblems, characterProblems, problemsError, assertNoProblems, quote } from './validate.js';
-export { type RecordSchema, type DatabaseSchema, type RecordProblem, SCHEMAS, schemaFor } from './schema/records.js';
+export { type RecordSchema, type DatabaseSchema, type RecordProblem, SCHEMAS, NOT_READ_BY_FIREWALL, schemaFor } from './schema/records.js';
 export { type Referrer, REFERENCE_KINDS, findReferences, splitReference, isReferenceTarget } from './schema/references.js';
 export * as checks from './schema/checks.js';
 export { ROLE_ZONES, NO_ZONE_ROLES, zoneOfRole, zoneClashes, reservedZoneProblem } from './schema/zones.js';

@@ -23,6 +23,8 @@ export interface SignalEventOptions {
   echo?: (line: string) => void;
   /** Told when another event holds the lock and we wait. */
   onWait?: (holder: string) => void;
+  /** Told each warning as it is raised (signal-event prints them on stderr). */
+  onWarning?: (line: string) => void;
   eventDirs?: EventDirs;
   templateDirs?: TemplateDirs;
 }
@@ -37,6 +39,8 @@ export interface EventReport {
   event: string;
   actions: ActionReport[];
   ms: number;
+  /** Records skipped or without effect, each naming its record. */
+  warnings: string[];
 }
 
 const MAX_NESTING = 8;
@@ -52,6 +56,8 @@ interface RunState {
   eventDirs: EventDirs;
   templateDirs: TemplateDirs;
   reports: ActionReport[];
+  warnings: string[];
+  onWarning: ((line: string) => void) | undefined;
 }
 
 async function runProgram(action: EventAction, context: ActionContext, state: RunState): Promise<void> {
@@ -103,6 +109,12 @@ async function runEvent(requested: string, args: string[], state: RunState, dept
       args,
       applyMode: state.applyMode,
       log: (line) => state.log.write(`  ${event} ${action.name}: ${line}`),
+      warn: (line) => {
+        state.warnings.push(line);
+        state.log.write(`  ${event} ${action.name}: warning: ${line}`);
+        state.onWarning?.(line);
+      },
+      warnings: state.warnings,
       templates: definition.templates,
       templateDirs: state.templateDirs,
       signal: (nested, nestedArgs) => runEvent(nested, nestedArgs, state, depth + 1),
@@ -142,6 +154,8 @@ export async function signalEvent(options: SignalEventOptions): Promise<EventRep
     eventDirs,
     templateDirs: options.templateDirs ?? defaultTemplateDirs(root),
     reports: [],
+    warnings: [],
+    onWarning: options.onWarning,
   };
   const started = performance.now();
   try {
@@ -149,5 +163,5 @@ export async function signalEvent(options: SignalEventOptions): Promise<EventRep
   } finally {
     await lock.release();
   }
-  return { event: options.event, actions: state.reports, ms: performance.now() - started };
+  return { event: options.event, actions: state.reports, ms: performance.now() - started, warnings: state.warnings };
 }

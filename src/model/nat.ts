@@ -4,11 +4,11 @@ import { GatehouseError, type Place } from '../errors/index.js';
 import { type Family, type ParsedAddress, contains, parseHostOrNetwork, plainText, shorewallText } from './addresses.js';
 import { type NetworkView, zoneOfAddress } from './network.js';
 import type { ObjectResolver } from './objects.js';
-import { logSuffix } from './rules.js';
+import { logSuffix, skipOrFail } from './rules.js';
 import { portList } from './services.js';
 import { propOf } from './settings.js';
 import { commentText, row } from './text.js';
-import type { CommentedRows, FirewallSettings, Row } from './types.js';
+import type { CommentedRows, FirewallSettings, ModelWarning, Row } from './types.js';
 
 const PF_PROTOCOLS: Record<string, string> = { tcp: 'tcp', udp: 'udp', tcpudp: 'tcp,udp', 'tcp,udp': 'tcp,udp', gre: 'gre', ah: 'ah', esp: 'esp' };
 
@@ -32,6 +32,7 @@ export function buildPortForwards(
   view: NetworkView,
   objects: ObjectResolver,
   settings: FirewallSettings,
+  warn: (w: ModelWarning) => void = () => {},
 ): PortForwardRows {
   const out: PortForwardRows = { dnat: { ipv4: [], ipv6: [] }, hairpin: [] };
   const reds = view.interfaces.filter((i) => i.role === 'red');
@@ -50,10 +51,26 @@ export function buildPortForwards(
   keys.sort((a, b) => (Number(a) - Number(b)) || (a < b ? -1 : a > b ? 1 : 0));
   for (const key of keys) {
     if ((propOf(portforward, key, 'status') ?? 'enabled') === 'disabled') continue;
+    try {
+      forward(key);
+    } catch (e) {
+      // A port forward left out only closes access.
+      skipOrFail(e, true, 'port forward', warn);
+    }
+  }
+  return out;
+
+  function forward(key: string): void {
     const place = (prop: string): Place => ({ db: 'portforward', key, prop });
     const dstHostRef = propOf(portforward, key, 'DstHost');
     if (dstHostRef === undefined) {
       throw new GatehouseError('port forward has no DstHost', { place: place('DstHost'), hint: 'set DstHost to the internal IP address or a host;K object' });
+    }
+    const srcHost = propOf(portforward, key, 'SrcHost');
+    if (srcHost !== undefined) {
+      // NethServer writes it into the wrong column; guessing what it was meant to restrict
+      // could open the forward wider than intended, so the forward is left out.
+      throw new GatehouseError(`SrcHost '${srcHost}' is not supported`, { place: place('SrcHost'), hint: 'restrict who may use the forward with Allow instead' });
     }
     const targets = objects.addresses(dstHostRef, place('DstHost'));
     const target = targets[0];
@@ -87,13 +104,17 @@ export function buildPortForwards(
     let allow = '';
     if (allowText !== undefined) {
       const items = allowText.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      allow = ':' + items.map((item) => {
+      allow = ':' + items.flatMap((item) => {
         const negated = item.startsWith('!');
-        const parsed = parseHostOrNetwork(negated ? item.slice(1) : item);
-        if (!parsed || parsed.family !== family) {
-          throw new GatehouseError(`Allow item '${item}' is not an ${family === 'ipv4' ? 'IPv4' : 'IPv6'} address or network`, { place: place('Allow'), hint: 'list addresses or CIDRs of the DstHost family, optionally prefixed by ! to exclude' });
-        }
-        return (negated ? '!' : '') + shorewallText(parsed);
+        const text = negated ? item.slice(1) : item;
+        // host;K, host-group;K, cidr;K, iprange;K name their addresses; literals stand for themselves.
+        const parsedList = !negated && text.includes(';') ? objects.addresses(text, place('Allow')) : [parseHostOrNetwork(text)];
+        return parsedList.map((parsed) => {
+          if (!parsed || parsed.family !== family) {
+            throw new GatehouseError(`Allow item '${item}' is not ${family === 'ipv4' ? 'IPv4' : 'IPv6'} like DstHost`, { place: place('Allow'), hint: 'list addresses, networks or host objects of the DstHost family, optionally prefixed by ! to exclude' });
+          }
+          return (negated ? '!' : '') + shorewallText(parsed);
+        });
       }).join(',');
     }
     const oriDstText = propOf(portforward, key, 'OriDst');
@@ -116,7 +137,7 @@ export function buildPortForwards(
 
     if (settings.hairpinNat && family === 'ipv4') {
       const dstIface = interfaceHolding(view, target);
-      if (!dstIface) continue;
+      if (!dstIface) return;
       const internalPort = hasPorts ? targetPort || srcPorts : '';
       const rows: Row[] = [];
       for (const lan of view.interfaces) {
@@ -126,16 +147,25 @@ export function buildPortForwards(
       if (rows.length > 0) out.hairpin.push({ comment: commentText(`PF#${key} ${description} from lan`), rows });
     }
   }
-  return out;
 }
 
 /** One-to-one source NAT: red aliases with FwObjectNat. */
-export function buildOneToOneNat(networks: Database, view: NetworkView, objects: ObjectResolver): CommentedRows[] {
+export function buildOneToOneNat(networks: Database, view: NetworkView, objects: ObjectResolver, warn: (w: ModelWarning) => void = () => {}): CommentedRows[] {
   const out: CommentedRows[] = [];
   for (const key of Object.keys(networks).sort()) {
     if (networks[key]?.type !== 'alias') continue;
+    try {
+      oneToOne(key);
+    } catch (e) {
+      // Without it the hosts still go out, masqueraded behind the red address: nothing opens.
+      skipOrFail(e, true, 'one-to-one NAT', warn);
+    }
+  }
+  return out;
+
+  function oneToOne(key: string): void {
     const refs = (propOf(networks, key, 'FwObjectNat') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-    if (refs.length === 0) continue;
+    if (refs.length === 0) return;
     const place: Place = { db: 'networks', key, prop: 'FwObjectNat' };
     const parentName = key.split(':')[0] ?? '';
     const parent = view.byName.get(parentName);
@@ -159,5 +189,4 @@ export function buildOneToOneNat(networks: Database, view: NetworkView, objects:
     }
     out.push({ comment: commentText(`SNAT ${key}`), rows: [row(`SNAT(${aliasAddress})`, addresses.join(','), parentName)] });
   }
-  return out;
 }

@@ -8,11 +8,21 @@ import { type ServiceResolver, localServicePorts } from './services.js';
 import { propOf } from './settings.js';
 import { commentText, row } from './text.js';
 import { utcWindows } from './times.js';
-import type { CommentedRows } from './types.js';
+import type { CommentedRows, ModelWarning } from './types.js';
 
 const FAMILIES: Family[] = ['ipv4', 'ipv6'];
 const ACTIONS = new Set(['accept', 'drop', 'reject']);
 const LOG_LEVELS = new Set(['none', 'debug', 'info', 'notice', 'warning', 'err', 'crit', 'alert', 'emerg']);
+
+/**
+ * Fail closed: a record whose rows cannot be built is skipped with a warning only when
+ * leaving it out closes access (an ACCEPT rule, a port forward); a DROP or REJECT rule
+ * left out would open a hole, so its error fails the event.
+ */
+export function skipOrFail(e: unknown, opensAccess: boolean, what: string, warn: (w: ModelWarning) => void): void {
+  if (!(e instanceof GatehouseError) || !opensAccess) throw e;
+  warn({ place: e.place, message: `${what} skipped: ${e.message}${e.hint ? ` (${e.hint})` : ''}` });
+}
 
 export interface FamilyRuleSets {
   all: CommentedRows[];
@@ -65,6 +75,7 @@ export function buildFilterRules(
   services: ServiceResolver,
   /** Minutes the local time zone is ahead of UTC; called only when a rule has a time window. */
   offsetMinutes: () => number,
+  warn: (w: ModelWarning) => void = () => {},
 ): Record<Family, FamilyRuleSets> {
   const fwrules = dbs['fwrules'] ?? {};
   const fwtimes = dbs['fwtimes'] ?? {};
@@ -85,58 +96,64 @@ export function buildFilterRules(
     const state = (propOf(fwrules, key, 'State') ?? 'new').toLowerCase();
     if (state !== 'new' && state !== 'all') throw new GatehouseError(`State is '${state}'`, { place: place('State'), hint: 'use new or all' });
 
-    const srcRef = propOf(fwrules, key, 'Src');
-    const dstRef = propOf(fwrules, key, 'Dst');
-    if (srcRef === undefined) throw new GatehouseError('rule has no Src', { place: place('Src'), hint: 'use any, fw, an address or an object reference' });
-    if (dstRef === undefined) throw new GatehouseError('rule has no Dst', { place: place('Dst'), hint: 'use any, fw, an address or an object reference' });
-    const src = objects.endpoints(srcRef, place('Src'), { allowMac: true });
-    const dst = objects.endpoints(dstRef, place('Dst'));
-    const why = pointless(srcRef, dstRef, src, dst);
-    if (why) throw new GatehouseError(`rule goes from ${why}`, { place: place('Dst'), hint: 'Src and Dst must describe traffic between two different places' });
+    try {
+      const srcRef = propOf(fwrules, key, 'Src');
+      const dstRef = propOf(fwrules, key, 'Dst');
+      if (srcRef === undefined) throw new GatehouseError('rule has no Src', { place: place('Src'), hint: 'use any, fw, an address or an object reference' });
+      if (dstRef === undefined) throw new GatehouseError('rule has no Dst', { place: place('Dst'), hint: 'use any, fw, an address or an object reference' });
+      const src = objects.endpoints(srcRef, place('Src'), { allowMac: true });
+      const dst = objects.endpoints(dstRef, place('Dst'));
+      const why = pointless(srcRef, dstRef, src, dst);
+      if (why) throw new GatehouseError(`rule goes from ${why}`, { place: place('Dst'), hint: 'Src and Dst must describe traffic between two different places' });
 
-    const service = services.resolve(propOf(fwrules, key, 'Service') ?? 'any', place('Service'));
-    if (service.local && dstRef.toLowerCase() !== 'fw') {
-      throw new GatehouseError('a local service (service;K) runs on the firewall, but Dst is not fw', { place: place('Service'), hint: 'set Dst to fw or use a fwservice' });
-    }
-
-    const timeRef = propOf(fwrules, key, 'Time');
-    let times = ['-'];
-    if (timeRef !== undefined) {
-      const cached = timeCache.get(timeRef);
-      if (cached) times = cached;
-      else {
-        const timeKey = timeRef.startsWith('time;') ? timeRef.slice(5) : undefined;
-        if (timeKey === undefined || fwtimes[timeKey]?.type !== 'time') {
-          throw new GatehouseError(`refers to time '${timeRef}', which does not exist`, { place: place('Time'), hint: 'use time;K with K a record of type time in fwtimes' });
-        }
-        times = utcWindows(fwtimes, timeKey, offsetMinutes());
-        timeCache.set(timeRef, times);
+      const service = services.resolve(propOf(fwrules, key, 'Service') ?? 'any', place('Service'));
+      if (service.local && dstRef.toLowerCase() !== 'fw') {
+        throw new GatehouseError('a local service (service;K) runs on the firewall, but Dst is not fw', { place: place('Service'), hint: 'set Dst to fw or use a fwservice' });
       }
-    }
 
-    const comment = commentText(`RULE#${key} ${propOf(fwrules, key, 'Description') ?? ''}`);
-    let emitted = 0;
-    for (const family of FAMILIES) {
-      const rows = [];
-      const srcs = src.filter((e) => inFamily(e, family));
-      const dsts = dst.filter((e) => inFamily(e, family));
-      const ports = service.ports.filter((p) => p.families.includes(family));
-      for (const s of srcs) {
-        const source = endpointText(s);
-        for (const d of dsts) {
-          const dest = endpointText(d);
-          for (const p of ports) for (const t of times) rows.push(row(action, source, dest, p.proto, p.dport, '', '', '', '', '', '', t));
+      const timeRef = propOf(fwrules, key, 'Time');
+      let times = ['-'];
+      if (timeRef !== undefined) {
+        const cached = timeCache.get(timeRef);
+        if (cached) times = cached;
+        else {
+          const timeKey = timeRef.startsWith('time;') ? timeRef.slice(5) : undefined;
+          if (timeKey === undefined || fwtimes[timeKey]?.type !== 'time') {
+            throw new GatehouseError(`refers to time '${timeRef}', which does not exist`, { place: place('Time'), hint: 'use time;K with K a record of type time in fwtimes' });
+          }
+          times = utcWindows(fwtimes, timeKey, offsetMinutes());
+          timeCache.set(timeRef, times);
         }
       }
-      if (rows.length === 0) continue;
-      emitted += rows.length;
-      out[family][state === 'all' ? 'all' : 'rules'].push({ comment, rows });
-    }
-    if (emitted === 0) {
-      throw new GatehouseError(`rule matches no address family: Src '${srcRef}', Dst '${dstRef}' and Service have no IPv4 or IPv6 side in common`, {
-        place: place('Src'),
-        hint: 'use objects of the same family on both sides (ICMP services are IPv4 only)',
-      });
+
+      const comment = commentText(`RULE#${key} ${propOf(fwrules, key, 'Description') ?? ''}`);
+      let emitted = 0;
+      const built: { family: Family; rows: CommentedRows['rows'] }[] = [];
+      for (const family of FAMILIES) {
+        const rows = [];
+        const srcs = src.filter((e) => inFamily(e, family));
+        const dsts = dst.filter((e) => inFamily(e, family));
+        const ports = service.ports.filter((p) => p.families.includes(family));
+        for (const s of srcs) {
+          const source = endpointText(s);
+          for (const d of dsts) {
+            const dest = endpointText(d);
+            for (const p of ports) for (const t of times) rows.push(row(action, source, dest, p.proto, p.dport, '', '', '', '', '', '', t));
+          }
+        }
+        if (rows.length === 0) continue;
+        emitted += rows.length;
+        built.push({ family, rows });
+      }
+      if (emitted === 0) {
+        throw new GatehouseError(`rule matches no address family: Src '${srcRef}', Dst '${dstRef}' and Service have no IPv4 or IPv6 side in common`, {
+          place: place('Src'),
+          hint: 'use objects of the same family on both sides (ICMP services are IPv4 only)',
+        });
+      }
+      for (const b of built) out[b.family][state === 'all' ? 'all' : 'rules'].push({ comment, rows: b.rows });
+    } catch (e) {
+      skipOrFail(e, actionText.toLowerCase() === 'accept', 'ACCEPT rule', warn);
     }
   }
   return out;
@@ -146,7 +163,7 @@ const LEGACY_ACCESS: Record<string, string[]> = { none: [], private: ['green'], 
 const BUILTIN_ROLES = new Set(['green', 'red', 'blue', 'orange']);
 
 /** Local services (configuration records of type service) opened from the zones in `access`. */
-export function buildServiceRules(configuration: Database, view: NetworkView): Record<Family, CommentedRows[]> {
+export function buildServiceRules(configuration: Database, view: NetworkView, warn: (w: ModelWarning) => void = () => {}): Record<Family, CommentedRows[]> {
   const out: Record<Family, CommentedRows[]> = { ipv4: [], ipv6: [] };
   for (const key of Object.keys(configuration).sort()) {
     if (configuration[key]?.type !== 'service') continue;
@@ -163,9 +180,10 @@ export function buildServiceRules(configuration: Database, view: NetworkView): R
         const iface = view.interfaces.find((i) => i.role === item);
         if (iface) found = { zone: iface.zone, families: FAMILIES };
         else if (!BUILTIN_ROLES.has(item)) {
-          throw new GatehouseError(`access names '${item}', which is neither a role in use nor a zone record`, {
+          // Opening less than asked only closes access: the rest of the list still applies.
+          warn({
             place: { db: 'configuration', key, prop: 'access' },
-            hint: 'list roles (green, red, blue, orange, custom roles in use) or zone record keys',
+            message: `'${item}' skipped: it is neither a role in use nor a zone record (list roles such as green, red, blue, orange, custom roles in use, or zone record keys)`,
           });
         }
       }

@@ -52,34 +52,43 @@ export function serviceResolver(dbs: Record<string, Database>): ServiceResolver 
     const servicePlace = { db: 'fwservices', key };
     const protocol = (propOf(fwservices, key, 'Protocol') ?? '').toLowerCase();
     const portsText = propOf(fwservices, key, 'Ports');
-    const ports = portsText === undefined ? '' : portList(portsText);
-    if (ports === undefined) {
-      throw new GatehouseError(`Ports '${portsText ?? ''}' is not a port list`, {
-        place: { ...servicePlace, prop: 'Ports' },
-        hint: 'write ports like 80,443 or one range like 5000-5100',
-      });
-    }
+    const tcpUdpPorts = (): string => {
+      const ports = portsText === undefined ? '' : portList(portsText);
+      if (ports === undefined) {
+        throw new GatehouseError(`Ports '${portsText ?? ''}' is not a port list`, {
+          place: { ...servicePlace, prop: 'Ports' },
+          hint: 'write ports like 80,443 or one range like 5000-5100',
+        });
+      }
+      return ports;
+    };
+    const icmpType = (): string => {
+      const type = portsText ?? '';
+      if (type !== '' && !/^(\d{1,3}(\/\d{1,3})?|[a-z][a-z-]*)$/.test(type)) {
+        throw new GatehouseError(`ICMP type '${type}' is not valid`, {
+          place: { ...servicePlace, prop: 'Ports' },
+          hint: 'give one ICMP type: a number (8), type/code (3/4) or a name (echo-request), or leave Ports empty',
+        });
+      }
+      return type;
+    };
     switch (protocol) {
       case 'tcp':
       case 'udp':
-        return [{ proto: protocol, dport: ports, families: BOTH }];
+        return [{ proto: protocol, dport: tcpUdpPorts(), families: BOTH }];
       case 'tcpudp':
-      case 'tcp,udp':
+      case 'tcp,udp': {
+        const ports = tcpUdpPorts();
         return [
           { proto: 'tcp', dport: ports, families: BOTH },
           { proto: 'udp', dport: ports, families: BOTH },
         ];
-      case 'icmp': {
-        // ICMP types differ between the families; an icmp service is IPv4 only.
-        const type = portsText ?? '';
-        if (type !== '' && !/^\d{1,3}$/.test(type)) {
-          throw new GatehouseError(`ICMP type '${type}' is not a number`, {
-            place: { ...servicePlace, prop: 'Ports' },
-            hint: 'give the ICMP type, e.g. 8 for echo request, or leave Ports empty',
-          });
-        }
-        return [{ proto: 'icmp', dport: type, families: ['ipv4'] }];
       }
+      // ICMP types differ between the families: icmp is IPv4 only, ipv6-icmp IPv6 only.
+      case 'icmp':
+        return [{ proto: 'icmp', dport: icmpType(), families: ['ipv4'] }];
+      case 'ipv6-icmp':
+        return [{ proto: 'ipv6-icmp', dport: icmpType(), families: ['ipv6'] }];
       case 'gre':
       case 'ah':
       case 'esp':
@@ -87,7 +96,7 @@ export function serviceResolver(dbs: Record<string, Database>): ServiceResolver 
       default:
         throw new GatehouseError(`Protocol '${protocol}' is not supported`, {
           place: { ...servicePlace, prop: 'Protocol' },
-          hint: 'use tcp, udp, tcpudp, icmp, gre, ah or esp',
+          hint: 'use tcp, udp, tcpudp, icmp, ipv6-icmp, gre, ah or esp',
         });
     }
   }
@@ -117,7 +126,11 @@ export function serviceResolver(dbs: Record<string, Database>): ServiceResolver 
       return { ports: [{ proto: 'tcp', dport: bare, families: BOTH }, { proto: 'udp', dport: bare, families: BOTH }], local: false };
     }
     const semi = ref.indexOf(';');
-    if (semi < 0) return { ports: fwservice(ref, place), local: false };
+    if (semi < 0) {
+      // A bare name, as NethServer writes it: the fwservice of that name, else the local service.
+      if (fwservices[ref]?.type !== 'fwservice' && configuration[ref]?.type === 'service') return { ports: localService(ref, place), local: true };
+      return { ports: fwservice(ref, place), local: false };
+    }
     const kind = ref.slice(0, semi);
     const key = ref.slice(semi + 1);
     if (kind === 'fwservice') return { ports: fwservice(key, place), local: false };

@@ -2,6 +2,7 @@
  * The resolved gateway view: what the fragments print. Every list is already sorted and
  * every row already holds its final column text, so fragments only loop and print.
  */
+import type { Place } from '../errors/index.js';
 import type { Family } from './addresses.js';
 
 export type { Family };
@@ -88,6 +89,15 @@ export interface FamilyFiles {
   stoppedRules: Row[];
 }
 
+/**
+ * A record the model read but could not (or does not yet) turn into rules: it names the
+ * record and says why. Nothing is dropped silently (README, "No silent drop").
+ */
+export interface ModelWarning {
+  place: Place;
+  message: string;
+}
+
 export interface GatewayModel {
   /** gateway: at least one red interface; server: none. */
   mode: 'gateway' | 'server';
@@ -96,6 +106,8 @@ export interface GatewayModel {
   zones: ZoneDefinition[];
   v4: FamilyFiles;
   v6: FamilyFiles;
+  /** What was skipped or has no effect yet, each naming its record; in database order. */
+  warnings: ModelWarning[];
   /** Providers, backup order, divert rules and static routes (IPv4). */
   multiwan: import('./multiwan.js').MultiWanRows;
 }

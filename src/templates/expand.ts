@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { underRoot, runtimePaths, shippedPaths } from '../layout/index.js';
 import { GatehouseError } from '../errors/index.js';
 import { readAllDatabases } from '../db/index.js';
-import { buildModel } from '../model/index.js';
+import { type GatewayModel, buildModel } from '../model/index.js';
 import { buildQosModel } from '../qos/index.js';
 import { type TemplateDirs, normalizeTarget } from './fragments.js';
 import { readTargetMetadata } from './metadata.js';
@@ -67,7 +67,7 @@ export async function expandTargets(
 }
 
 /** The context for a root: every database as db.<name> plus the model from src/model (buildModel(dbs)). */
-export async function buildTemplateContext(root: string): Promise<TemplateContext> {
+export async function buildTemplateContext(root: string): Promise<TemplateContext & GatewayModel & { qos: ReturnType<typeof buildQosModel> }> {
   const db = await readAllDatabases(root);
   const model = buildModel(db);
   return { ...model, qos: buildQosModel(db), db };

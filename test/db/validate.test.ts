@@ -115,8 +115,12 @@ describe('bad values are refused with db, key, prop and what is valid', () => {
     expect(problemLine('fwrules', '4', rule({ Src: 'role;red', Action: 'class;high' }))).toMatch(/^fwrules\/4\/Src: a class rule cannot match/);
   });
 
-  it('an nDPI rule cannot reject', () => {
-    expect(problemLine('fwrules', '5', rule({ Service: 'ndpi;bittorrent', Action: 'reject' }))).toMatch(/cannot reject/);
+  it('an nDPI drop or reject rule is refused: Gatehouse has no nDPI and skipping it would open a hole', () => {
+    for (const Action of ['reject', 'DROP']) {
+      expect(problemLine('fwrules', '5', rule({ Service: 'ndpi;bittorrent', Action }))).toBe(
+        `fwrules/5/Service: an nDPI ${Action.toLowerCase()} rule cannot be enforced (Gatehouse has no nDPI), and skipping it would let the traffic through (match the traffic by ports with a fwservice instead)`,
+      );
+    }
   });
 });
 

@@ -112,11 +112,11 @@ describe('the model refuses the same clashes in records written by hand', () => 
   });
 
   it('a custom role named net', () => {
-    expect(modelRefusal({ eth1: iface('red', 1), eth2: iface('net', 2) })).toMatch(/^networks\/eth2\/role: role 'net' would be zone 'net', but 'net' is the zone of the built-in role red/);
+    expect(modelRefusal({ eth1: iface('red', 1), eth2: iface('net', 2) })).toMatch(/^networks\/eth2\/role: .*'net' is the zone of the built-in role red/);
   });
 
   it('a custom role orangutan', () => {
-    expect(modelRefusal({ eth2: iface('orangutan', 2) })).toMatch(/^networks\/eth2\/role: role 'orangutan' would be zone 'orang'/);
+    expect(modelRefusal({ eth2: iface('orangutan', 2) })).toMatch(/^networks\/eth2\/role: .*'orang' is the zone of the built-in role orange/);
   });
 
   it('distinct custom roles get distinct zones', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
 import { GatehouseError } from '../../src/errors/index.js';
-import { buildModel } from '../../src/model/index.js';
+import { buildModel, formatWarning } from '../../src/model/index.js';
 
 const networks: Database = {
   eth0: { type: 'ethernet', props: { role: 'green', bootproto: 'none', ipaddr: '192.168.1.1', netmask: '255.255.255.0' } },
@@ -19,10 +19,15 @@ function failure(dbs: Record<string, Database>): GatehouseError {
 }
 
 const rule = (props: Record<string, string>): Record<string, Database> => ({
-  fwrules: { '7': { type: 'rule', props: { Src: 'role;green', Dst: 'role;red', Action: 'accept', Service: 'any', ...props } } },
+  fwrules: { '7': { type: 'rule', props: { Src: 'role;green', Dst: 'role;red', Action: 'drop', Service: 'any', ...props } } },
 });
 
-describe('bad input is refused with the record and the missing object named', () => {
+/** The model's warnings, formatted as signal-event prints them. */
+function warningsOf(dbs: Record<string, Database>): string[] {
+  return buildModel({ networks, ...dbs }, { timeZone: 'UTC' }).warnings.map(formatWarning);
+}
+
+describe('a DROP or REJECT rule that cannot be built fails the event (skipping it would open a hole), naming the record and the missing object', () => {
   it('a rule naming a missing host names the rule, the prop and the host', () => {
     const e = failure(rule({ Src: 'host;ghost' }));
     expect(e.place).toEqual({ db: 'fwrules', key: '7', prop: 'Src' });
@@ -59,7 +64,7 @@ describe('bad input is refused with the record and the missing object named', ()
   });
 
   it('green to green stays allowed: two green interfaces talk through the firewall', () => {
-    const model = buildModel({ networks, ...rule({ Dst: 'role;green' }) }, { timeZone: 'UTC' });
+    const model = buildModel({ networks, ...rule({ Dst: 'role;green', Action: 'accept' }) }, { timeZone: 'UTC' });
     expect(model.v4.rules.rules[0]?.rows[0]?.line).toBe('ACCEPT\tloc\tloc');
   });
 
@@ -81,13 +86,6 @@ describe('bad input is refused with the record and the missing object named', ()
     expect(e.place).toEqual({ db: 'portforward', key: '3', prop: 'DstHost' });
   });
 
-  it('FwObjectNat on an alias of a non-red interface is refused', () => {
-    const e = failure({
-      networks: { ...networks, 'eth0:0': { type: 'alias', props: { ipaddr: '192.168.1.9', netmask: '255.255.255.0', FwObjectNat: 'host;a' } } },
-      hosts: { a: { type: 'host', props: { IpAddress: '192.168.1.5' } } },
-    });
-    expect(e.place).toEqual({ db: 'networks', key: 'eth0:0', prop: 'FwObjectNat' });
-  });
 
   it('a zone record whose Interface does not exist names the zone and the interface', () => {
     const e = failure({ networks: { ...networks, lab: { type: 'zone', props: { Interface: 'eth9', Network: '10.0.0.0/24' } } } });
@@ -96,7 +94,52 @@ describe('bad input is refused with the record and the missing object named', ()
 
   it('an unknown Policy value names the prop and the valid values', () => {
     const e = failure({ configuration: { firewall: { type: 'configuration', props: { Policy: 'open' } } } });
-    expect(e.format()).toBe("configuration/firewall/Policy: Policy is 'open' (use one of: permissive, strict)");
+    expect(e.format()).toBe("configuration/firewall/Policy: 'open' is not valid (valid: one of permissive, strict)");
+  });
+});
+
+describe('an ACCEPT rule, port forward or NAT entry that cannot be built is skipped with a warning naming it (leaving it out only closes access)', () => {
+  it('an ACCEPT rule naming a missing host', () => {
+    expect(warningsOf(rule({ Action: 'accept', Src: 'host;ghost' }))).toEqual([
+      "fwrules/7/Src: ACCEPT rule skipped: refers to host 'ghost', which does not exist (create it in the hosts database or fix the reference)",
+    ]);
+  });
+
+  it('an ACCEPT rule naming a missing service, and the rules around it still apply', () => {
+    const model = buildModel({
+      networks,
+      fwrules: {
+        '6': { type: 'rule', props: { Src: 'role;green', Dst: 'role;red', Action: 'drop', Service: '25' } },
+        '7': { type: 'rule', props: { Src: 'role;green', Dst: 'role;red', Action: 'accept', Service: 'nope' } },
+      },
+    }, { timeZone: 'UTC' });
+    expect(model.warnings.map(formatWarning)).toEqual([
+      "fwrules/7/Service: ACCEPT rule skipped: refers to service 'nope', which does not exist (create it in the fwservices database (Protocol, Ports) or fix the reference)",
+    ]);
+    expect(model.v4.rules.rules.map((g) => g.comment)).toEqual(['RULE 6']);
+  });
+
+  it('a port forward to a missing host', () => {
+    expect(warningsOf({ portforward: { '3': { type: 'pf', props: { Proto: 'tcp', Src: '80', DstHost: 'host;gone' } } } })).toEqual([
+      "portforward/3/DstHost: port forward skipped: refers to host 'gone', which does not exist (create it in the hosts database or fix the reference)",
+    ]);
+  });
+
+  it('FwObjectNat on an alias of a non-red interface', () => {
+    expect(warningsOf({
+      networks: { ...networks, 'eth0:0': { type: 'alias', props: { ipaddr: '192.168.1.9', netmask: '255.255.255.0', FwObjectNat: 'host;a' } } },
+      hosts: { a: { type: 'host', props: { IpAddress: '192.168.1.5' } } },
+    })).toEqual([
+      "networks/eth0:0/FwObjectNat: one-to-one NAT skipped: FwObjectNat is set on an alias of 'eth0', which is not a red interface (one-to-one NAT needs a public address: use an alias of a red interface)",
+    ]);
+  });
+
+  it('a local service whose access names an unknown zone opens the rest', () => {
+    const model = buildModel({ networks, configuration: { web: { type: 'service', props: { TCPPort: '443', access: 'green,lab', status: 'enabled' } } } }, { timeZone: 'UTC' });
+    expect(model.warnings.map(formatWarning)).toEqual([
+      "configuration/web/access: 'lab' skipped: it is neither a role in use nor a zone record (list roles such as green, red, blue, orange, custom roles in use, or zone record keys)",
+    ]);
+    expect(model.v4.rules.services[0]?.rows.map((r) => r.line)).toEqual(['ACCEPT\tloc\t$FW\ttcp\t443']);
   });
 });
 

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Database } from '../../src/db/index.js';
-import { GATEWAY_TARGETS, buildModel } from '../../src/model/index.js';
+import { GATEWAY_TARGETS, buildModel, formatWarning } from '../../src/model/index.js';
 import { renderTarget } from '../../src/templates/index.js';
 import { buildQosModel } from '../../src/qos/index.js';
 
@@ -36,14 +36,19 @@ export function loadScenario(name: string): Scenario {
   };
 }
 
-/** target path -> generated text, for every gateway target. */
+/** The file beside the generated ones that holds the model's warnings, one per line. */
+export const WARNINGS_FILE = 'warnings.txt';
+
+/** target path -> generated text, for every gateway target, plus the warnings as WARNINGS_FILE. */
 export function renderAll(databases: Record<string, Database>, options: Scenario['options'], customDir = join(projectRoot, 'test/model/no-custom')): Record<string, string> {
   // As the db layer does, a database the scenario leaves out reads as its shipped defaults (tc: high and low).
   const tcDefaults = JSON.parse(readFileSync(join(projectRoot, 'db/tc/defaults.json'), 'utf8')) as Database;
   const qos = buildQosModel({ tc: tcDefaults, ...databases }, { offsetMinutes: () => 0 });
-  const context = { ...buildModel(databases, options), qos, db: databases };
+  const model = buildModel(databases, options);
+  const context = { ...model, qos, db: databases };
   const out: Record<string, string> = {};
   for (const target of GATEWAY_TARGETS) out[target] = renderTarget(target, context, { shipped: shippedTemplates, custom: customDir });
+  out[WARNINGS_FILE] = [...model.warnings.map(formatWarning), ...qos.warnings].map((w) => `${w}\n`).join('');
   return out;
 }
 

@@ -3,9 +3,12 @@
  * whether the kernel still holds it. Exit 0 when it matches (or nothing is applied),
  * 2 when the kernel differs, 1 on error.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { resolveRoot } from '../../layout/index.js';
 import { firewallStatus, formatStatus, parseApplyMode } from '../../apply/index.js';
+import { planPaths } from '../../plan/index.js';
 import { type RootAndModeArgs, withRootAndMode } from './apply.js';
 
 export const command: CommandModule<object, RootAndModeArgs> = {
@@ -21,6 +24,18 @@ export const command: CommandModule<object, RootAndModeArgs> = {
     // The API's run-time sets (issue 14): database entries and what each kernel set holds.
     const api = await import('../../api/index.js');
     process.stdout.write(api.formatBlocklistStatus(await api.blocklistStatus(root, explicit ? parseApplyMode(explicit) : status.mode ? parseApplyMode(status.mode) : { kind: 'dry-run' })));
+    // The running plan's warnings (records skipped or without effect), kept by compile.
+    if (status.state !== 'none') for (const w of await runningPlanWarnings(root)) process.stdout.write(`${w}\n`);
     if (status.kernel === 'differs') process.exitCode = 2;
   },
 };
+
+/** `warning: ...` notes of plan/current/summary.json; none when it cannot be read. */
+async function runningPlanWarnings(root: string): Promise<string[]> {
+  try {
+    const summary = JSON.parse(await readFile(join(planPaths(root).current, 'summary.json'), 'utf8')) as { notes?: unknown };
+    return Array.isArray(summary.notes) ? summary.notes.filter((n): n is string => typeof n === 'string' && n.startsWith('warning: ')) : [];
+  } catch {
+    return [];
+  }
+}

@@ -85,6 +85,16 @@ export const portOrRange: ValueCheck = (v) => {
   return isPort(v) ? undefined : 'a port 1..65535 or a range low-high such as 1024-2048';
 };
 
+/** One ICMP type: a number, type/code, or a name such as echo-request (what the compiler reads). */
+export const icmpType: ValueCheck = (v) => {
+  const m = /^(\d{1,3})(?:\/(\d{1,3}))?$/.exec(v);
+  if (m ? Number(m[1]) <= 255 && (m[2] === undefined || Number(m[2]) <= 255) : /^[a-z][a-z-]*$/.test(v)) return undefined;
+  return 'one ICMP type: a number 0..255 (8), type/code (3/4) or a name (echo-request), or empty for every type';
+};
+
+/** Exactly one port. */
+export const portOrSingle: ValueCheck = (v) => (isPort(v) ? undefined : 'one port 1..65535 (the internal port; leave empty to keep the external one)');
+
 /** Comma list of ports and ranges. */
 export const portList: ValueCheck = (v) => {
   for (const item of v.split(',')) {
@@ -144,9 +154,18 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export const objectName: ValueCheck = (v) =>
   NAME.test(v) ? undefined : 'a name of letters, digits, dot, dash and underscore';
 
-const INTERFACE = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,15}$/;
+// The kernel's limit (IFNAMSIZ) is 16 bytes with the final NUL: 15 characters.
+const INTERFACE = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}$/;
 export const interfaceName: ValueCheck = (v) =>
-  INTERFACE.test(v) ? undefined : 'an interface name such as eth0, br0, bond0, eth0.10 or ppp0';
+  INTERFACE.test(v) ? undefined : 'an interface name of at most 15 characters such as eth0, br0, bond0, eth0.10 or ppp0';
+
+/** Log levels of rules and port forwards (`none` logs nothing). */
+export const LOG_LEVELS = ['none', 'debug', 'info', 'notice', 'warning', 'err', 'crit', 'alert', 'emerg'];
+export const logLevel: ValueCheck = (v) => (LOG_LEVELS.includes(v.toLowerCase()) ? undefined : `one of ${LOG_LEVELS.join(', ')}`);
+
+/** A zone a service's access or a MAC's Zone may name: a role or a zone record key. */
+export const roleOrZone: ValueCheck = (v) =>
+  /^[A-Za-z][A-Za-z0-9_]*$/.test(v) ? undefined : 'a role (green, red, blue, orange, custom) or a zone record key';
 
 const ROLE = /^[a-z][a-z0-9_]*$/;
 export const roleName: ValueCheck = (v) =>

@@ -39,6 +39,7 @@ const interfaceRecord: RecordSchema = {
     gateway: c.ipv4,
     ip6addr: c.ipv6WithPrefix,
     gateway6: (v) => (c.isIPv6(v) ? undefined : 'an IPv6 address such as 2001:db8:1::ff'),
+    TCLinklayer: c.oneOf('ethernet', 'atm', 'adsl', 'vdsl2'),
     bridge: c.interfaceName,
     master: c.interfaceName,
     FwInBandwidth: c.integerBetween(1, 100_000_000),
@@ -98,13 +99,26 @@ function ruleProblems(props: Record<string, string>): RecordProblem[] {
       }
     }
     if (action.startsWith('provider;')) out.push({ prop: 'Action', message: 'an nDPI rule cannot divert to a provider', hint: 'accept, drop or a class' });
-    if (action.toLowerCase() === 'reject') out.push({ prop: 'Action', message: 'an nDPI rule cannot reject', hint: 'use drop' });
+    // Gatehouse has no nDPI: an nDPI accept is skipped with a warning, but skipping a
+    // drop would let the traffic through, so such a rule is refused outright.
+    if (['drop', 'reject'].includes(action.toLowerCase())) {
+      out.push({ prop: 'Service', message: `an nDPI ${action.toLowerCase()} rule cannot be enforced (Gatehouse has no nDPI), and skipping it would let the traffic through`, hint: 'match the traffic by ports with a fwservice instead' });
+    }
   }
   return out;
 }
 
-const tcpUdpList: c.ValueCheck = (v) =>
-  v === 'tcpudp' || v.split(',').every((p) => p === 'tcp' || p === 'udp') ? undefined : 'tcp, udp, tcp,udp or tcpudp';
+const PF_PROTOCOLS = ['tcp', 'udp', 'tcp,udp', 'tcpudp', 'gre', 'ah', 'esp'];
+const pfProtocol: c.ValueCheck = (v) => (PF_PROTOCOLS.includes(v.toLowerCase()) ? undefined : PF_PROTOCOLS.join(', '));
+
+/** gre, ah and esp have no ports. */
+function portForwardProblems(props: Record<string, string>): RecordProblem[] {
+  const proto = (props['Proto'] ?? '').toLowerCase();
+  if (!['gre', 'ah', 'esp'].includes(proto)) return [];
+  return ['Src', 'Dst']
+    .filter((p) => (props[p] ?? '') !== '')
+    .map((p) => ({ prop: p, message: `protocol ${proto} has no ports`, hint: `leave ${p} empty for gre, ah and esp` }));
+}
 
 /** fwservice Ports: ports and ranges for tcp/udp, an ICMP type for icmp, nothing else. */
 function fwserviceProblems(props: Record<string, string>): RecordProblem[] {
@@ -116,9 +130,9 @@ function fwserviceProblems(props: Record<string, string>): RecordProblem[] {
     return problem ? [{ prop: 'Ports', message: `'${ports}' is not valid`, hint: problem }] : [];
   }
   if (protocol === 'icmp' || protocol === 'ipv6-icmp') {
-    return /^[a-z0-9-]+(\/\d+)?$/.test(ports)
+    return c.icmpType(ports) === undefined
       ? []
-      : [{ prop: 'Ports', message: `'${ports}' is not valid for ${protocol}`, hint: 'an ICMP type such as 8 or echo-request' }];
+      : [{ prop: 'Ports', message: `'${ports}' is not valid for ${protocol}`, hint: c.icmpType(ports)! }];
   }
   return [{ prop: 'Ports', message: `protocol ${protocol} has no ports`, hint: 'leave Ports empty' }];
 }
@@ -154,7 +168,7 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
             ExternalPing: c.enabledDisabled,
             HairpinNat: c.enabledDisabled,
             MACValidation: c.enabledDisabled,
-            MACValidationPolicy: c.oneOf('drop', 'accept'),
+            MACValidationPolicy: c.oneOf('drop', 'reject', 'accept'),
             MaxNumberPacketLoss: c.integerBetween(1, 1000),
             MaxPercentPacketLoss: c.integerBetween(1, 100),
             NotifyWan: c.enabledDisabled,
@@ -165,6 +179,7 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
             SipAlg: c.enabledDisabled,
             VpnPolicy: c.oneOf('permissive', 'strict'),
             WanMode: c.oneOf('balance', 'backup'),
+            nfqueue: c.enabledDisabled,
             event: c.eventName,
           },
         },
@@ -178,7 +193,7 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
           TCPPorts: c.portList,
           UDPPort: c.portOrRange,
           UDPPorts: c.portList,
-          access: c.commaListOf(c.roleName, 'roles or zone names'),
+          access: c.commaListOf(c.roleOrZone, 'roles or zone record keys (or none, private, public)'),
           status: c.enabledDisabled,
         },
       },
@@ -208,7 +223,7 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
         key: c.objectName,
       },
       zone: {
-        props: { Interface: c.interfaceName, Network: c.commaListOf(c.cidr, 'networks with prefix') },
+        props: { Interface: c.interfaceName, Network: c.cidr },
         key: c.zoneName,
       },
       network: { props: { Mask: c.netmask }, key: c.ipAddress },
@@ -216,7 +231,7 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
   },
   hosts: {
     types: {
-      host: { props: { IpAddress: c.ipAddress, MacAddress: c.macAddress }, key: c.objectName },
+      host: { props: { IpAddress: c.ipAddress }, key: c.objectName },
       local: { props: { IpAddress: c.ipAddress, MacAddress: c.macAddress }, key: c.objectName },
       remote: { props: { IpAddress: c.ipAddress }, key: c.objectName },
       'host-group': { props: { Members: c.commaListOf(c.objectName, 'host keys') }, key: c.objectName },
@@ -226,7 +241,7 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
   },
   macs: {
     types: {
-      mac: { props: { Address: c.macAddress, Zone: c.roleName }, required: ['Address'], key: c.objectName },
+      mac: { props: { Address: c.macAddress, Zone: c.roleOrZone }, required: ['Address'], key: c.objectName },
     },
   },
   fwrules: {
@@ -239,7 +254,7 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
           Service: r.ruleService,
           Action: r.ruleAction,
           Time: r.ruleTime,
-          Log: c.oneOf('none', 'info'),
+          Log: c.logLevel,
           State: c.oneOf('new', 'all'),
           status: c.enabledDisabled,
         },
@@ -254,7 +269,6 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
         props: {
           Protocol: c.oneOf('tcp', 'udp', 'tcpudp', 'icmp', 'ipv6-icmp', 'gre', 'ah', 'esp'),
           Ports: c.freeText,
-          Description: c.textAtMost(35),
         },
         required: ['Protocol'],
         key: c.objectName,
@@ -274,17 +288,18 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
     types: {
       pf: {
         props: {
-          Proto: tcpUdpList,
-          Src: c.portOrRange,
-          Dst: c.portOrRange,
+          Proto: pfProtocol,
+          Src: c.portList,
+          Dst: c.portOrSingle,
           DstHost: r.hostObject,
           SrcHost: c.commaListOf(r.hostObject, 'addresses or host objects'),
           Allow: r.allowList,
           OriDst: c.ipAddress,
-          Log: c.oneOf('none', 'info'),
+          Log: c.logLevel,
           status: c.enabledDisabled,
         },
-        required: ['Proto', 'Src', 'DstHost'],
+        required: ['DstHost'],
+        record: portForwardProblems,
       },
     },
   },
@@ -324,3 +339,24 @@ export function schemaFor(db: string, key: string, type: string): RecordSchema |
   if (byKey && byKey.type === type) return byKey.schema;
   return Object.hasOwn(dbSchema.types, type) ? dbSchema.types[type] : undefined;
 }
+
+/**
+ * Props the schema checks but the firewall does not read: they configure the network
+ * itself (addresses of the gateway, bridges, boot flags) or choose the event, and are
+ * validated so other tools get sound values. Everything else in SCHEMAS changes the
+ * generated files or yields a warning (test/model/every-prop.test.ts proves it).
+ */
+export const NOT_READ_BY_FIREWALL: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  networks: {
+    gateway: 'the default route of the interface (network configuration)',
+    gateway6: 'the IPv6 default route of the interface (network configuration)',
+    bridge: 'the bridge a bridged interface belongs to (network configuration; the bridge record carries the role)',
+    master: 'the bond a slave interface belongs to (network configuration; the bond record carries the role)',
+    onboot: 'whether the interface comes up at boot (network configuration)',
+    nm_controlled: 'NetworkManager control (network configuration)',
+    userctl: 'user control of the interface (network configuration)',
+  },
+  configuration: {
+    event: 'which event firewall-adjust fires (see Events)',
+  },
+};

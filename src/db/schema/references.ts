@@ -62,7 +62,9 @@ export const ruleService: ValueCheck = (v) => {
   if (/^\d+([-:]\d+)?$/.test(v)) return portOrRange(v);
   const ref = splitReference(v);
   if (ref && ['fwservice', 'service', 'ndpi'].includes(ref.prefix) && objectName(ref.name) === undefined) return undefined;
-  return 'any, fwservice;<k>, service;<k>, ndpi;<protocol>, a port 1..65535 or a range low-high';
+  // A bare name, as the spec and NethServer write it: the fwservice of that name, else the local service.
+  if (!ref && objectName(v) === undefined) return undefined;
+  return 'any, a service name (fwservice, else local service), fwservice;<k>, service;<k>, ndpi;<protocol>, a port 1..65535 or a range low-high';
 };
 
 export const ruleAction: ValueCheck = (v) => {
@@ -84,12 +86,13 @@ export const hostObject: ValueCheck = referenceCheck(
   'an IP address, or host;<k>, host-group;<k>, cidr;<k>, iprange;<k>',
 );
 
-/** Who may use a port forward: addresses, networks or objects, comma separated. */
+/** Who may use a port forward: addresses or networks (`!` excludes one), or host objects, comma separated. */
 export const allowList: ValueCheck = (v) => {
   for (const item of v.split(',')) {
-    const problem = referenceCheck(['host', 'host-group', 'cidr', 'iprange', 'zone', 'role'], isAddressOrCIDR, 'x')(item);
+    const literal = item.startsWith('!') ? item.slice(1) : item;
+    const problem = isAddressOrCIDR(literal) ? undefined : referenceCheck(['host', 'host-group', 'cidr', 'iprange'], () => false, 'x')(item);
     if (problem) {
-      return `a comma list of IP addresses, networks, or host;<k>, host-group;<k>, cidr;<k>, iprange;<k>, zone;<k>, role;<role> ('${item}' is not one)`;
+      return `a comma list of IP addresses or networks (! before one excludes it), or host;<k>, host-group;<k>, cidr;<k>, iprange;<k> ('${item}' is not one)`;
     }
   }
   return undefined;

@@ -16,6 +16,8 @@ export async function compileAction(context: ActionContext): Promise<void> {
     ...defaultPlanSources(context.root),
     ...(mode.kind === 'dry-run' ? {} : { interfaceAddresses: async () => (await readInterfaceAddresses(createKernelRunner(mode))) ?? {} }),
   });
+  // The model's warnings of this event (records skipped or without effect) stay with the plan.
+  plan.summary.notes.push(...context.warnings.map((w) => `warning: ${w}`));
   await writeNextPlan(context.root, plan);
   const out = planPaths(context.root).next;
   const s = plan.summary;
@@ -24,6 +26,6 @@ export async function compileAction(context: ActionContext): Promise<void> {
     `compiled into ${out}: IPv4 ${s.v4.chains} chains ${s.v4.rules} rules, IPv6 ${s.v6.chains} chains ${s.v6.rules} rules, ${s.ipsets} ipsets` +
       (addresses ? `, addresses of ${Object.keys(addresses).length} interfaces` : ''),
   );
-  for (const note of s.notes) context.log(`note: ${note}`);
+  for (const note of s.notes) if (!note.startsWith('warning: ')) context.log(`note: ${note}`);
   for (const detail of s.details) context.log(`inert: ${detail}`);
 }

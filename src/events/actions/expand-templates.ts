@@ -4,6 +4,7 @@
  * any fragment error fails the action and writes nothing.
  */
 import { underRoot } from '../../layout/index.js';
+import { formatWarning } from '../../model/index.js';
 import { buildTemplateContext, expandTargets, hasFragments, readTargetMetadata, takeFragmentStoreNotices, useCompiledFragmentStore } from '../../templates/index.js';
 import type { ActionContext } from './index.js';
 
@@ -22,6 +23,9 @@ export async function expandTemplates(context: ActionContext): Promise<void> {
   if (targets.length === 0) return;
   useCompiledFragmentStore(underRoot(context.root, COMPILED_FRAGMENTS_DIR));
   const templateContext = { ...(await buildTemplateContext(context.root)), event: context.event };
+  // Records the model skipped or cannot act on yet: never dropped silently.
+  for (const w of templateContext.warnings) context.warn(formatWarning(w));
+  for (const w of templateContext.qos.warnings) context.warn(w);
   let result;
   try {
     result = await expandTargets(context.root, targets, templateContext, { dirs });

@@ -16,6 +16,13 @@ export interface ActionContext {
   applyMode: ApplyMode;
   /** One line into the event log (and stderr with --verbose). */
   log: (line: string) => void;
+  /**
+   * A record skipped or without effect, named (`db/key/prop: why`): logged, printed by
+   * signal-event whatever its verbosity, and kept in the plan summary by `compile`.
+   */
+  warn: (line: string) => void;
+  /** The warnings of this run so far (nested events included), oldest first. */
+  warnings: readonly string[];
   /** The event's templates2expand targets, e.g. ['/etc/shorewall/rules']. */
   templates: string[];
   templateDirs: TemplateDirs;

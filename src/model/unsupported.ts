@@ -1,0 +1,40 @@
+/**
+ * Values Gatehouse reads but has nothing to act on, each with a warning naming it: the
+ * SIP/H.323 helpers, VPN zones, bandwidths on interfaces that are not shaped, and trusted
+ * networks outside server mode.
+ */
+import type { Database } from '../db/index.js';
+import type { NetworkView } from './network.js';
+import { propOf } from './settings.js';
+import type { ModelWarning } from './types.js';
+
+export function unsupportedSettingWarnings(dbs: Record<string, Database>, view: NetworkView): ModelWarning[] {
+  const configuration = dbs['configuration'] ?? {};
+  const out: ModelWarning[] = [];
+  const firewall = (prop: string): string | undefined => propOf(configuration, 'firewall', prop);
+  if (firewall('SipAlg') === 'enabled') {
+    out.push({ place: { db: 'configuration', key: 'firewall', prop: 'SipAlg' }, message: "'enabled' has no effect: Gatehouse does not load the SIP and H.323 connection-tracking helpers" });
+  }
+  if (firewall('VpnPolicy') === 'permissive') {
+    out.push({ place: { db: 'configuration', key: 'firewall', prop: 'VpnPolicy' }, message: "'permissive' has no effect: Gatehouse has no VPN zones (ovpn, ivpn) to open between" });
+  }
+  // Traffic shaping (src/qos) shapes red interfaces only, as NethServer does.
+  const networks = dbs['networks'] ?? {};
+  for (const key of Object.keys(networks).sort()) {
+    const red = view.byName.get(key)?.role === 'red';
+    if (red) continue;
+    for (const prop of ['FwInBandwidth', 'FwOutBandwidth', 'TCLinklayer']) {
+      const value = propOf(networks, key, prop);
+      if (value === undefined) continue;
+      const why = view.byName.has(key) ? 'only red interfaces are shaped' : `'${key}' is not an active interface (type ${networks[key]!.type})`;
+      out.push({ place: { db: 'networks', key, prop }, message: `'${value}' has no effect: ${why}` });
+    }
+  }
+  if (view.mode === 'gateway') {
+    for (const key of Object.keys(networks).sort()) {
+      if (networks[key]!.type !== 'network') continue;
+      out.push({ place: { db: 'networks', key }, message: `trusted network (Mask ${propOf(networks, key, 'Mask') ?? 'none'}) has no effect in gateway mode: the green zone is the green interfaces' networks (trusted networks join it only in server mode)` });
+    }
+  }
+  return out;
+}
