@@ -19,6 +19,9 @@ export { hashPassword, verifyPassword, isPasswordHash, FailureLimiter, VerifiedL
 export { BLOCKLIST_DB, readEntries } from './store.js';
 export { makeSelfSignedCertificate } from './certificate.js';
 
+/** Exit code of `gatehouse api` when configuration api status is not enabled (sysexits EX_CONFIG). */
+export const API_DISABLED_EXIT_CODE = 78;
+
 export interface RunningApi {
   app: FastifyInstance;
   blocklist: Blocklist;
@@ -44,7 +47,12 @@ export async function runApi(options: RunApiOptions): Promise<RunningApi> {
   const read = await readApiSettings(options.root);
   const settings: ApiSettings = { ...read, ...(options.listen !== undefined ? { listen: options.listen } : {}), ...(options.port !== undefined ? { port: options.port } : {}) };
   if (!settings.enabled && !options.force) {
-    throw new GatehouseError('the API is disabled', { place: { db: 'configuration', key: 'api', prop: 'status' }, hint: 'db configuration setprop api status enabled' });
+    throw new GatehouseError('the API is disabled', {
+      place: { db: 'configuration', key: 'api', prop: 'status' },
+      hint: 'db configuration setprop api status enabled',
+      // EX_CONFIG: the unit does not restart it again and again (RestartPreventExitStatus).
+      exitCode: API_DISABLED_EXIT_CODE,
+    });
   }
   if (!settings.tls && !(await import('./settings.js')).isLoopback(settings.listen)) {
     throw new GatehouseError(`plain HTTP is allowed only on loopback, not on ${settings.listen}`, { hint: 'listen on 127.0.0.1 or ::1, or enable Tls' });

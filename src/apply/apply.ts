@@ -5,29 +5,39 @@
  * (or, with none, the stopped ruleset of the new plan) and puts the directories back, so the
  * firewall is never left open.
  */
-import { rename, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import {
   type AppliedRecord,
   type LoadedPlan,
+  type StoreState,
   type StoppedRecord,
+  addLoadedPlan,
   appliedRecord,
   clearRecords,
   exists,
-  moveDir,
+  holderAlive,
+  planDir,
   planPaths,
   readJson,
   readPlan,
   readRecords,
+  readState,
+  removeUnused,
+  stoppedRecord,
+  storedPlanId,
+  transition,
   withPlanLock,
+  withPlanLockIfFree,
   writeAppliedRecords,
   writeJson,
-  writeLoadedPlan,
   writeRecords,
+  writeState,
 } from '../plan/index.js';
 import { type ApplyMode, formatApplyMode, parseApplyMode } from './mode.js';
 import { PartFailure, commandsForParts, describeReason, runParts, stopParts } from './parts.js';
+import { describeTransition, recoverInterrupted } from './recover.js';
 import { type KernelRunner, createKernelRunner } from './runner.js';
 import { createScratch } from './scratch.js';
 
@@ -37,6 +47,8 @@ export interface KernelOptions {
   env?: NodeJS.ProcessEnv;
   /** Where dry-run prints its commands; default stdout. */
   print?: (line: string) => void;
+  /** Told about waiting for the plan lock and about recovering an interrupted command; default stderr. */
+  log?: (line: string) => void;
 }
 
 export interface ApplyOptions extends KernelOptions {
@@ -116,6 +128,38 @@ function applyFailure(source: string, failure: unknown): GatehouseError {
   return new GatehouseError(`apply of ${source} failed: ${describeReason(failure)}`, { cause: failure });
 }
 
+function logFor(options: KernelOptions): (line: string) => void {
+  return options.log ?? ((line: string) => void process.stderr.write(`gatehouse: ${line}\n`));
+}
+
+/** Takes the plan lock and finishes any interrupted transition first. */
+async function underPlanLock<T>(root: string, purpose: string, options: KernelOptions, work: (state: StoreState) => Promise<T>): Promise<T> {
+  const log = logFor(options);
+  return withPlanLock(
+    root,
+    purpose,
+    async () => work(await recoverInterrupted(root, { ...(options.env ? { env: options.env } : {}), log })),
+    { onWait: log, onTakeOver: log },
+  );
+}
+
+/**
+ * Takes the plan lock and finishes an interrupted transition, if there is one (for a boot
+ * service, or a test). Returns what was done, or undefined when nothing was interrupted.
+ */
+export async function recoverPlanStore(root: string, options: { env?: NodeJS.ProcessEnv } = {}): Promise<string | undefined> {
+  let said: string | undefined;
+  await withPlanLock(root, 'gatehouse recover', () =>
+    recoverInterrupted(root, { ...(options.env ? { env: options.env } : {}), log: (line) => void (said = line) }),
+  );
+  return said;
+}
+
+/** Whether a failed transition left the kernel on a known plan (then the journal entry can go). */
+function settledAfterFailure(failure: unknown, hadRunning: boolean): boolean {
+  return failure instanceof PartFailure && (failure.restored === 'previous' || (failure.restored === 'stopped' && !hadRunning));
+}
+
 export async function applyPlan(root: string, options: ApplyOptions): Promise<ApplyOutcome> {
   const paths = planPaths(root);
   const source = options.planDir ?? paths.next;
@@ -131,40 +175,40 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
     return { mode: options.mode, source, keptPrevious: false, unchanged: [], warnings: [] };
   }
 
-  return withPlanLock(root, async () => {
-    await rm(paths.staging, { recursive: true, force: true });
-    const running = await readRunning(paths.current);
+  return underPlanLock(root, `gatehouse apply of ${source}`, options, async (state) => {
+    const runningId = state.slots.current;
+    const running = runningId === undefined ? undefined : await readRunning(planDir(root, runningId));
     const reuse = inForce(running, options.mode);
-
-    await moveDir(paths.previous, paths.asidePrevious);
-    await moveDir(paths.current, paths.previous);
-    // The disk work overlaps the kernel's; the staged plan becomes current only once both succeeded.
-    const staged = writeLoadedPlan(paths.staging, plan);
-    staged.catch(() => undefined);
+    // A plan already in the store (plan/next after a compile) is used as it is; any other is stored first.
+    const newId = (await storedPlanId(root, source)) ?? (await addLoadedPlan(root, plan));
+    const recover = runningId === undefined ? { closed: newId } : { plan: runningId, state: running?.stopped ? ('stopped' as const) : ('running' as const) };
+    await writeState(root, { slots: state.slots, transition: transition('apply', options.mode, recover, state.slots, newId) });
+    let outcome;
     try {
-      const outcome = await runParts(runner, plan, {
+      outcome = await runParts(runner, plan, {
         ...(running?.plan ? { before: running.plan } : {}),
         beforeInForce: reuse,
         beforeRecords: reuse ? (running?.records ?? {}) : {},
       });
-      await staged;
-      const applied = appliedRecord(plan, options.mode, source);
-      await writeAppliedRecords(paths.staging, applied, outcome.records);
-      await rename(paths.staging, paths.current);
-      await rm(paths.asidePrevious, { recursive: true, force: true });
-      return { mode: options.mode, source, applied, keptPrevious: running !== undefined, unchanged: outcome.unchanged, warnings: outcome.warnings };
     } catch (failure) {
-      await staged.catch(() => undefined);
-      await rm(paths.staging, { recursive: true, force: true });
-      await moveDir(paths.previous, paths.current);
-      await moveDir(paths.asidePrevious, paths.previous);
-      if (failure instanceof PartFailure && failure.restored === 'previous' && running) {
-        // The kernel holds the previous plan running now, whatever state it was left in.
-        await clearRecords(paths.current).catch(() => undefined);
-        await rm(join(paths.current, 'stopped.json'), { force: true });
+      if (settledAfterFailure(failure, runningId !== undefined)) {
+        if (runningId !== undefined) {
+          // The kernel holds the previous plan running now, whatever state it was left in.
+          await clearRecords(planDir(root, runningId)).catch(() => undefined);
+          await rm(join(planDir(root, runningId), 'stopped.json'), { force: true });
+        }
+        await writeState(root, { slots: state.slots });
+        await removeUnused(root, { slots: state.slots });
       }
+      // Otherwise the journal stays: the next command puts the kernel back on one plan.
       throw applyFailure(source, failure);
     }
+    const applied = appliedRecord(plan, options.mode, source);
+    await writeAppliedRecords(planDir(root, newId), applied, outcome.records);
+    const slots = { current: newId, ...(runningId !== undefined ? { previous: runningId } : {}), ...(state.slots.rejected ? { rejected: state.slots.rejected } : {}) };
+    await writeState(root, { slots });
+    await removeUnused(root, { slots });
+    return { mode: options.mode, source, applied, keptPrevious: running !== undefined, unchanged: outcome.unchanged, warnings: outcome.warnings };
   });
 }
 
@@ -179,64 +223,74 @@ export interface RollbackOutcome {
  * rolled back from is kept as `rejected`. With no previous plan, loads the stopped ruleset.
  */
 export async function rollbackPlan(root: string, options: KernelOptions): Promise<RollbackOutcome> {
-  const paths = planPaths(root);
   const runner = runnerFor(options);
   if (options.mode.kind === 'dry-run') throw new GatehouseError('nothing to roll back in dry-run mode', { hint: 'choose --apply netns:<name> or host' });
-  return withPlanLock(root, async () => {
-    if (!(await exists(paths.current))) {
+  return underPlanLock(root, 'gatehouse rollback', options, async (state) => {
+    const currentId = state.slots.current;
+    if (currentId === undefined) {
       throw new GatehouseError('no plan is applied, so there is nothing to roll back', { hint: 'apply a plan first' });
     }
-    const running = (await readRunning(paths.current))!;
-    const current = running.plan ?? (await readPlan(paths.current));
-    const previous = await readPlanIfPresent(paths.previous);
-    if (previous) {
+    const currentDir = planDir(root, currentId);
+    const running = (await readRunning(currentDir))!;
+    const current = running.plan ?? (await readPlan(currentDir));
+    const previousId = state.slots.previous;
+    const previous = previousId === undefined ? undefined : await readPlan(planDir(root, previousId)).catch(() => undefined);
+    if (previousId !== undefined && previous) {
       await runner.preflight(commandsForParts(previous));
+      const slots = { current: previousId, rejected: currentId };
+      await writeState(root, { slots: state.slots, transition: transition('rollback', options.mode, { plan: previousId, state: 'running' }, slots, currentId) });
       const reuse = inForce(running, options.mode);
-      const outcome = await runParts(runner, previous, { before: current, beforeInForce: reuse, beforeRecords: reuse ? running.records : {} }).catch(
-        (e: unknown) => {
-          throw new GatehouseError(`rolling back to the previous plan failed: ${describeReason(e)}`, { cause: e });
-        },
-      );
-      await moveDir(paths.current, paths.rejected);
-      await moveDir(paths.previous, paths.current);
-      const before = await readJson<AppliedRecord>(join(paths.current, 'applied.json'));
-      await writeJson(join(paths.current, 'applied.json'), appliedRecord(previous, options.mode, before?.source ?? paths.previous));
-      await clearRecords(paths.current);
-      await writeRecords(paths.current, outcome.records);
-      await rm(join(paths.current, 'stopped.json'), { force: true });
+      let outcome;
+      try {
+        outcome = await runParts(runner, previous, { before: current, beforeInForce: reuse, beforeRecords: reuse ? running.records : {} });
+      } catch (e) {
+        if (e instanceof PartFailure && e.restored === 'previous') await writeState(root, { slots: state.slots });
+        throw new GatehouseError(`rolling back to the previous plan failed: ${describeReason(e)}`, { cause: e });
+      }
+      const dir = planDir(root, previousId);
+      const before = await readJson<AppliedRecord>(join(dir, 'applied.json'));
+      await writeAppliedRecords(dir, appliedRecord(previous, options.mode, before?.source ?? dir), outcome.records);
+      await writeState(root, { slots });
+      await removeUnused(root, { slots });
       return { restored: 'previous', message: 'the previous plan is back in force; the unconfirmed one is kept in plan/rejected' };
     }
     await runner.preflight(commandsForParts(current));
+    await writeState(root, { slots: state.slots, transition: transition('stop', options.mode, { closed: currentId }, state.slots) });
     await stopParts(runner, current);
-    await clearRecords(paths.current);
-    await writeJson(join(paths.current, 'stopped.json'), stoppedRecord(options.mode));
+    await clearRecords(currentDir);
+    await writeJson(join(currentDir, 'stopped.json'), stoppedRecord(options.mode));
+    await writeState(root, { slots: state.slots });
     return { restored: 'stopped', message: 'there was no previous plan, so the stopped ruleset is loaded (closed, not open)' };
   });
 }
 
-function stoppedRecord(mode: ApplyMode): StoppedRecord {
-  return { stoppedAt: new Date().toISOString(), mode: formatApplyMode(mode) };
-}
-
 /** Puts every part of the current plan in its stopped state (the stopped rulesets: stoppedrules). */
 export async function stopFirewall(root: string, options: KernelOptions): Promise<void> {
-  const paths = planPaths(root);
-  if (!(await exists(paths.current))) {
-    throw new GatehouseError(`no plan has been applied under ${root}, so there is no stopped ruleset to load`, {
-      hint: 'apply a plan first (gatehouse apply)',
-    });
-  }
-  const plan = await readPlan(paths.current);
   const runner = runnerFor(options);
-  await runner.preflight(commandsForParts(plan));
   if (options.mode.kind === 'dry-run') {
+    const state = await readState(root);
+    if (state.slots.current === undefined) throw noPlanToStop(root);
+    const plan = await readPlan(planDir(root, state.slots.current));
     await stopParts(runner, plan);
     return;
   }
-  await withPlanLock(root, async () => {
+  await underPlanLock(root, 'gatehouse stop', options, async (state) => {
+    const currentId = state.slots.current;
+    if (currentId === undefined) throw noPlanToStop(root);
+    const dir = planDir(root, currentId);
+    const plan = await readPlan(dir);
+    await runner.preflight(commandsForParts(plan));
+    await writeState(root, { slots: state.slots, transition: transition('stop', options.mode, { plan: currentId, state: 'stopped' }, state.slots) });
     await stopParts(runner, plan);
-    await clearRecords(paths.current);
-    await writeJson(join(paths.current, 'stopped.json'), stoppedRecord(options.mode));
+    await clearRecords(dir);
+    await writeJson(join(dir, 'stopped.json'), stoppedRecord(options.mode));
+    await writeState(root, { slots: state.slots });
+  });
+}
+
+function noPlanToStop(root: string): GatehouseError {
+  return new GatehouseError(`no plan has been applied under ${root}, so there is no stopped ruleset to load`, {
+    hint: 'apply a plan first (gatehouse apply)',
   });
 }
 
@@ -251,23 +305,37 @@ export interface FirewallStatus {
   uncheckedReason?: string;
   /** Per part, the differences between the kernel and the plan (`- expected`, `+ kernel`). */
   differences: Record<string, string[]>;
+  /** A change of the kernel under way, or interrupted (its process no longer runs). */
+  transition?: string;
+}
+
+function describeJournal(state: StoreState): string | undefined {
+  const t = state.transition;
+  if (!t) return undefined;
+  if (holderAlive(t)) return `${describeTransition(t)} is under way`;
+  return `${describeTransition(t)} was interrupted; the next apply, stop or event puts the kernel back on one plan first`;
 }
 
 /**
  * Which plan runs, since when, and whether the kernel still holds what was loaded, part by
- * part. With no mode given, the kernel is read where the plan was applied.
+ * part. With no mode given, the kernel is read where the plan was applied. Never waits for
+ * the plan lock and never changes the kernel.
  */
 export async function firewallStatus(root: string, options: { mode?: ApplyMode; env?: NodeJS.ProcessEnv } = {}): Promise<FirewallStatus> {
-  const paths = planPaths(root);
-  const applied = await readJson<AppliedRecord>(join(paths.current, 'applied.json'));
-  if (!applied) return { state: 'none', kernel: 'unchecked', uncheckedReason: 'no plan has been applied', differences: {} };
-  const stopped = await readJson<StoppedRecord>(join(paths.current, 'stopped.json'));
+  const store = await readState(root);
+  const journal = describeJournal(store);
+  const withJournal = journal ? { transition: journal } : {};
+  const currentId = store.slots.current;
+  const dir = currentId === undefined ? undefined : planDir(root, currentId);
+  const applied = dir === undefined ? undefined : await readJson<AppliedRecord>(join(dir, 'applied.json'));
+  if (!dir || !applied) return { state: 'none', kernel: 'unchecked', uncheckedReason: 'no plan has been applied', differences: {}, ...withJournal };
+  const stopped = await readJson<StoppedRecord>(join(dir, 'stopped.json'));
   const state = stopped ? ('stopped' as const) : ('running' as const);
-  const base = { state, applied, ...(stopped ? { stopped } : {}) };
+  const base = { state, applied, ...(stopped ? { stopped } : {}), ...withJournal };
   const mode = options.mode ?? parseApplyMode(stopped?.mode ?? applied.mode);
   if (mode.kind === 'dry-run') return { ...base, kernel: 'unchecked', uncheckedReason: 'dry-run mode reads no kernel', differences: {} };
   const runner = createKernelRunner(mode, options.env ? { env: options.env } : {});
-  const [plan, records] = await Promise.all([readPlan(paths.current), readRecords(paths.current)]);
+  const [plan, records] = await Promise.all([readPlan(dir), readRecords(dir)]);
   await runner.preflight(commandsForParts(plan));
   const scratch = createScratch(options.env);
   const kept: Record<string, string> = {};
@@ -289,30 +357,29 @@ export async function firewallStatus(root: string, options: { mode?: ApplyMode; 
     await scratch.dispose();
   }
   const differences = Object.fromEntries(plan.parts.map((p, i) => [p.part.name, found[i]!]));
-  if (Object.keys(kept).length > 0) await keepStatusRecords(root, plan, state, kept);
+  if (Object.keys(kept).length > 0 && !store.transition) await keepStatusRecords(root, currentId!, state, kept);
   const same = Object.values(differences).every((d) => d.length === 0);
   return { ...base, mode: formatApplyMode(mode), kernel: same ? 'matches' : 'differs', differences };
 }
 
-/** Keeps what status worked out, unless the plan or its state changed in the meantime. */
-async function keepStatusRecords(root: string, plan: LoadedPlan, state: 'running' | 'stopped', records: Record<string, string>): Promise<void> {
-  const paths = planPaths(root);
-  await withPlanLock(root, async () => {
-    const applied = await readJson<AppliedRecord>(join(paths.current, 'applied.json'));
-    const nowStopped = await exists(join(paths.current, 'stopped.json'));
-    const samePlan = applied !== undefined && Object.keys(plan.digests).every((f) => applied.sha256[f] === plan.digests[f]);
-    if (samePlan && nowStopped === (state === 'stopped')) await writeRecords(paths.current, records);
+/** Keeps what status worked out, unless the plan or its state changed in the meantime (or a command holds the lock). */
+async function keepStatusRecords(root: string, id: string, state: 'running' | 'stopped', records: Record<string, string>): Promise<void> {
+  await withPlanLockIfFree(root, 'gatehouse status (keeping what the kernel should show)', async () => {
+    const now = await readState(root);
+    const nowStopped = await exists(join(planDir(root, id), 'stopped.json'));
+    if (now.slots.current === id && !now.transition && nowStopped === (state === 'stopped')) await writeRecords(planDir(root, id), records);
   });
 }
 
 export function formatStatus(status: FirewallStatus): string {
-  if (status.state === 'none') return 'no plan applied\n';
+  if (status.state === 'none') return status.transition ? `no plan applied\ntransition: ${status.transition}\n` : 'no plan applied\n';
   const lines: string[] = [];
   const a = status.applied!;
   lines.push(`state: ${status.state}`);
   lines.push(`plan: ${a.source} (rules.v4 sha256 ${(a.sha256['rules.v4'] ?? '?').slice(0, 12)})`);
   lines.push(`applied: ${a.appliedAt} in ${a.mode}`);
   if (status.stopped) lines.push(`stopped: ${status.stopped.stoppedAt} in ${status.stopped.mode}`);
+  if (status.transition) lines.push(`transition: ${status.transition}`);
   if (status.kernel === 'unchecked') {
     lines.push(`kernel: not checked (${status.uncheckedReason ?? 'unknown reason'})`);
   } else if (status.kernel === 'matches') {

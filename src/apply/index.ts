@@ -9,6 +9,7 @@ export {
   describeApplyOutcome,
   firewallStatus,
   formatStatus,
+  recoverPlanStore,
   rollbackPlan,
   stopFirewall,
 } from './apply.js';

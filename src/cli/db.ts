@@ -24,6 +24,7 @@ import {
   readDatabase,
   toJsonEntries,
   toJsonEntry,
+  withVirtualConfiguration,
 } from '../db/index.js';
 
 /** Exit code of usage errors, as NethServer's Perl `die` gives. */
@@ -60,13 +61,20 @@ export const VERBS: Record<string, VerbSpec> = {
   showjson: { args: '[key]', describe: 'print indented JSON', min: 0, max: 1 },
   setjson: { args: '<json|->', describe: 'set records from {name,type,props} JSON (an array or one object; - reads stdin)', min: 1, max: 1 },
   export: { args: '', describe: 'print the database as e-smith text', min: 0, max: 0 },
-  import: { args: '<file|->', describe: 'load e-smith text; its records replace same-named ones, all or nothing', min: 1, max: 1 },
+  import: {
+    args: '<file|-> [--replace]',
+    describe: "load a NethServer 7 db file or 'db show' text record by record (legacy forms migrated, each record's fate printed; --replace deletes records not in the file)",
+    min: 1,
+    max: 1,
+  },
 };
 
 /** A parsed command line. */
 export interface DbCommand {
   root: string | undefined;
   force: boolean;
+  /** import --replace: the database ends equal to the file. */
+  replace?: boolean;
   db: string;
   verb: string;
   args: string[];
@@ -115,8 +123,13 @@ export function parseCommandLine(argv: string[]): DbCommand | undefined {
     force = true;
     args = args.filter((a) => a !== '--force');
   }
+  let replace = false;
+  if (verb === 'import' && args.includes('--replace')) {
+    replace = true;
+    args = args.filter((a) => a !== '--replace');
+  }
   if (argumentProblem(verb, args)) return undefined;
-  return { root, force, db, verb, args };
+  return { root, force, ...(replace ? { replace } : {}), db, verb, args };
 }
 
 class UsageError extends Error {}
@@ -168,7 +181,7 @@ async function explainWithYargs(argv: string[]): Promise<number> {
     if (parsed['help']) helped = true;
     const verb = String(parsed['verb'] ?? '');
     if (!helped && Object.hasOwn(VERBS, verb)) {
-      const args = verb === 'delete' ? rest.filter((a) => a !== '--force') : rest;
+      const args = verb === 'delete' ? rest.filter((a) => a !== '--force') : verb === 'import' ? rest.filter((a) => a !== '--replace') : rest;
       const problem = argumentProblem(verb, args);
       throw new UsageError(problem ?? 'cannot read this command line');
     }
@@ -220,7 +233,8 @@ async function run(cmd: DbCommand): Promise<number> {
   const root = resolveRoot(cmd.root);
   const { db: name, args } = cmd;
   const [key] = args;
-  const readDb = (): Promise<Database> => readDatabase(root, name);
+  // configuration also shows NethServer's read-only SystemName, DomainName and TimeZone.
+  const readDb = async (): Promise<Database> => (name === 'configuration' ? withVirtualConfiguration(await readDatabase(root, name)) : readDatabase(root, name));
   /** Records selected by an optional key: undefined when the key is missing. */
   const select = async (): Promise<[string, Database[string]][] | undefined> => {
     const data = await readDb();
@@ -278,7 +292,8 @@ async function run(cmd: DbCommand): Promise<number> {
       return 0;
     }
     case 'export':
-      out(formatEsmithText(name, await readDb()));
+      // What is stored, as NethServer's file holds it: without the read-only machine keys.
+      out(formatEsmithText(name, await readDatabase(root, name)));
       return 0;
     default:
       return runWrite(cmd, root);
@@ -317,8 +332,10 @@ async function runWrite(cmd: DbCommand, root: string): Promise<number> {
       const input = await readInput(key).catch((e: NodeJS.ErrnoException) => {
         throw new GatehouseError(`cannot read the import file (${e.code ?? e.message})`, { place: { file: key } });
       });
-      await ops.importEsmithText(root, name, input.text, input.source);
-      return 0;
+      const report = await ops.importDatabase(root, name, input.text, input.source, { replace: cmd.replace === true });
+      out(ops.formatImportReport(report));
+      // The usable records are in; a refused one still makes the command fail, so scripts notice.
+      return report.fates.some((f) => f.fate === 'refused') ? 1 : 0;
     }
   }
   throw new Error(`verb ${cmd.verb} has no handler`);

@@ -8,7 +8,7 @@ import { resolveRoot } from '../layout/index.js';
 import { resolveApplyMode } from '../apply/index.js';
 import { signalEvent } from '../events/index.js';
 
-const USAGE = '$0 [--root DIR] [--apply MODE] [--verbose] NAME [ARGS...]';
+const USAGE = '$0 [--root DIR] [--apply MODE] [--verbose] [-j] NAME [ARGS...]';
 
 interface ParsedArgs {
   root?: string | undefined;
@@ -34,6 +34,8 @@ function parseCommon(argv: string[]): ParsedArgs | undefined {
   for (; i < argv.length; i++) {
     const word = argv[i]!;
     if (!word.startsWith('-')) break;
+    // NethServer's -j/--json (progress lines for its web UI) is accepted and ignored: no UI reads them here.
+    if (word === '-j' || word === '--json') continue;
     if (word === '-v' || word === '--verbose') {
       if (seen.has('verbose')) return undefined;
       seen.add('verbose');
@@ -61,6 +63,7 @@ async function parseWithYargs(argv: string[]): Promise<ParsedArgs> {
     .usage(USAGE)
     .option('root', { type: 'string', describe: 'runtime root (default GATEHOUSE_ROOT, else /)' })
     .option('apply', { type: 'string', describe: 'dry-run | netns:<name> | host (default GATEHOUSE_APPLY, else dry-run unless root / as uid 0)' })
+    .option('json', { type: 'boolean', alias: 'j', default: false, describe: "accepted for NethServer's scripts and ignored (no progress JSON)" })
     .option('verbose', { type: 'boolean', alias: 'v', default: false, describe: 'also print the event log lines on stderr' })
     // Everything after NAME belongs to the event, even words starting with a dash.
     .parserConfiguration({ 'halt-at-non-option': true })

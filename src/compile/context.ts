@@ -22,6 +22,8 @@ export interface CompileOptions {
   interfaceAddresses?: Record<string, InterfaceAddresses>;
   /** Sets filled at run time (the REST API's blocklist): rules may name them; the plan creates them when missing. */
   runtimeIpsets?: RuntimeIpset[];
+  /** The REST API's blocklist chains and their run-time sets (src/compile/blocklist.ts); on for every plan an event or `gatehouse compile` makes. */
+  blocklist?: boolean;
 }
 
 export interface FamilyContext {

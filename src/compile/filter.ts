@@ -61,6 +61,31 @@ function addState(t: TableBuilder, ctx: FamilyContext, chain: string, state: str
   if (target) addWithLog(t, ctx.config, chain, [{ kind: 'conntrackState', states: [state] }], target, d.log, { chain, disposition: d.verdict });
 }
 
+/**
+ * ICMPv6 that IPv6 needs whatever the policy (Shorewall6's AllowICMPs): destination
+ * unreachable, packet too big, time exceeded, parameter problem, multicast listener
+ * query/report/done, router and neighbour discovery, redirect, inverse ND, MLDv2 report,
+ * certification path and multicast router messages.
+ */
+const ALLOWED_ICMPV6 = ['1', '2', '3', '4', '130', '131', '132', '133', '134', '135', '136', '137', '141', '142', '143', '148', '149', '151', '152', '153'];
+
+/** DROP_DEFAULT / REJECT_DEFAULT: the standard actions a DROP or REJECT policy runs first. */
+function addPolicyDefaults(t: TableBuilder, ctx: FamilyContext, chain: string, verdict: string): void {
+  if (verdict !== 'DROP' && verdict !== 'REJECT') return;
+  for (const action of ctx.config.settings.policyDefaults[verdict]) {
+    if (action === 'AllowICMPs') {
+      // IPv4 needs none of these to work: Shorewall's AllowICMPs is for IPv6.
+      if (ctx.family === 6) {
+        for (const type of ALLOWED_ICMPV6) t.add(chain, [{ kind: 'protocol', name: 'ipv6-icmp' }, { kind: 'icmpType', family: 6, type }], ACCEPT);
+      }
+    } else if (action === 'Broadcast(DROP)') {
+      if (ctx.family === 4) t.add(chain, [{ kind: 'destinationType', type: 'BROADCAST' }], DROP);
+    } else {
+      t.add(chain, [{ kind: 'destinationType', type: 'MULTICAST' }], DROP);
+    }
+  }
+}
+
 function addTcpFlagsChain(t: TableBuilder, ctx: FamilyContext): void {
   const { tcpFlags } = ctx.config.settings.dispositions;
   const target = dispositionTarget(tcpFlags.verdict)!;
@@ -259,6 +284,7 @@ export function buildFilter(ctx: FamilyContext): FilterResult {
           : policy.verdict === 'REJECT'
             ? { kind: 'jump', chain: REJECT_CHAIN }
             : { kind: 'RETURN' };
+    addPolicyDefaults(t, ctx, pair, policy.verdict);
     addWithLog(t, config, pair, [], target, policy.log, { chain: pair, disposition: policy.verdict });
     pairRules[pair] = t.chain(pair).rules.length;
   }
@@ -387,6 +413,7 @@ export function buildFilter(ctx: FamilyContext): FilterResult {
   for (const chain of ['INPUT', 'FORWARD', 'OUTPUT'] as const) {
     const policy = standardChainPolicy(config, chain);
     const target = policy.verdict === 'CONTINUE' || policy.verdict === 'NONE' ? undefined : dispositionTarget(policy.verdict);
+    if (target) addPolicyDefaults(t, ctx, chain, policy.verdict);
     if (target) addWithLog(t, config, chain, [], target, policy.log, { chain, disposition: policy.verdict });
   }
 

@@ -9,16 +9,20 @@ import type { Family, ShorewallConfig } from '../shorewall/index.js';
 import { AddressMatches, IpsetRegistry } from './addresses.js';
 import type { CompileOptions, FamilyContext } from './context.js';
 import { emitIpsets, emitRuleset, emitRuntimeIpsets } from './emit.js';
+import { blocklistSets, withBlocklist } from './blocklist.js';
 import { buildFilter } from './filter.js';
 import { TableBuilder, type Ruleset } from './ir.js';
 import { addMangleEntries } from './mangle.js';
+import { addProviderMarks, compileRouting, routingIsEmpty, routingSysctls, type RoutingSpec } from './routing.js';
 import { addMaclist, buildNat, type NatCounts } from './nat.js';
+import { addRouteFilter } from './routefilter.js';
 import { buildStopped } from './stopped.js';
 import { buildZoneModel } from './zones.js';
 
 export type { CompileOptions, InterfaceAddresses } from './context.js';
 export type { Chain, IrRule, Match, Ruleset, Table, Target } from './ir.js';
 export { emitRuleset } from './emit.js';
+export * from './routing.js';
 export { type BlocklistSet, blocklistSets, blocklistSetName, blocklistChainName, withBlocklist } from './blocklist.js';
 export { MANGLE_CHAINS } from './mangle.js';
 
@@ -35,8 +39,10 @@ export interface PlanSummary {
   v6: FamilySummary;
   ipsets: number;
   ipsetEntries: number;
-  /** Things read but not acted upon, for the administrator to see. */
+  /** Things read but not acted upon that change meaning: warnings for the administrator. */
   notes: string[];
+  /** Things read that make no difference to the rulesets: shown with --verbose. */
+  details: string[];
 }
 
 /**
@@ -51,6 +57,8 @@ export interface CompiledPlan extends Plan {
   stoppedV4: string;
   stoppedV6: string;
   sysctl: string;
+  /** Providers, rtrules and static routes, turned into ip commands at apply time (the routing part). */
+  routing: RoutingSpec;
   /** The compiled representation the texts were emitted from. */
   rulesets: { v4: Ruleset; v6: Ruleset; stoppedV4: Ruleset; stoppedV6: Ruleset };
 }
@@ -68,6 +76,7 @@ function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegis
   const nat = buildNat(ctx);
   const mangle = new TableBuilder('mangle');
   if (config.settings.maclistTable === 'mangle') addMaclist(mangle, ctx);
+  if (family === 4) addProviderMarks(mangle, config);
   addMangleEntries(mangle, ctx);
   // MAC chains in filter are added after the fact: buildFilter already jumps to them.
   let filterTable = filter.table;
@@ -77,7 +86,9 @@ function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegis
     const macChains = extra.build().chains.filter((c) => c.policy === undefined);
     filterTable = { name: 'filter', chains: [...filter.table.chains, ...macChains] };
   }
+  if (options.blocklist) filterTable = withBlocklist(filterTable, family);
   const raw = new TableBuilder('raw');
+  addRouteFilter(raw, ctx);
   const ruleset: Ruleset = { family, tables: [raw.build(), mangle.build(), nat.table, filterTable] };
   const chains = ruleset.tables.reduce((n, t) => n + t.chains.length, 0);
   const rules = ruleset.tables.reduce((n, t) => n + t.chains.reduce((k, c) => k + c.rules.length, 0), 0);
@@ -127,9 +138,10 @@ export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, op
   const definitions = sets.definitions();
   const sysctlLines = [forwardingLine(v4, four.forwards, 'net.ipv4.ip_forward'), forwardingLine(v6 ?? v4, six.forwards, 'net.ipv6.conf.all.forwarding')]
     .filter((l): l is string => l !== undefined)
+    .concat(routingSysctls(v4))
     .join('\n');
   const notes = [...v4.notes, ...(v6 ? v6.notes.map((n) => `shorewall6/${n}`) : [])];
-  const runtime = options.runtimeIpsets ?? [];
+  const runtime = [...(options.runtimeIpsets ?? []), ...(options.blocklist ? blocklistSets().map(({ name, family, type, maxelem, timeout }) => ({ name, family, type, maxelem, timeout })) : [])];
   const external = externalSets([v4, ...(v6 ? [v6] : [])], new Set(runtime.map((s) => s.name)));
   if (external.length > 0) notes.push(`ipsets named in the files but not defined by the plan (create them before applying): ${external.join(', ')}`);
   const texts = {
@@ -146,18 +158,23 @@ export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, op
     ipsets: definitions.length,
     ipsetEntries: definitions.reduce((n, d) => n + d.entries.length, 0),
     notes,
+    details: [...v4.details, ...(v6 ? v6.details.map((n) => `shorewall6/${n}`) : [])],
   };
+  const routing = compileRouting(v4);
   const inputs: PlanInputs = {};
   if (options.interfaceAddresses) inputs.interfaceAddresses = options.interfaceAddresses;
   if (runtime.length > 0) inputs.runtimeIpsets = runtime;
   return {
     ...texts,
+    routing,
     parts: {
       ipsets: { ipsets: texts.ipsets },
       ...(runtime.length > 0 ? { 'runtime-ipsets': { 'runtime-ipsets': emitRuntimeIpsets(runtime) } } : {}),
       'filter.v4': { 'rules.v4': texts.rulesV4, 'stopped.v4': texts.stoppedV4 },
       'filter.v6': { 'rules.v6': texts.rulesV6, 'stopped.v6': texts.stoppedV6 },
       sysctls: { 'sysctl.conf': texts.sysctl },
+      // Only with multi-WAN or static routes: a plan without them is the same as before.
+      ...(routingIsEmpty(routing) ? {} : { routing: { 'routing.json': JSON.stringify(routing, null, 2) + '\n' } }),
     },
     summary,
     inputs,

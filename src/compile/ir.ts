@@ -21,6 +21,8 @@ export type Match =
   | { kind: 'originalDestinationPort'; port: string }
   | { kind: 'destinationLocal'; negate?: boolean; onIncomingInterface?: boolean }
   | { kind: 'sourceBroadcast' }
+  /** The source would be routed back out of the incoming interface (any interface when loose). */
+  | { kind: 'reversePath'; loose: boolean }
   | { kind: 'destinationType'; type: 'BROADCAST' | 'MULTICAST' }
   | { kind: 'tcpFlags'; mask: string; set: string }
   | { kind: 'hopLimit'; equals: number }

@@ -106,7 +106,12 @@ export function buildNat(ctx: FamilyContext): { table: Table; counts: NatCounts 
     const disposition = dispositionOf(rule.action);
     for (const zone of sourceZones) {
       const chain = dnatChain(zone);
-      if (!zonesWithNat.includes(zone)) zonesWithNat.push(zone);
+      if (!zonesWithNat.includes(zone)) {
+        zonesWithNat.push(zone);
+        // The jump to this chain is added below even when no rule lands in it (a red interface
+        // without an address yet gives &red0 no alternative): it must exist, empty or not.
+        t.chain(chain);
+      }
       // ORIGDEST may depend on the incoming interface, so it is expanded per interface when it has &if.
       const byInterface = fr.origdest?.items.some((i) => i.kind === 'interfaceAddress') && !ctx.options.interfaceAddresses;
       const ifaces = zone === fw || !byInterface ? [undefined] : [...new Set(model.memberships.filter((m) => m.zone === zone).map((m) => m.iface))];

@@ -126,3 +126,81 @@ export function formatEsmithText(name: string, db: Database): string {
   for (const key of Object.keys(db).sort()) out += `${key}=${formatRawValue(db[key]!)}\n`;
   return out;
 }
+
+/** A line or record an import could not use, and why. */
+export interface RefusedLine {
+  line: number;
+  key?: string;
+  why: string;
+}
+
+export interface ImportText {
+  /** `esmith`: the database file (`key=type|prop|value...`); `show`: `db show` output. */
+  format: 'esmith' | 'show';
+  entries: ParsedEntry[];
+  refused: RefusedLine[];
+}
+
+const EXPECTED_FORMAT =
+  "expected a NethServer e-smith database file (key=type|prop|value|... per line) or 'db NAME show' output (key=type, then indented prop=value lines)";
+
+/**
+ * Read text to import, forgiving per record: either a NethServer database file or the
+ * output of `db NAME show` / `config show` (recognised by its indented `prop=value`
+ * lines). A line that fits neither is refused with what was expected, never turned into
+ * a record; the other records are still read. JSON is refused as a whole (setjson reads it).
+ */
+export function parseImportText(text: string, file: string): ImportText {
+  const trimmedStart = text.trimStart();
+  if (trimmedStart.startsWith('[') || trimmedStart.startsWith('{')) {
+    throw new GatehouseError('this is JSON, not e-smith text', { place: { file }, hint: 'load db printjson output with: db NAME setjson - < FILE' });
+  }
+  const lines = text.split(/\r?\n/);
+  const isShow = lines.some((l) => /^\s+\S[^=]*=/.test(l) && !l.trim().startsWith('#'));
+  const byKey = new Map<string, ParsedEntry>();
+  const refused: RefusedLine[] = [];
+  let current: ParsedEntry | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const trimmed = line.trim();
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (isShow && /^\s/.test(line)) {
+      // An indented prop=value line belongs to the record above it.
+      if (!current || eq < 0) {
+        refused.push({ line: i + 1, why: current ? `'${trimmed}' has no '=' (${EXPECTED_FORMAT})` : `prop line before any key=type line (${EXPECTED_FORMAT})` });
+        continue;
+      }
+      const prop = line.slice(0, eq).trim();
+      if (prop === '' || prop === '__proto__') {
+        refused.push({ line: i + 1, key: current.key, why: `invalid prop name '${prop}'` });
+        continue;
+      }
+      current.record.props[prop] = line.slice(eq + 1);
+      continue;
+    }
+    if (eq <= 0) {
+      current = undefined;
+      refused.push({ line: i + 1, why: `'${trimmed.length > 60 ? `${trimmed.slice(0, 60)}...` : trimmed}' is not a record (${EXPECTED_FORMAT})` });
+      continue;
+    }
+    const key = line.slice(0, eq).trim();
+    const raw = line.slice(eq + 1).trim();
+    if (key === '__proto__' || /\s/.test(key)) {
+      current = undefined;
+      refused.push({ line: i + 1, key, why: `invalid key '${key}' (${EXPECTED_FORMAT})` });
+      continue;
+    }
+    try {
+      const record = isShow ? { type: raw, props: {} } : parseRawValue(raw, { file, line: i + 1, key });
+      if (isShow && (raw === '' || raw.includes('|'))) throw new GatehouseError(`'${raw}' is not a type (${EXPECTED_FORMAT}; do not mix the two)`);
+      current = { key, record, line: i + 1 };
+      byKey.delete(key);
+      byKey.set(key, current);
+    } catch (e) {
+      current = undefined;
+      refused.push({ line: i + 1, key, why: (e as Error).message });
+    }
+  }
+  return { format: isShow ? 'show' : 'esmith', entries: [...byKey.values()], refused };
+}

@@ -55,3 +55,9 @@ export function loadValidation(): Promise<typeof import('./validation.js')> {
 }
 /** Zone naming shared with the model, so both refuse the same clashes. */
 export { ROLE_ZONES, NO_ZONE_ROLES, INTERFACE_TYPES, ZONE_NAME_MAX, type ZoneClash, zoneOfRole, zoneClashes } from './schema/zones.js';
+/** NethServer's read-only configuration keys (SystemName, DomainName, TimeZone). */
+export { VIRTUAL_CONFIGURATION_KEYS, virtualConfigurationRecords, withVirtualConfiguration, configuredTimeZone } from './virtual.js';
+/** NethServer 7 import: every record's fate (imported, migrated, kept with a warning, refused). */
+export { type ImportReport, type ImportFate, type ImportFateKind, type ImportOptions, importDatabase, planImport, formatImportReport } from './import.js';
+export { migrateLegacyRecord, expandAllowExclusions, type MigratedRecord } from './legacy.js';
+export { parseImportText, type ImportText, type RefusedLine } from './esmith.js';

@@ -7,6 +7,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makePrivateDir, runtimePaths } from '../layout/index.js';
+import { type LockHolder, acquireLock, describeHolder } from '../plan/index.js';
 
 /** Set in custom actions' environment: the pid holding the root's event lock. */
 export const LOCK_HOLDER_ENV = 'GATEHOUSE_EVENT_LOCK_PID';
@@ -52,28 +53,18 @@ export async function acquireEventLock(root: string, options: EventLockOptions):
     if (owner && String(owner.pid) === inherited) return { owned: false, release: async () => {} };
   }
 
-  // A chunk of the command's bundle (scripts/bundle.mjs), loaded only by commands that write.
-  const { default: lockfile } = await import('proper-lockfile');
-  const base = { realpath: false, lockfilePath: paths.lock, stale: 15_000, onCompromised: () => {} };
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(paths.dir, { ...base, retries: 0 });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
-    const owner = await readOwner(paths.owner);
-    options.onWait?.(owner ? `event '${owner.event}' (pid ${owner.pid}, since ${owner.since})` : 'another event');
-    release = await lockfile.lock(paths.dir, {
-      ...base,
-      retries: { forever: true, minTimeout: 20, maxTimeout: 250, factor: 1.5 },
-    });
-  }
+  // The lock names its holder; one left by a killed event is taken over at once.
+  const lock = await acquireLock(paths.lock, {
+    purpose: `event '${options.event}'`,
+    ...(options.onWait ? { onWait: (_: string, holder: LockHolder | undefined) => options.onWait!(`${describeHolder(holder)}, holding ${paths.lock},`) } : {}),
+  });
   const owner: Owner = { pid: process.pid, event: options.event, since: new Date().toISOString() };
   await writeFile(paths.owner, JSON.stringify(owner) + '\n');
   return {
     owned: true,
     async release() {
       await rm(paths.owner, { force: true });
-      await release();
+      await lock.release();
     },
   };
 }

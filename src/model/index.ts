@@ -4,7 +4,7 @@
  * Every reference that does not resolve is a GatehouseError naming the record and the
  * missing object.
  */
-import type { Database } from '../db/index.js';
+import { type Database, configuredTimeZone } from '../db/index.js';
 // The db stage's validation entry (loaded lazily by db commands, see loadValidation):
 // the model reads records through the same schema db writes them with.
 import { validateDatabase, problemsError } from '../db/validation.js';
@@ -84,7 +84,7 @@ export function buildModel(input: Record<string, Database>, options: BuildModelO
   // Asked only when a rule has a time window: the first use of Intl costs ~12 ms in a fresh process.
   let offset: number | undefined;
   const offsetMinutes = (): number =>
-    (offset ??= utcOffsetMinutes(options.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone, options.now ?? new Date()));
+    (offset ??= utcOffsetMinutes(options.timeZone ?? configuredTimeZone(configuration) ?? Intl.DateTimeFormat().resolvedOptions().timeZone, options.now ?? new Date()));
 
   const filter = buildFilterRules(dbs, objects, services, offsetMinutes, warn);
   const localServices = buildServiceRules(configuration, view, warn);

@@ -171,7 +171,8 @@ function divertRules(fwrules: Database, view: NetworkView, objects: ObjectResolv
         hint: 'narrow Src, Dst or Service, or use WanMode backup with this provider first',
       });
     }
-    const mark = `MARK(0x${(provider.number << PROVIDER_SHIFT).toString(16)})`;
+    // The mask keeps the class bits another rule may have set.
+    const mark = `MARK(0x${(provider.number << PROVIDER_SHIFT).toString(16)}/0xf0000)`;
     const rows: Row[] = [];
     for (const s of sources) for (const d of dests) for (const p of ports) rows.push(row(mark, s, d, p.proto, p.dport));
     out.push({ comment: commentText(`RULE#${key} ${propOf(fwrules, key, 'Description') ?? `provider ${name}`}`), rows });

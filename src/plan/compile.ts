@@ -5,12 +5,14 @@
  * plan), compile. The same files and inputs always give byte-identical plans.
  */
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { type CompiledPlan, compile } from '../compile/index.js';
 import { GatehouseError } from '../errors/index.js';
 import { runtimePaths } from '../layout/index.js';
 import { parseShorewall, readShorewallDir } from '../shorewall/index.js';
 import type { KernelRunner } from './target.js';
+import { QOS_FILE } from '../qos/part.js';
 import type { InterfaceAddresses, RuntimeIpset } from './types.js';
 
 export interface PlanSources {
@@ -26,12 +28,22 @@ export interface PlanSources {
   interfaceAddresses?: Record<string, InterfaceAddresses> | (() => Promise<Record<string, InterfaceAddresses>>);
   /** Sets filled at run time (REST API blocklist), declared by their producer. */
   runtimeIpsets?: RuntimeIpset[];
+  /** FireQOS configuration (etc/firehol/fireqos.conf); absent: the plan holds no traffic-shaping part. */
+  fireqos?: string;
+  /** The REST API's blocklist chains and sets (on in defaultPlanSources: every plan the box applies has them). */
+  blocklist?: boolean;
 }
 
 /** $ROOT/etc/shorewall, and $ROOT/etc/shorewall6 when it exists. */
 export function defaultPlanSources(root: string): PlanSources {
   const paths = runtimePaths(root);
-  return { dir: paths.shorewall, ...(existsSync(paths.shorewall6) ? { dir6: paths.shorewall6 } : {}) };
+  const fireqos = join(root, 'etc/firehol/fireqos.conf');
+  return {
+    dir: paths.shorewall,
+    ...(existsSync(paths.shorewall6) ? { dir6: paths.shorewall6 } : {}),
+    ...(existsSync(fireqos) ? { fireqos } : {}),
+    blocklist: true,
+  };
 }
 
 /** Where a compile read from, for messages. */
@@ -81,7 +93,11 @@ function mayNameInterfaceAddresses(...dirs: (Record<string, string> | undefined)
 export async function compilePlan(sources: PlanSources): Promise<CompiledPlan> {
   const dir = resolve(sources.dir);
   const dir6 = sources.dir6 === undefined ? undefined : resolve(sources.dir6);
-  const [v4Files, v6Files] = await Promise.all([readShorewallDir(dir), dir6 === undefined ? undefined : readShorewallDir(dir6)]);
+  const [v4Files, v6Files, fireqos] = await Promise.all([
+    readShorewallDir(dir),
+    dir6 === undefined ? undefined : readShorewallDir(dir6),
+    sources.fireqos === undefined ? undefined : readFile(sources.fireqos, 'utf8'),
+  ]);
   // The target is asked while the files are parsed (a process start is not free).
   const given = sources.interfaceAddresses;
   const addressesRead =
@@ -90,8 +106,12 @@ export async function compilePlan(sources: PlanSources): Promise<CompiledPlan> {
   const v4 = parseShorewall(v4Files, { family: 4, dir });
   const v6 = v6Files && parseShorewall(v6Files, { family: 6, dir: dir6! });
   const interfaceAddresses = await addressesRead;
-  return compile(v4, v6, {
+  const plan = compile(v4, v6, {
     ...(interfaceAddresses ? { interfaceAddresses } : {}),
     ...(sources.runtimeIpsets && sources.runtimeIpsets.length > 0 ? { runtimeIpsets: sources.runtimeIpsets } : {}),
+    ...(sources.blocklist ? { blocklist: true } : {}),
   });
+  // Traffic shaping is a part of its own: FireQOS reads the file as it is (src/qos/part.ts checks it).
+  if (fireqos !== undefined) plan.parts['qos'] = { [QOS_FILE]: fireqos };
+  return plan;
 }

@@ -83,3 +83,4 @@ export {
   readInterfaceAddresses,
 } from './compile.js';
 export * from './store.js';
+export { type HeldLock, type LockHolder, acquireLock, describeHolder, holderAlive, processStart, readHolder, tryLock } from './lock.js';

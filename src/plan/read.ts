@@ -4,7 +4,7 @@
  * noticed through the manifest's digests and read again). Parsing is pure; readPlan reads.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import type { AnyPlanPart, PlanPart } from './part.js';
@@ -168,21 +168,27 @@ async function readOnce(dir: string): Promise<Record<string, string> | undefined
 
 /**
  * Reads and validates a plan directory as one snapshot; a missing or corrupt file is a
- * GatehouseError naming it.
+ * GatehouseError naming it. A link (plan/next, plan/current) is resolved once, so a link
+ * swapped meanwhile never mixes two plans; a directory rewritten meanwhile is read again.
  */
 export async function readPlan(dir: string): Promise<LoadedPlan> {
-  const info = await stat(dir).catch(() => undefined);
-  if (!info?.isDirectory()) {
-    throw new GatehouseError(`plan directory ${dir} does not exist`, {
-      hint: 'run `gatehouse compile` (or signal-event firewall-adjust) first, or name a plan with --plan',
-    });
-  }
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const files = await readOnce(dir);
-    if (files) return parsePlan(dir, files);
+  for (let attempt = 0; ; attempt++) {
+    const real = await realpath(dir).catch(() => undefined);
+    const info = real === undefined ? undefined : await stat(real).catch(() => undefined);
+    if (!info?.isDirectory()) {
+      throw new GatehouseError(`plan directory ${dir} does not exist`, {
+        hint: 'run `gatehouse compile` (or signal-event firewall-adjust) first, or name a plan with --plan',
+      });
+    }
+    const files = await readOnce(real!);
+    // A stored plan removed while being read (the link moved on): read where the link points now.
+    const gone = files === undefined || !(await stat(real!).then(() => true, () => false));
+    if (!gone) return parsePlan(dir, files);
+    if (attempt >= 50) {
+      throw new GatehouseError(`plan ${dir} does not match its manifest (plan.json): its files were changed by hand, or it is being rewritten without pause`, {
+        hint: 'recompile the plan',
+      });
+    }
     await new Promise((r) => setTimeout(r, 5 + attempt * 2));
   }
-  throw new GatehouseError(`plan ${dir} does not match its manifest (plan.json): its files were changed by hand, or it is being rewritten without pause`, {
-    hint: 'recompile the plan',
-  });
 }

@@ -5,3 +5,20 @@
  */
 export { buildQosModel, fireqosBlock, rateParams, DEFAULT_LEAF_QDISC, FALLBACK_LEAF_QDISC, LEAF_QDISCS } from './model.js';
 export type { ClassRates, FireqosBlock, LeafQdisc, QosModel, QosOptions, ShapedClass, ShapedInterface } from './model.js';
+export {
+  choose,
+  compareClasses,
+  parseFireqosReport,
+  parseProbe,
+  parseTcClasses,
+  parseTcRate,
+  probeKernel,
+  readDirectives,
+  readLiveClasses,
+  shapesAnything,
+  startFireqos,
+  stateDirFor,
+  stopFireqos,
+} from './fireqos.js';
+export type { AppliedClass, FireqosDirectives, FireqosResult, KernelFeatures, LiveClass, QosRunner } from './fireqos.js';
+export { qosPart, parseQosConf, QOS_FILE, type QosContent, type QosRecord } from './part.js';

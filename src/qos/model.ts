@@ -396,6 +396,16 @@ export function buildQosModel(dbs: Record<string, Database>, options: QosOptions
   return { interfaces, fireqos: interfaces.map(fireqosBlock), connmarkOnly, leafQdisc: leafText as LeafQdisc, mangle, classes: marks, warnings };
 }
 
+/**
+ * FireQOS matches marks with u32's mark match, which kernels built without CLS_U32_MARK
+ * accept and then ignore (the filter matches every packet). Gatehouse probes for it and
+ * sets GATEHOUSE_U32_MARK only where it works; elsewhere it adds its own mark filters
+ * (cls_bpf) after FireQOS has made the classes.
+ */
+function markMatch(mark: number): string {
+  return `\t\tif [ -n "\${GATEHOUSE_U32_MARK-}" ]; then match connmark ${mark}; fi`;
+}
+
 /** The leaf qdisc is chosen at apply time (the setting, or what the target's kernel offers). */
 const LEAF = 'qdisc ${GATEHOUSE_LEAF_QDISC}';
 
@@ -410,17 +420,17 @@ export function fireqosBlock(iface: ShapedInterface): FireqosBlock {
   lines.push(`interface46 ${iface.device} ${iface.name}-out output rate ${iface.outputRate}kbit${link} balanced ${LEAF}`);
   for (const c of iface.classes) {
     lines.push(`\tclass ${c.name}${c.output.commit || c.output.ceil ? ` ${rateParams(c.output)}` : ''}`);
-    lines.push(`\t\tmatch connmark ${c.mark}`);
+    lines.push(markMatch(c.mark));
   }
   lines.push(`interface46 ${iface.device} ${iface.name}-in input rate ${iface.inputRate}kbit${link} balanced ${LEAF}`);
   for (const c of iface.classes) {
     lines.push(`\tclass ${c.name}${c.input.commit || c.input.ceil ? ` ${rateParams(c.input)}` : ''}`);
     if (c.inboundMatches.length === 0) {
-      lines.push(`\t\tmatch connmark ${c.mark}`);
+      lines.push(markMatch(c.mark));
       continue;
     }
     lines.push('\t\tif [ -n "$FIREQOS_CONNMARK_RESTORE" ]; then');
-    lines.push(`\t\tmatch connmark ${c.mark}`);
+    lines.push(markMatch(c.mark));
     lines.push('\t\telse');
     for (const m of c.inboundMatches) lines.push(`\t\t${m}`);
     lines.push('\t\tfi');

@@ -87,6 +87,8 @@ function hasContent(text: string): boolean {
 /** Parses the files of one family into a typed configuration. */
 export function parseShorewall(files: ShorewallFiles, options: ParseOptions): ShorewallConfig {
   const notes: string[] = [];
+  const details: string[] = [];
+  const documentation: string[] = [];
   for (const name of Object.keys(files).sort()) {
     const text = files[name] ?? '';
     if (COMPILED.has(name)) continue;
@@ -103,8 +105,11 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
       if (hasContent(text)) notes.push(`${name}: not part of the filter compile (read by another stage or ignored)`);
       continue;
     }
-    notes.push(`${name}: unknown file, ignored`);
+    // Shorewall's sample directories ship annotated copies and a README beside the files.
+    if (/\.annotated$|^README|^LICENSE|\.txt$|\.md$/.test(name)) documentation.push(name);
+    else notes.push(`${name}: unknown file, ignored`);
   }
+  if (documentation.length > 0) details.push(`documentation files, not read: ${documentation.join(', ')}`);
 
   // $FW may appear in params only as the default name; the zones file fixes it afterwards.
   const params: Params = files['params'] === undefined ? { ...SHOREWALLRC } : parseAssignments('params', files['params'], SHOREWALLRC, 'fw').values;
@@ -126,8 +131,9 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
   const ctx: ParseContext = { family: options.family, firewallZone, zones: new Map(zones.map((z) => [z.name, z])), interfaces: new Map(), selectors: new Map() };
 
   const confName = options.family === 6 && files['shorewall6.conf'] !== undefined ? 'shorewall6.conf' : 'shorewall.conf';
-  const { settings, notes: settingNotes } = parseSettings(files[confName], params, firewallZone);
+  const { settings, notes: settingNotes, details: settingDetails } = parseSettings(files[confName], params, firewallZone);
   notes.push(...settingNotes);
+  details.push(...settingDetails);
   fileParams = { ...settings.raw, ...params };
 
   const interfaces = parseInterfaces(split('interfaces', interfaceColumns, firewallZone), ctx, notes);
@@ -161,6 +167,7 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
     mangle,
     routing,
     notes,
+    details,
   };
 }
 

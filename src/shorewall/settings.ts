@@ -6,7 +6,7 @@ import { GatehouseError } from '../errors/index.js';
 import { parseRate } from './address.js';
 import type { Params } from './lines.js';
 import { shellLines, shellWord, type ShellLookup } from './shell.js';
-import type { Disposition, Settings, StateDispositions } from './types.js';
+import type { Disposition, PolicyDefaultAction, Settings, StateDispositions } from './types.js';
 
 const ASSIGNMENT = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=/;
 
@@ -73,9 +73,57 @@ const HONOURED = new Set([
   'TCP_FLAGS_LOG_LEVEL',
   'SMURF_DISPOSITION',
   'SMURF_LOG_LEVEL',
+  'ROUTE_FILTER',
+  'LOG_MARTIANS',
+  'DROP_DEFAULT',
+  'REJECT_DEFAULT',
 ]);
 
 const SYSLOG_LEVELS = new Set(['debug', 'info', 'notice', 'warning', 'warn', 'err', 'error', 'crit', 'alert', 'emerg', 'panic', '0', '1', '2', '3', '4', '5', '6', '7']);
+
+/**
+ * Settings that do not change what the compiled rulesets do: how Shorewall's own tools
+ * run (paths, verbosity, locking, remote commands), optimisations with the same verdicts,
+ * stages Gatehouse compiles elsewhere (traffic shaping, providers), and features whose
+ * files Gatehouse refuses when they have content. Reported once, grouped, with --verbose.
+ */
+const INERT = new Set([
+  'STARTUP_ENABLED', 'VERBOSITY', 'PAGER', 'FIREWALL', 'LOG_VERBOSITY', 'LOGFILE', 'LOG_ZONE', 'STARTUP_LOG', 'ARPTABLES',
+  'CONFIG_PATH', 'GEOIPDIR', 'IPTABLES', 'IP', 'IPSET', 'LOCKFILE', 'MODULESDIR', 'NFACCT', 'PERL', 'PATH', 'RESTOREFILE',
+  'SHOREWALL_SHELL', 'SUBSYSLOCK', 'TC', 'IP6TABLES', 'RCP_COMMAND', 'RSH_COMMAND', 'ADD_IP_ALIASES', 'ADD_SNAT_ALIASES', 'AUTOCOMMENT',
+  'AUTOMAKE', 'DEFER_DNS_RESOLUTION', 'DELETE_THEN_ADD', 'EXPORTMODULES', 'IPSET_WARNINGS', 'KEEP_RT_TABLES', 'MUTEX_TIMEOUT',
+  'OPTIMIZE', 'OPTIMIZE_ACCOUNTING', 'PERL_HASH_SEED', 'RENAME_COMBINED', 'RESTART', 'RESTORE_DEFAULT_ROUTE', 'RETAIN_ALIASES',
+  'SAVE_ARPTABLES', 'SAVE_IPSETS', 'TRACK_RULES', 'USE_NFLOG_SIZE', 'USE_PHYSICAL_NAMES', 'USE_RT_NAMES', 'VERBOSE_MESSAGES',
+  'WARNOLDCAPVERSION', 'WORKAROUNDS', 'ZONE2ZONE', 'IGNOREUNKNOWNVARIABLES', 'LOG_LEVEL', 'DONT_LOAD', 'HELPERS', 'AUTOHELPERS',
+  'FASTACCEPT', 'DYNAMIC_BLACKLIST', 'BLACKLIST_DEFAULT', 'BLACKLIST_LOG_LEVEL', 'MANGLE_ENABLED', 'MARK_IN_FORWARD_CHAIN',
+  'TC_ENABLED', 'TC_EXPERT', 'TC_PRIOMAP', 'CLEAR_TC', 'TC_BITS', 'PROVIDER_BITS', 'PROVIDER_OFFSET', 'MASK_BITS', 'ZONE_BITS',
+  'TRACK_PROVIDERS', 'USE_DEFAULT_RT', 'BALANCE_PROVIDERS', 'RESTORE_ROUTEMARKS', 'FORWARD_CLEAR_MARK', 'ZERO_MARKS',
+  'DOCKER_BRIDGE', 'ACCOUNTING', 'ACCOUNTING_TABLE', 'REQUIRE_INTERFACE', 'RPFILTER_DISPOSITION', 'RPFILTER_LOG_LEVEL',
+  'SFILTER_DISPOSITION', 'SFILTER_LOG_LEVEL', 'LOG_BACKEND', 'REJECT_ACTION', 'ACCEPT_DEFAULT', 'QUEUE_DEFAULT', 'NFQUEUE_DEFAULT',
+]);
+
+/**
+ * Settings that change meaning when they leave the value Gatehouse behaves as: the value
+ * (upper case) that is inert, and what is lost otherwise. A different value is a warning.
+ */
+const MEANING: Record<string, { inert: (v: string) => boolean; lost: string }> = {
+  EXPAND_POLICIES: { inert: (v) => v === 'YES', lost: 'Gatehouse always expands policies into one chain per zone pair' },
+  ADMINISABSENTMINDED: { inert: (v) => v === 'YES', lost: 'the stopped state always lets the firewall itself send' },
+  CLAMPMSS: { inert: (v) => v === 'NO', lost: 'TCP MSS is not clamped' },
+  MULTICAST: { inert: (v) => v === 'NO', lost: 'multicast is not treated specially' },
+  DOCKER: { inert: (v) => v === 'NO', lost: "Docker's chains are not integrated" },
+  MINIUPNPD: { inert: (v) => v === 'NO', lost: 'no miniupnpd chains' },
+  NULL_ROUTE_RFC1918: { inert: (v) => v === 'NO', lost: 'RFC 1918 networks are not null-routed' },
+  DETECT_DNAT_IPADDRS: { inert: (v) => v === 'NO', lost: 'DNAT rules do not detect the addresses of their interfaces' },
+  IMPLICIT_CONTINUE: { inert: (v) => v === 'NO', lost: 'sub-zones do not continue implicitly' },
+  COMPLETE: { inert: (v) => v === 'NO', lost: 'the all all policy is not forced complete' },
+  DISABLE_IPV6: { inert: (v) => v === 'NO', lost: 'IPv6 is not disabled' },
+  BASIC_FILTERS: { inert: (v) => v === 'NO', lost: 'no basic filters' },
+  LOGTAGONLY: { inert: (v) => v === 'NO', lost: 'log tags are not used alone' },
+  MACLIST_TTL: { inert: (v) => v === '' || v === '0', lost: 'MAC verdicts are not cached' },
+  LOGALLNEW: { inert: (v) => v === '', lost: 'new connections are not all logged' },
+};
+
 
 const CONF = 'shorewall.conf';
 
@@ -85,7 +133,7 @@ function placeOf(text: string, name: string): { file: string; line: number } {
 }
 
 /** Validates the honoured settings; returns them with a note naming the ignored ones. */
-export function parseSettings(text: string | undefined, params: Params, firewallZone: string): { settings: Settings; notes: string[] } {
+export function parseSettings(text: string | undefined, params: Params, firewallZone: string): { settings: Settings; notes: string[]; details: string[] } {
   const { values, order } = text === undefined ? { values: {}, order: [] } : parseAssignments(CONF, text, params, firewallZone, 'options-empty');
   const raw: Record<string, string> = {};
   for (const name of order) raw[name] = values[name] ?? '';
@@ -161,6 +209,23 @@ export function parseSettings(text: string | undefined, params: Params, firewall
     smurf: stateDisposition('SMURF_DISPOSITION', 'DROP', ['DROP'] as const, 'SMURF_LOG_LEVEL'),
   };
 
+  const yesNo = (name: string): boolean => {
+    const v = (pick(name) ?? 'No').toLowerCase();
+    if (v === 'yes' || v === 'on') return true;
+    if (v === 'no' || v === 'off' || v === 'keep') return false;
+    throw fail(name, `${name}=${pick(name) ?? ''} is not valid`, 'expected Yes, No or Keep');
+  };
+
+  const policyActions = (name: string): PolicyDefaultAction[] => {
+    const text = pick(name);
+    if (text === undefined || text.toLowerCase() === 'none') return [];
+    return text.split(',').map((a) => {
+      const action = a.replace(/^(Broadcast|Multicast)$/, '$1(DROP)');
+      if (action === 'AllowICMPs' || action === 'Broadcast(DROP)' || action === 'Multicast(DROP)') return action;
+      throw fail(name, `${name}: the default action '${a}' is not supported`, 'expected none, or a list of AllowICMPs, Broadcast(DROP), Multicast(DROP)');
+    });
+  };
+
   const settings: Settings = {
     ipForwarding,
     maclistDisposition: disposition,
@@ -169,12 +234,28 @@ export function parseSettings(text: string | undefined, params: Params, firewall
     blacklistStates: blacklist.includes('ALL') ? ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] : blacklist,
     blacklistDisposition: blDisposition,
     dispositions,
+    policyDefaults: { DROP: policyActions('DROP_DEFAULT'), REJECT: policyActions('REJECT_DEFAULT') },
+    routeFilter: yesNo('ROUTE_FILTER'),
+    logMartians: yesNo('LOG_MARTIANS'),
     raw,
   };
   const maclistLevel = pick('MACLIST_LOG_LEVEL');
   if (maclistLevel !== undefined && maclistLevel.toLowerCase() !== 'none') settings.maclistLogLevel = maclistLevel.toLowerCase();
   if (logLimit) settings.logLimit = logLimit;
-  const ignored = order.filter((n) => !HONOURED.has(n));
-  const notes = ignored.length > 0 ? [`shorewall.conf: kept but not acted upon: ${ignored.join(', ')}`] : [];
-  return { settings, notes };
+  const inert: string[] = [];
+  const notes: string[] = [];
+  const unknown: string[] = [];
+  for (const name of order) {
+    if (HONOURED.has(name)) continue;
+    const value = (raw[name] ?? '').toUpperCase();
+    const meaning = MEANING[name];
+    if (meaning) {
+      if (meaning.inert(value)) inert.push(name);
+      else notes.push(`${CONF}:${placeOf(text ?? '', name).line}: ${name}=${raw[name]} is not acted upon: ${meaning.lost}`);
+    } else if (INERT.has(name)) inert.push(name);
+    else unknown.push(name);
+  }
+  if (unknown.length > 0) notes.push(`${CONF}: unknown settings, ignored: ${unknown.join(', ')}`);
+  const details = inert.length > 0 ? [`${CONF}: ${inert.length} settings without effect on the rulesets: ${inert.join(', ')}`] : [];
+  return { settings, notes, details };
 }

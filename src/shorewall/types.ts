@@ -25,6 +25,10 @@ export interface Zone {
 export interface InterfaceOptions {
   /** `ignore`: Shorewall generates nothing for the interface (its traffic meets the all policies). */
   ignore: boolean;
+  /** `routefilter` (strict) or `routefilter=2` (loose): reverse-path check of source addresses. */
+  routefilter: 'off' | 'strict' | 'loose';
+  /** Log what the reverse-path check drops. */
+  logmartians: boolean;
   routeback: boolean;
   dhcp: boolean;
   tcpflags: boolean;
@@ -231,6 +235,13 @@ export interface StateDispositions {
   smurf: Disposition<'DROP'>;
 }
 
+/**
+ * Shorewall's standard actions that a policy may run first: AllowICMPs (IPv6: the ICMPv6
+ * errors, neighbour discovery and multicast listener messages IPv6 needs), and
+ * Broadcast(DROP) / Multicast(DROP) (silence instead of a refusal).
+ */
+export type PolicyDefaultAction = 'AllowICMPs' | 'Broadcast(DROP)' | 'Multicast(DROP)';
+
 /** The shorewall.conf settings the compiler honours, already validated. */
 export interface Settings {
   ipForwarding: 'On' | 'Off' | 'Keep' | undefined;
@@ -245,6 +256,12 @@ export interface Settings {
   blacklistDisposition: 'DROP' | 'REJECT';
   /** What happens to packets of each conntrack state before the rules (Shorewall's *_DISPOSITION). */
   dispositions: StateDispositions;
+  /** DROP_DEFAULT / REJECT_DEFAULT: standard actions run before a DROP or REJECT policy. */
+  policyDefaults: { DROP: PolicyDefaultAction[]; REJECT: PolicyDefaultAction[] };
+  /** ROUTE_FILTER=Yes: the reverse-path check on every interface. */
+  routeFilter: boolean;
+  /** LOG_MARTIANS=Yes: log what the reverse-path check drops, on every interface. */
+  logMartians: boolean;
   /** Every setting as written (after substitution), including the ones we ignore. */
   raw: Record<string, string>;
 }
@@ -269,6 +286,8 @@ export interface ShorewallConfig {
   mangle: MangleEntry[];
   /** providers, rtrules and routes (IPv4). */
   routing: import('./providers.js').RoutingConfig;
-  /** Things read but deliberately not acted upon (ignored settings, files for other stages). */
+  /** Things read and not acted upon that change meaning: worth a warning. */
   notes: string[];
+  /** Things read that make no difference to the rulesets (inert settings, documentation files): shown with --verbose. */
+  details: string[];
 }

@@ -85,7 +85,17 @@ export function parseZones(items: FileItem[], family: Family): Zone[] {
 }
 
 const INTERFACE_NAME = /^[A-Za-z0-9_.@-]{1,15}\+?$|^\+$/;
-const IGNORED_INTERFACE_OPTIONS = new Set(['logmartians', 'routefilter', 'arp_filter', 'arp_ignore', 'sourceroute', 'required', 'wait', 'sfilter', 'proxyarp', 'proxyndp', 'accept_ra', 'forward']);
+/** Options Gatehouse does not act upon: each is a note naming what is lost (ARP and /proc settings of one interface). */
+const UNAPPLIED_INTERFACE_OPTIONS: Record<string, string> = {
+  arp_filter: 'ARP replies are not filtered',
+  arp_ignore: 'ARP requests are not ignored',
+  required: 'the start does not wait for the interface',
+  wait: 'the start does not wait for the interface',
+  sfilter: 'no source filter for forwarded traffic',
+  proxyarp: 'no proxy ARP',
+  proxyndp: 'no proxy NDP',
+  accept_ra: 'router advertisements are not configured',
+};
 
 /** Columns for ?FORMAT 2; format 1 has a BROADCAST column before OPTIONS. */
 export function interfaceColumns(format: number): string[] {
@@ -117,7 +127,7 @@ export function parseInterfaces(items: FileItem[], ctx: ParseContext, notes: str
     const name = row.need(1, 'an interface name (eth0, ppp+)');
     if (!INTERFACE_NAME.test(name)) throw row.fail(1, `'${name}' is not a valid interface name`, 'expected up to 15 letters, digits, . _ - @, optionally ending in +');
     if (ctx.interfaces.has(name)) throw row.fail(1, `interface '${name}' is declared twice`);
-    const options: InterfaceOptions = { ignore: false, routeback: false, dhcp: false, tcpflags: false, nosmurfs: false, maclist: false, optional: false, bridge: false };
+    const options: InterfaceOptions = { ignore: false, routefilter: 'off', logmartians: false, routeback: false, dhcp: false, tcpflags: false, nosmurfs: false, maclist: false, optional: false, bridge: false };
     let physical = name;
     const optionText = row.get(optionsIndex);
     for (const option of optionText === undefined ? [] : optionText.split(',')) {
@@ -135,17 +145,38 @@ export function parseInterfaces(items: FileItem[], ctx: ParseContext, notes: str
           if (flag === undefined) throw row.fail(optionsIndex, `option '${option}' takes no value other than 0 or 1`);
           options[key] = flag;
           break;
+        case 'routefilter':
+          if (value !== undefined && !['0', '1', '2'].includes(value)) throw row.fail(optionsIndex, `'${option}' is not valid`, 'expected routefilter, routefilter=0, 1 or 2');
+          options.routefilter = value === '0' ? 'off' : value === '2' ? 'loose' : 'strict';
+          break;
+        case 'logmartians':
+          if (flag === undefined) throw row.fail(optionsIndex, `option '${option}' takes no value other than 0 or 1`);
+          options.logmartians = flag;
+          break;
+        case 'sourceroute':
+          // The kernel's all/accept_source_route is 0, which no interface can override: sourceroute=0 is what happens anyway.
+          if (value === '0') break;
+          notes.push(`interfaces:${row.line}: option '${option}' is not acted upon: source-routed packets stay refused`);
+          break;
+        case 'forward':
+          // IPv6 forwarding is on for every interface when the firewall forwards.
+          if (value === undefined || value === '1') break;
+          notes.push(`interfaces:${row.line}: option '${option}' is not acted upon: the interface still forwards`);
+          break;
         case 'physical':
           if (!value || !INTERFACE_NAME.test(value)) throw row.fail(optionsIndex, `'${option}' is not a valid physical name`, 'expected physical=<kernel interface name>');
           physical = value;
           break;
         default:
-          if (IGNORED_INTERFACE_OPTIONS.has(key)) {
-            notes.push(`interfaces:${row.line}: option '${key}' is kept but not acted upon`);
+          if (Object.hasOwn(UNAPPLIED_INTERFACE_OPTIONS, key)) {
+            notes.push(`interfaces:${row.line}: option '${key}' is not acted upon: ${UNAPPLIED_INTERFACE_OPTIONS[key]}`);
             break;
           }
-          throw row.fail(optionsIndex, `interface option '${key}' is not supported yet`, 'supported: ignore, routeback, dhcp, tcpflags, nosmurfs, maclist, optional, bridge, physical=');
+          throw row.fail(optionsIndex, `interface option '${key}' is not supported yet`, 'supported: ignore, routeback, dhcp, tcpflags, nosmurfs, routefilter, logmartians, sourceroute, maclist, optional, bridge, physical=');
       }
+    }
+    if (options.logmartians && options.routefilter === 'off') {
+      notes.push(`interfaces:${row.line}: logmartians without routefilter logs nothing unless ROUTE_FILTER=Yes (Gatehouse logs what the reverse-path check drops)`);
     }
     if (row.get(optionsIndex + 1) !== undefined) throw row.fail(optionsIndex + 1, 'unexpected extra column');
     if (options.ignore) {

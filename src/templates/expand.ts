@@ -2,6 +2,7 @@
  * Expansion: render every requested target first, then write. A fragment error anywhere
  * means nothing is written, so a run never leaves half of a set of files regenerated.
  */
+import { join } from 'node:path';
 import { underRoot, runtimePaths, shippedPaths } from '../layout/index.js';
 import { GatehouseError } from '../errors/index.js';
 import { readAllDatabases } from '../db/index.js';
@@ -14,7 +15,7 @@ import { deleteFileIfPresent, writeFileIfChanged } from './write.js';
 
 /** Shipped templates of this installation and the root's templates-custom. */
 export function defaultTemplateDirs(root: string): TemplateDirs {
-  return { shipped: shippedPaths().templates, custom: runtimePaths(root).templatesCustom, root };
+  return { shipped: shippedPaths().templates, esmithCustom: join(root, 'etc/e-smith/templates-custom'), custom: runtimePaths(root).templatesCustom, root };
 }
 
 export interface ExpandResult {

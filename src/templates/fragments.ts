@@ -11,6 +11,12 @@ import { assertTrustedFile } from '../layout/index.js';
 export interface TemplateDirs {
   shipped: string;
   custom: string;
+  /**
+   * NethServer's custom-fragment tree ($ROOT/etc/e-smith/templates-custom), honoured for
+   * migrated boxes. It sits between the two: it replaces shipped fragments of the same
+   * name, and `custom` (etc/gatehouse/templates-custom) replaces it.
+   */
+  esmithCustom?: string;
   /** The runtime root: symlinks among custom fragments may not lead out of it (default: the custom folder). */
   root?: string;
 }
@@ -21,12 +27,16 @@ export interface Fragment {
   /** Absolute path of the file that supplies it. */
   file: string;
   origin: 'shipped' | 'custom';
+  /** For custom fragments: the custom tree it comes from. */
+  tree?: string;
   /** Zero-length file: present only to disable a shipped fragment of the same name. */
   empty: boolean;
 }
 
 const FIRST = 'template-begin';
 const LAST = 'template-end';
+/** The name a flat custom template (a file at the target path) is listed under. */
+const FLAT = '(whole file)';
 // Editor and package-manager leftovers that must never become part of a file.
 const SKIPPED_SUFFIXES = ['~', '.swp', '.swo', '.orig', '.rej', '.bak', '.rpmsave', '.rpmnew', '.rpmorig', '.dpkg-old', '.dpkg-new', '.dpkg-dist', '.tmp'];
 
@@ -62,7 +72,7 @@ function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function listFolder(folder: string, origin: Fragment['origin'], dirs: TemplateDirs): Fragment[] {
+function listFolder(folder: string, origin: Fragment['origin'], dirs: TemplateDirs, tree: string = dirs.custom): Fragment[] {
   let names: string[];
   try {
     names = readdirSync(folder);
@@ -79,7 +89,7 @@ function listFolder(folder: string, origin: Fragment['origin'], dirs: TemplateDi
     const st = statSync(file, { throwIfNoEntry: false });
     if (!st?.isFile()) continue;
     // What a fragment prints becomes firewall rules that root loads.
-    if (origin === 'custom') assertTrustedFile(file, dirs.custom, dirs.root ?? dirs.custom, 'the custom fragment');
+    if (origin === 'custom') assertTrustedFile(file, tree, dirs.root ?? tree, 'the custom fragment');
     const name = sortName(fileName);
     const other = seen.get(name);
     if (other !== undefined) {
@@ -89,7 +99,7 @@ function listFolder(folder: string, origin: Fragment['origin'], dirs: TemplateDi
       });
     }
     seen.set(name, fileName);
-    out.push({ name, file, origin, empty: st.size === 0 });
+    out.push({ name, file, origin, ...(origin === 'custom' ? { tree } : {}), empty: st.size === 0 });
   }
   return out;
 }
@@ -103,7 +113,20 @@ function listFolder(folder: string, origin: Fragment['origin'], dirs: TemplateDi
 export function listFragments(target: string, dirs: TemplateDirs): Fragment[] {
   const byName = new Map<string, Fragment>();
   for (const f of listFolder(targetFolder(dirs.shipped, target), 'shipped', dirs)) byName.set(f.name, f);
-  for (const f of listFolder(targetFolder(dirs.custom, target), 'custom', dirs)) byName.set(f.name, f);
+  const customTrees = dirs.esmithCustom === undefined ? [dirs.custom] : [dirs.esmithCustom, dirs.custom];
+  for (const tree of customTrees) {
+    const folder = targetFolder(tree, target);
+    const flat = statSync(folder, { throwIfNoEntry: false });
+    if (flat?.isFile()) {
+      // e-smith's flat template: a file at the target path itself replaces every fragment so far.
+      assertTrustedFile(folder, tree, dirs.root ?? tree, 'the custom template');
+      byName.clear();
+      byName.set(FLAT, { name: FLAT, file: folder, origin: 'custom', tree, empty: flat.size === 0 });
+      continue;
+    }
+    if (flat?.isDirectory()) byName.delete(FLAT); // a later fragment folder drops an earlier flat template (e-smith)
+    for (const f of listFolder(folder, 'custom', dirs, tree)) byName.set(f.name, f);
+  }
   return [...byName.values()].sort((a, b) => compareNames(a.name, b.name));
 }
 

@@ -26,7 +26,8 @@ function readOne(file: string): Partial<TargetMetadata> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return {}; // ENOTDIR: a flat custom template sits at the target path
     throw e;
   }
   const bad = (why: string): GatehouseError =>

@@ -12,6 +12,7 @@ import type { Database } from '../db/index.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
 import { type Fragment, type TemplateDirs, listFragments, normalizeTarget } from './fragments.js';
 import Handlebars from 'handlebars';
+import { PERL_HINT, findPerl } from './perl.js';
 import { FragmentLineError, HELPER_NAMES, createHandlebars } from './helpers.js';
 
 /** What fragments see: the model's fields at the top level and every database as `db.<name>`. */
@@ -181,6 +182,13 @@ function renderFragment(fragment: Fragment, target: string, context: TemplateCon
   if (fragment.empty) return '';
   const source = readFileSync(fragment.file, 'utf8');
   if (source === '') return '';
+  const perl = fragment.origin === 'custom' ? findPerl(source) : undefined;
+  if (perl) {
+    throw new GatehouseError(`custom fragment is a NethServer Perl (Text::Template) fragment (${perl.what}); Gatehouse does not run Perl`, {
+      place: { file: fragment.file, line: perl.line },
+      hint: PERL_HINT,
+    });
+  }
   const render = compileFragment(fragment, source);
   try {
     return render(context, { data: { target, fragment: fragment.name } });

@@ -114,6 +114,34 @@ describe.skipIf(why)('what the units run, in the lab', () => {
     await gh.db('configuration', 'setprop', 'firewall', 'Policy', 'permissive');
   });
 
+  it('after a reboot (empty kernel) firewall ExecStart brings back the blocklist with the time left; expired entries stay out', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    await gh.db('blocklist', 'set', 'drop/input/any/198.51.100.10/32', 'entry', 'Action', 'drop', 'Chain', 'input', 'Interface', 'any', 'Address', '198.51.100.10/32', 'Created', String(now), 'Expires', String(now + 600));
+    await gh.db('blocklist', 'set', 'drop/input/any/198.51.100.11/32', 'entry', 'Action', 'drop', 'Chain', 'input', 'Interface', 'any', 'Address', '198.51.100.11/32', 'Created', String(now - 100), 'Expires', String(now - 10));
+    // A reboot: no rules, no sets.
+    for (const restore of ['iptables-restore', 'ip6tables-restore']) await lab.exec('gw', restore, [], '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n');
+    await lab.exec('gw', 'ipset', ['destroy']);
+    const r = run(inLab((await unit('gatehouse-firewall.service'))['ExecStart']![0]!, gh.root, lab.ns.gw));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('blocklist: 1 entries loaded');
+    const set = await lab.exec('gw', 'ipset', ['list', 'ghbl-drop-input-4']);
+    expect(set).toMatch(/198\.51\.100\.10 timeout (59\d|600)/);
+    expect(set).not.toContain('198.51.100.11');
+    await expectVerdicts(lab, [
+      { from: 'inet', to: 'gw', proto: 'tcp', port: 22, verdict: 'dropped', why: 'blocked before the reboot', options: { address: '203.0.113.2' } },
+      { from: 'inet', to: 'green', proto: 'tcp', port: 80, verdict: 'dropped', why: 'the firewall is back (open after the reboot)' },
+    ]);
+    await gh.db('blocklist', 'delete', 'drop/input/any/198.51.100.10/32');
+    await gh.db('blocklist', 'delete', 'drop/input/any/198.51.100.11/32');
+  });
+
+  it('api ExecStart with the API disabled exits 78, which the unit does not restart', async () => {
+    expect((await unit('gatehouse-api.service'))['RestartPreventExitStatus']).toEqual(['78']);
+    const r = run(inLab((await unit('gatehouse-api.service'))['ExecStart']![0]!, gh.root, lab.ns.gw));
+    expect(r.status).toBe(78);
+    expect(r.stderr).toContain('configuration/api/status: the API is disabled');
+  });
+
   it('api ExecStart serves inside the gateway namespace and stops cleanly on SIGTERM', async () => {
     await gh.db('configuration', 'setprop', 'api', 'status', 'enabled');
     const cert = await gh.gatehouse(['api', '--make-cert', '--name', '192.168.1.1']);

@@ -98,3 +98,36 @@ describe('the end of INPUT, FORWARD and OUTPUT', () => {
     expect(lines(p.rulesV4, '-A FORWARD -j').slice(-1)).toEqual(['-A FORWARD -j reject']);
   });
 });
+
+describe('routefilter', () => {
+  it('drops failed reverse-path checks in raw PREROUTING, logging with logmartians, letting DHCP by', () => {
+    const p = plan({ interfaces: '?FORMAT 2\nloc eth0 routefilter=2\nnet eth1 dhcp,routefilter,logmartians\n' });
+    expect(lines(p.rulesV4, 'rpf@')).toEqual([
+      ':rpf@eth0 - [0:0]',
+      ':rpf@eth1 - [0:0]',
+      '-A PREROUTING -i eth0 -j rpf@eth0',
+      '-A PREROUTING -i eth1 -j rpf@eth1',
+      '-A rpf@eth0 -m rpfilter --loose -j RETURN',
+      '-A rpf@eth0 -j DROP',
+      '-A rpf@eth1 -p udp --dport 67:68 -j RETURN',
+      '-A rpf@eth1 -m rpfilter -j RETURN',
+      '-A rpf@eth1 -j LOG --log-prefix Shorewall:rpfilter:DROP: --log-level 6',
+      '-A rpf@eth1 -j DROP',
+    ]);
+  });
+});
+
+describe('DROP_DEFAULT and REJECT_DEFAULT', () => {
+  it("run Shorewall6's AllowICMPs and Multicast(DROP) before the DROP policy, in IPv6 only for AllowICMPs", () => {
+    const p = plan({ 'shorewall.conf': 'DROP_DEFAULT="AllowICMPs,Broadcast(DROP),Multicast(DROP)"\n' });
+    const v6 = lines(p.rulesV6, '-A net-loc');
+    expect(v6[0]).toBe('-A net-loc -p ipv6-icmp --icmpv6-type 1 -j ACCEPT');
+    expect(v6).toContain('-A net-loc -p ipv6-icmp --icmpv6-type 135 -j ACCEPT');
+    expect(v6.slice(-2)).toEqual(['-A net-loc -m addrtype --dst-type MULTICAST -j DROP', '-A net-loc -j DROP']);
+    expect(lines(p.rulesV4, '-A net-loc')).toEqual(['-A net-loc -m addrtype --dst-type BROADCAST -j DROP', '-A net-loc -m addrtype --dst-type MULTICAST -j DROP', '-A net-loc -j DROP']);
+  });
+
+  it('refuses a default action Gatehouse cannot run', () => {
+    expect(() => plan({ 'shorewall.conf': 'DROP_DEFAULT=dropNotSyn\n' })).toThrow(/default action 'dropNotSyn' is not supported/);
+  });
+});

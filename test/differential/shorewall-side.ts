@@ -33,6 +33,8 @@ export function shorewallUnavailableReason(): string | undefined {
 /** Settings the harness overrides in the copy, and why (see the file comment). */
 function harnessSettings(family: Family, work: string): Record<string, string> {
   return {
+    // Debian's sample configurations ship STARTUP_ENABLED=No, which makes `start` refuse.
+    STARTUP_ENABLED: 'Yes',
     CONFIG_PATH: `"${PRODUCT[family].share}"`,
     LOGFILE: join(work, 'firewall.log'),
     STARTUP_LOG: join(work, `startup${family}.log`),

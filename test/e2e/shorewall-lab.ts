@@ -8,6 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
+import { expect } from 'vitest';
 import { compile, type CompiledPlan } from '../../src/compile/index.js';
 import { parseShorewall } from '../../src/shorewall/index.js';
 import type { Lab, LabNode } from '../lab/lab.js';
@@ -89,4 +90,28 @@ export async function sendCrafted(lab: Lab, p: CraftedPacket): Promise<Arrival> 
 /** A wrong arrival named for what it is: a hole when a packet Shorewall refuses arrived. */
 export function describeArrival(expected: Arrival, seen: Arrival): string {
   return expected === 'blocked' && seen === 'arrived' ? 'FALSE ACCEPT (security hole)' : 'FALSE DROP (needless block)';
+}
+
+/** The lab's four interfaces as Shorewall zones, with `rules` and `policy` lines added. */
+export function files(rules: string[], options: { policy?: string[]; conf?: string[]; interfaces?: string[] } = {}): Record<string, string> {
+  return {
+    zones: 'fw firewall\nnet ipv4\nloc ipv4\ngst ipv4\ndmz ipv4\n',
+    interfaces: ['?FORMAT 2', ...(options.interfaces ?? ['net red0 -', 'loc green0 -', 'gst blue0 -', 'dmz orange0 -'])].join('\n') + '\n',
+    policy: [...(options.policy ?? ['loc net ACCEPT', '$FW all ACCEPT', 'net all DROP', 'all all REJECT'])].join('\n') + '\n',
+    rules: ['?SECTION NEW', ...rules].join('\n') + '\n',
+    snat: 'MASQUERADE 192.168.0.0/16 red0\n',
+    'shorewall.conf': ['IP_FORWARDING=On', ...(options.conf ?? [])].join('\n') + '\n',
+  };
+}
+
+/** Sends each packet in turn and fails once, listing each wrong arrival with its kind. */
+export async function expectArrivals(lab: Lab, cases: (CraftedPacket & { expect: Arrival; why: string })[]): Promise<void> {
+  const seen: Arrival[] = [];
+  // One at a time: each listener must see only its own packet's fate.
+  for (const c of cases) seen.push(await sendCrafted(lab, c));
+  const wrong = cases
+    .map((c, i) => ({ c, got: seen[i]! }))
+    .filter(({ c, got }) => got !== c.expect)
+    .map(({ c, got }) => `${describeArrival(c.expect, got)}: ${c.proto} ${c.src} -> ${c.dst} ${JSON.stringify(c.options ?? {})} ${got} at ${c.to} (${c.why})`);
+  expect(wrong, wrong.join('\n')).toEqual([]);
 }

@@ -87,7 +87,7 @@ export function labUnavailableReason(): string | undefined {
   return undefined;
 }
 
-interface Agent {
+export interface Agent {
   child: ChildProcessWithoutNullStreams;
   request(message: Record<string, unknown>): Promise<Record<string, unknown>>;
 }
@@ -235,7 +235,7 @@ export async function createLab(): Promise<Lab> {
   };
 }
 
-function startAgent(namespace: string): Promise<Agent> {
+export function startAgent(namespace: string): Promise<Agent> {
   const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, AGENT], { stdio: ['pipe', 'pipe', 'pipe'] });
   const waiting = new Map<number, (reply: Record<string, unknown>) => void>();
   let nextId = 1;

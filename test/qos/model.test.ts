@@ -45,14 +45,14 @@ describe('fireqos.conf from the tc classes and the red interfaces', () => {
     expect(m.fireqos[0]?.lines).toEqual([
       'interface46 red0 isp1-out output rate 8000kbit balanced qdisc ${GATEHOUSE_LEAF_QDISC}',
       '\tclass high commit 10%',
-      '\t\tmatch connmark 2',
+      '\t\tif [ -n "${GATEHOUSE_U32_MARK-}" ]; then match connmark 2; fi',
       '\tclass low ceil 20%',
-      '\t\tmatch connmark 3',
+      '\t\tif [ -n "${GATEHOUSE_U32_MARK-}" ]; then match connmark 3; fi',
       'interface46 red0 isp1-in input rate 10000kbit balanced qdisc ${GATEHOUSE_LEAF_QDISC}',
       '\tclass high commit 10%',
-      '\t\tmatch connmark 2',
+      '\t\tif [ -n "${GATEHOUSE_U32_MARK-}" ]; then match connmark 2; fi',
       '\tclass low ceil 20%',
-      '\t\tmatch connmark 3',
+      '\t\tif [ -n "${GATEHOUSE_U32_MARK-}" ]; then match connmark 3; fi',
     ]);
     expect(m.leafQdisc).toBe('fq_codel');
   });
@@ -65,7 +65,7 @@ describe('fireqos.conf from the tc classes and the red interfaces', () => {
       }),
     );
     expect(m.fireqos[1]?.lines).toContain('\tclass top commit 2000mbit');
-    expect(m.fireqos[1]?.lines).toContain('\t\tmatch connmark 63');
+    expect(m.fireqos[1]?.lines).toContain('\t\tif [ -n "${GATEHOUSE_U32_MARK-}" ]; then match connmark 63; fi');
     expect(m.fireqos[1]?.lines[0]).toBe('interface46 red1 red-red1-out output rate 5000kbit atm balanced qdisc ${GATEHOUSE_LEAF_QDISC}');
   });
 
@@ -119,7 +119,7 @@ describe('class rules become mangle rows and inbound matches', () => {
     const m = buildQosModel(dbs({ fwrules: { 1: rec('rule', { Src: 'role;green', Dst: 'role;red', Service: 'any', Action: 'class;low', status: 'enabled' }) } }));
     expect(m.connmarkOnly).toEqual(['high', 'low']);
     const lines = m.fireqos[0]?.lines ?? [];
-    expect(lines.slice(lines.indexOf('interface46 red0 isp1-in input rate 10000kbit balanced qdisc ${GATEHOUSE_LEAF_QDISC}'))).toContain('\t\tmatch connmark 3');
+    expect(lines.slice(lines.indexOf('interface46 red0 isp1-in input rate 10000kbit balanced qdisc ${GATEHOUSE_LEAF_QDISC}'))).toContain('\t\tif [ -n "${GATEHOUSE_U32_MARK-}" ]; then match connmark 3; fi');
   });
 
   it('a class rule naming a missing class is refused, naming the record', () => {

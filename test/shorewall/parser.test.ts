@@ -155,10 +155,14 @@ describe('the files NethServer writes are read', () => {
     expect(cfg.rules[0]?.time).toEqual({ utc: true, weekdays: 'Mon,Tue', timestart: '07:00', timestop: '17:00' });
   });
 
-  it('keeps unknown shorewall.conf settings as a note', () => {
-    const cfg = parse({ 'shorewall.conf': 'STARTUP_ENABLED=Yes\nIP_FORWARDING=On\n' });
+  it('quiet by default: inert settings are one detail line, only meaning-changing ones are notes', () => {
+    const cfg = parse({ 'shorewall.conf': 'STARTUP_ENABLED=Yes\nIP_FORWARDING=On\nVERBOSITY=1\nCLAMPMSS=Yes\nCLAMPMSS_TYPO=1\nEXPAND_POLICIES=Yes\n' });
     expect(cfg.settings.ipForwarding).toBe('On');
-    expect(cfg.notes).toContain('shorewall.conf: kept but not acted upon: STARTUP_ENABLED');
+    expect(cfg.notes).toEqual([
+      'shorewall.conf:4: CLAMPMSS=Yes is not acted upon: TCP MSS is not clamped',
+      'shorewall.conf: unknown settings, ignored: CLAMPMSS_TYPO',
+    ]);
+    expect(cfg.details).toEqual(['shorewall.conf: 3 settings without effect on the rulesets: STARTUP_ENABLED, VERBOSITY, EXPAND_POLICIES']);
   });
 
   it('reads IPv6 addresses in brackets in a shorewall6 directory', () => {

@@ -21,6 +21,7 @@ import {
   describePlanSources,
   parseInterfaceAddresses,
   readInterfaceAddresses,
+  writeNextPlan,
   writePlanDir,
 } from '../../plan/index.js';
 
@@ -32,9 +33,10 @@ interface CompileArgs {
   apply?: string;
   addresses?: string;
   check?: boolean;
+  verbose?: boolean;
 }
 
-export function formatSummary(summary: PlanSummary): string {
+export function formatSummary(summary: PlanSummary, verbose = false): string {
   const lines: string[] = [];
   for (const [label, s] of [['IPv4', summary.v4], ['IPv6', summary.v6]] as const) {
     const n = s.nat;
@@ -46,6 +48,7 @@ export function formatSummary(summary: PlanSummary): string {
   }
   lines.push(`ipsets: ${summary.ipsets} (${summary.ipsetEntries} entries)`);
   for (const note of summary.notes) lines.push(`note: ${note}`);
+  if (verbose) for (const detail of summary.details) lines.push(`inert: ${detail}`);
   return lines.join('\n') + '\n';
 }
 
@@ -67,7 +70,8 @@ export const command: CommandModule<object, CompileArgs> = {
       .option('out', { type: 'string', describe: 'plan directory (default: $ROOT/var/lib/gatehouse/plan/next)' })
       .option('apply', { type: 'string', describe: 'target whose interface addresses are read for &eth0 (default GATEHOUSE_APPLY; none in dry-run)' })
       .option('addresses', { type: 'string', describe: 'interface addresses from a file (`ip -j addr show` output) instead of the target' })
-      .option('check', { type: 'boolean', default: false, describe: 'validate only; write nothing' }) as never,
+      .option('check', { type: 'boolean', default: false, describe: 'validate only; write nothing' })
+      .option('verbose', { type: 'boolean', default: false, describe: 'also list what was read without effect (inert settings, documentation files)' }) as never,
   handler: async (args) => {
     const root = resolveRoot(args.root);
     const paths = runtimePaths(root);
@@ -84,11 +88,17 @@ export const command: CommandModule<object, CompileArgs> = {
     const sources: PlanSources = { dir, ...(dir6 !== undefined ? { dir6 } : {}), ...(interfaceAddresses ? { interfaceAddresses } : {}) };
     const plan = await compilePlan(sources);
     if (args.check) {
-      process.stdout.write(`checked ${describePlanSources(sources)}: valid\n${formatSummary(plan.summary)}`);
+      process.stdout.write(`checked ${describePlanSources(sources)}: valid\n${formatSummary(plan.summary, args.verbose)}`);
       return;
     }
-    const out = resolve(args.out ?? join(paths.planDir, 'next'));
-    await writePlanDir(out, plan);
-    process.stdout.write(`compiled ${describePlanSources(sources)}\n${formatSummary(plan.summary)}wrote ${out}\n`);
+    let out: string;
+    if (args.out === undefined || resolve(args.out) === join(paths.planDir, 'next')) {
+      out = join(paths.planDir, 'next');
+      await writeNextPlan(root, plan);
+    } else {
+      out = resolve(args.out);
+      await writePlanDir(out, plan);
+    }
+    process.stdout.write(`compiled ${describePlanSources(sources)}\n${formatSummary(plan.summary, args.verbose)}wrote ${out}\n`);
   },
 };

@@ -7,7 +7,7 @@
  * compiler falls back to address types.
  */
 import { createKernelRunner } from '../../apply/index.js';
-import { compilePlan, defaultPlanSources, planPaths, readInterfaceAddresses, writePlanDir } from '../../plan/index.js';
+import { compilePlan, defaultPlanSources, planPaths, readInterfaceAddresses, writeNextPlan } from '../../plan/index.js';
 import type { ActionContext } from './index.js';
 
 export async function compileAction(context: ActionContext): Promise<void> {
@@ -16,10 +16,10 @@ export async function compileAction(context: ActionContext): Promise<void> {
     ...defaultPlanSources(context.root),
     ...(mode.kind === 'dry-run' ? {} : { interfaceAddresses: async () => (await readInterfaceAddresses(createKernelRunner(mode))) ?? {} }),
   });
-  const out = planPaths(context.root).next;
   // The model's warnings of this event (records skipped or without effect) stay with the plan.
   plan.summary.notes.push(...context.warnings.map((w) => `warning: ${w}`));
-  await writePlanDir(out, plan);
+  await writeNextPlan(context.root, plan);
+  const out = planPaths(context.root).next;
   const s = plan.summary;
   const addresses = plan.inputs.interfaceAddresses;
   context.log(
@@ -27,4 +27,5 @@ export async function compileAction(context: ActionContext): Promise<void> {
       (addresses ? `, addresses of ${Object.keys(addresses).length} interfaces` : ''),
   );
   for (const note of s.notes) if (!note.startsWith('warning: ')) context.log(`note: ${note}`);
+  for (const detail of s.details) context.log(`inert: ${detail}`);
 }

@@ -42,6 +42,8 @@ const BUILTIN_ACTIONS: Record<string, Loader> = {
   'check-wan-uplink-args': async () => (await import('./check-wan-uplink-args.js')).checkWanUplinkArgs,
   compile: async () => (await import('./compile.js')).compileAction,
   apply: async () => (await import('./apply.js')).applyAction,
+  'nethserver-event-note': async () => (await import('./nethserver-event-note.js')).nethserverEventNote,
+  'wan-uplink-update': async () => (await import('./wan-uplink-update.js')).wanUplinkUpdateAction,
 };
 
 /** For tests and embedders: add (or replace) a built-in action at run time. */

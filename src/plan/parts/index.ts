@@ -7,7 +7,9 @@ import { filterV4Part, filterV6Part } from './filter.js';
 import { ipsetsPart } from './ipsets.js';
 import { runtimeIpsetsPart } from './runtime-ipsets.js';
 import { sysctlsPart } from './sysctls.js';
+import { qosPart } from '../../qos/part.js';
+import { routingPart } from '../../wan/part.js';
 
-export const PLAN_PARTS: readonly AnyPlanPart[] = [ipsetsPart, runtimeIpsetsPart, filterV4Part, filterV6Part, sysctlsPart];
+export const PLAN_PARTS: readonly AnyPlanPart[] = [ipsetsPart, runtimeIpsetsPart, filterV4Part, filterV6Part, sysctlsPart, routingPart, qosPart];
 
-export { filterV4Part, filterV6Part, ipsetsPart, runtimeIpsetsPart, sysctlsPart };
+export { filterV4Part, filterV6Part, ipsetsPart, qosPart, routingPart, runtimeIpsetsPart, sysctlsPart };

@@ -1,0 +1,19 @@
+/** The generator gives the same files for the same seed, and every case compiles. */
+import { describe, expect, it } from 'vitest';
+import { compile } from '../../src/compile/index.js';
+import { parseShorewall } from '../../src/shorewall/index.js';
+import { generateCase } from './generator.js';
+
+describe('generated configurations', () => {
+  it('are a function of the seed', () => {
+    expect(generateCase(7)).toEqual(generateCase(7));
+    expect(generateCase(7).files['rules']).not.toBe(generateCase(8).files['rules']);
+  });
+
+  it('all compile (seeds 1 to 200)', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const c = generateCase(seed);
+      expect(() => compile(parseShorewall(c.files, { family: 4, dir: `seed-${seed}` }), undefined), `seed ${seed}:\n${c.files['rules']}`).not.toThrow();
+    }
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * Multi-WAN records the databases show to be wrong: refused by the model (so the event
+ * fails before anything is applied), each message naming the record.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Database } from '../../src/db/index.js';
+import { buildModel } from '../../src/model/index.js';
+
+const rec = (type: string, props: Record<string, string>) => ({ type, props });
+
+function networks(extra: Database = {}): Database {
+  return {
+    eth0: rec('ethernet', { role: 'green', bootproto: 'none', ipaddr: '192.168.1.1', netmask: '255.255.255.0' }),
+    eth1: rec('ethernet', { role: 'red', bootproto: 'none', ipaddr: '1.2.3.4', netmask: '255.255.255.0', gateway: '1.2.3.1' }),
+    eth2: rec('ethernet', { role: 'red', bootproto: 'dhcp' }),
+    ...extra,
+  };
+}
+
+const build = (dbs: Record<string, Database>) => () => buildModel({ configuration: {}, ...dbs });
+
+describe('multi-WAN bad input is refused, naming the record', () => {
+  it('a provider on a missing interface', () => {
+    expect(build({ networks: networks({ isp: rec('provider', { interface: 'eth9', weight: '1' }) }) })).toThrow(/networks\/isp\/interface.*interface 'eth9' does not exist|interface 'eth9' does not exist/);
+  });
+
+  it('a provider on a non-red interface', () => {
+    expect(build({ networks: networks({ isp: rec('provider', { interface: 'eth0', weight: '1' }) }) })).toThrow(/has role green, not red/);
+  });
+
+  it('a weight that is not a positive whole number', () => {
+    expect(build({ networks: networks({ isp: rec('provider', { interface: 'eth1', weight: '1.5' }) }) })).toThrow(/weight '1.5' is not a whole number/);
+  });
+
+  it('two providers on one interface', () => {
+    expect(build({ networks: networks({ a: rec('provider', { interface: 'eth1' }), b: rec('provider', { interface: 'eth1' }) }) })).toThrow(/already belongs to provider 'a'/);
+  });
+
+  it('a 16th provider', () => {
+    const extra: Database = {};
+    for (let i = 0; i < 16; i++) {
+      extra[`eth${10 + i}`] = rec('ethernet', { role: 'red', bootproto: 'dhcp' });
+      extra[`p${String(i).padStart(2, '0')}`] = rec('provider', { interface: `eth${10 + i}` });
+    }
+    expect(build({ networks: networks(extra) })).toThrow(/16 providers are defined; at most 15/);
+  });
+
+  it('a static route whose Router is in no connected network', () => {
+    expect(build({ networks: networks(), routes: { '10.0.0.0/8': rec('static', { Router: '172.16.0.1', Device: 'eth0' }) } })).toThrow(/Router 172\.16\.0\.1 is in no network connected to eth0/);
+  });
+
+  it('a divert rule naming a missing provider', () => {
+    expect(
+      build({ networks: networks({ isp: rec('provider', { interface: 'eth1' }) }), fwrules: { '1': rec('rule', { Src: '192.168.1.0/24', Dst: 'any', Service: 'any', Action: 'provider;nosuch', status: 'enabled' }) } }),
+    ).toThrow(/refers to provider 'nosuch', which does not exist/);
+  });
+
+  it('a static route with a Metric (the routes file has no metric) fails rather than being ignored', () => {
+    expect(build({ networks: networks(), routes: { '10.0.0.0/8': rec('static', { Router: '192.168.1.254', Metric: '5' }) } })).toThrow(/Metric 5 cannot be honoured/);
+  });
+
+  it('the spec examples are accepted: 8.8.4.4 with Mask, divert with Dst 0.0.0.0/0', () => {
+    const model = buildModel({
+      configuration: {},
+      networks: networks({ myadsl: rec('provider', { interface: 'eth2', weight: '1' }) }),
+      fwservices: { ssh: rec('fwservice', { Protocol: 'tcp', Ports: '22' }) },
+      fwrules: { '1': rec('rule', { Src: '192.168.1.0/24', Dst: '0.0.0.0/0', Service: 'fwservice;ssh', Action: 'provider;myadsl', status: 'enabled', Position: '2' }) },
+      routes: { '8.8.4.4': rec('static', { Mask: '255.255.255.255', Router: '1.2.3.9', Description: 'My route' }) },
+    });
+    expect(model.multiwan.routes[0]!.rows[0]!.line).toBe('main\t8.8.4.4/32\t1.2.3.9\teth1');
+    expect(model.multiwan.divert[0]!.rows[0]!.line).toBe('MARK(0x10000/0xf0000)\t192.168.1.0/24\t-\ttcp\t22');
+  });
+});

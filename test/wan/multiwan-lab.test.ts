@@ -1,0 +1,229 @@
+/**
+ * Multi-WAN end to end, through db, signal-event and gatehouse wan-monitor only, in the
+ * two-ISP lab. The internet host reports the source address it saw: 203.0.113.2 means the
+ * connection used isp1 (red0), 192.0.2.2 isp2 (red1).
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildProjectIfStale, runBin } from '../e2e/harness.js';
+import { labUnavailableReason } from '../lab/lab.js';
+import { MW, type MultiWanLab, createMultiWanLab } from '../lab/multiwan.js';
+import { projectDir } from '../templates/build.js';
+
+const why = labUnavailableReason() ?? (spawnSync('sh', ['-c', 'command -v conntrack']).status === 0 ? undefined : 'conntrack is not installed');
+if (why) console.warn(`skipped multi-WAN lab: ${why}`);
+
+/** Interval 1 s and 3 losses: a cut provider is down within 3 s of probes, plus the event. */
+const PING_INTERVAL_S = 1;
+const MAX_LOSS = 3;
+/** The event itself (a process start, the target read, one ip batch) costs 1-2 s on a loaded 2-core machine. */
+const FAILOVER_MARGIN_MS = 6000;
+/** 300 connections at 2:1 expect 200 through isp1; the binomial spread is ~8, the hash adds its own. */
+const BALANCE_TOLERANCE = 40;
+
+const provider = (seen: string | undefined): 'isp1' | 'isp2' | 'none' => (seen === MW.red0 ? 'isp1' : seen === MW.red1 ? 'isp2' : 'none');
+
+describe.skipIf(why)('multi-WAN in the two-ISP lab', () => {
+  let lab: MultiWanLab;
+  let root: string;
+  let monitor: ChildProcess | undefined;
+  const figures: Record<string, string> = {};
+
+  const db = async (...args: string[]): Promise<string> => {
+    const r = await runBin('db.js', root, args);
+    if (r.code !== 0) throw new Error(`db ${args.join(' ')} failed: ${r.stderr}`);
+    return r.stdout;
+  };
+  const signal = (...args: string[]) => runBin('signal-event.js', root, ['--root', root, '--apply', `netns:${lab.ns.gw}`, ...args]);
+  const adjust = async (): Promise<void> => {
+    const r = await signal('firewall-adjust');
+    if (r.code !== 0) throw new Error(`firewall-adjust failed: ${r.stderr}`);
+  };
+  const fromLan = (port = 8080) => lab.connect('green', 'inet', MW.inet, port).then(provider);
+
+  /** Polls a new LAN connection every 100 ms until it goes through `want`; returns the ms it took. */
+  async function timeUntil(want: 'isp1' | 'isp2', limitMs: number): Promise<number> {
+    const t0 = Date.now();
+    while (Date.now() - t0 < limitMs) {
+      if ((await lab.connect('green', 'inet', MW.inet, 8080, 300).then(provider)) === want) return Date.now() - t0;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`no new connection went through ${want} within ${limitMs} ms`);
+  }
+
+  beforeAll(async () => {
+    await buildProjectIfStale();
+    lab = await createMultiWanLab();
+    root = await mkdtemp(join(tmpdir(), 'gatehouse-mwan-'));
+    await runBin('signal-event.js', root, ['--root', root, '--apply', 'dry-run', 'initialize-default-databases']);
+    await db('networks', 'set', 'green0', 'ethernet', 'role', 'green', 'bootproto', 'none', 'ipaddr', MW.gwGreen, 'netmask', '255.255.255.0');
+    await db('networks', 'set', 'red0', 'ethernet', 'role', 'red', 'bootproto', 'none', 'ipaddr', MW.red0, 'netmask', '255.255.255.0', 'gateway', MW.isp1);
+    // No gateway prop: the provider learns it on the target (the DHCP default route via isp2).
+    await db('networks', 'set', 'red1', 'ethernet', 'role', 'red', 'bootproto', 'none', 'ipaddr', MW.red1, 'netmask', '255.255.255.0');
+    await db('networks', 'set', 'isp1', 'provider', 'interface', 'red0', 'weight', '2');
+    await db('networks', 'set', 'isp2', 'provider', 'interface', 'red1', 'weight', '1');
+    await db('configuration', 'setprop', 'firewall', 'CheckIP', MW.inet, 'PingInterval', String(PING_INTERVAL_S), 'MaxNumberPacketLoss', String(MAX_LOSS), 'MaxPercentPacketLoss', '50');
+    await adjust();
+  }, 120_000);
+
+  afterAll(async () => {
+    monitor?.kill('SIGTERM');
+    await lab?.destroy();
+    if (root) await rm(root, { recursive: true, force: true });
+    if (Object.keys(figures).length > 0) console.log(`multi-WAN figures: ${JSON.stringify(figures)}`);
+  });
+
+  it('balance 2:1: 300 new LAN connections split about 2:1, and every connection stays on its provider', async () => {
+    const counts = { isp1: 0, isp2: 0, none: 0 };
+    for (let i = 0; i < 300; i++) counts[await fromLan()]++;
+    expect(counts.none, 'connections that failed').toBe(0);
+    expect(Math.abs(counts.isp1 - 200), `isp1 ${counts.isp1}, isp2 ${counts.isp2}`).toBeLessThanOrEqual(BALANCE_TOLERANCE);
+    figures['balance isp1:isp2 of 300'] = `${counts.isp1}:${counts.isp2}`;
+    // Each connection's provider mark agrees with the address it was translated to.
+    const table = await lab.exec('gw', 'conntrack', ['-L', '-p', 'tcp', '--dport', '8080', '-o', 'extended']).catch((e: { stdout?: string }) => e.stdout ?? '');
+    const lines = table.split('\n').filter((l) => l.includes('dport=8080'));
+    expect(lines.length).toBeGreaterThan(0);
+    const wrong = lines.filter((l) => {
+      const mark = /mark=(\d+)/.exec(l)?.[1];
+      const replyDst = [...l.matchAll(/dst=(\S+)/g)][1]?.[1];
+      return !((mark === '65536' && replyDst === MW.red0) || (mark === '131072' && replyDst === MW.red1));
+    });
+    expect(wrong, 'connections whose provider mark disagrees with their NAT address').toEqual([]);
+  }, 120_000);
+
+  it('a divert rule sends ssh from the LAN through isp2 whatever the balance chooses', async () => {
+    await db('fwservices', 'set', 'ssh', 'fwservice', 'Protocol', 'tcp', 'Ports', '22');
+    await db('fwrules', 'set', '1', 'rule', 'Src', '192.168.1.0/24', 'Dst', '0.0.0.0/0', 'Service', 'fwservice;ssh', 'Action', 'provider;isp2', 'status', 'enabled', 'Position', '2');
+    await adjust();
+    const seen: string[] = [];
+    for (let i = 0; i < 30; i++) seen.push(await fromLan(22));
+    expect(new Set(seen)).toEqual(new Set(['isp2']));
+  }, 60_000);
+
+  it('a port forward on each red interface answers through the provider the request came in on', async () => {
+    await db('portforward', 'set', '1', 'pf', 'Proto', 'tcp', 'Src', '2222', 'Dst', '8022', 'DstHost', MW.green, 'status', 'enabled');
+    await adjust();
+    for (const address of [MW.red0, MW.red1]) {
+      for (let i = 0; i < 10; i++) {
+        const seen = await lab.connect('inet', 'green', address, 2222, 1000, 8022);
+        // inet picks its source by the route to each ISP: 198.51.100.10 towards isp1, 198.18.0.10 towards isp2.
+        expect(seen, `inet -> ${address}:2222 (try ${i}): FALSE DROP, the answer left through the other provider`).toBe(address === MW.red0 ? MW.inet : '198.18.0.10');
+      }
+    }
+  }, 60_000);
+
+  it('a static route sends its destination through its Router', async () => {
+    await lab.exec('green', 'ip', ['address', 'add', '10.77.0.1/32', 'dev', 'lo']);
+    await db('routes', 'set', '10.77.0.0/16', 'static', 'Router', MW.green, 'Description', 'lab network behind green');
+    await adjust();
+    expect(await lab.exec('gw', 'ip', ['-4', 'route', 'get', '10.77.0.1'])).toMatch(new RegExp(`via ${MW.green.replace(/\./g, '\\.')} dev green0`));
+    expect(await lab.connect('gw', 'green', '10.77.0.1', 8081)).toBe(MW.gwGreen);
+  }, 60_000);
+
+  it('wan-uplink-update refuses an unknown provider and is idempotent', async () => {
+    const unknown = await signal('wan-uplink-update', 'down', 'nosuch');
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/no provider 'nosuch'/);
+    const t0 = performance.now();
+    for (const state of ['down', 'down', 'up', 'up']) {
+      const r = await signal('wan-uplink-update', state, 'isp2');
+      expect(r.code, r.stderr).toBe(0);
+    }
+    figures['wan-uplink-update (signal-event process, mean of 4)'] = `${((performance.now() - t0) / 4).toFixed(0)} ms`;
+    const log = await readFile(join(root, 'var/log/gatehouse/events.log'), 'utf8');
+    const took = [...log.matchAll(/wan-uplink-update \w+ isp2 took ([\d.]+) ms/g)].map((m) => Number(m[1]));
+    figures['wan-uplink-update action'] = `${Math.max(...took).toFixed(0)} ms max`;
+    expect(log).toMatch(/provider isp2 is down \(no change\)/);
+    expect(await fromLan()).not.toBe('none');
+  }, 60_000);
+
+  it('backup: everything leaves through the highest weight; the monitor fails over when isp1 is cut and back when it returns', async () => {
+    await db('configuration', 'setprop', 'firewall', 'WanMode', 'backup');
+    await adjust();
+    for (let i = 0; i < 20; i++) expect(await fromLan()).toBe('isp1');
+    expect(await lab.connect('gw', 'inet', MW.inet, 8080).then(provider), "the firewall's own traffic").toBe('isp1');
+
+    const once = await runBin('gatehouse.js', root, ['wan-monitor', '--root', root, '--apply', `netns:${lab.ns.gw}`, '--once']);
+    expect(once.code, once.stderr).toBe(0);
+    expect(once.stdout).toMatch(/isp1\tred0\tup\tanswering/);
+    expect(once.stdout).toMatch(/isp2\tred1\tup\tanswering/);
+
+    monitor = spawn(process.execPath, [join(projectDir, 'bin/gatehouse.js'), 'wan-monitor', '--root', root, '--apply', `netns:${lab.ns.gw}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let monitorOut = '';
+    monitor.stdout!.on('data', (c: Buffer) => (monitorOut += c.toString()));
+    monitor.stderr!.on('data', (c: Buffer) => (monitorOut += c.toString()));
+    await new Promise((r) => setTimeout(r, 1500));
+
+    await lab.cut('isp1');
+    const budget = MAX_LOSS * PING_INTERVAL_S * 1000 + FAILOVER_MARGIN_MS;
+    const failover = await timeUntil('isp2', budget).catch((e: Error) => {
+      throw new Error(`${e.message}\nmonitor:\n${monitorOut}`);
+    });
+    figures['failover (cut -> first new connection via isp2)'] = `${failover} ms (budget ${budget} ms)`;
+    expect(await lab.connect('gw', 'inet', MW.inet, 8080).then(provider), "the firewall's own traffic follows the live provider").toBe('isp2');
+
+    await lab.restore('isp1');
+    const failback = await timeUntil('isp1', budget + MAX_LOSS * PING_INTERVAL_S * 1000);
+    figures['failback (restore -> first new connection via isp1)'] = `${failback} ms`;
+
+    // Both cut until the monitor has declared both down, then only isp2 restored: it must recover on its own.
+    const logFile = join(root, 'var/log/gatehouse/events.log');
+    const logMark = (await readFile(logFile, 'utf8')).length;
+    await lab.cut('isp1');
+    await lab.cut('isp2');
+    const bothDown = Date.now();
+    // Both down events applied (not only seen): routing then goes through both, isp1 first.
+    for (;;) {
+      const log = (await readFile(logFile, 'utf8')).slice(logMark);
+      if (/wan-uplink-update down isp1 took/.test(log) && /wan-uplink-update down isp2 took/.test(log)) break;
+      if (Date.now() - bothDown > 2 * budget) throw new Error(`the monitor did not take both providers down:\n${monitorOut}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(await lab.exec('gw', 'ip', ['-4', 'rule', 'show']), 'with every provider down, all of them route').toMatch(/10001:[\s\S]*10002:/);
+    await lab.restore('isp2');
+    const recovery = await timeUntil('isp2', budget + MAX_LOSS * PING_INTERVAL_S * 1000);
+    figures['recovery after both down (isp2 restored -> via isp2)'] = `${recovery} ms`;
+    await lab.restore('isp1');
+    await timeUntil('isp1', budget + MAX_LOSS * PING_INTERVAL_S * 1000);
+    expect(monitorOut).toMatch(/isp1 \(red0\) is down/);
+    expect(monitorOut).toMatch(/isp1 \(red0\) is up/);
+  }, 180_000);
+
+  it('a red interface without an address never blocks an apply, and its provider comes back with the address', async () => {
+    monitor?.kill('SIGTERM');
+    monitor = undefined;
+    await lab.exec('gw', 'ip', ['address', 'flush', 'dev', 'red1']);
+    const r = await signal('firewall-adjust');
+    expect(r.code, r.stderr).toBe(0);
+    expect(await fromLan()).toBe('isp1');
+    expect(await lab.connect('inet', 'green', MW.red0, 2222, 1000, 8022), 'the port forward on the red interface that has its address').toBe(MW.inet);
+    // No red address at all (both links still negotiating): the apply still goes through.
+    await lab.exec('gw', 'ip', ['address', 'flush', 'dev', 'red0']);
+    const none = await signal('firewall-adjust');
+    expect(none.code, none.stderr).toBe(0);
+    await lab.exec('gw', 'ip', ['address', 'add', `${MW.red0}/24`, 'dev', 'red0']);
+    await lab.exec('gw', 'ip', ['address', 'add', `${MW.red1}/24`, 'dev', 'red1']);
+    await lab.exec('gw', 'ip', ['route', 'add', 'default', 'via', MW.isp2, 'dev', 'red1', 'metric', '200']);
+    await signal('interface-update').then((x) => expect(x.code, x.stderr).toBe(0));
+    await db('configuration', 'setprop', 'firewall', 'WanMode', 'balance');
+    await adjust();
+    const seen = new Set<string>();
+    for (let i = 0; i < 30; i++) seen.add(await fromLan());
+    expect(seen).toEqual(new Set(['isp1', 'isp2']));
+  }, 90_000);
+
+  it('removing the providers and routes takes Gatehouse routing out and puts the default route back', async () => {
+    await db('fwrules', 'delete', '1');
+    await db('networks', 'delete', 'isp1');
+    await db('networks', 'delete', 'isp2');
+    await db('routes', 'delete', '10.77.0.0/16');
+    await adjust();
+    const rules = await lab.exec('gw', 'ip', ['-4', 'rule', 'show']);
+    expect(rules).not.toMatch(/^(999|10001|10002|20001|20002|32765):/m);
+    expect(await lab.exec('gw', 'ip', ['-4', 'route', 'show', 'default'])).toMatch(/default via 203\.0\.113\.1 dev red0/);
+    expect(await fromLan()).toBe('isp1');
+  }, 60_000);
+});
