@@ -6,7 +6,11 @@
  * opposite, so the list cannot go stale. A prop added to a schema without a case here
  * fails the coverage test.
  */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { monitorSettings } from '../../src/wan/index.js';
 import type { Database } from '../../src/db/index.js';
 import { loadValidation } from '../../src/db/index.js';
 import { renderAll } from './render.js';
@@ -99,8 +103,7 @@ function base(): Dbs {
 /** [db, key, prop, new value]: a change that db accepts. */
 const CHANGES: [string, string, string, string][] = [
   ...([['Policy', 'strict'], ['ExternalPing', 'disabled'], ['HairpinNat', 'disabled'], ['MACValidation', 'disabled'], ['MACValidationPolicy', 'reject'], ['Docker', 'enabled'],
-    ['SipAlg', 'enabled'], ['VpnPolicy', 'permissive'], ['WanMode', 'backup'], ['CheckIP', '1.1.1.1'], ['MaxNumberPacketLoss', '20'], ['MaxPercentPacketLoss', '60'],
-    ['PingInterval', '10'], ['NotifyWan', 'enabled'], ['NotifyWanFrom', 'fw@example.org'], ['NotifyWanTo', 'ops@example.org'], ['nfqueue', 'enabled']] as const)
+    ['SipAlg', 'enabled'], ['VpnPolicy', 'permissive'], ['WanMode', 'backup'], ['nfqueue', 'enabled']] as const)
     .map(([p, v]): [string, string, string, string] => ['configuration', 'firewall', p, v]),
   ['configuration', 'sshd', 'TCPPort', '2222'], ['configuration', 'sshd', 'access', 'green'], ['configuration', 'sshd', 'status', 'disabled'],
   ['configuration', 'web', 'TCPPorts', '8443'], ['configuration', 'web', 'UDPPort', '4443'], ['configuration', 'dns', 'UDPPorts', '53'],
@@ -142,6 +145,17 @@ const UNREAD_CHANGES: [string, string, string, string][] = [
   ]),
   ['configuration', 'firewall', 'event', 'firewall-server-save'],
 ];
+
+/**
+ * Props of the firewall key read at run time by the link monitor (`gatehouse wan-monitor`) and by
+ * wan-uplink-update, not by the firewall event: the generated files must not change with them
+ * (so this list cannot go stale), and the monitor's settings must.
+ */
+const LINK_MONITOR_CHANGES: [string, string][] = [
+  ['CheckIP', '1.1.1.1'], ['MaxNumberPacketLoss', '20'], ['MaxPercentPacketLoss', '60'], ['PingInterval', '10'],
+  ['NotifyWan', 'enabled'], ['NotifyWanFrom', 'fw@example.org'], ['NotifyWanTo', 'ops@example.org'],
+];
+const MONITOR_SETTINGS_PROPS = new Set(['CheckIP', 'MaxNumberPacketLoss', 'MaxPercentPacketLoss', 'PingInterval']);
 
 /** Databases and keys read by another service, not by the firewall event: their own tests cover them. */
 const OTHER_READERS: Record<string, string> = {
@@ -197,8 +211,28 @@ describe('every prop of the shipped schemas changes the generated files or the w
     expect(render(changed)).toBe(baselineText);
   });
 
+  it.each(LINK_MONITOR_CHANGES)('configuration firewall %s is read by the link monitor, not by the firewall event', async (prop, value) => {
+    const changed = withChange(baseline, 'configuration', 'firewall', prop, value);
+    expect(validateDatabase('configuration', changed['configuration']!)).toEqual([]);
+    expect(render(changed)).toBe(baselineText);
+    if (MONITOR_SETTINGS_PROPS.has(prop)) {
+      const settingsOf = async (dbs: Dbs) => {
+        const root = await mkdtemp(join(tmpdir(), 'gh-every-prop-'));
+        try {
+          await mkdir(join(root, 'var/lib/gatehouse/db'), { recursive: true, mode: 0o700 });
+          await writeFile(join(root, 'var/lib/gatehouse/db/configuration.json'), JSON.stringify(dbs['configuration']), { mode: 0o600 });
+          return await monitorSettings(root);
+        } finally {
+          await rm(root, { recursive: true, force: true });
+        }
+      };
+      expect(await settingsOf(changed)).not.toEqual(await settingsOf(baseline));
+    }
+  });
+
   it('every (database, type, prop) of the schemas has a case above', () => {
     const covered = new Set([...CHANGES, ...UNREAD_CHANGES].map(([db, key, prop]) => `${db} ${typeOf(db, key)} ${prop}`));
+    for (const [prop] of LINK_MONITOR_CHANGES) covered.add(`configuration configuration ${prop}`);
     for (const k of Object.keys(NOTHING_TO_CHANGE)) covered.add(k);
     const missing: string[] = [];
     for (const [db, schema] of Object.entries(SCHEMAS)) {
