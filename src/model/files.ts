@@ -121,10 +121,14 @@ function stoppedRows(view: NetworkView, family: Family, services: CommentedRows[
   const rows: Row[] = [];
   const admitted = new Set<string>();
   const adminComments = new Set(ADMIN_SERVICES.map((k) => commentText(`service ${k}`)));
-  for (const group of services) {
-    if (!adminComments.has(group.comment)) continue;
-    for (const r of group.rows) {
+  const adminRows = services.filter((g) => adminComments.has(g.comment)).flatMap((g) => g.rows);
+  // The internet is admitted while stopped only when no inner zone is: a stopped firewall is
+  // a fallback, and remote administration from red alone is what the administrator chose.
+  const inner = adminRows.some((r) => r.cells[1] !== 'net' && sourcesOf(r.cells[1] ?? '').length > 0);
+  for (const r of adminRows) {
+    {
       const [, zone, , proto, dport] = r.cells;
+      if (inner && zone === 'net') continue;
       for (const source of sourcesOf(zone ?? '')) {
         admitted.add(source);
         const line = row('ACCEPT', source, '$FW', proto ?? '', dport ?? '');
