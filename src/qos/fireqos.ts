@@ -74,7 +74,7 @@ lib=$(dirname "$prog")
 umask 077
 mkdir -p "$state/lib" "$state/run" || exit 1
 for f in functions.common services.common services.fireqos; do ln -sfn "$lib/$f" "$state/lib/$f" || exit 1; done
-{ cat "$lib/install.config"; printf 'LOCALSTATEDIR="%s"\\n' "$state"; } > "$state/lib/install.config.new" && mv "$state/lib/install.config.new" "$state/lib/install.config" || exit 1
+cat "$lib/install.config" > "$state/lib/install.config.new" && printf 'LOCALSTATEDIR="%s"\\n' "$state" >> "$state/lib/install.config.new" && mv "$state/lib/install.config.new" "$state/lib/install.config" || exit 1
 if [ "$1" = start ]; then cat > "$state/fireqos.conf.new" && mv "$state/fireqos.conf.new" "$state/fireqos.conf" || exit 1; set -- "$state/fireqos.conf" start; fi
 out=$(env FIREHOL_OVERRIDE_PROGRAM_DIR="$state/lib" "$prog" "$@" 2>&1 </dev/null); rc=$?
 if [ $rc -ne 0 ]; then

@@ -134,6 +134,7 @@ describe.skipIf(skip)('FireQOS in a network namespace', { timeout: 240_000 }, ()
   });
 
   it('a configuration without interfaces removes every qdisc and the IFB', async () => {
+    await startFireqos(runner, conf());
     expect(sh('tc qdisc show dev red0')).toMatch(/htb/);
     await startFireqos(runner, '#@gatehouse leaf-qdisc fq_codel\n');
     expect(sh('tc qdisc show dev red0')).not.toMatch(/htb|ingress/);
