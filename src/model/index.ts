@@ -8,6 +8,7 @@ import { type Database, configuredTimeZone } from '../db/index.js';
 // The db stage's validation entry (loaded lazily by db commands, see loadValidation):
 // the model reads records through the same schema db writes them with.
 import { validateDatabase, problemsError } from '../db/validation.js';
+import { isUnusedProp, unusedPropReason } from '../db/legacy.js';
 import { formatPlace } from '../errors/index.js';
 import { buildFamilyFiles } from './files.js';
 import { buildMultiWan } from './multiwan.js';
@@ -44,10 +45,15 @@ export function formatWarning(w: ModelWarning): string {
  * Every record must pass the schema `db` writes with, so a value is valid everywhere or
  * nowhere; a hand-edited or older file fails here with db's own one-line message.
  */
-function assertSchemaValid(dbs: Record<string, Database>): void {
+function assertSchemaValid(dbs: Record<string, Database>, warn: (w: ModelWarning) => void): void {
   for (const name of Object.keys(dbs).sort()) {
-    const problems = validateDatabase(name, dbs[name]!);
-    if (problems.length > 0) throw problemsError(problems);
+    const db = dbs[name]!;
+    const problems = validateDatabase(name, db);
+    // A malformed prop nothing reads (a migrated box's unused gateway, a reservation's MAC) is kept with a warning, as `db import` keeps it.
+    const unused = problems.filter((p) => p.prop !== undefined && Object.hasOwn(db, p.key) && isUnusedProp(name, db[p.key]!, p.prop));
+    for (const p of unused) warn({ place: { db: name, key: p.key, prop: p.prop! }, message: `${p.message}; it has no effect: ${unusedPropReason(name, p.prop!)}` });
+    const blocking = problems.filter((p) => !unused.includes(p));
+    if (blocking.length > 0) throw problemsError(blocking);
   }
 }
 
@@ -71,10 +77,10 @@ function withoutPrototypes(dbs: Record<string, Database>): Record<string, Databa
 }
 
 export function buildModel(input: Record<string, Database>, options: BuildModelOptions = {}): GatewayModel {
-  assertSchemaValid(input);
-  const dbs = withoutPrototypes(input);
   const warnings: ModelWarning[] = [];
   const warn = (w: ModelWarning): void => void warnings.push(w);
+  assertSchemaValid(input, warn);
+  const dbs = withoutPrototypes(input);
   const configuration = dbs['configuration'] ?? {};
   const settings = readSettings(configuration);
   const view = readNetwork(dbs['networks'] ?? {});
