@@ -17,10 +17,15 @@ export interface RoutingContent {
   stateDir: string | undefined;
 }
 
-/** $ROOT/var/lib/gatehouse/plan/<name> -> $ROOT/var/lib/gatehouse/wan. */
+/**
+ * $ROOT/var/lib/gatehouse/plan/<name> or plan/plans/<id> (the store keeps each plan in its own
+ * directory) -> $ROOT/var/lib/gatehouse/wan.
+ */
 function stateDirOf(planDir: string): string | undefined {
-  const store = dirname(planDir);
-  return basename(store) === 'plan' && basename(dirname(store)) === 'gatehouse' ? join(dirname(store), 'wan') : undefined;
+  for (let store = dirname(planDir), up = 0; up < 2; store = dirname(store), up++) {
+    if (basename(store) === 'plan' && basename(dirname(store)) === 'gatehouse') return join(dirname(store), 'wan');
+  }
+  return undefined;
 }
 
 export function parseRoutingJson(text: string, file: string): RoutingSpec {
