@@ -16,6 +16,9 @@ const COMMANDS: Record<string, { describe: string; load: Loader }> = {
   confirm: { describe: 'confirm a plan applied with --confirm', load: () => import('./gatehouse/confirm.js') as Promise<{ command: CommandModule }> },
   stop: { describe: 'load the safe stopped ruleset', load: () => import('./gatehouse/stop.js') as Promise<{ command: CommandModule }> },
   status: { describe: 'show the running plan and whether the kernel matches it', load: () => import('./gatehouse/status.js') as Promise<{ command: CommandModule }> },
+  start: { describe: 'apply the last good plan and load the blocklist (boot)', load: () => import('./gatehouse/start.js') as Promise<{ command: CommandModule }> },
+  restart: { describe: 'rebuild the firewall from the databases and replace the running one', load: () => import('./gatehouse/restart.js') as Promise<{ command: CommandModule }> },
+  api: { describe: 'serve the REST block/allow API', load: () => import('./gatehouse/api.js') as Promise<{ command: CommandModule }> },
   sample: { describe: 'fill a root with the built-in small-office sample network', load: () => import('./gatehouse/sample.js') as Promise<{ command: CommandModule }> },
 };
 

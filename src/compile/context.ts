@@ -49,6 +49,8 @@ export interface FamilyRule {
 export function ruleInFamily(rule: Rule, ctx: FamilyContext): FamilyRule | undefined {
   if (rule.proto === 'icmp' && ctx.family === 6) return undefined;
   if (rule.proto === 'ipv6-icmp' && ctx.family === 4) return undefined;
+  // IPv6 has no broadcast.
+  if (rule.condition === 'broadcast' && ctx.family === 6) return undefined;
   const target = rule.natTarget?.address;
   if (target && target.family !== ctx.family) return undefined;
   const source = forFamily(rule.source.addresses, ctx.family, ctx.config.family);

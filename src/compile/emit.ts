@@ -61,6 +61,8 @@ function renderMatch(m: Match): string {
       return `-m addrtype ${not(m.negate)}--dst-type LOCAL${m.onIncomingInterface ? ' --limit-iface-in' : ''}`;
     case 'sourceBroadcast':
       return '-m addrtype --src-type BROADCAST';
+    case 'destinationType':
+      return `-m addrtype --dst-type ${m.type}`;
     case 'tcpFlags':
       return `--tcp-flags ${m.mask} ${m.set}`;
     case 'hopLimit':

@@ -2,7 +2,7 @@
  * The filter table: the stateful base, dispatch by interface (and host addresses) into
  * one chain per zone pair, the rules of each pair in file order, and its policy last.
  */
-import type { Rule } from '../shorewall/index.js';
+import type { Disposition, Rule, RuleCondition } from '../shorewall/index.js';
 import { addressAlternatives } from './addresses.js';
 import {
   addWithLog,
@@ -16,7 +16,7 @@ import {
   type FamilyRule,
 } from './context.js';
 import { TableBuilder, type Match, type Table, type Target } from './ir.js';
-import { resolvePolicy, rulePairs, type Membership } from './zones.js';
+import { resolvePolicy, rulePairs, standardChainPolicy, type Membership } from './zones.js';
 
 export const REJECT_CHAIN = 'reject';
 const TCPFLAGS_CHAIN = 'tcpflags';
@@ -50,18 +50,32 @@ function addRejectChain(t: TableBuilder, family: 4 | 6): void {
   }
 }
 
-function addTcpFlagsChain(t: TableBuilder): void {
+/** What a state disposition does, as a target; CONTINUE has none (the packet goes on to the rules). */
+function dispositionTarget(verdict: 'ACCEPT' | 'DROP' | 'REJECT' | 'CONTINUE'): Target | undefined {
+  return verdict === 'ACCEPT' ? ACCEPT : verdict === 'DROP' ? DROP : verdict === 'REJECT' ? TO_REJECT : undefined;
+}
+
+/** The rule for packets in conntrack state `state`, logged first when its *_LOG_LEVEL is set. */
+function addState(t: TableBuilder, ctx: FamilyContext, chain: string, state: string, d: Disposition<'ACCEPT' | 'DROP' | 'REJECT' | 'CONTINUE'>): void {
+  const target = dispositionTarget(d.verdict);
+  if (target) addWithLog(t, ctx.config, chain, [{ kind: 'conntrackState', states: [state] }], target, d.log, { chain, disposition: d.verdict });
+}
+
+function addTcpFlagsChain(t: TableBuilder, ctx: FamilyContext): void {
+  const { tcpFlags } = ctx.config.settings.dispositions;
+  const target = dispositionTarget(tcpFlags.verdict)!;
+  const label = { chain: TCPFLAGS_CHAIN, disposition: tcpFlags.verdict };
   const bad: [string, string][] = [
     ['ALL', 'FIN,URG,PSH'],
     ['ALL', 'NONE'],
     ['SYN,RST', 'SYN,RST'],
     ['FIN,SYN', 'FIN,SYN'],
     ['FIN,RST', 'FIN,RST'],
+    ['ACK,PSH,FIN', 'PSH,FIN'],
   ];
-  for (const [mask, set] of bad) t.add(TCPFLAGS_CHAIN, [{ kind: 'protocol', name: 'tcp' }, { kind: 'tcpFlags', mask, set }], { kind: 'DROP' });
-  t.add(TCPFLAGS_CHAIN, [{ kind: 'protocol', name: 'tcp' }, { kind: 'tcpFlags', mask: 'FIN,SYN,RST,ACK', set: 'SYN' }, { kind: 'sourcePorts', ports: ['0'] }], {
-    kind: 'DROP',
-  });
+  for (const [mask, set] of bad) addWithLog(t, ctx.config, TCPFLAGS_CHAIN, [{ kind: 'protocol', name: 'tcp' }, { kind: 'tcpFlags', mask, set }], target, tcpFlags.log, label);
+  const synFromPortZero: Match[] = [{ kind: 'protocol', name: 'tcp' }, { kind: 'tcpFlags', mask: 'FIN,SYN,RST,ACK', set: 'SYN' }, { kind: 'sourcePorts', ports: ['0'] }];
+  addWithLog(t, ctx.config, TCPFLAGS_CHAIN, synFromPortZero, target, tcpFlags.log, label);
 }
 
 /** Targets of rules, shared: compiled rules are values nobody changes. */
@@ -120,6 +134,17 @@ function originalPorts(rule: Rule, translated: string | undefined): Match[][] {
   return rule.dports.map((port) => [{ kind: 'originalDestinationPort', port }]);
 }
 
+const CONDITIONS: Record<RuleCondition, Match[][]> = {
+  invalid: [[{ kind: 'conntrackState', states: ['INVALID'] }]],
+  broadcast: [[{ kind: 'destinationType', type: 'BROADCAST' }]],
+  multicast: [[{ kind: 'destinationType', type: 'MULTICAST' }]],
+};
+
+/** Invalid(DROP), Broadcast(DROP), Multicast(DROP): the verdict only for those packets. */
+function conditionMatches(rule: Rule): Match[][] {
+  return rule.condition === undefined ? [[]] : CONDITIONS[rule.condition];
+}
+
 /** The matches of a rule in its zone-pair chain, one list per alternative. */
 function filterAlternatives(fr: FamilyRule, index: number, ctx: FamilyContext): Match[][] {
   const rule = fr.rule;
@@ -152,7 +177,7 @@ function filterAlternatives(fr: FamilyRule, index: number, ctx: FamilyContext): 
       origdest = origdestAlternatives(fr, ctx);
     }
   }
-  return product([source, dest, origdest, protocols, origPorts], extraMatches(rule, index));
+  return product([source, dest, origdest, protocols, origPorts, conditionMatches(rule)], extraMatches(rule, index));
 }
 
 export function buildFilter(ctx: FamilyContext): FilterResult {
@@ -278,8 +303,10 @@ export function buildFilter(ctx: FamilyContext): FilterResult {
       const guards = (chain: string) => {
         if (stage !== 'main' || !opts) return;
         if (opts.nosmurfs) {
-          if (family === 4) t.add(chain, [{ kind: 'sourceBroadcast' }], { kind: 'DROP' });
-          t.add(chain, [{ kind: 'source', address: family === 4 ? '224.0.0.0/4' : 'ff00::/8' }], { kind: 'DROP' });
+          const { smurf } = config.settings.dispositions;
+          const label = { chain: 'smurfs', disposition: smurf.verdict };
+          if (family === 4) addWithLog(t, config, chain, [{ kind: 'sourceBroadcast' }], DROP, smurf.log, label);
+          addWithLog(t, config, chain, [{ kind: 'source', address: family === 4 ? '224.0.0.0/4' : 'ff00::/8' }], DROP, smurf.log, label);
         }
         if (opts.tcpflags) t.add(chain, [{ kind: 'protocol', name: 'tcp' }], { kind: 'jump', chain: TCPFLAGS_CHAIN });
         if (maclistInFilter) {
@@ -331,9 +358,15 @@ export function buildFilter(ctx: FamilyContext): FilterResult {
   t.add('INPUT', [{ kind: 'inInterface', name: 'lo' }], { kind: 'ACCEPT' });
   t.add('OUTPUT', [{ kind: 'outInterface', name: 'lo' }], { kind: 'ACCEPT' });
   if (preChains.size > 0) dispatch('pre');
-  const established: Match[] = [{ kind: 'conntrackState', states: ['ESTABLISHED', 'RELATED'] }];
-  const invalid: Match[] = [{ kind: 'conntrackState', states: ['INVALID'] }];
-  for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) t.add(chain, established, { kind: 'ACCEPT' });
+  const { related, invalid, untracked } = config.settings.dispositions;
+  for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) {
+    if (related.verdict === 'ACCEPT' && related.log === undefined) {
+      t.add(chain, [{ kind: 'conntrackState', states: ['ESTABLISHED', 'RELATED'] }], ACCEPT);
+    } else {
+      t.add(chain, [{ kind: 'conntrackState', states: ['ESTABLISHED'] }], ACCEPT);
+      addState(t, ctx, chain, 'RELATED', related);
+    }
+  }
   // ICMP errors (fragmentation needed, packet too big) that belong to a connection are
   // RELATED and pass above; a forged one belongs to none and meets the policies, as in
   // Shorewall. IPv6 neighbour discovery is link-local (hop limit 255) and must always pass.
@@ -344,9 +377,18 @@ export function buildFilter(ctx: FamilyContext): FilterResult {
       }
     }
   }
-  for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) t.add(chain, invalid, { kind: 'DROP' });
-  if ([...options.values()].some((o) => o.tcpflags)) addTcpFlagsChain(t);
+  // INVALID and UNTRACKED packets that CONTINUE meet the rules and policies, as in Shorewall.
+  for (const chain of ['INPUT', 'FORWARD', 'OUTPUT']) {
+    addState(t, ctx, chain, 'INVALID', invalid);
+    addState(t, ctx, chain, 'UNTRACKED', untracked);
+  }
+  if ([...options.values()].some((o) => o.tcpflags)) addTcpFlagsChain(t, ctx);
   const main = dispatch('main');
+  for (const chain of ['INPUT', 'FORWARD', 'OUTPUT'] as const) {
+    const policy = standardChainPolicy(config, chain);
+    const target = policy.verdict === 'CONTINUE' || policy.verdict === 'NONE' ? undefined : dispositionTarget(policy.verdict);
+    if (target) addWithLog(t, config, chain, [], target, policy.log, { chain, disposition: policy.verdict });
+  }
 
   return { table: t.build(), pairRules, forwards: main.fwd.length > 0 };
 }

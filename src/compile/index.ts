@@ -19,6 +19,7 @@ import { buildZoneModel } from './zones.js';
 export type { CompileOptions, InterfaceAddresses } from './context.js';
 export type { Chain, IrRule, Match, Ruleset, Table, Target } from './ir.js';
 export { emitRuleset } from './emit.js';
+export { type BlocklistSet, blocklistSets, blocklistSetName, blocklistChainName, withBlocklist } from './blocklist.js';
 export { MANGLE_CHAINS } from './mangle.js';
 
 export interface FamilySummary {

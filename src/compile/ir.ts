@@ -10,7 +10,7 @@ export type Match =
   | { kind: 'outInterface'; name: string; negate?: boolean }
   | { kind: 'source' | 'destination'; address: string; negate?: boolean }
   | { kind: 'sourceRange' | 'destinationRange'; from: string; to: string; negate?: boolean }
-  | { kind: 'set'; name: string; direction: 'src' | 'dst'; negate?: boolean }
+  | { kind: 'set'; name: string; direction: 'src' | 'dst' | 'src,src' | 'dst,dst'; negate?: boolean }
   | { kind: 'mac'; mac: string; negate?: boolean }
   | { kind: 'protocol'; name: string }
   | { kind: 'destinationPorts' | 'sourcePorts'; ports: string[] }
@@ -21,6 +21,7 @@ export type Match =
   | { kind: 'originalDestinationPort'; port: string }
   | { kind: 'destinationLocal'; negate?: boolean; onIncomingInterface?: boolean }
   | { kind: 'sourceBroadcast' }
+  | { kind: 'destinationType'; type: 'BROADCAST' | 'MULTICAST' }
   | { kind: 'tcpFlags'; mask: string; set: string }
   | { kind: 'hopLimit'; equals: number }
   | { kind: 'rate'; limit: RateLimit; name: string }

@@ -110,3 +110,22 @@ export function resolvePolicy(config: ShorewallConfig, model: ZoneModel, source:
     hint: `add a line for ${source} ${dest}, or end the file with: all all REJECT info`,
   });
 }
+
+/**
+ * The policy at the end of INPUT (all to the firewall), OUTPUT (firewall to all) and
+ * FORWARD (all to all): what meets traffic on an interface the interfaces file does not
+ * list, or from addresses no zone holds. As Shorewall: the `all $FW` (or `$FW all`) line
+ * when there is one, else `all all`, else DROP for INPUT and REJECT for the others,
+ * logged at info. CONTINUE and NONE leave the packet to the chain's DROP policy.
+ */
+export function standardChainPolicy(config: ShorewallConfig, chain: 'INPUT' | 'OUTPUT' | 'FORWARD'): ResolvedPolicy {
+  const fw = config.firewallZone;
+  const isAll = (s: ZoneSelector) => s.kind === 'all' && s.except.length === 0;
+  const isFw = (s: ZoneSelector) => s.kind === 'zones' && s.names.length === 1 && s.names[0] === fw;
+  const specific = config.policies.find((p) =>
+    chain === 'INPUT' ? isAll(p.source) && isFw(p.dest) : chain === 'OUTPUT' ? isFw(p.source) && isAll(p.dest) : false,
+  );
+  const general = specific ?? config.policies.find((p) => isAll(p.source) && isAll(p.dest));
+  if (general) return general.log === undefined ? { verdict: general.policy } : { verdict: general.policy, log: general.log };
+  return { verdict: chain === 'INPUT' ? 'DROP' : 'REJECT', log: 'info' };
+}

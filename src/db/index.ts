@@ -53,3 +53,5 @@ export type { Problem, RecordSchema, DatabaseSchema, RecordProblem, Referrer } f
 export function loadValidation(): Promise<typeof import('./validation.js')> {
   return import('./validation.js');
 }
+/** Zone naming shared with the model, so both refuse the same clashes. */
+export { ROLE_ZONES, NO_ZONE_ROLES, INTERFACE_TYPES, ZONE_NAME_MAX, type ZoneClash, zoneOfRole, zoneClashes } from './schema/zones.js';

@@ -36,10 +36,12 @@ function missingKey(db: string, key: string): GatehouseError {
 async function validateTouched(db: string, data: Database, keys: Iterable<string>): Promise<void> {
   const v = await validation();
   const problems: import('./names.js').Problem[] = [];
-  for (const key of [...new Set(keys)].sort()) {
+  const touched = [...new Set(keys)].sort();
+  for (const key of touched) {
     const rec = getRecord(data, key);
     if (rec) problems.push(...v.validateRecord(db, key, rec));
   }
+  if (problems.length === 0) problems.push(...v.crossRecordProblems(db, data, touched));
   v.assertNoProblems(problems);
 }
 
@@ -148,6 +150,11 @@ export async function setRecords(
   }
   await updateDatabase(root, db, (data) => {
     for (const e of entries) data[e.key] = { type: e.record.type, props: { ...e.record.props } };
+    const problems = v.crossRecordProblems(db, data, entries.map((e) => e.key));
+    if (problems.length > 0) {
+      const line = entries.find((e) => e.key === problems[0]!.key)?.line;
+      throw v.problemsError(problems, { ...(source !== undefined ? { file: source } : {}), ...(line !== undefined ? { line } : {}) });
+    }
   });
 }
 

@@ -3,11 +3,11 @@
  * Reads never lock (writes are atomic renames, so a reader sees the old or the new file).
  * Writes take an inter-process lock, re-read, change, and write atomically.
  */
-import { readFile, readdir, mkdir } from 'node:fs/promises';
+import { chmod, readFile, readdir } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
-import { runtimePaths, shippedPaths } from '../layout/index.js';
+import { makePrivateDir, runtimePaths, shippedPaths } from '../layout/index.js';
 
 /** One record: its type and its props (all values are strings, as in e-smith). */
 export interface DbRecord {
@@ -233,7 +233,7 @@ export async function updateDatabase<T>(
   assertDatabaseName(name);
   const file = databaseFile(root, name);
   const dir = runtimePaths(root).dbDir;
-  if (!existsSync(dir)) await createDatabaseDirectory(dir);
+  if (!existsSync(dir)) makePrivateDir(dir);
   // Loaded lazily: read-only commands must not pay for lowdb or the lock library.
   // lowdb loads while the lock and the file are being fetched.
   const lowdbNode = import('lowdb/node');
@@ -264,6 +264,9 @@ export async function updateDatabase<T>(
       // lowdb's text adapter writes a temp file and renames it over the database.
       const { TextFile } = await lowdbNode;
       await new TextFile(file).write(after);
+      // Databases may hold secrets (PPPoE passwords): owner-only, whatever the umask
+      // (lowdb's temp file gets the umask's mode; the folder is owner-only too).
+      await chmod(file, 0o600);
     }
     return result;
   } finally {
@@ -272,16 +275,6 @@ export async function updateDatabase<T>(
 }
 
 const LOCK_STALE_MS = 5_000;
-
-/** Databases may hold secrets (PPPoE passwords): their folder is not world-readable. */
-async function createDatabaseDirectory(dir: string): Promise<void> {
-  await mkdir(dirname(dir), { recursive: true });
-  try {
-    await mkdir(dir, { mode: 0o750 });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  }
-}
 
 function lockLost(file: string, cause: Error): GatehouseError {
   return new GatehouseError(`lost the database lock before writing (${cause.message}); nothing was written`, {

@@ -7,12 +7,15 @@
 import { readFileSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join, relative } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
+import { assertTrustedFile } from '../layout/index.js';
 import { normalizeTarget } from '../templates/index.js';
 import { builtinActionNames, isBuiltinAction } from './actions/index.js';
 
 export interface EventDirs {
   shipped: string;
   custom: string;
+  /** The runtime root: symlinks among custom actions may not lead out of it (default: the custom folder). */
+  root?: string;
 }
 
 export type ActionRun = { kind: 'builtin'; builtin: string } | { kind: 'program' };
@@ -165,6 +168,8 @@ export function loadEvent(requested: string, dirs: EventDirs): EventDefinition {
       const file = join(base, fileName);
       const st = statOrUndefined(file);
       if (!st) continue;
+      // Root runs these: anyone else who can change one could run code as root.
+      if (origin === 'custom') assertTrustedFile(file, dirs.custom, dirs.root ?? dirs.custom, fileName === TEMPLATES_LIST ? 'the custom templates list' : 'the custom action');
       if (fileName === TEMPLATES_LIST) {
         for (const t of readTemplatesList(file, st)) templates.add(t);
       } else if (st.isFile()) {

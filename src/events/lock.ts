@@ -4,9 +4,9 @@
  * A custom action that itself runs `signal-event` inherits the lock through its
  * environment instead of waiting for itself forever.
  */
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runtimePaths } from '../layout/index.js';
+import { makePrivateDir, runtimePaths } from '../layout/index.js';
 import { type LockHolder, acquireLock, describeHolder } from '../plan/index.js';
 
 /** Set in custom actions' environment: the pid holding the root's event lock. */
@@ -45,7 +45,7 @@ async function readOwner(file: string): Promise<Owner | undefined> {
 
 export async function acquireEventLock(root: string, options: EventLockOptions): Promise<EventLock> {
   const paths = lockPaths(root);
-  await mkdir(paths.dir, { recursive: true });
+  makePrivateDir(paths.dir);
 
   const inherited = process.env[LOCK_HOLDER_ENV];
   if (inherited !== undefined && inherited !== '') {

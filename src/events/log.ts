@@ -3,9 +3,9 @@
  * per action with its result and duration, and the captured output of custom actions.
  * Appended synchronously so lines keep their order even when the process dies mid-event.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runtimePaths } from '../layout/index.js';
+import { makePrivateDir, runtimePaths } from '../layout/index.js';
 
 export interface EventLog {
   file: string;
@@ -14,14 +14,15 @@ export interface EventLog {
 
 export function openEventLog(root: string, options: { echo?: (line: string) => void } = {}): EventLog {
   const dir = runtimePaths(root).logDir;
-  mkdirSync(dir, { recursive: true });
+  // Custom actions' output lands here: readable by its owner only.
+  makePrivateDir(dir);
   const file = join(dir, 'events.log');
   return {
     file,
     write(line: string) {
       // Control characters from a custom action's output must not forge log lines.
       const clean = line.replace(/[\u0000-\u0008\u000a-\u001f\u007f]/g, ' ');
-      appendFileSync(file, `${new Date().toISOString()} [${process.pid}] ${clean}\n`);
+      appendFileSync(file, `${new Date().toISOString()} [${process.pid}] ${clean}\n`, { mode: 0o600 });
       options.echo?.(clean);
     },
   };

@@ -42,7 +42,7 @@ export interface EventReport {
 const MAX_NESTING = 8;
 
 export function defaultEventDirs(root: string): EventDirs {
-  return { shipped: shippedPaths().events, custom: runtimePaths(root).eventsCustom };
+  return { shipped: shippedPaths().events, custom: runtimePaths(root).eventsCustom, root };
 }
 
 interface RunState {

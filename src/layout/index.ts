@@ -131,3 +131,5 @@ export function runtimePaths(root: string): RuntimePaths {
 export function underRoot(root: string, target: string): string {
   return join(root, target.replace(/^\/+/, ''));
 }
+
+export { untrustedReason, assertTrustedFile, makePrivateDir } from './trust.js';

@@ -19,6 +19,13 @@ import type { BuildModelOptions, GatewayModel } from './types.js';
 export type * from './types.js';
 export { commentText } from './text.js';
 export { utcOffsetMinutes, utcWindows } from './times.js';
+// The pieces the traffic-shaping stage (src/qos) resolves class rules with.
+export { objectResolver, type ObjectResolver, type Endpoint } from './objects.js';
+export { serviceResolver, type ServiceResolver } from './services.js';
+export { readNetwork, type NetworkView } from './network.js';
+export { sortRuleKeys } from './rules.js';
+export { propOf } from './settings.js';
+export { row } from './text.js';
 export type { MultiWanRows, ProviderView } from './multiwan.js';
 
 export function buildModel(dbs: Record<string, Database>, options: BuildModelOptions = {}): GatewayModel {
@@ -62,5 +69,6 @@ export function buildModel(dbs: Record<string, Database>, options: BuildModelOpt
 export const GATEWAY_TARGETS: readonly string[] = [
   ...['shorewall.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules'].map((f) => `/etc/shorewall/${f}`),
   ...['providers', 'rtrules', 'routes', 'mangle'].map((f) => `/etc/shorewall/${f}`),
-  ...['shorewall6.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules'].map((f) => `/etc/shorewall6/${f}`),
+  ...['shorewall6.conf', 'params', 'zones', 'interfaces', 'hosts', 'policy', 'rules', 'snat', 'nat', 'maclist', 'stoppedrules', 'mangle'].map((f) => `/etc/shorewall6/${f}`),
+  '/etc/firehol/fireqos.conf',
 ];

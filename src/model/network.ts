@@ -3,7 +3,7 @@
  * zone records first, then interface networks (aliases count for their parent), then `net`.
  */
 import type ipaddr from 'ipaddr.js';
-import type { Database } from '../db/index.js';
+import { type Database, INTERFACE_TYPES, NO_ZONE_ROLES, zoneClashes, zoneOfRole } from '../db/index.js';
 import { GatehouseError } from '../errors/index.js';
 import {
   type Family,
@@ -17,25 +17,7 @@ import {
 import { propOf } from './settings.js';
 import type { InterfaceAddress, NetworkInterface, ZoneDefinition } from './types.js';
 
-const INTERFACE_TYPES = new Set(['ethernet', 'bridge', 'bond', 'vlan', 'xdsl']);
-/** Roles that do not make a zone of their own (members of a bridge or bond, the PPPoE carrier). */
-const NO_ZONE_ROLES = new Set(['slave', 'bridged', 'pppoe']);
-const ROLE_ZONES: Record<string, string> = { green: 'loc', red: 'net', blue: 'blue', orange: 'orang' };
-const RESERVED_ZONES = new Set(['all', 'none', 'any', 'source', 'dest', 'fw']);
-const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
-
-export function zoneOfRole(role: string): string {
-  return ROLE_ZONES[role] ?? role.slice(0, 5);
-}
-
-function checkZoneName(name: string, place: { db: string; key: string; prop?: string }, what: string): void {
-  if (!ZONE_NAME.test(name) || RESERVED_ZONES.has(name)) {
-    throw new GatehouseError(`${what} gives the zone name '${name}', which Shorewall cannot use`, {
-      place,
-      hint: `a zone name starts with a letter, holds letters, digits or '_', and is none of ${[...RESERVED_ZONES].join(', ')}`,
-    });
-  }
-}
+export { zoneOfRole };
 
 interface ZoneNetwork {
   zone: string;
@@ -91,6 +73,13 @@ function interfaceAddress(
 }
 
 export function readNetwork(networks: Database): NetworkView {
+  // The same clashes db refuses, for records written by hand or imported before.
+  const clashes = zoneClashes(networks);
+  if (clashes.length > 0) {
+    const c = clashes[0]!;
+    const more = clashes.length > 1 ? ` (and ${clashes.length - 1} more)` : '';
+    throw new GatehouseError(`${c.message}${more}`, { place: { db: 'networks', key: c.key, ...(c.prop ? { prop: c.prop } : {}) }, hint: c.hint });
+  }
   const keys = Object.keys(networks).sort();
   const interfaces: NetworkInterface[] = [];
   const byName = new Map<string, NetworkInterface>();
@@ -111,7 +100,6 @@ export function readNetwork(networks: Database): NetworkView {
     const role = propOf(networks, key, 'role');
     if (role === undefined || NO_ZONE_ROLES.has(role)) continue;
     const zone = zoneOfRole(role);
-    checkZoneName(zone, { db: 'networks', key, prop: 'role' }, `role '${role}'`);
     const iface: NetworkInterface = { name: key, type: record.type, role, zone, ipv4: [], ipv6: [] };
     interfaces.push(iface);
     byName.set(key, iface);
@@ -132,20 +120,11 @@ export function readNetwork(networks: Database): NetworkView {
     addAddresses(parent, key);
   }
 
-  const interfaceZones = new Set(interfaces.map((i) => i.zone));
   const zoneRecords = new Map<string, { zone: string; interface: string; network: ParsedAddress & { kind: 'network' } }>();
-  const recordZoneNames = new Map<string, string>();
   const zoneNetworks: ZoneNetwork[] = [];
   for (const key of keys) {
     if (networks[key]?.type !== 'zone') continue;
     const zone = key.slice(0, 5);
-    checkZoneName(zone, { db: 'networks', key }, `zone record '${key}'`);
-    if (interfaceZones.has(zone) || recordZoneNames.has(zone)) {
-      throw new GatehouseError(`zone name '${zone}' is already used by ${recordZoneNames.has(zone) ? `zone record '${recordZoneNames.get(zone)}'` : 'an interface role'}`, {
-        place: { db: 'networks', key },
-        hint: 'zone names are the first 5 characters of the key; choose a key that differs in them',
-      });
-    }
     const ifaceName = propOf(networks, key, 'Interface');
     if (ifaceName === undefined || !byName.has(ifaceName)) {
       throw new GatehouseError(
@@ -162,7 +141,6 @@ export function readNetwork(networks: Database): NetworkView {
       });
     }
     const normalized = networkOf(network.ip, network.prefix) as ParsedAddress & { kind: 'network' };
-    recordZoneNames.set(zone, key);
     zoneRecords.set(key, { zone, interface: ifaceName, network: normalized });
     zoneNetworks.push({ zone, network: normalized });
   }

@@ -13,8 +13,8 @@ export interface RuntimeIpset {
   /** At most 31 letters, digits, _ . : - */
   name: string;
   family: 4 | 6;
-  /** `hash:ip` for single addresses, `hash:net` when prefixes may be added. */
-  type: 'hash:ip' | 'hash:net';
+  /** `hash:ip` for single addresses, `hash:net` when prefixes may be added, `hash:net,iface` with an interface each. */
+  type: 'hash:ip' | 'hash:net' | 'hash:net,iface';
   /** Default timeout of entries in seconds (the set then supports timeouts; 0 = no expiry by default). */
   timeout?: number;
   /** Room for this many entries (default 65536). */

@@ -108,12 +108,14 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
 
   // $FW may appear in params only as the default name; the zones file fixes it afterwards.
   const params: Params = files['params'] === undefined ? { ...SHOREWALLRC } : parseAssignments('params', files['params'], SHOREWALLRC, 'fw').values;
+  // Other files see params and, for names params does not define, shorewall.conf's options ($LOG_LEVEL), as in Shorewall.
+  let fileParams = params;
   const split = (file: string, columns: readonly string[] | ((format: number) => readonly string[]), firewallZone: string): FileItem[] =>
-    files[file] === undefined ? [] : splitFile(files[file], { file, columns, params, firewallZone });
+    files[file] === undefined ? [] : splitFile(files[file], { file, columns, params: fileParams, firewallZone });
   // Rules files are parsed while they are split, each row garbage as soon as it is read.
   const stream = (file: 'rules' | 'blrules', firewallZone: string) => (visit: ItemVisitor) => {
     const text = files[file];
-    if (text !== undefined) eachItem(text, { file, columns: RULE_COLUMNS, params, firewallZone }, visit);
+    if (text !== undefined) eachItem(text, { file, columns: RULE_COLUMNS, params: fileParams, firewallZone }, visit);
   };
 
   if (files['zones'] === undefined) {
@@ -126,6 +128,7 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
   const confName = options.family === 6 && files['shorewall6.conf'] !== undefined ? 'shorewall6.conf' : 'shorewall.conf';
   const { settings, notes: settingNotes } = parseSettings(files[confName], params, firewallZone);
   notes.push(...settingNotes);
+  fileParams = { ...settings.raw, ...params };
 
   const interfaces = parseInterfaces(split('interfaces', interfaceColumns, firewallZone), ctx, notes);
   const hosts = parseHosts(split('hosts', HOST_COLUMNS, firewallZone), ctx);

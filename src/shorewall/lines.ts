@@ -106,10 +106,13 @@ export function eachItem(text: string, options: SplitOptions, visit: ItemVisitor
     from = next + 1;
     if (raw.endsWith('\r')) raw = raw.slice(0, -1);
     const start = pending === '' ? lineNo : pendingLine;
-    const withoutComment = stripComment(raw);
+    let withoutComment = stripComment(raw);
+    // As Shorewall: a continuation's leading blanks go when the line so far ends in ',' or ':'
+    // (a list or a zone:address split over lines); otherwise the text joins as it is.
+    if (pending !== '' && (pending.endsWith(',') || pending.endsWith(':'))) withoutComment = withoutComment.trimStart();
     if (withoutComment.endsWith('\\')) {
       if (pending === '') pendingLine = lineNo;
-      pending += withoutComment.slice(0, -1) + ' ';
+      pending += withoutComment.slice(0, -1);
       continue;
     }
     const full = pending + withoutComment;

@@ -76,6 +76,11 @@ export interface MarkLayout {
   smallMax: number;
   tcExpert: boolean;
   markInForwardChain: boolean;
+  /** Marks above tcMask must lie wholly in one of these (provider, user or zone bits). */
+  providerMask: number;
+  userMask: number;
+  /** Every mark and mask must be below this (Shorewall's exclusion bit; one more bit with TC_EXPERT). */
+  limit: number;
 }
 
 const mask = (bits: number): number => (bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : 2 ** bits - 1);
@@ -99,16 +104,33 @@ export function markLayout(settings: Settings): MarkLayout {
   const raw = settings.raw;
   const wide = yes(raw, 'WIDE_TC_MARKS');
   const high = yes(raw, 'HIGH_ROUTE_MARKS');
+  const tcBits = bitsSetting(raw, 'TC_BITS', wide ? 14 : 8, 31);
   const maskBits = bitsSetting(raw, 'MASK_BITS', wide ? 16 : 8, 31);
+  const providerBits = bitsSetting(raw, 'PROVIDER_BITS', 8, 31);
   let providerOffset = bitsSetting(raw, 'PROVIDER_OFFSET', high ? (wide ? 16 : 8) : 0, 31);
   if (providerOffset > 0 && providerOffset < maskBits) providerOffset = maskBits;
+  const zoneOffset = providerOffset > 0 ? providerOffset + providerBits : Math.max(maskBits, providerBits);
+  const exclusion = 2 ** (zoneOffset + bitsSetting(raw, 'ZONE_BITS', 0, 31));
+  const tcExpert = yes(raw, 'TC_EXPERT');
   const tcMask = mask(maskBits);
   return {
     tcMask,
     smallMax: providerOffset > 0 ? mask(providerOffset) : tcMask,
-    tcExpert: yes(raw, 'TC_EXPERT'),
+    tcExpert,
     markInForwardChain: yes(raw, 'MARK_IN_FORWARD_CHAIN'),
+    providerMask: mask(providerBits) * 2 ** providerOffset,
+    userMask: providerOffset - tcBits > 0 ? mask(providerOffset - tcBits) * 2 ** tcBits : 0,
+    limit: tcExpert ? exclusion * 2 + 1 : exclusion,
   };
+}
+
+/** Shorewall's check of every mark and mask against the layout (a wrong one fails its compile). */
+function verifyMark(row: Row, index: number, value: number, text: string, layout: MarkLayout): void {
+  const within = (m: number) => m !== 0 && (value & m) >>> 0 === value;
+  const plainMax = layout.tcExpert ? layout.limit - 1 : layout.tcMask;
+  if (value >= layout.limit || (value > plainMax && !within(layout.providerMask) && !within(layout.userMask))) {
+    throw row.fail(index, `'${text}' is not a mark or mask of this layout`, `up to 0x${layout.tcMask.toString(16)} (MASK_BITS), or bits wholly inside the provider mask 0x${layout.providerMask.toString(16)}`);
+  }
 }
 
 const DESIGNATORS: Record<string, MangleChainName> = { P: 'PREROUTING', I: 'INPUT', F: 'FORWARD', O: 'OUTPUT', T: 'POSTROUTING' };
@@ -137,7 +159,7 @@ function readMarkNumber(row: Row, index: number, text: string, what: string): nu
   return n;
 }
 
-function readMarkParam(row: Row, kind: 'MARK' | 'CONNMARK', param: string | undefined): MangleCommand {
+function readMarkParam(row: Row, kind: 'MARK' | 'CONNMARK', param: string | undefined, layout: MarkLayout): MangleCommand {
   if (param === undefined || param === '') throw row.fail(0, `${kind} needs a mark`, `expected ${kind}(value) or ${kind}(value/mask), e.g. ${kind}(0x2/0x3f)`);
   let text = param;
   let operation: MarkOperation = 'set';
@@ -149,9 +171,11 @@ function readMarkParam(row: Row, kind: 'MARK' | 'CONNMARK', param: string | unde
   const [valueText, maskText, extra] = text.split('/');
   if (extra !== undefined) throw row.fail(0, `'${param}' is not a valid mark`, 'expected value or value/mask');
   const value = readMarkNumber(row, 0, valueText ?? '', 'mark');
+  verifyMark(row, 0, value, valueText ?? '', layout);
   if (maskText === undefined) return { kind, operation, value };
   if (operation !== 'set') throw row.fail(0, `'|' and '&' take no mask ('${param}')`, `write ${kind}(|value) or ${kind}(value/mask)`);
   const m = readMarkNumber(row, 0, maskText, 'mask');
+  verifyMark(row, 0, m, maskText, layout);
   if ((value & m) >>> 0 !== value) {
     throw row.fail(0, `mark ${valueText} has bits outside its mask ${maskText}`, 'the mark ANDed with the mask must equal the mark');
   }
@@ -182,6 +206,7 @@ function readCommand(row: Row, layout: MarkLayout): { command: MangleCommand; de
   };
   const maskParam = (): number => {
     if (param === undefined || param === '') return layout.tcMask;
+    // Shorewall checks a SAVE/RESTORE mask only against the bits below PROVIDER_OFFSET.
     const value = readMarkNumber(row, COL.action, param, 'mask');
     if (!layout.tcExpert && value > layout.smallMax) {
       throw row.fail(COL.action, `the mask ${param} reaches above the bits below PROVIDER_OFFSET (at most 0x${layout.smallMax.toString(16)})`, 'set TC_EXPERT=Yes in shorewall.conf to save or restore provider bits with the class bits');
@@ -192,7 +217,7 @@ function readCommand(row: Row, layout: MarkLayout): { command: MangleCommand; de
   switch (name) {
     case 'MARK':
     case 'CONNMARK':
-      command = readMarkParam(row, name, param);
+      command = readMarkParam(row, name, param, layout);
       break;
     case 'SAVE':
     case 'RESTORE':
@@ -236,10 +261,15 @@ function readEnd(row: Row, index: number, ctx: ParseContext): MangleEnd {
     if (colon >= 0) end.addresses = addresses(text.slice(colon + 1), allow);
     return end;
   }
-  if (/^!?[A-Za-z][A-Za-z0-9_.-]*$/.test(head) && !head.includes('.')) {
-    throw row.fail(index, `'${head}' is neither $FW nor an interface from the interfaces file`, `expected -, $FW, an interface (${[...ctx.interfaces.keys()].join(', ')}), interface:addresses or addresses`);
+  try {
+    return { firewall: false, addresses: addresses(text, allow) };
+  } catch (e) {
+    // An IPv6 address may start with letters (fe80::1): a name is only reported when the text is no address.
+    if (/^!?[A-Za-z][A-Za-z0-9_.-]*$/.test(head) && !head.includes('.')) {
+      throw row.fail(index, `'${head}' is neither $FW nor an interface from the interfaces file`, `expected -, $FW, an interface (${[...ctx.interfaces.keys()].join(', ')}), interface:addresses or addresses`);
+    }
+    throw e;
   }
-  return { firewall: false, addresses: addresses(text, allow) };
 }
 
 function readTest(row: Row, layout: MarkLayout): MarkTest | undefined {
@@ -248,7 +278,9 @@ function readTest(row: Row, layout: MarkLayout): MarkTest | undefined {
   const m = /^(!)?([^/:]+)(?:\/([^/:]+))?(:C)?$/.exec(text);
   if (!m) throw row.fail(COL.test, `'${text}' is not a mark test`, 'expected [!]value[/mask][:C], e.g. 0x2/0x3f:C');
   const value = readMarkNumber(row, COL.test, m[2]!, 'mark');
+  verifyMark(row, COL.test, value, m[2]!, layout);
   const testMask = m[3] === undefined ? layout.tcMask : readMarkNumber(row, COL.test, m[3], 'mask');
+  if (m[3] !== undefined) verifyMark(row, COL.test, testMask, m[3], layout);
   return { value, mask: testMask, connmark: m[4] !== undefined, negate: m[1] !== undefined };
 }
 

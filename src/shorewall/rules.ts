@@ -6,7 +6,7 @@ import { GatehouseError } from '../errors/index.js';
 import { hasPorts, parseNetwork, parseRate, readAddressList, readLogLevel, readPorts, readProtocols, readTime, type AddressListOptions } from './address.js';
 import type { FileItem, ItemVisitor, Row } from './lines.js';
 import { knownMacroNames, macroEntries, type MacroEntry } from './macros.js';
-import type { Endpoint, NatTarget, Rule, RuleAction, RuleSection } from './types.js';
+import type { Endpoint, NatTarget, Rule, RuleAction, RuleCondition, RuleSection } from './types.js';
 import { readZoneSelector, type ParseContext } from './zones.js';
 
 export const RULE_COLUMNS = [
@@ -21,13 +21,17 @@ const BLRULE_ACTIONS: RuleAction[] = ['BLACKLIST', 'WHITELIST', 'ACCEPT', 'DROP'
 /** Shorewall actions we recognise but do not compile yet: an error says so. */
 const KNOWN_UNSUPPORTED = new Set([
   'LOG', 'ULOG', 'NFLOG', 'QUEUE', 'NFQUEUE', 'NONAT', 'SAME', 'MARK', 'CONNMARK', 'COUNT', 'AUDIT', 'A_ACCEPT', 'A_DROP',
-  'A_REJECT', 'INLINE', 'IPTABLES', 'IP6TABLES', 'NFQBY', 'Broadcast', 'Multicast', 'Invalid', 'NotSyn', 'dropInvalid',
+  'A_REJECT', 'INLINE', 'IPTABLES', 'IP6TABLES', 'NFQBY', 'NotSyn', 'dropInvalid',
   'dropNotSyn', 'DropSmurfs', 'TCPFlags', 'Limit', 'AllowICMPs', 'Established', 'Related', 'New', 'Untracked', 'BLACKLIST',
   'WHITELIST', 'DNAT!', 'SNAT', 'MASQUERADE', 'REJECT!', 'ACCEPT!', 'DROP!', 'HELPER', 'CT', 'TARPIT', 'RST', 'FIN',
 ]);
 
+/** Standard actions that are a verdict with a condition (see RuleCondition). */
+const CONDITION_ACTIONS: Record<string, RuleCondition> = { Invalid: 'invalid', Broadcast: 'broadcast', Multicast: 'multicast' };
+
 interface ParsedAction {
   action: RuleAction;
+  condition?: RuleCondition;
   log?: string;
   macro?: MacroEntry[];
 }
@@ -50,8 +54,13 @@ function readAction(row: Row, allowed: RuleAction[]): ParsedAction {
   const slash = /^([A-Za-z0-9_]+)\/([A-Za-z+-]+)$/.exec(head);
   if (call) [macroName, verdict] = [call[1], call[2] ?? ''];
   else if (slash) [macroName, verdict] = [slash[1], slash[2] ?? ''];
+  // Invalid, Broadcast and Multicast alone mean their default verdict, DROP.
+  if (macroName === undefined && Object.hasOwn(CONDITION_ACTIONS, head)) [macroName, verdict] = [head, 'DROP'];
   const parsed: ParsedAction = { action: verdict as RuleAction };
-  if (macroName !== undefined) {
+  if (macroName !== undefined && Object.hasOwn(CONDITION_ACTIONS, macroName)) {
+    if (!['ACCEPT', 'DROP', 'REJECT'].includes(verdict)) throw row.fail(C.action, `${macroName}(${verdict}) is not supported`, `expected ${macroName}(DROP), ${macroName}(REJECT) or ${macroName}(ACCEPT)`);
+    parsed.condition = CONDITION_ACTIONS[macroName]!;
+  } else if (macroName !== undefined) {
     const entries = macroEntries(macroName);
     if (!entries) {
       throw row.fail(C.action, `unknown macro '${macroName}'`, `Gatehouse knows: ${knownMacroNames().join(', ')}`);
@@ -290,6 +299,7 @@ function parseRuleRow(
     // of its own, which made each rule cost kilobytes and most of the parse time.
     const rule = { section: base.section, action: base.action, place: base.place } as Rule;
     if (base.log !== undefined) rule.log = base.log;
+    if (parsed.condition) rule.condition = parsed.condition;
     if (base.natTarget) rule.natTarget = base.natTarget;
     if (base.comment !== undefined) rule.comment = base.comment;
     if (base.origdest) rule.origdest = base.origdest;

@@ -4,49 +4,53 @@
  */
 import { GatehouseError } from '../errors/index.js';
 import { parseRate } from './address.js';
-import { substitute, type Params } from './lines.js';
-import type { Settings } from './types.js';
+import type { Params } from './lines.js';
+import { shellLines, shellWord, type ShellLookup } from './shell.js';
+import type { Disposition, Settings, StateDispositions } from './types.js';
 
-const ASSIGNMENT = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/;
+const ASSIGNMENT = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=/;
 
-function unquote(value: string, place: { file: string; line: number }): string {
-  const v = value.trim();
-  if (v.length >= 2 && ((v.startsWith('"') && v.endsWith('"')) || (v.startsWith("'") && v.endsWith("'")))) {
-    return v.slice(1, -1);
-  }
-  if (/["'`;|&<>()]/.test(v) || /\s/.test(v)) {
-    throw new GatehouseError(`'${v}' is a shell expression Gatehouse does not evaluate`, {
-      place,
-      hint: 'write a plain value, quoted if it holds spaces: NAME="a b"',
-    });
-  }
-  return v;
-}
+/**
+ * How a name that nothing defines expands: in `params` (shell) to nothing; in
+ * shorewall.conf to nothing when it looks like a Shorewall option (Shorewall knows every
+ * option, set or not), else an error, since it is most likely a typing mistake.
+ */
+export type UndefinedNames = 'empty' | 'options-empty';
 
-/** Reads NAME=value lines in order; later lines may use earlier names. */
+/** Reads NAME=value lines in order with the shell's quoting rules; later lines may use earlier names. */
 export function parseAssignments(
   file: string,
   text: string,
   initial: Params,
   firewallZone: string,
+  undefinedNames: UndefinedNames = 'empty',
 ): { values: Params; order: string[] } {
   const values: Params = { ...initial };
   const order: string[] = [];
-  text.split('\n').forEach((raw, i) => {
-    const place = { file, line: i + 1 };
-    const line = raw.replace(/\r$/, '');
+  const lookup: ShellLookup = (name, place, column) => {
+    if (name === 'FW') return firewallZone;
+    const value = values[name];
+    if (value !== undefined) return value;
+    if (undefinedNames === 'empty' || /^[A-Z][A-Z0-9_]*$/.test(name)) return '';
+    throw new GatehouseError(`parameter '${name}' is not defined`, {
+      place: { ...place, column: String(column) },
+      hint: `define ${name}=... in params, or single-quote the value to keep it literal`,
+    });
+  };
+  for (const { text: line, line: lineNo } of shellLines(text)) {
+    const place = { file, line: lineNo };
     const trimmed = line.trim();
-    if (trimmed === '' || trimmed.startsWith('#')) return;
-    const m = ASSIGNMENT.exec(trimmed.replace(/\s+#.*$/, ''));
+    if (trimmed === '' || trimmed.startsWith('#')) continue;
+    const m = ASSIGNMENT.exec(trimmed);
     if (!m) {
-      throw new GatehouseError('expected NAME=value', { place, hint: 'params and shorewall.conf hold one NAME=value per line' });
+      throw new GatehouseError('expected NAME=value', { place, hint: `${file} holds one NAME=value per line` });
     }
     const name = m[1] ?? '';
+    const valueText = trimmed.slice(m[0].length);
     const column = line.indexOf('=') + 2;
-    const value = substitute(unquote(m[2] ?? '', place), place, column, { params: values, firewallZone });
-    values[name] = value;
+    values[name] = shellWord(valueText, place, column, lookup);
     if (!order.includes(name)) order.push(name);
-  });
+  }
   return { values, order };
 }
 
@@ -59,7 +63,19 @@ const HONOURED = new Set([
   'LOGLIMIT',
   'BLACKLIST',
   'BLACKLIST_DISPOSITION',
+  'RELATED_DISPOSITION',
+  'RELATED_LOG_LEVEL',
+  'INVALID_DISPOSITION',
+  'INVALID_LOG_LEVEL',
+  'UNTRACKED_DISPOSITION',
+  'UNTRACKED_LOG_LEVEL',
+  'TCP_FLAGS_DISPOSITION',
+  'TCP_FLAGS_LOG_LEVEL',
+  'SMURF_DISPOSITION',
+  'SMURF_LOG_LEVEL',
 ]);
+
+const SYSLOG_LEVELS = new Set(['debug', 'info', 'notice', 'warning', 'warn', 'err', 'error', 'crit', 'alert', 'emerg', 'panic', '0', '1', '2', '3', '4', '5', '6', '7']);
 
 const CONF = 'shorewall.conf';
 
@@ -70,7 +86,7 @@ function placeOf(text: string, name: string): { file: string; line: number } {
 
 /** Validates the honoured settings; returns them with a note naming the ignored ones. */
 export function parseSettings(text: string | undefined, params: Params, firewallZone: string): { settings: Settings; notes: string[] } {
-  const { values, order } = text === undefined ? { values: {}, order: [] } : parseAssignments(CONF, text, params, firewallZone);
+  const { values, order } = text === undefined ? { values: {}, order: [] } : parseAssignments(CONF, text, params, firewallZone, 'options-empty');
   const raw: Record<string, string> = {};
   for (const name of order) raw[name] = values[name] ?? '';
   const fail = (name: string, message: string, hint: string) =>
@@ -120,6 +136,31 @@ export function parseSettings(text: string | undefined, params: Params, firewall
     throw fail('BLACKLIST_DISPOSITION', `BLACKLIST_DISPOSITION=${blDisposition} is not supported`, 'expected DROP or REJECT');
   }
 
+  const logLevel = (name: string): string | undefined => {
+    const v = pick(name)?.replace(/!$/, '').toLowerCase();
+    if (v === undefined || v === 'none') return undefined;
+    if (!SYSLOG_LEVELS.has(v)) throw fail(name, `${name}=${v} is not a log level Gatehouse supports`, 'expected a syslog level (info, notice, warning, ...), 0-7, none or nothing');
+    return v;
+  };
+  // Shorewall's defaults when a disposition is not set: RELATED accepted, INVALID and
+  // UNTRACKED continue to the rules, impossible TCP flags and smurfs dropped.
+  function stateDisposition<V extends string>(name: string, fallback: V, allowed: readonly V[], level: string): Disposition<V> {
+    const text = (pick(name) ?? fallback).toUpperCase();
+    if (!(allowed as readonly string[]).includes(text)) {
+      const audit = /^A_/.test(text) ? ' (audited dispositions are not supported)' : '';
+      throw fail(name, `${name}=${text} is not valid${audit}`, `expected ${allowed.join(', ')}`);
+    }
+    const log = logLevel(level);
+    return log === undefined ? { verdict: text as V } : { verdict: text as V, log };
+  }
+  const dispositions: StateDispositions = {
+    related: stateDisposition('RELATED_DISPOSITION', 'ACCEPT', ['ACCEPT', 'DROP', 'REJECT', 'CONTINUE'] as const, 'RELATED_LOG_LEVEL'),
+    invalid: stateDisposition('INVALID_DISPOSITION', 'CONTINUE', ['DROP', 'REJECT', 'CONTINUE'] as const, 'INVALID_LOG_LEVEL'),
+    untracked: stateDisposition('UNTRACKED_DISPOSITION', 'CONTINUE', ['ACCEPT', 'DROP', 'REJECT', 'CONTINUE'] as const, 'UNTRACKED_LOG_LEVEL'),
+    tcpFlags: stateDisposition('TCP_FLAGS_DISPOSITION', 'DROP', ['ACCEPT', 'DROP', 'REJECT'] as const, 'TCP_FLAGS_LOG_LEVEL'),
+    smurf: stateDisposition('SMURF_DISPOSITION', 'DROP', ['DROP'] as const, 'SMURF_LOG_LEVEL'),
+  };
+
   const settings: Settings = {
     ipForwarding,
     maclistDisposition: disposition,
@@ -127,6 +168,7 @@ export function parseSettings(text: string | undefined, params: Params, firewall
     logFormat: pick('LOGFORMAT') ?? 'Shorewall:%s:%s:',
     blacklistStates: blacklist.includes('ALL') ? ['NEW', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED'] : blacklist,
     blacklistDisposition: blDisposition,
+    dispositions,
     raw,
   };
   const maclistLevel = pick('MACLIST_LOG_LEVEL');

@@ -23,6 +23,8 @@ export interface Zone {
 }
 
 export interface InterfaceOptions {
+  /** `ignore`: Shorewall generates nothing for the interface (its traffic meets the all policies). */
+  ignore: boolean;
   routeback: boolean;
   dhcp: boolean;
   tcpflags: boolean;
@@ -121,9 +123,16 @@ export interface RateLimit {
   burst?: number;
 }
 
+/**
+ * Shorewall's standard actions that add a condition to a verdict: Invalid(DROP) is DROP
+ * for packets conntrack finds INVALID, Broadcast and Multicast match those destinations.
+ */
+export type RuleCondition = 'invalid' | 'broadcast' | 'multicast';
+
 export interface Rule {
   section: RuleSection;
   action: RuleAction;
+  condition?: RuleCondition;
   /** Syslog level (or number) when the rule logs; absent when it does not. */
   log?: string;
   source: Endpoint;
@@ -206,6 +215,22 @@ export interface StoppedRule {
   place: SourcePlace;
 }
 
+/** A disposition with the log level of its *_LOG_LEVEL setting, when it logs. */
+export interface Disposition<V extends string> {
+  verdict: V;
+  log?: string;
+}
+
+export interface StateDispositions {
+  related: Disposition<'ACCEPT' | 'DROP' | 'REJECT' | 'CONTINUE'>;
+  invalid: Disposition<'DROP' | 'REJECT' | 'CONTINUE'>;
+  untracked: Disposition<'ACCEPT' | 'DROP' | 'REJECT' | 'CONTINUE'>;
+  /** Interfaces with tcpflags: packets with impossible flag combinations. */
+  tcpFlags: Disposition<'ACCEPT' | 'DROP' | 'REJECT'>;
+  /** Interfaces with nosmurfs: broadcast and multicast sources. */
+  smurf: Disposition<'DROP'>;
+}
+
 /** The shorewall.conf settings the compiler honours, already validated. */
 export interface Settings {
   ipForwarding: 'On' | 'Off' | 'Keep' | undefined;
@@ -218,6 +243,8 @@ export interface Settings {
   /** Connection states the blrules apply to. */
   blacklistStates: string[];
   blacklistDisposition: 'DROP' | 'REJECT';
+  /** What happens to packets of each conntrack state before the rules (Shorewall's *_DISPOSITION). */
+  dispositions: StateDispositions;
   /** Every setting as written (after substitution), including the ones we ignore. */
   raw: Record<string, string>;
 }

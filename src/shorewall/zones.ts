@@ -117,13 +117,14 @@ export function parseInterfaces(items: FileItem[], ctx: ParseContext, notes: str
     const name = row.need(1, 'an interface name (eth0, ppp+)');
     if (!INTERFACE_NAME.test(name)) throw row.fail(1, `'${name}' is not a valid interface name`, 'expected up to 15 letters, digits, . _ - @, optionally ending in +');
     if (ctx.interfaces.has(name)) throw row.fail(1, `interface '${name}' is declared twice`);
-    const options: InterfaceOptions = { routeback: false, dhcp: false, tcpflags: false, nosmurfs: false, maclist: false, optional: false, bridge: false };
+    const options: InterfaceOptions = { ignore: false, routeback: false, dhcp: false, tcpflags: false, nosmurfs: false, maclist: false, optional: false, bridge: false };
     let physical = name;
     const optionText = row.get(optionsIndex);
     for (const option of optionText === undefined ? [] : optionText.split(',')) {
       const [key, value] = option.split('=', 2) as [string, string | undefined];
       const flag = value === undefined || value === '1' ? true : value === '0' ? false : undefined;
       switch (key) {
+        case 'ignore':
         case 'routeback':
         case 'dhcp':
         case 'tcpflags':
@@ -143,10 +144,16 @@ export function parseInterfaces(items: FileItem[], ctx: ParseContext, notes: str
             notes.push(`interfaces:${row.line}: option '${key}' is kept but not acted upon`);
             break;
           }
-          throw row.fail(optionsIndex, `interface option '${key}' is not supported yet`, 'supported: routeback, dhcp, tcpflags, nosmurfs, maclist, optional, bridge, physical=');
+          throw row.fail(optionsIndex, `interface option '${key}' is not supported yet`, 'supported: ignore, routeback, dhcp, tcpflags, nosmurfs, maclist, optional, bridge, physical=');
       }
     }
     if (row.get(optionsIndex + 1) !== undefined) throw row.fail(optionsIndex + 1, 'unexpected extra column');
+    if (options.ignore) {
+      if (zoneName !== undefined) throw row.fail(0, 'an ignored interface belongs to no zone', "write - in the ZONE column, or drop 'ignore'");
+      // Shorewall generates nothing for it; the loopback is always accepted anyway.
+      if (name !== 'lo' && physical !== 'lo') notes.push(`interfaces:${row.line}: ${name} is ignored: its traffic meets the all policies`);
+      continue;
+    }
     const iface: Interface = { zone: zoneName, name, physical, options, place: { file: 'interfaces', line: row.line } };
     ctx.interfaces.set(name, iface);
     out.push(iface);

@@ -6,6 +6,7 @@ import { underRoot, runtimePaths, shippedPaths } from '../layout/index.js';
 import { GatehouseError } from '../errors/index.js';
 import { readAllDatabases } from '../db/index.js';
 import { buildModel } from '../model/index.js';
+import { buildQosModel } from '../qos/index.js';
 import { type TemplateDirs, normalizeTarget } from './fragments.js';
 import { readTargetMetadata } from './metadata.js';
 import { type TemplateContext, renderTarget } from './render.js';
@@ -13,7 +14,7 @@ import { deleteFileIfPresent, writeFileIfChanged } from './write.js';
 
 /** Shipped templates of this installation and the root's templates-custom. */
 export function defaultTemplateDirs(root: string): TemplateDirs {
-  return { shipped: shippedPaths().templates, custom: runtimePaths(root).templatesCustom };
+  return { shipped: shippedPaths().templates, custom: runtimePaths(root).templatesCustom, root };
 }
 
 export interface ExpandResult {
@@ -68,5 +69,5 @@ export async function expandTargets(
 export async function buildTemplateContext(root: string): Promise<TemplateContext> {
   const db = await readAllDatabases(root);
   const model = buildModel(db);
-  return { ...model, db };
+  return { ...model, qos: buildQosModel(db), db };
 }

@@ -5,11 +5,14 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
+import { assertTrustedFile } from '../layout/index.js';
 
 /** Where fragments come from: shipped with Gatehouse, and the administrator's own. */
 export interface TemplateDirs {
   shipped: string;
   custom: string;
+  /** The runtime root: symlinks among custom fragments may not lead out of it (default: the custom folder). */
+  root?: string;
 }
 
 export interface Fragment {
@@ -59,7 +62,7 @@ function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function listFolder(folder: string, origin: Fragment['origin']): Fragment[] {
+function listFolder(folder: string, origin: Fragment['origin'], dirs: TemplateDirs): Fragment[] {
   let names: string[];
   try {
     names = readdirSync(folder);
@@ -75,6 +78,8 @@ function listFolder(folder: string, origin: Fragment['origin']): Fragment[] {
     const file = join(folder, fileName);
     const st = statSync(file, { throwIfNoEntry: false });
     if (!st?.isFile()) continue;
+    // What a fragment prints becomes firewall rules that root loads.
+    if (origin === 'custom') assertTrustedFile(file, dirs.custom, dirs.root ?? dirs.custom, 'the custom fragment');
     const name = sortName(fileName);
     const other = seen.get(name);
     if (other !== undefined) {
@@ -97,8 +102,8 @@ function listFolder(folder: string, origin: Fragment['origin']): Fragment[] {
  */
 export function listFragments(target: string, dirs: TemplateDirs): Fragment[] {
   const byName = new Map<string, Fragment>();
-  for (const f of listFolder(targetFolder(dirs.shipped, target), 'shipped')) byName.set(f.name, f);
-  for (const f of listFolder(targetFolder(dirs.custom, target), 'custom')) byName.set(f.name, f);
+  for (const f of listFolder(targetFolder(dirs.shipped, target), 'shipped', dirs)) byName.set(f.name, f);
+  for (const f of listFolder(targetFolder(dirs.custom, target), 'custom', dirs)) byName.set(f.name, f);
   return [...byName.values()].sort((a, b) => compareNames(a.name, b.name));
 }
 

@@ -5,7 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { GatehouseError } from '../errors/index.js';
+import { assertTrustedFile } from '../layout/index.js';
 import { type TemplateDirs, targetFolder } from './fragments.js';
 
 export const METADATA_FILE = '.metadata.json';
@@ -55,6 +57,8 @@ function readOne(file: string): Partial<TargetMetadata> {
 }
 
 export function readTargetMetadata(target: string, dirs: TemplateDirs): TargetMetadata {
+  const custom = join(targetFolder(dirs.custom, target), METADATA_FILE);
+  if (existsSync(custom)) assertTrustedFile(custom, dirs.custom, dirs.root ?? dirs.custom, 'the custom template metadata');
   return {
     ...DEFAULT_METADATA,
     ...readOne(join(targetFolder(dirs.shipped, target), METADATA_FILE)),

@@ -6,7 +6,7 @@
  * by their text; loading one is a plain JavaScript parse.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Database } from '../db/index.js';
 import { GatehouseError, isGatehouseError } from '../errors/index.js';
@@ -34,6 +34,9 @@ const COMPILE_OPTIONS = { noEscape: true, knownHelpers: KNOWN_HELPERS };
 const cache = new Map<string, CacheEntry>();
 const stats = { compiled: 0, reused: 0, loaded: 0 };
 let storeDir: string | undefined;
+/** Whether storeDir passed its check (undefined: not checked yet). */
+let storeTrusted: boolean | undefined;
+const storeNotices: string[] = [];
 
 /** How often fragments were compiled, reused in this process, and loaded from the store folder (for tests and benchmarks). */
 export function fragmentCacheStats(): { compiled: number; reused: number; loaded: number; cached: number } {
@@ -46,7 +49,41 @@ export function fragmentCacheStats(): { compiled: number; reused: number; loaded
  * with mode 0700. A missing, stale or damaged entry is simply compiled again.
  */
 export function useCompiledFragmentStore(dir: string | undefined): void {
+  if (dir !== storeDir) storeTrusted = undefined;
   storeDir = dir;
+}
+
+/**
+ * What the store refused since the last call: entries or a folder that someone else
+ * could have written, which are never run (the fragment is compiled again instead).
+ */
+export function takeFragmentStoreNotices(): string[] {
+  return storeNotices.splice(0);
+}
+
+const euid = (): number => (typeof process.geteuid === 'function' ? process.geteuid() : 0);
+
+/** Why a cache file or folder may not be trusted: not ours, writable by others, or a link. */
+function storeProblem(path: string, kind: 'folder' | 'file'): string | undefined {
+  const st = lstatSync(path, { throwIfNoEntry: false });
+  if (!st) return undefined;
+  if (st.isSymbolicLink()) return 'is a symlink';
+  if (kind === 'folder' ? !st.isDirectory() : !st.isFile()) return `is not a ${kind}`;
+  if (st.uid !== euid()) return `is owned by uid ${st.uid}, not by the user running Gatehouse (uid ${euid()})`;
+  const mask = kind === 'folder' ? 0o077 : 0o022;
+  if ((st.mode & mask) !== 0) return `has mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}, open to others`;
+  return undefined;
+}
+
+/** The store folder may be used: ours and owner-only. Checked once per folder and process. */
+function storeUsable(): boolean {
+  if (storeDir === undefined) return false;
+  if (storeTrusted === undefined) {
+    const problem = storeProblem(storeDir, 'folder');
+    storeTrusted = problem === undefined;
+    if (problem) storeNotices.push(`compiled-fragment cache ${storeDir} ${problem}: not used (fragments are compiled in memory); remove it to let Gatehouse recreate it`);
+  }
+  return storeTrusted;
 }
 
 function storeKey(source: string): string {
@@ -59,9 +96,16 @@ function fromSpec(spec: string): CompiledFragment {
 }
 
 function loadStored(key: string): CompiledFragment | undefined {
-  if (storeDir === undefined) return undefined;
+  if (storeDir === undefined || !storeUsable()) return undefined;
+  const file = join(storeDir, `${key}.js`);
+  // The entry is evaluated as code: only one that we wrote and nobody else can change.
+  const problem = storeProblem(file, 'file');
+  if (problem) {
+    storeNotices.push(`compiled-fragment cache entry ${file} ${problem}: not run; compiled again`);
+    return undefined;
+  }
   try {
-    return fromSpec(readFileSync(join(storeDir, `${key}.js`), 'utf8'));
+    return fromSpec(readFileSync(file, 'utf8'));
   } catch {
     return undefined;
   }
@@ -69,11 +113,13 @@ function loadStored(key: string): CompiledFragment | undefined {
 
 function store(key: string, spec: string): void {
   if (storeDir === undefined) return;
+  if (storeTrusted === false) return;
   const file = join(storeDir, `${key}.js`);
   const temp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(storeDir, { recursive: true, mode: 0o700 });
-    writeFileSync(temp, spec, { mode: 0o600 });
+    if (!storeUsable()) return;
+    writeFileSync(temp, spec, { mode: 0o600, flag: 'wx' });
     renameSync(temp, file);
   } catch {
     // Only a lost speed-up: the next process compiles again.

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, existsSync } from 'node:fs';
 import type { FSWatcher } from 'chokidar';
-import { runtimePaths } from '../layout/index.js';
+import { makePrivateDir, runtimePaths } from '../layout/index.js';
 import { type TemplateDirs, normalizeTarget, targetFolder } from './fragments.js';
 import { type ExpandResult, buildTemplateContext, defaultTemplateDirs, expandTargets } from './expand.js';
 
@@ -32,11 +32,13 @@ export function watchedFolders(root: string, targets: string[], dirs: TemplateDi
     const shipped = targetFolder(dirs.shipped, t);
     if (existsSync(shipped)) folders.add(shipped);
     const custom = targetFolder(dirs.custom, t);
-    mkdirSync(custom, { recursive: true });
+    // Root loads what is in here: never writable by group or others, whatever the umask.
+    mkdirSync(custom, { recursive: true, mode: 0o755 });
     folders.add(custom);
   }
   const dbDir = runtimePaths(root).dbDir;
-  mkdirSync(dbDir, { recursive: true });
+  // Databases may hold secrets: the folder is owner-only whichever command creates it first.
+  makePrivateDir(dbDir);
   folders.add(dbDir);
   return [...folders];
 }

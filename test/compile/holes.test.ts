@@ -50,3 +50,51 @@ describe('DNAT and REDIRECT that change the port', () => {
     expect(lines(p.rulesV4, '-A net-loc -d')).toEqual(['-A net-loc -d 192.168.1.11 -p tcp --dport 22 -j ACCEPT']);
   });
 });
+
+describe('state dispositions', () => {
+  it("follow Shorewall's defaults when unset: RELATED accepted, INVALID and UNTRACKED continue to the rules", () => {
+    const p = plan({});
+    expect(lines(p.rulesV4, '-A INPUT -m conntrack')).toEqual(['-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT']);
+  });
+
+  it('each disposition and its log level become rules in INPUT, FORWARD and OUTPUT', () => {
+    const conf = 'RELATED_DISPOSITION=REJECT\nINVALID_DISPOSITION=DROP\nINVALID_LOG_LEVEL=info\nUNTRACKED_DISPOSITION=ACCEPT\n';
+    const p = plan({ 'shorewall.conf': conf });
+    expect(lines(p.rulesV4, '-A FORWARD -m conntrack')).toEqual([
+      '-A FORWARD -m conntrack --ctstate ESTABLISHED -j ACCEPT',
+      '-A FORWARD -m conntrack --ctstate RELATED -j reject',
+      '-A FORWARD -m conntrack --ctstate INVALID -j LOG --log-prefix Shorewall:FORWARD:DROP: --log-level 6',
+      '-A FORWARD -m conntrack --ctstate INVALID -j DROP',
+      '-A FORWARD -m conntrack --ctstate UNTRACKED -j ACCEPT',
+    ]);
+  });
+
+  it('TCP_FLAGS_DISPOSITION and SMURF_LOG_LEVEL are honoured', () => {
+    const p = plan({ interfaces: '?FORMAT 2\nloc eth0 -\nnet eth1 tcpflags,nosmurfs\n', 'shorewall.conf': 'TCP_FLAGS_DISPOSITION=REJECT\nSMURF_LOG_LEVEL=notice\n' });
+    expect(lines(p.rulesV4, '-A tcpflags').every((l) => l.endsWith('-j reject'))).toBe(true);
+    // Broadcast and multicast sources, in the in@ and fwd@ chains of eth1.
+    expect(lines(p.rulesV4, '--log-prefix Shorewall:smurfs:DROP: --log-level 5')).toHaveLength(4);
+  });
+
+  it('refuses a disposition Shorewall does not allow, naming the setting', () => {
+    expect(() => plan({ 'shorewall.conf': 'INVALID_DISPOSITION=ACCEPT\n' })).toThrow(/INVALID_DISPOSITION=ACCEPT is not valid/);
+    expect(() => plan({ 'shorewall.conf': 'SMURF_DISPOSITION=A_DROP\n' })).toThrow(/audited/);
+  });
+});
+
+describe('the end of INPUT, FORWARD and OUTPUT', () => {
+  it('takes the all $FW, $FW all and all all policies, as Shorewall does for unlisted interfaces', () => {
+    const p = plan({ policy: 'loc net ACCEPT\n$FW all ACCEPT\nall $FW DROP info\nall all REJECT\n' });
+    const tail = (chain: string) => lines(p.rulesV4, `-A ${chain} -j`).slice(-1)[0];
+    expect(tail('INPUT')).toBe('-A INPUT -j DROP');
+    expect(lines(p.rulesV4, '-A INPUT -j LOG')).toEqual(['-A INPUT -j LOG --log-prefix Shorewall:INPUT:DROP: --log-level 6']);
+    expect(tail('OUTPUT')).toBe('-A OUTPUT -j ACCEPT');
+    expect(tail('FORWARD')).toBe('-A FORWARD -j reject');
+  });
+
+  it("without an all all line, Shorewall's defaults: INPUT DROP, FORWARD and OUTPUT REJECT, logged", () => {
+    const p = plan({ policy: 'loc net ACCEPT\nloc $FW ACCEPT\n$FW loc ACCEPT\n$FW net ACCEPT\nnet all DROP\n' });
+    expect(lines(p.rulesV4, '-A INPUT -j').slice(-2)).toEqual(['-A INPUT -j LOG --log-prefix Shorewall:INPUT:DROP: --log-level 6', '-A INPUT -j DROP']);
+    expect(lines(p.rulesV4, '-A FORWARD -j').slice(-1)).toEqual(['-A FORWARD -j reject']);
+  });
+});

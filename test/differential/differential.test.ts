@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan } from '../../src/apply/index.js';
 import { buildProjectIfStale, runBin } from '../e2e/harness.js';
 import { type Lab, LAB_NODES, createLab, labUnavailableReason } from '../lab/lab.js';
-import { type Difference, type Forward, type PortChoice, RED_V4, differences, formatMatrix, probeLabel, probeSet, runProbes } from './probes.js';
+import { type Difference, type Forward, type PortChoice, RED_V4, confirmDifferences, differences, formatMatrix, probeLabel, probeSet, runProbes } from './probes.js';
 import { adaptedCopy, compileAndStart, fingerprint, shorewallUnavailableReason } from './shorewall-side.js';
 
 const why = labUnavailableReason() ?? shorewallUnavailableReason();
@@ -93,6 +93,7 @@ describe.skipIf(why)('Gatehouse and Shorewall give every probe the same verdict'
 
       const probes = probeSet(ports, dirs.v6 ? [4, 6] : [4], forwards);
       const [reference, seen] = await Promise.all([runProbes(shorewallLab, probes), runProbes(gatehouseLab, probes)]);
+      await confirmDifferences(shorewallLab, gatehouseLab, probes, reference, seen);
       const found = differences(probes, reference, seen);
       const accepted = reference.filter((v) => v === 'accepted').length;
       console.log(`${name}: ${probes.length} probes, ${accepted} accepted by Shorewall, ${found.length} differences`);

@@ -72,7 +72,7 @@ const PROBE_TIMEOUT_MS = 600;
 const PARALLEL = 48;
 
 /** Verdicts in probe order; a bounded number in flight so a busy box does not turn accepts into timeouts. */
-export async function runProbes(lab: Lab, probes: Probe[]): Promise<Verdict[]> {
+export async function runProbes(lab: Lab, probes: Probe[], timeoutMs = PROBE_TIMEOUT_MS, parallel = PARALLEL): Promise<Verdict[]> {
   const verdicts: Verdict[] = new Array<Verdict>(probes.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -87,8 +87,27 @@ export async function runProbes(lab: Lab, probes: Probe[]): Promise<Verdict[]> {
       });
     }
   };
-  await Promise.all(Array.from({ length: PARALLEL }, worker));
+  await Promise.all(Array.from({ length: parallel }, worker));
   return verdicts;
+}
+
+/**
+ * Probes whose verdicts differ are sent again to both labs, fewer at a time and with a
+ * longer wait, up to `rounds` times: on a loaded machine a short timeout turns an accept
+ * into a "drop" now and then, and only a difference that persists is a difference.
+ * Updates both verdict lists in place.
+ */
+export async function confirmDifferences(shorewallLab: Lab, gatehouseLab: Lab, probes: Probe[], shorewall: Verdict[], gatehouse: Verdict[], rounds = 2): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    const differing = probes.map((_, i) => i).filter((i) => shorewall[i] !== gatehouse[i]);
+    if (differing.length === 0) return;
+    const again = differing.map((i) => probes[i]!);
+    const [sw, gh] = await Promise.all([runProbes(shorewallLab, again, 2500, 8), runProbes(gatehouseLab, again, 2500, 8)]);
+    differing.forEach((probeIndex, k) => {
+      shorewall[probeIndex] = sw[k]!;
+      gatehouse[probeIndex] = gh[k]!;
+    });
+  }
 }
 
 export function differenceKind(reference: Verdict, seen: Verdict): string {

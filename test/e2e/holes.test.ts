@@ -85,6 +85,36 @@ describe.skipIf(why)('false accepts of issue 16, closed, proved with packets', (
       await lab.exec('green', 'iptables', ['-F', 'INPUT']);
     }
   });
+
+  it.skipIf(noCrafted)('INVALID_DISPOSITION and RELATED_DISPOSITION decide the fate of INVALID and RELATED packets', async () => {
+    // SYN+FIN is INVALID to conntrack; without tcpflags only the disposition decides.
+    const synFin = { from: 'inet', to: 'green', family: 4, src: '198.51.100.10', dst: '192.168.1.10', proto: 'tcp', options: { flags: 'SF', dport: 22 } } as const;
+    for (const [setting, expected] of [['DROP', 'blocked'], ['REJECT', 'blocked'], ['CONTINUE', 'arrived']] as const) {
+      await loadShorewall(lab, files(['ACCEPT net loc tcp 22'], { conf: [`INVALID_DISPOSITION=${setting}`] }));
+      await expectArrivals(lab, [{ ...synFin, expect: expected, why: `INVALID_DISPOSITION=${setting}${setting === 'CONTINUE' ? ': the packet meets ACCEPT net loc tcp 22, as in Shorewall' : ''}` }]);
+    }
+    await loadShorewall(lab, files(['ACCEPT net loc udp 9999'], { conf: ['RELATED_DISPOSITION=DROP'] }));
+    await lab.exec('green', 'iptables', ['-A', 'INPUT', '-p', 'udp', '--dport', '9999', '-j', 'REJECT']);
+    try {
+      await expectVerdicts(lab, [{ from: 'inet', to: 'green', proto: 'udp', port: 9999, verdict: 'dropped', why: "RELATED_DISPOSITION=DROP: green's port unreachable is dropped" }]);
+    } finally {
+      await lab.exec('green', 'iptables', ['-F', 'INPUT']);
+    }
+  });
+
+  it('an interface the interfaces file does not list meets the all all policy, not a silent drop', async () => {
+    const interfaces = ['net red0 -', 'loc green0 -', 'gst blue0 -'];
+    await loadShorewall(lab, files([], { interfaces, policy: ['loc net ACCEPT', 'net all DROP', 'all all REJECT'] }));
+    await expectVerdicts(lab, [
+      { from: 'orange', to: 'gw', proto: 'tcp', port: 22, verdict: 'rejected', options: { address: '192.168.20.1' }, why: 'orange0 is unlisted: INPUT ends with the all all REJECT policy' },
+      { from: 'orange', to: 'inet', proto: 'tcp', port: 80, verdict: 'rejected', why: 'orange0 is unlisted: FORWARD ends with the all all REJECT policy' },
+    ]);
+    await loadShorewall(lab, files([], { interfaces, policy: ['loc net ACCEPT', 'net all DROP', 'all all ACCEPT'] }));
+    await expectVerdicts(lab, [
+      { from: 'orange', to: 'inet', proto: 'tcp', port: 80, verdict: 'accepted', why: 'orange0 is unlisted: the all all ACCEPT policy, as in Shorewall' },
+      { from: 'inet', to: 'gw', proto: 'tcp', port: 22, verdict: 'dropped', options: { address: RED }, why: 'a listed interface keeps its own policy: net all DROP' },
+    ]);
+  });
 });
 
 export { RED, files, expectArrivals, noCrafted };

@@ -184,6 +184,7 @@ describe('shipped events', () => {
     const ev = loadEvent('firewall-gateway-save', shipped(s.root));
     expect(ev.templates).toContain('/etc/shorewall/rules');
     expect(ev.templates).toContain('/etc/shorewall6/rules');
-    expect(ev.templates).toHaveLength(22);
+    expect(ev.templates).toContain('/etc/firehol/fireqos.conf');
+    expect(ev.templates).toHaveLength(28);
   });
 });

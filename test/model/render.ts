@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Database } from '../../src/db/index.js';
 import { GATEWAY_TARGETS, buildModel } from '../../src/model/index.js';
 import { renderTarget } from '../../src/templates/index.js';
+import { buildQosModel } from '../../src/qos/index.js';
 
 export const projectRoot = join(dirname(new URL(import.meta.url).pathname), '..', '..');
 export const goldenRoot = join(projectRoot, 'test/golden/model');
@@ -37,7 +38,10 @@ export function loadScenario(name: string): Scenario {
 
 /** target path -> generated text, for every gateway target. */
 export function renderAll(databases: Record<string, Database>, options: Scenario['options'], customDir = join(projectRoot, 'test/model/no-custom')): Record<string, string> {
-  const context = { ...buildModel(databases, options), db: databases };
+  // As the db layer does, a database the scenario leaves out reads as its shipped defaults (tc: high and low).
+  const tcDefaults = JSON.parse(readFileSync(join(projectRoot, 'db/tc/defaults.json'), 'utf8')) as Database;
+  const qos = buildQosModel({ tc: tcDefaults, ...databases }, { offsetMinutes: () => 0 });
+  const context = { ...buildModel(databases, options), qos, db: databases };
   const out: Record<string, string> = {};
   for (const target of GATEWAY_TARGETS) out[target] = renderTarget(target, context, { shipped: shippedTemplates, custom: customDir });
   return out;

@@ -63,6 +63,11 @@ describe('mangle entries run in the chain Shorewall picks', () => {
     ]);
   });
 
+  it('an IPv6 address that starts with letters is an address, not an interface name', () => {
+    const [e] = parseShorewall({ ...BASE, zones: 'fw firewall\nloc ipv6\nnet ipv6\n', mangle: 'MARK(1):T fd00:1::/64\n' }, { family: 6, dir: '/t' }).mangle;
+    expect(e?.source.addresses?.items).toEqual([{ kind: 'net', family: 6, address: 'fd00:1::/64' }]);
+  });
+
   it('a negated source interface and interface:address ends', () => {
     const [e] = mangle('CONNMARK(0x5/0x3f):F !eth1 eth1:203.0.113.0/24 udp 53\n');
     expect(e?.source).toEqual({ firewall: false, interface: 'eth1', negateInterface: true });
@@ -79,6 +84,13 @@ describe('mangle input Shorewall refuses (or Gatehouse cannot honour) is refused
   it('a SAVE mask above PROVIDER_OFFSET without TC_EXPERT, accepted with it', () => {
     expect(failure('SAVE(0xfff3f):T\n')).toMatch(/the mask 0xfff3f reaches above .* \(at most 0xffff\).*TC_EXPERT=Yes/);
     expect(mangle('SAVE(0xfff3f):T\n', 'PROVIDER_OFFSET=16\nMASK_BITS=16\nTC_EXPERT=Yes\n')[0]?.command).toEqual({ kind: 'SAVE', mask: 0xfff3f });
+  });
+
+  it('a mark or mask outside the layout (above MASK_BITS and not wholly provider bits), as Shorewall refuses it', () => {
+    const conf = 'PROVIDER_BITS=4\nPROVIDER_OFFSET=16\nMASK_BITS=8\n';
+    expect(failure('RESTORE(0xff3f) $FW - - - - - 0x0/0xff3f\n', conf)).toMatch(/\(test\): '0xff3f' is not a mark or mask of this layout/);
+    expect(failure('MARK(0x100000):P\n')).toMatch(/'0x100000' is not a mark or mask of this layout/);
+    expect(mangle('MARK(0x20000/0xf0000):P\n', conf)[0]?.command).toEqual({ kind: 'MARK', operation: 'set', value: 0x20000, mask: 0xf0000 });
   });
 
   it('a designator other than OUTPUT with SOURCE $FW', () => {

@@ -18,6 +18,9 @@ export const command: CommandModule<object, RootAndModeArgs> = {
     const explicit = args.apply ?? process.env['GATEHOUSE_APPLY'];
     const status = await firewallStatus(root, explicit ? { mode: parseApplyMode(explicit) } : {});
     process.stdout.write(formatStatus(status));
+    // The API's run-time sets (issue 14): database entries and what each kernel set holds.
+    const api = await import('../../api/index.js');
+    process.stdout.write(api.formatBlocklistStatus(await api.blocklistStatus(root, explicit ? parseApplyMode(explicit) : status.mode ? parseApplyMode(status.mode) : { kind: 'dry-run' })));
     if (status.kernel === 'differs') process.exitCode = 2;
   },
 };

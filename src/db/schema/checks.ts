@@ -13,6 +13,7 @@ const ipaddr = createRequire(import.meta.url)('ipaddr.js') as typeof import('ipa
 export type ValueCheck = (value: string) => string | undefined;
 
 export { hasControlCharacter } from '../names.js';
+import { NO_ZONE_ROLES, ROLE_ZONES, ZONE_NAME_MAX, reservedZoneProblem, suggestZoneName, zoneOfRole } from './zones.js';
 
 export function isIPv4(text: string): boolean {
   return ipaddr.IPv4.isValidFourPartDecimal(text);
@@ -165,12 +166,28 @@ export const weekdays: ValueCheck = (v) => {
   return undefined;
 };
 
-const RESERVED_ZONES = ['all', 'none', 'any', 'source', 'dest', 'fw', 'loc', 'net', 'blue', 'orang'];
 /** Shorewall zone names: a letter then letters, digits or _, 2..5 characters, not reserved. */
 export const zoneName: ValueCheck = (v) => {
   if (!/^[A-Za-z][A-Za-z0-9_]+$/.test(v)) return 'a zone name: a letter then letters, digits or _, 2 to 5 characters';
-  if (v.length > 5) return `a zone name of at most 5 characters ('${v}' has ${v.length})`;
-  if (RESERVED_ZONES.includes(v.toLowerCase())) return `a zone name other than the reserved ${RESERVED_ZONES.join(', ')}`;
+  if (v.length > ZONE_NAME_MAX) return `a zone name of at most ${ZONE_NAME_MAX} characters ('${v}' has ${v.length})`;
+  const reserved = reservedZoneProblem(v);
+  if (reserved) return `a zone name that is free (${reserved})`;
+  return undefined;
+};
+
+/**
+ * An interface's role: a built-in one, one that makes no zone, or a custom role whose zone
+ * (its first 5 characters) is not reserved or built in.
+ */
+export const interfaceRole: ValueCheck = (v) => {
+  const form = roleName(v);
+  if (form) return form;
+  if (Object.hasOwn(ROLE_ZONES, v) || NO_ZONE_ROLES.has(v)) return undefined;
+  const zone = zoneOfRole(v);
+  const reserved = reservedZoneProblem(zone);
+  if (reserved) {
+    return `green, red, blue, orange, bridged, slave, pppoe or a custom role whose zone (its first ${ZONE_NAME_MAX} characters, '${zone}') is free: ${reserved}; e.g. '${suggestZoneName(zone, new Set())}'`;
+  }
   return undefined;
 };
 

@@ -6,6 +6,7 @@
  */
 import * as c from './checks.js';
 import * as r from './references.js';
+import { API_CONFIGURATION, API_DATABASES } from './api.js';
 
 /** A problem found by a cross-prop check (prop undefined: the record as a whole). */
 export interface RecordProblem {
@@ -31,7 +32,7 @@ export interface DatabaseSchema {
 
 const interfaceRecord: RecordSchema = {
   props: {
-    role: c.roleName,
+    role: c.interfaceRole,
     bootproto: c.oneOf('none', 'static', 'dhcp'),
     ipaddr: c.ipv4,
     netmask: c.netmask,
@@ -141,6 +142,7 @@ const routeKey: c.ValueCheck = (v) =>
   v === 'default' || c.isCIDR(v) || c.ipAddress(v) === undefined ? undefined : 'a destination network such as 10.0.0.0/24, an address (with Mask), or default';
 
 export const SCHEMAS: Record<string, DatabaseSchema> = {
+  ...API_DATABASES,
   configuration: {
     keys: {
       firewall: {
@@ -167,6 +169,7 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
           },
         },
       },
+      api: { type: 'service', schema: API_CONFIGURATION },
     },
     types: {
       service: {
@@ -197,8 +200,8 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
         },
         key: (v) => (/^[A-Za-z0-9][A-Za-z0-9_.@-]*:\d+$/.test(v) ? undefined : 'an alias name <parent>:<n> such as eth1:0'),
       },
-      xdsl: { props: { role: c.roleName, FwInBandwidth: c.integerBetween(1, 100_000_000), FwOutBandwidth: c.integerBetween(1, 100_000_000) }, key: c.interfaceName },
-      'xdsl-disabled': { props: { role: c.roleName, FwInBandwidth: c.integerBetween(1, 100_000_000), FwOutBandwidth: c.integerBetween(1, 100_000_000) }, key: c.interfaceName },
+      xdsl: { props: { role: c.interfaceRole, FwInBandwidth: c.integerBetween(1, 100_000_000), FwOutBandwidth: c.integerBetween(1, 100_000_000) }, key: c.interfaceName },
+      'xdsl-disabled': { props: { role: c.interfaceRole, FwInBandwidth: c.integerBetween(1, 100_000_000), FwOutBandwidth: c.integerBetween(1, 100_000_000) }, key: c.interfaceName },
       provider: {
         props: { interface: c.interfaceName, weight: c.integerBetween(1, 255) },
         required: ['interface'],

@@ -4,7 +4,7 @@
  * any fragment error fails the action and writes nothing.
  */
 import { underRoot } from '../../layout/index.js';
-import { buildTemplateContext, expandTargets, hasFragments, readTargetMetadata, useCompiledFragmentStore } from '../../templates/index.js';
+import { buildTemplateContext, expandTargets, hasFragments, readTargetMetadata, takeFragmentStoreNotices, useCompiledFragmentStore } from '../../templates/index.js';
 import type { ActionContext } from './index.js';
 
 /** Compiled fragments kept between events: compiling them is most of a fresh process's render time. */
@@ -22,6 +22,11 @@ export async function expandTemplates(context: ActionContext): Promise<void> {
   if (targets.length === 0) return;
   useCompiledFragmentStore(underRoot(context.root, COMPILED_FRAGMENTS_DIR));
   const templateContext = { ...(await buildTemplateContext(context.root)), event: context.event };
-  const result = await expandTargets(context.root, targets, templateContext, { dirs });
+  let result;
+  try {
+    result = await expandTargets(context.root, targets, templateContext, { dirs });
+  } finally {
+    for (const notice of takeFragmentStoreNotices()) context.log(`warning: ${notice}`);
+  }
   context.log(`expanded ${targets.length}: changed ${result.changed.join(' ') || '(none)'}`);
 }

@@ -1,0 +1,132 @@
+/**
+ * The REST API and its live blocklist (DESIGN.md: run-time side). `runApi` serves until
+ * stopped; `restoreBlocklist` loads the blocklist database into the kernel (boot, and
+ * `gatehouse start`) without serving. The HTTP server (fastify) is loaded only by `runApi`.
+ */
+import type { FastifyInstance } from 'fastify';
+import { type ApplyMode, formatApplyMode } from '../apply/index.js';
+import { GatehouseError } from '../errors/index.js';
+import { Blocklist } from './blocklist.js';
+import { createBlocklistKernel } from './kernel.js';
+import { checkTlsFiles, readApiSettings, readUsers, type ApiSettings } from './settings.js';
+import { isExpired, readEntries } from './store.js';
+
+export { type BlockEntry, type StoredEntry, EntryError, parseRfwTarget, parseNetwork, parseEntryBody, entryKey } from './entry.js';
+export { Blocklist, type BlocklistOptions, type ChangeResult } from './blocklist.js';
+export { type BlocklistKernel, createBlocklistKernel, addLine, delLine, loadScript } from './kernel.js';
+export { type ApiSettings, apiSettings, readApiSettings, readUsers, greenNetworks, isLoopback, API_KEY, USERS_DB, DEFAULT_PORT } from './settings.js';
+export { hashPassword, verifyPassword, isPasswordHash, FailureLimiter, VerifiedLogins } from './auth.js';
+export { BLOCKLIST_DB, readEntries } from './store.js';
+export { makeSelfSignedCertificate } from './certificate.js';
+
+export interface RunningApi {
+  app: FastifyInstance;
+  blocklist: Blocklist;
+  settings: ApiSettings;
+  /** Where it listens, e.g. https://[::]:7393 */
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface RunApiOptions {
+  root: string;
+  mode: ApplyMode;
+  /** Overrides of the configuration (command-line flags). */
+  listen?: string;
+  port?: number;
+  logger?: boolean | Record<string, unknown>;
+  /** Serve even when configuration api status is not enabled (an explicit command-line choice). */
+  force?: boolean;
+}
+
+/** Loads the blocklist and serves the API until close(). */
+export async function runApi(options: RunApiOptions): Promise<RunningApi> {
+  const read = await readApiSettings(options.root);
+  const settings: ApiSettings = { ...read, ...(options.listen !== undefined ? { listen: options.listen } : {}), ...(options.port !== undefined ? { port: options.port } : {}) };
+  if (!settings.enabled && !options.force) {
+    throw new GatehouseError('the API is disabled', { place: { db: 'configuration', key: 'api', prop: 'status' }, hint: 'db configuration setprop api status enabled' });
+  }
+  if (!settings.tls && !(await import('./settings.js')).isLoopback(settings.listen)) {
+    throw new GatehouseError(`plain HTTP is allowed only on loopback, not on ${settings.listen}`, { hint: 'listen on 127.0.0.1 or ::1, or enable Tls' });
+  }
+  if (settings.tls) await checkTlsFiles(settings);
+  const kernel = createBlocklistKernel(options.mode);
+  const blocklist = new Blocklist({ root: options.root, kernel, whitelist: () => settings.whitelist });
+  await blocklist.start();
+  const { buildServer } = await import('./server.js');
+  let app: FastifyInstance;
+  try {
+    app = await buildServer({
+      settings,
+      blocklist,
+      mode: options.mode,
+      users: () => readUsers(options.root),
+      adjust: async () => {
+        const { signalEvent } = await import('../events/index.js');
+        return signalEvent({ root: options.root, event: 'firewall-adjust', applyMode: options.mode });
+      },
+      ...(options.logger !== undefined ? { logger: options.logger } : {}),
+    });
+    await app.listen({ host: settings.listen, port: settings.port, ipv6Only: false });
+  } catch (e) {
+    blocklist.stop();
+    throw e;
+  }
+  const host = settings.listen.includes(':') ? `[${settings.listen}]` : settings.listen;
+  return {
+    app,
+    blocklist,
+    settings,
+    url: `${settings.tls ? 'https' : 'http'}://${host}:${settings.port}`,
+    async close() {
+      await app.close();
+      blocklist.stop();
+    },
+  };
+}
+
+/**
+ * Rebuilds the kernel's blocklist sets from the database (expired entries left out), in
+ * one ipset restore: what boot and `gatehouse start` run after the firewall is applied.
+ */
+export async function restoreBlocklist(root: string, mode: ApplyMode): Promise<{ loaded: number; where: string }> {
+  const read = await readEntries(root);
+  if (read.invalid.length > 0) {
+    throw new GatehouseError(`the blocklist database holds ${read.invalid.length} invalid record(s), first ${read.invalid[0]}`, { hint: 'fix or delete them with `db blocklist ...`' });
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const live = read.entries.filter((e) => !isExpired(e, now));
+  const kernel = createBlocklistKernel(mode);
+  await kernel.load(live.map((entry) => ({ entry, ...(entry.expires !== undefined ? { timeout: entry.expires - now } : {}) })));
+  kernel.close();
+  return { loaded: live.length, where: formatApplyMode(mode) };
+}
+
+export interface BlocklistStatus {
+  /** Entries in force in the database (expired ones left out). */
+  database: number;
+  /** Set name -> elements the kernel holds; undefined when the kernel was not read (dry-run). */
+  kernel?: Record<string, number>;
+}
+
+/** What `gatehouse status` shows of the blocklist: database entries and each kernel set's size. */
+export async function blocklistStatus(root: string, mode: ApplyMode): Promise<BlocklistStatus> {
+  const now = Math.floor(Date.now() / 1000);
+  const database = (await readEntries(root)).entries.filter((e) => !isExpired(e, now)).length;
+  if (mode.kind === 'dry-run') return { database };
+  const { createKernelRunner } = await import('../apply/index.js');
+  const runner = createKernelRunner(mode);
+  const text = await runner.run({ step: 'ipset list -t (blocklist sizes)', command: 'ipset', args: ['list', '-t'] }).catch(() => '');
+  const kernel: Record<string, number> = {};
+  let name: string | undefined;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('Name: ')) name = line.slice(6).trim();
+    else if (line.startsWith('Number of entries: ') && name?.startsWith('ghbl-') && !name.startsWith('ghbl-next-')) kernel[name] = Number(line.slice(19));
+  }
+  return { database, kernel };
+}
+
+export function formatBlocklistStatus(status: BlocklistStatus): string {
+  const sets = status.kernel === undefined ? 'kernel not read (dry-run)' : Object.keys(status.kernel).length === 0 ? 'no blocklist sets in the kernel' : Object.entries(status.kernel).filter(([, n]) => n > 0).map(([s, n]) => `${s} ${n}`).join(', ') || 'all blocklist sets empty';
+  return `blocklist: ${status.database} entries in the database; ${sets}\n`;
+}

@@ -1,0 +1,239 @@
+/**
+ * The HTTP API (fastify): rfw's paths and meaning, and a JSON API under /v1.
+ *
+ *   PUT|DELETE /<drop|accept>/<input|output|forward>/<interface|any|ppp>/<address>[/<prefix>][?expire=SECONDS]
+ *   GET        /list/<input|output|forward>           rfw's JSON list of the chain's entries
+ *   GET        /v1                                    this list of endpoints
+ *   GET        /v1/status                             entries per set, batches, settings in force
+ *   GET        /v1/blocklist[?action=&chain=]         entries, with their expiry
+ *   POST       /v1/blocklist                          {"address", "action"?, "chain"?, "interface"?, "expire"?}
+ *   DELETE     /v1/blocklist/<action>/<chain>/<interface>/<address>[/<prefix>]
+ *   POST       /v1/events/firewall-adjust             runs the event, answers with its actions
+ *
+ * Every request passes, in order: the client address check (403), the failed-login
+ * limit (429), HTTP basic authentication (401). Bad input is a 4xx with a one-line
+ * `{"error": ...}`.
+ */
+import { readFile } from 'node:fs/promises';
+import basicAuth from '@fastify/basic-auth';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import ipaddr from 'ipaddr.js';
+import { type ApplyMode, formatApplyMode } from '../apply/index.js';
+import { describeError, isGatehouseError } from '../errors/index.js';
+import { FailureLimiter, VerifiedLogins } from './auth.js';
+import { type Blocklist } from './blocklist.js';
+import {
+  type BlockAction,
+  type BlockChain,
+  type StoredEntry,
+  EntryError,
+  parseAction,
+  parseChain,
+  parseEntryBody,
+  parseExpire,
+  parseRfwTarget,
+} from './entry.js';
+import { type ApiSettings } from './settings.js';
+
+export interface ServerOptions {
+  settings: ApiSettings;
+  blocklist: Blocklist;
+  /** The users' password hashes, read at each login so `gatehouse api --passwd` needs no restart. */
+  users: () => Promise<Map<string, string>>;
+  /** Runs `signal-event firewall-adjust` for /v1/events/firewall-adjust. */
+  adjust: () => Promise<unknown>;
+  mode: ApplyMode;
+  /** pino options or false; default: warnings and errors as JSON lines on stdout. */
+  logger?: boolean | Record<string, unknown>;
+}
+
+const ENDPOINTS = [
+  'PUT|DELETE /<drop|accept>/<input|output|forward>/<interface|any|ppp>/<address>[/<prefix>][?expire=SECONDS]',
+  'GET /list/<input|output|forward>',
+  'GET /v1/status',
+  'GET /v1/blocklist[?action=drop|accept&chain=input|output|forward]',
+  'POST /v1/blocklist {"address": "203.0.113.7", "action": "drop", "chain": "input", "interface": "any", "expire": 600}',
+  'DELETE /v1/blocklist/<action>/<chain>/<interface>/<address>[/<prefix>]',
+  'POST /v1/events/firewall-adjust',
+];
+
+function clientAddress(request: FastifyRequest): string {
+  const raw = request.socket.remoteAddress ?? '';
+  return ipaddr.isValid(raw) ? ipaddr.process(raw).toString() : raw;
+}
+
+function allowed(client: string, networks: readonly string[]): boolean {
+  if (!ipaddr.isValid(client)) return false;
+  const ip = ipaddr.parse(client);
+  return networks.some((n) => {
+    const [net, prefix] = ipaddr.parseCIDR(n);
+    return net.kind() === ip.kind() && ip.match(net, prefix);
+  });
+}
+
+/** An entry as /v1 shows it. */
+function entryJson(e: StoredEntry, now: number) {
+  return {
+    key: e.key,
+    action: e.action,
+    chain: e.chain,
+    interface: e.interface,
+    address: e.address,
+    family: e.family,
+    created: new Date(e.created * 1000).toISOString(),
+    expires: e.expires === undefined ? null : new Date(e.expires * 1000).toISOString(),
+    expiresIn: e.expires === undefined ? null : Math.max(0, e.expires - now),
+  };
+}
+
+/** An entry as rfw's `GET /list/<chain>` shows an iptables rule. */
+function rfwRow(e: StoredEntry, num: number, now: number) {
+  const anywhere = e.family === 4 ? '0.0.0.0/0' : '::/0';
+  const iface = e.interface === 'any' ? '*' : e.interface;
+  const out = e.chain === 'output';
+  return {
+    chain: e.chain.toUpperCase(),
+    num: String(num),
+    target: e.action.toUpperCase(),
+    prot: 'all',
+    opt: '--',
+    inp: out ? '*' : iface,
+    out: out ? iface : '*',
+    source: out ? anywhere : e.address,
+    destination: out ? e.address : anywhere,
+    extra: e.expires === undefined ? '' : `expires in ${Math.max(0, e.expires - now)}s`,
+  };
+}
+
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const { settings, blocklist } = options;
+  const https = settings.tls ? { key: await readFile(settings.key), cert: await readFile(settings.certificate) } : null;
+  const app = Fastify({
+    // Warnings and errors only: each request is not worth a line at fleet rates; refusals and failures are logged.
+    logger: options.logger ?? { level: 'warn' },
+    bodyLimit: 4096,
+    ...(https ? { https } : {}),
+  }) as unknown as FastifyInstance;
+  const limiter = new FailureLimiter(settings.failureLimit, settings.failureWindowSeconds);
+  const logins = new VerifiedLogins();
+  const now = blocklist.now;
+
+  app.addHook('onRequest', async (request, reply) => {
+    const client = clientAddress(request);
+    if (!allowed(client, settings.allowedClients)) {
+      request.log.warn({ client }, 'refused: client address not allowed');
+      return reply.code(403).send({ error: `client ${client} is not allowed (configuration api AllowedClients)` });
+    }
+    const wait = limiter.blockedFor(client);
+    if (wait > 0) {
+      return reply
+        .code(429)
+        .header('retry-after', String(wait))
+        .send({ error: `too many failed logins from ${client}; try again in ${wait}s` });
+    }
+    return undefined;
+  });
+
+  await app.register(basicAuth, {
+    authenticate: { realm: 'gatehouse' },
+    validate: async (user: string, password: string, request: FastifyRequest) => {
+      const users = await options.users();
+      const ok = await logins.check(user, password, users.get(user));
+      if (ok) return undefined;
+      const client = clientAddress(request);
+      const count = limiter.fail(client);
+      request.log.warn({ client, user: user.slice(0, 64), failures: count }, 'authentication failed');
+      return new Error('wrong user or password');
+    },
+  });
+  app.addHook('onRequest', app.basicAuth);
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof EntryError) return reply.code(error.status).send({ error: error.message });
+    const status = error.statusCode ?? (isGatehouseError(error) ? 503 : 500);
+    if (status === 401) return reply.code(401).send({ error: 'wrong user or password (HTTP basic authentication)' });
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    const message = describeError(error).split('\n')[0]!.replace(/^FST_\w+: /, '');
+    return reply.code(status).send({ error: message });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const known = /^\/(drop|accept)\/(input|output|forward)\//.test(path) || /^\/(list\/|v1)/.test(path);
+    if (known) return reply.code(405).send({ error: `${request.method} is not allowed on ${path.slice(0, 80)} (see GET /v1)` });
+    return reply.code(404).send({ error: `no such path ${path.slice(0, 80)} (see GET /v1)` });
+  });
+
+  const change = async (method: 'PUT' | 'DELETE', action: BlockAction, chain: BlockChain, rest: string, expireText: string | undefined) => {
+    const entry = parseRfwTarget(action, chain, rest);
+    if (method === 'DELETE') {
+      if (expireText !== undefined) throw new EntryError('expire only goes with PUT');
+      const r = await blocklist.remove(entry);
+      return { result: r.changed ? 'deleted' : 'absent', changed: r.changed, ...(r.entry ? { entry: entryJson(r.entry, now()) } : {}) };
+    }
+    const r = await blocklist.add(entry, parseExpire(expireText));
+    return { result: r.changed ? 'added' : 'exists', changed: r.changed, entry: entryJson(r.entry!, now()) };
+  };
+
+  const query = (request: FastifyRequest): Record<string, string | undefined> => {
+    const q = (request.query ?? {}) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(q)) {
+      if (typeof v !== 'string') throw new EntryError(`query parameter '${k.slice(0, 20)}' is given more than once`);
+    }
+    return q as Record<string, string | undefined>;
+  };
+
+  for (const method of ['PUT', 'DELETE'] as const) {
+    app.route({
+      method,
+      url: '/:action/:chain/*',
+      handler: async (request) => {
+        const params = request.params as { action: string; chain: string; '*': string };
+        const q = query(request);
+        const unknown = Object.keys(q).filter((k) => k !== 'expire');
+        if (unknown.length > 0) throw new EntryError(`unknown query parameter '${unknown[0]!.slice(0, 20)}' (valid: expire)`);
+        return change(method, parseAction(params.action), parseChain(params.chain), params['*'], q['expire']);
+      },
+    });
+  }
+
+  app.get('/list/:chain', async (request) => {
+    const chain = parseChain((request.params as { chain: string }).chain);
+    const t = now();
+    return blocklist.list((e) => e.chain === chain).map((e, i) => rfwRow(e, i + 1, t));
+  });
+
+  app.get('/v1', async () => ({ endpoints: ENDPOINTS }));
+
+  app.get('/v1/status', async () => ({
+    blocklist: blocklist.stats(),
+    mode: formatApplyMode(options.mode),
+    listen: { address: settings.listen, port: settings.port, tls: settings.tls },
+    whitelist: settings.whitelist,
+  }));
+
+  app.get('/v1/blocklist', async (request) => {
+    const q = query(request);
+    const action = q['action'] === undefined ? undefined : parseAction(q['action']);
+    const chain = q['chain'] === undefined ? undefined : parseChain(q['chain']);
+    const t = now();
+    return { entries: blocklist.list((e) => (action === undefined || e.action === action) && (chain === undefined || e.chain === chain)).map((e) => entryJson(e, t)) };
+  });
+
+  app.post('/v1/blocklist', async (request, reply) => {
+    const { entry, expire } = parseEntryBody(request.body);
+    const r = await blocklist.add(entry, expire);
+    reply.code(r.changed ? 201 : 200);
+    return { changed: r.changed, entry: entryJson(r.entry!, now()) };
+  });
+
+  app.delete('/v1/blocklist/:action/:chain/*', async (request) => {
+    const params = request.params as { action: string; chain: string; '*': string };
+    const r = await blocklist.remove(parseRfwTarget(parseAction(params.action), parseChain(params.chain), params['*']));
+    return { changed: r.changed };
+  });
+
+  app.post('/v1/events/firewall-adjust', async () => ({ event: 'firewall-adjust', report: await options.adjust() }));
+
+  return app;
+}

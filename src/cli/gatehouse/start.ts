@@ -1,0 +1,33 @@
+/**
+ * `gatehouse start [--root DIR] [--apply MODE]`: what the firewall unit runs at boot,
+ * before the network comes up. Applies the last good plan (plan/current) again, or, when
+ * none was ever applied, runs firewall-adjust to make one from the databases; then loads
+ * the blocklist database into its kernel sets. A failure exits non-zero with the kernel
+ * left closed by apply's own rollback (the previous plan or the stopped ruleset).
+ */
+import type { CommandModule } from 'yargs';
+import { applyPlan, describeApplyOutcome } from '../../apply/index.js';
+import { planPaths } from '../../plan/index.js';
+import { exists } from './exists.js';
+import { type RootAndModeArgs, rootAndMode, withRootAndMode } from './apply.js';
+
+export const command: CommandModule<object, RootAndModeArgs> = {
+  command: 'start',
+  describe: 'apply the last good plan (or make one) and load the blocklist, as at boot',
+  builder: (y) => withRootAndMode(y),
+  handler: async (args) => {
+    const { root, mode } = rootAndMode(args);
+    const current = planPaths(root).current;
+    if (await exists(current)) {
+      const outcome = await applyPlan(root, { mode, planDir: current });
+      if (mode.kind !== 'dry-run') process.stdout.write(describeApplyOutcome(outcome) + '\n');
+    } else {
+      const { signalEvent } = await import('../../events/index.js');
+      await signalEvent({ root, event: 'firewall-adjust', applyMode: mode });
+      process.stdout.write(`no plan had been applied: firewall-adjust made and applied one in ${mode.kind}\n`);
+    }
+    const { restoreBlocklist } = await import('../../api/index.js');
+    const loaded = await restoreBlocklist(root, mode);
+    if (mode.kind !== 'dry-run') process.stdout.write(`blocklist: ${loaded.loaded} entries loaded in ${loaded.where}\n`);
+  },
+};

@@ -1,0 +1,266 @@
+/**
+ * The API through fastify's inject, with a kernel that records what it is sent: order of
+ * checks (403, 429, 401), 409 for the whitelist, duplicates changing nothing, concurrent
+ * requests served in few batches, nothing half-applied, entries surviving a restart and
+ * expiring on time. The real kernel is proved in api-lab.test.ts.
+ */
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type ApiSettings, Blocklist, type BlocklistKernel, hashPassword, readEntries } from '../../src/api/index.js';
+import { buildServer } from '../../src/api/server.js';
+import { databaseFile, setRecord } from '../../src/db/index.js';
+import { GatehouseError } from '../../src/errors/index.js';
+
+class RecordingKernel implements BlocklistKernel {
+  readonly mode = { kind: 'dry-run' } as const;
+  batches: string[][] = [];
+  loads: { entries: number; lines: string[] }[] = [];
+  failNext = false;
+  async apply(lines: string[]): Promise<void> {
+    if (this.failNext) {
+      this.failNext = false;
+      throw new GatehouseError('ipset refused');
+    }
+    if (lines.length > 0) this.batches.push(lines);
+  }
+  async load(entries: readonly { entry: { address: string }; timeout?: number }[]): Promise<void> {
+    this.loads.push({ entries: entries.length, lines: entries.map((e) => `${e.entry.address} ${e.timeout ?? 0}`) });
+  }
+  close(): void {}
+}
+
+const AUTH = { authorization: 'Basic ' + Buffer.from('alice:correct horse').toString('base64') };
+
+const settings: ApiSettings = {
+  enabled: true,
+  listen: '127.0.0.1',
+  port: 0,
+  tls: false,
+  certificate: '',
+  key: '',
+  allowedClients: ['127.0.0.0/8', '::1/128', '198.51.100.10/32'],
+  whitelist: ['127.0.0.0/8', '::1/128', '198.51.100.10/32', '192.168.1.0/24'],
+  failureLimit: 3,
+  failureWindowSeconds: 60,
+};
+
+describe('the API, with a recording kernel', () => {
+  let root: string;
+  let kernel: RecordingKernel;
+  let blocklist: Blocklist;
+  let app: FastifyInstance;
+  let clock: number;
+  let hash: string;
+
+  const start = async () => {
+    kernel = new RecordingKernel();
+    blocklist = new Blocklist({ root, kernel, whitelist: () => settings.whitelist, now: () => clock });
+    await blocklist.start();
+    app = await buildServer({
+      settings,
+      blocklist,
+      mode: { kind: 'dry-run' },
+      users: async () => new Map([['alice', hash]]),
+      adjust: async () => ({ ran: true }),
+      logger: false,
+    });
+  };
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gatehouse-api-'));
+    clock = 1_800_000_000;
+    hash ??= await hashPassword('correct horse');
+    await start();
+  });
+  afterEach(async () => {
+    await app.close();
+    blocklist.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const put = (url: string, remoteAddress = '198.51.100.10', headers: Record<string, string> = AUTH) => app.inject({ method: 'PUT', url, headers, remoteAddress });
+
+  it('PUT blocks at once in the kernel and the database; the same PUT again changes nothing', async () => {
+    const first = await put('/drop/input/eth0/203.0.113.7');
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toMatchObject({ result: 'added', changed: true });
+    expect(kernel.batches).toEqual([['add -exist ghbl-drop-input-if-4 203.0.113.7/32,eth0 timeout 0']]);
+    const again = await put('/drop/input/eth0/203.0.113.7');
+    expect(again.json()).toMatchObject({ result: 'exists', changed: false });
+    expect(kernel.batches).toHaveLength(1);
+    expect((await readEntries(root)).entries.map((e) => e.key)).toEqual(['drop/input/eth0/203.0.113.7/32']);
+  });
+
+  it('DELETE removes it; deleting what is absent changes nothing', async () => {
+    await put('/drop/output/any/2001:db8::/48');
+    const del = await app.inject({ method: 'DELETE', url: '/drop/output/any/2001:db8::/48', headers: AUTH, remoteAddress: '198.51.100.10' });
+    expect(del.json()).toMatchObject({ result: 'deleted', changed: true });
+    expect(kernel.batches[1]).toEqual(['del -exist ghbl-drop-output-6 2001:db8::/48']);
+    const none = await app.inject({ method: 'DELETE', url: '/drop/output/any/2001:db8::/48', headers: AUTH, remoteAddress: '198.51.100.10' });
+    expect(none.json()).toMatchObject({ result: 'absent', changed: false });
+    expect(kernel.batches).toHaveLength(2);
+  });
+
+  it('an interface prefix and the same exact name conflict (the kernel keys them alike): 409', async () => {
+    expect((await put('/drop/input/eth+/203.0.113.7')).statusCode).toBe(200);
+    const r = await put('/drop/input/eth/203.0.113.7');
+    expect(r.statusCode).toBe(409);
+    expect(r.json().error).toContain('conflicts with the entry drop/input/eth+/203.0.113.7/32');
+    expect(kernel.batches).toEqual([['add -exist ghbl-drop-input-if-4 203.0.113.7/32,eth wildcard timeout 0']]);
+  });
+
+  it('a client outside AllowedClients gets 403 before any password check', async () => {
+    const r = await put('/drop/input/any/203.0.113.7', '203.0.113.99', {});
+    expect(r.statusCode).toBe(403);
+    expect(r.json().error).toContain('203.0.113.99 is not allowed');
+  });
+
+  it('a wrong password gets 401; past the limit the client gets 429 even with the right one', async () => {
+    const wrong = { authorization: 'Basic ' + Buffer.from('alice:guess').toString('base64') };
+    for (let i = 0; i < 3; i++) expect((await put('/drop/input/any/203.0.113.7', '198.51.100.10', wrong)).statusCode).toBe(401);
+    expect((await put('/drop/input/any/203.0.113.7', '198.51.100.10', {})).statusCode).toBe(429);
+    const limited = await put('/drop/input/any/203.0.113.7');
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toBeDefined();
+    expect(kernel.batches).toEqual([]);
+    // Another allowed client is not affected.
+    expect((await put('/drop/input/any/203.0.113.7', '127.0.0.1')).statusCode).toBe(200);
+  });
+
+  it('no credentials, an unknown user: 401 with a challenge', async () => {
+    const r = await put('/drop/input/any/203.0.113.7', '198.51.100.10', {});
+    expect(r.statusCode).toBe(401);
+    expect(r.headers['www-authenticate']).toContain('Basic');
+    expect((await put('/drop/input/any/203.0.113.7', '198.51.100.10', { authorization: 'Basic ' + Buffer.from('bob:correct horse').toString('base64') })).statusCode).toBe(401);
+  });
+
+  it('the whitelist (green network, API clients, loopback) can never be dropped: 409, nothing written', async () => {
+    for (const target of ['192.168.1.10', '192.168.0.0/16', '198.51.100.10', '127.0.0.1']) {
+      const r = await put(`/drop/input/any/${target}`);
+      expect(r.statusCode, target).toBe(409);
+      expect(r.json().error).toContain('whitelisted');
+    }
+    expect((await put('/accept/input/any/192.168.1.10')).statusCode).toBe(200);
+    expect(kernel.batches).toHaveLength(1);
+  });
+
+  it('bad input: a 4xx with a one-line reason, and nothing changes', async () => {
+    const cases: [string, string, number][] = [
+      ['PUT', '/drop/input/any/300.1.1.1', 400],
+      ['PUT', '/drop/input/any/1.2.3.4?expire=0', 400],
+      ['PUT', '/drop/input/any/1.2.3.4?expire=10&expire=20', 400],
+      ['PUT', '/drop/input/any/1.2.3.4?port=22', 400],
+      ['PUT', '/reject/input/any/1.2.3.4', 404],
+      ['PUT', '/drop/prerouting/any/1.2.3.4', 404],
+      ['POST', '/drop/input/any/1.2.3.4', 405],
+      ['PATCH', '/v1/blocklist', 405],
+      ['GET', '/nothing/here', 404],
+      ['DELETE', '/drop/input/any/1.2.3.4?expire=5', 400],
+      ['GET', '/list/prerouting', 404],
+    ];
+    for (const [method, url, status] of cases) {
+      const r = await app.inject({ method: method as 'PUT', url, headers: AUTH, remoteAddress: '198.51.100.10' });
+      expect(r.statusCode, `${method} ${url}`).toBe(status);
+      const error = r.json().error as string;
+      expect(error, `${method} ${url}`).toMatch(/^[^\n]+$/);
+    }
+    const bodies: [string | undefined, string, number][] = [
+      ['{"address":', 'application/json', 400],
+      ['{"address":"1.2.3.4","expire":-1}', 'application/json', 400],
+      ['address=1.2.3.4', 'application/x-www-form-urlencoded', 415],
+      [JSON.stringify({ address: '1.2.3.4', pad: 'x'.repeat(5000) }), 'application/json', 413],
+    ];
+    for (const [payload, type, status] of bodies) {
+      const r = await app.inject({ method: 'POST', url: '/v1/blocklist', headers: { ...AUTH, 'content-type': type }, payload, remoteAddress: '198.51.100.10' });
+      expect(r.statusCode, payload?.slice(0, 30)).toBe(status);
+      expect(r.json().error).toMatch(/^[^\n]+$/);
+    }
+    expect(kernel.batches).toEqual([]);
+    expect((await readEntries(root)).entries).toEqual([]);
+  });
+
+  it('100 concurrent requests are serialised into a few batches; every one lands once', async () => {
+    const replies = await Promise.all(Array.from({ length: 100 }, (_, i) => put(`/drop/input/any/198.18.${i >> 4}.${i}`)));
+    expect(replies.every((r) => r.statusCode === 200)).toBe(true);
+    const lines = kernel.batches.flat();
+    expect(lines).toHaveLength(100);
+    expect(new Set(lines).size).toBe(100);
+    expect(kernel.batches.length).toBeLessThan(100);
+    expect((await readEntries(root)).entries).toHaveLength(100);
+  });
+
+  it('a kernel failure writes nothing and fails every request of the batch', async () => {
+    kernel.failNext = true;
+    const r = await put('/drop/input/any/203.0.113.7');
+    expect(r.statusCode).toBe(503);
+    expect(r.json().error).toContain('ipset refused');
+    expect((await readEntries(root)).entries).toEqual([]);
+    expect((await app.inject({ method: 'GET', url: '/v1/blocklist', headers: AUTH, remoteAddress: '198.51.100.10' })).json().entries).toEqual([]);
+  });
+
+  it('a database write that fails puts the kernel back', async () => {
+    // A directory where the write's temporary file goes: the write fails after the kernel step.
+    await put('/drop/input/any/203.0.113.8');
+    await mkdir(join(root, 'var/lib/gatehouse/db/.blocklist.json.tmp'));
+    const r = await put('/drop/input/any/203.0.113.7');
+    expect(r.statusCode).toBeGreaterThanOrEqual(500);
+    expect(kernel.batches.at(-1)).toEqual(['del -exist ghbl-drop-input-4 203.0.113.7/32']);
+  });
+
+  it('expire: listed with the time left, gone from lists once passed, purged from the database', async () => {
+    await put('/drop/input/any/203.0.113.7?expire=2');
+    expect(kernel.batches[0]).toEqual(['add -exist ghbl-drop-input-4 203.0.113.7/32 timeout 2']);
+    const list = await app.inject({ method: 'GET', url: '/list/input', headers: AUTH, remoteAddress: '198.51.100.10' });
+    expect(list.json()).toEqual([
+      { chain: 'INPUT', num: '1', target: 'DROP', prot: 'all', opt: '--', inp: '*', out: '*', source: '203.0.113.7/32', destination: '0.0.0.0/0', extra: 'expires in 2s' },
+    ]);
+    clock += 3;
+    expect((await app.inject({ method: 'GET', url: '/list/input', headers: AUTH, remoteAddress: '198.51.100.10' })).json()).toEqual([]);
+    await blocklist.purge();
+    expect((await readEntries(root)).entries).toEqual([]);
+  });
+
+  it('a restart loads every entry again with the time it has left; expired ones are not loaded', async () => {
+    await put('/drop/input/any/203.0.113.7?expire=100');
+    await put('/drop/input/any/203.0.113.8?expire=5');
+    await put('/accept/forward/ppp/203.0.113.0/24');
+    await app.close();
+    blocklist.stop();
+    clock += 10;
+    await start();
+    expect(kernel.loads).toEqual([{ entries: 2, lines: ['203.0.113.0/24 0', '203.0.113.7/32 90'] }]);
+    expect((await readEntries(root)).entries.map((e) => e.key).sort()).toEqual(['accept/forward/ppp+/203.0.113.0/24', 'drop/input/any/203.0.113.7/32']);
+  });
+
+  it('/v1: endpoints, status, list with filters, POST then DELETE', async () => {
+    const get = (url: string) => app.inject({ method: 'GET', url, headers: AUTH, remoteAddress: '198.51.100.10' });
+    expect((await get('/v1')).json().endpoints.length).toBeGreaterThan(5);
+    const created = await app.inject({ method: 'POST', url: '/v1/blocklist', headers: AUTH, payload: { address: '203.0.113.7', chain: 'forward', expire: 60 }, remoteAddress: '198.51.100.10' });
+    expect(created.statusCode).toBe(201);
+    const same = await app.inject({ method: 'POST', url: '/v1/blocklist', headers: AUTH, payload: { address: '203.0.113.7', chain: 'forward' }, remoteAddress: '198.51.100.10' });
+    expect(same.statusCode).toBe(200);
+    expect((await get('/v1/blocklist?chain=forward')).json().entries).toHaveLength(1);
+    expect((await get('/v1/blocklist?chain=input')).json().entries).toHaveLength(0);
+    expect((await get('/v1/status')).json().blocklist).toMatchObject({ entries: 1, bySet: { 'drop/forward/any/v4': 1 } });
+    const del = await app.inject({ method: 'DELETE', url: '/v1/blocklist/drop/forward/any/203.0.113.7/32', headers: AUTH, remoteAddress: '198.51.100.10' });
+    expect(del.json()).toEqual({ changed: true });
+    expect((await app.inject({ method: 'POST', url: '/v1/events/firewall-adjust', headers: AUTH, remoteAddress: '198.51.100.10' })).json()).toEqual({ event: 'firewall-adjust', report: { ran: true } });
+  });
+
+  it('an invalid record in the blocklist database stops the start, naming it', async () => {
+    await app.close();
+    blocklist.stop();
+    await mkdir(join(root, 'var/lib/gatehouse/db'), { recursive: true });
+    await writeFile(databaseFile(root, 'blocklist'), JSON.stringify({ 'drop/input/any/1.2.3.4/32': { type: 'entry', props: { Action: 'drop', Chain: 'input', Interface: 'any', Address: '1.2.3.5/32' } } }));
+    await expect(start()).rejects.toThrow(/invalid record.*drop\/input\/any\/1\.2\.3\.4\/32/);
+    await start().catch(() => undefined);
+  });
+
+  it('the schema refuses a clear-text password and a bad AllowedClients', async () => {
+    await expect(setRecord(root, 'apiusers', 'bob', 'user', { PasswordHash: 'hunter22' })).rejects.toThrow(/'hunter22' is not valid/);
+    await expect(setRecord(root, 'configuration', 'api', 'service', { AllowedClients: '10.0.0.0/33' })).rejects.toThrow(/'10.0.0.0\/33' is not valid/);
+  });
+});
