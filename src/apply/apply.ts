@@ -205,7 +205,9 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
     }
     const applied = appliedRecord(plan, options.mode, source);
     await writeAppliedRecords(planDir(root, newId), applied, outcome.records);
-    const slots = { current: newId, ...(runningId !== undefined ? { previous: runningId } : {}), ...(state.slots.rejected ? { rejected: state.slots.rejected } : {}) };
+    // Applying the plan in force again (at boot) keeps the plan before it as previous.
+    const previous = newId === runningId ? state.slots.previous : runningId;
+    const slots = { current: newId, ...(previous !== undefined ? { previous } : {}), ...(state.slots.rejected ? { rejected: state.slots.rejected } : {}) };
     await writeState(root, { slots });
     await removeUnused(root, { slots });
     return { mode: options.mode, source, applied, keptPrevious: running !== undefined, unchanged: outcome.unchanged, warnings: outcome.warnings };

@@ -17,10 +17,12 @@ import { labUnavailableReason } from '../lab/lab.js';
 import { buildProjectIfStale, projectDir } from '../templates/build.js';
 import { gatewayPlan, temporaryRoot, writePlanFiles } from './plans.js';
 
-const why = labUnavailableReason();
+// Nine kills, each followed by four commands: minutes on a loaded machine, so opt-in until its time is known in CI.
+const why =
+  labUnavailableReason() ?? (process.env['GATEHOUSE_KILL_TESTS'] === '1' ? undefined : 'kill tests run with GATEHOUSE_KILL_TESTS=1 (several minutes)');
 if (why) console.warn('skipped: ' + why);
 
-const RULES = 3000;
+const RULES = 1000;
 
 /** The gateway plan with many rules, and a marker port (both families) telling plans apart. */
 export function largePlan(marker: number): ReturnType<typeof gatewayPlan> {
@@ -73,7 +75,7 @@ describe.skipIf(why)('apply killed at any point: status, stop and the next apply
   }
 
   const signals = ['SIGKILL', 'SIGTERM', 'SIGHUP'] as const;
-  const POINTS = 6;
+  const POINTS = 3;
   it(`recovers after ${signals.length * POINTS} kills spread over the apply`, async () => {
     const seen = new Set<string>();
     for (let round = 0; round < signals.length * POINTS; round++) {
@@ -124,5 +126,5 @@ describe.skipIf(why)('apply killed at any point: status, stop and the next apply
     const sets = execFileSync('ip', ['netns', 'exec', ns, 'ipset', 'list', '-n'], { encoding: 'utf8' }).trim().split('\n');
     expect(sets).toEqual(['gw_blocked']);
     console.log(`kill test: apply took ${applySeconds.toFixed(2)} s; seen: ${[...seen].join(', ') || 'no interrupted transition'}`);
-  }, 600_000);
+  }, 300_000);
 });
