@@ -25,7 +25,7 @@
  */
 import type { Provider, RoutingRule, ShorewallConfig, StaticRoute } from '../shorewall/index.js';
 import type { Match, TableBuilder } from './ir.js';
-import { PROVIDER_MASK } from './marks.js';
+import { PROVIDER_MASK } from '../marks/index.js';
 
 export const ROUTE_PROTO = 201;
 export const BALANCE_TABLE = 250;

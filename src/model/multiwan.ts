@@ -5,6 +5,7 @@
  * what only the target can tell (a gateway learned by DHCP, an address not there yet) is
  * left to the routing apply, which never blocks on it.
  */
+import { PROVIDER_MASK, hexMark, providerMark } from '../marks/index.js';
 import type { Database } from '../db/index.js';
 import { GatehouseError, type Place } from '../errors/index.js';
 import { contains, networkOf, parseHostOrNetwork, plainText, prefixOfNetmask, type ParsedAddress } from './addresses.js';
@@ -18,7 +19,6 @@ import type { CommentedRows, Row } from './types.js';
 
 /** Shorewall's limit (provider numbers 1..15) and the provider mark bits 0xf0000. */
 const PROVIDERS_MAX = 15;
-const PROVIDER_SHIFT = 16;
 /** rtrules priorities of the backup order: the highest weight gets the lowest (first) one. */
 const BACKUP_PRIORITY = 26900;
 
@@ -172,7 +172,7 @@ function divertRules(fwrules: Database, view: NetworkView, objects: ObjectResolv
       });
     }
     // The mask keeps the class bits another rule may have set.
-    const mark = `MARK(0x${(provider.number << PROVIDER_SHIFT).toString(16)}/0xf0000)`;
+    const mark = `MARK(${hexMark(providerMark(provider.number))}/${hexMark(PROVIDER_MASK)})`;
     const rows: Row[] = [];
     for (const s of sources) for (const d of dests) for (const p of ports) rows.push(row(mark, s, d, p.proto, p.dport));
     out.push({ comment: commentText(`RULE#${key} ${propOf(fwrules, key, 'Description') ?? `provider ${name}`}`), rows });
@@ -245,7 +245,7 @@ export function buildMultiWan(dbs: Record<string, Database>, view: NetworkView, 
   const mode = wanMode(dbs['configuration'] ?? {});
   const providers = readProviders(networks, view);
   const providerRows = providers.map((p) =>
-    row(p.name, String(p.number), `0x${(p.number << PROVIDER_SHIFT).toString(16)}`, '-', p.interface, p.gateway, `balance=${p.weight},persistent,track`),
+    row(p.name, String(p.number), hexMark(providerMark(p.number)), '-', p.interface, p.gateway, `balance=${p.weight},persistent,track`),
   );
   const rtrules: Row[] = [];
   if (mode === 'backup') {

@@ -8,7 +8,7 @@
  */
 import type { Database } from '../db/index.js';
 import { GatehouseError, type Place } from '../errors/index.js';
-import { CLASS_MASK, CLASS_MARK_MAX, CLASS_MARK_MIN, hexMark } from '../compile/marks.js';
+import { CLASS_MASK, CLASS_MARK_MAX, CLASS_MARK_MIN, hexMark } from '../marks/index.js';
 import {
   commentText,
   objectResolver,

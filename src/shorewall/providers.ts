@@ -4,6 +4,7 @@
  * providers do not balance, and Gatehouse routes IPv6 by the kernel's default.
  * What Shorewall accepts and Gatehouse cannot honour yet is refused, naming the column.
  */
+import { PROVIDER_MASK, PROVIDER_SHIFT } from '../marks/index.js';
 import ipaddr from 'ipaddr.js';
 import type { FileItem, Row } from './lines.js';
 import type { Interface, SourcePlace } from './types.js';
@@ -13,8 +14,7 @@ export const RTRULE_COLUMNS = ['source', 'dest', 'provider', 'priority', 'mark']
 export const ROUTE_COLUMNS = ['provider', 'dest', 'gateway', 'device', 'options'];
 
 /** Provider marks live in 0xf0000 (PROVIDER_OFFSET=16, PROVIDER_BITS=4). */
-export const PROVIDER_MARK_MASK = 0xf0000;
-const PROVIDER_SHIFT = 16;
+export const PROVIDER_MARK_MASK = PROVIDER_MASK;
 
 export interface Provider {
   name: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLASS_MASK, CONNMARK_SAVE_MASK, IPS_BYPASS_MARK, NDPI_MASK, PROVIDER_MASK, classMark, hexMark, providerMark } from '../../src/compile/marks.js';
+import { CLASS_MASK, CONNMARK_SAVE_MASK, IPS_BYPASS_MARK, NDPI_MASK, PROVIDER_MASK, classMark, hexMark, providerMark } from '../../src/marks/index.js';
 
 describe('mark allocator', () => {
   it('keeps every feature in bits of its own', () => {
