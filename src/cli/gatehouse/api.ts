@@ -60,23 +60,28 @@ export const command: CommandModule<object, ApiArgs> = {
     if (args.port !== undefined && !(Number.isInteger(args.port) && args.port >= 1 && args.port <= 65535)) {
       throw new GatehouseError(`--port ${String(args.port)} is not a TCP port`, { hint: 'give 1 to 65535' });
     }
-    const running = await api.runApi({
-      root,
-      mode,
-      ...(args.listen !== undefined ? { listen: args.listen } : {}),
-      ...(args.port !== undefined ? { port: args.port } : {}),
-      force: Boolean(args.force),
-    });
-    const count = running.blocklist.stats().entries;
-    process.stderr.write(`gatehouse api: listening on ${running.url} (${count} blocklist entries in force, kernel ${mode.kind === 'netns' ? `netns:${mode.name}` : mode.kind})\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        process.off('SIGTERM', stop);
-        process.off('SIGINT', stop);
-        void running.close().then(resolve, resolve);
-      };
-      process.on('SIGTERM', stop);
-      process.on('SIGINT', stop);
-    });
+    // The signal handlers go in before anything starts: a SIGTERM that arrives while the
+    // blocklist loads, or just after the 'listening' line, must still close cleanly (exit 0).
+    let stopRequested!: () => void;
+    const stopping = new Promise<void>((resolve) => (stopRequested = resolve));
+    const onSignal = () => stopRequested();
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    try {
+      const running = await api.runApi({
+        root,
+        mode,
+        ...(args.listen !== undefined ? { listen: args.listen } : {}),
+        ...(args.port !== undefined ? { port: args.port } : {}),
+        force: Boolean(args.force),
+      });
+      const count = running.blocklist.stats().entries;
+      process.stderr.write(`gatehouse api: listening on ${running.url} (${count} blocklist entries in force, kernel ${mode.kind === 'netns' ? `netns:${mode.name}` : mode.kind})\n`);
+      await stopping;
+      await running.close();
+    } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
   },
 };
