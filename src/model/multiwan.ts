@@ -225,16 +225,12 @@ function staticRoutes(routes: Database, view: NetworkView, connected: ConnectedN
         hint: `use a next hop inside ${connected.filter((c) => device === undefined || c.iface === device).map((c) => `${plainText(c.network)} (${c.iface})`).join(', ') || 'a connected network'}`,
       });
     }
+    // The routes file has no metric column: Gatehouse reads metric=N in OPTIONS.
     const metric = propOf(routes, key, 'Metric');
-    if (metric !== undefined) {
-      throw new GatehouseError(`Metric ${metric} cannot be honoured: a static route here is the only route to its destination`, {
-        place: place('Metric'),
-        hint: 'delete the Metric prop (db routes delprop KEY Metric)',
-      });
-    }
+    if (metric !== undefined && (!/^\d+$/.test(metric) || Number(metric) > 4_294_967_295)) throw new GatehouseError(`Metric '${metric}' is not a whole number`, { place: place('Metric'), hint: 'a route metric 0..4294967295, lower is preferred' });
     out.push({
       comment: commentText(`route ${key} ${propOf(routes, key, 'Description') ?? ''}`),
-      rows: [row('main', dest, router!, device ?? onLink?.iface ?? '')],
+      rows: [row('main', dest, router!, device ?? onLink?.iface ?? '', metric === undefined ? '' : `metric=${Number(metric)}`)],
     });
   }
   return out;

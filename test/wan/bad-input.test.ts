@@ -62,8 +62,9 @@ describe('multi-WAN bad input is refused, naming the record', () => {
     ).toThrow(/refers to provider 'nosuch', which does not exist/);
   });
 
-  it('a static route with a Metric (the routes file has no metric) fails rather than being ignored', () => {
-    expect(build({ networks: networks(), routes: { '10.0.0.0/8': rec('static', { Router: '192.168.1.254', Metric: '5' }) } })).toThrow(/Metric 5 cannot be honoured/);
+  it('a static route with a Metric takes effect: metric=N in the routes file', () => {
+    const model = buildModel({ configuration: {}, networks: networks(), routes: { '10.0.0.0/8': rec('static', { Router: '192.168.1.254', Metric: '5' }) } });
+    expect(model.multiwan.routes[0]!.rows[0]!.line).toBe('main\t10.0.0.0/8\t192.168.1.254\teth0\tmetric=5');
   });
 
   it('the spec examples are accepted: 8.8.4.4 with Mask, divert with Dst 0.0.0.0/0', () => {

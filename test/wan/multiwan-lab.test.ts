@@ -115,11 +115,12 @@ describe.skipIf(why)('multi-WAN in the two-ISP lab', () => {
     }
   }, 60_000);
 
-  it('a static route sends its destination through its Router', async () => {
+  it('a static route sends its destination through its Router, with its Metric', async () => {
     await lab.exec('green', 'ip', ['address', 'add', '10.77.0.1/32', 'dev', 'lo']);
-    await db('routes', 'set', '10.77.0.0/16', 'static', 'Router', MW.green, 'Description', 'lab network behind green');
+    await db('routes', 'set', '10.77.0.0/16', 'static', 'Router', MW.green, 'Metric', '7', 'Description', 'lab network behind green');
     await adjust();
     expect(await lab.exec('gw', 'ip', ['-4', 'route', 'get', '10.77.0.1'])).toMatch(new RegExp(`via ${MW.green.replace(/\./g, '\\.')} dev green0`));
+    expect(await lab.exec('gw', 'ip', ['-4', 'route', 'show', '10.77.0.0/16'])).toMatch(/proto 201 metric 7\b/);
     expect(await lab.connect('gw', 'green', '10.77.0.1', 8081)).toBe(MW.gwGreen);
   }, 60_000);
 

@@ -88,6 +88,14 @@ describe('routing compile', () => {
     expect(b.commands.slice(0, 5)).toEqual(['rule del pref 999', 'rule del pref 10001', 'rule del pref 20001', 'rule del pref 20001', 'rule del pref 32765']);
   });
 
+  it('a static route with metric=N in OPTIONS gets that metric; other options are refused naming the line', () => {
+    const files = (options: string) => ({ interfaces: 'loc\teth0\nnet\teth1\n', zones: 'fw\tfirewall\nloc\tipv4\nnet\tipv4\n', policy: 'all\tall\tREJECT\n', routes: `main\t10.0.0.0/8\t192.168.1.254\teth0\t${options}\n` });
+    const spec = compile(parseShorewall(files('persistent,metric=5'), { family: 4, dir: '/x' }), undefined).routing;
+    expect(spec.routes[0]).toMatchObject({ dest: '10.0.0.0/8', metric: 5, persistent: true });
+    expect(routingBatch(spec, {}, TARGET).commands).toContain('route replace 10.0.0.0/8 table main proto 201 metric 5 via 192.168.1.254 dev eth0');
+    expect(() => parseShorewall(files('metric=x'), { family: 4, dir: '/x' })).toThrow(/unknown route option 'metric=x'/);
+  });
+
   it('a plan without providers or routes has no routing part', () => {
     const dir = join(import.meta.dirname, '../golden/model/gateway-basic/expected/etc/shorewall');
     const files = Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
