@@ -103,6 +103,20 @@ describe.skipIf(why)('multi-WAN in the two-ISP lab', () => {
     expect(new Set(seen)).toEqual(new Set(['isp2']));
   }, 60_000);
 
+  it('1:1 source NAT on an alias of red1 sends the host through isp2 from the alias address, whatever the balance chooses', async () => {
+    await lab.exec('gw', 'ip', ['address', 'add', '192.0.2.3/24', 'dev', 'red1']);
+    await db('hosts', 'set', 'lanpc', 'host', 'IpAddress', MW.green);
+    await db('networks', 'set', 'red1:0', 'alias', 'role', 'alias', 'ipaddr', '192.0.2.3', 'netmask', '255.255.255.0', 'FwObjectNat', 'host;lanpc');
+    await adjust();
+    const seen = new Set<string | undefined>();
+    for (let i = 0; i < 30; i++) seen.add(await lab.connect('green', 'inet', MW.inet, 8080));
+    expect([...seen], 'the address the internet host saw').toEqual(['192.0.2.3']);
+    await db('networks', 'delete', 'red1:0');
+    await db('hosts', 'delete', 'lanpc');
+    await adjust();
+    await lab.exec('gw', 'ip', ['address', 'del', '192.0.2.3/24', 'dev', 'red1']);
+  }, 60_000);
+
   it('a port forward on each red interface answers through the provider the request came in on', async () => {
     await db('portforward', 'set', '1', 'pf', 'Proto', 'tcp', 'Src', '2222', 'Dst', '8022', 'DstHost', MW.green, 'status', 'enabled');
     await adjust();

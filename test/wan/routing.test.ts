@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type RoutingSpec, type TargetRouting, compile, routingBatch } from '../../src/compile/index.js';
 import { parseShorewall } from '../../src/shorewall/index.js';
+import { rangeToNetworks } from '../../src/model/multiwan.js';
 
 const update = process.env['UPDATE_GOLDEN'] === '1';
 const goldens = join(import.meta.dirname, '../golden/wan');
@@ -94,6 +95,12 @@ describe('routing compile', () => {
     expect(spec.routes[0]).toMatchObject({ dest: '10.0.0.0/8', metric: 5, persistent: true });
     expect(routingBatch(spec, {}, TARGET).commands).toContain('route replace 10.0.0.0/8 table main proto 201 metric 5 via 192.168.1.254 dev eth0');
     expect(() => parseShorewall(files('metric=x'), { family: 4, dir: '/x' })).toThrow(/unknown route option 'metric=x'/);
+  });
+
+  it('a 1:1 NAT range is bound to its provider as the fewest networks that cover it', () => {
+    expect(rangeToNetworks('192.168.1.20', '192.168.1.27')).toEqual(['192.168.1.20/30', '192.168.1.24/30']);
+    expect(rangeToNetworks('10.0.0.0', '10.0.0.255')).toEqual(['10.0.0.0/24']);
+    expect(rangeToNetworks('10.0.0.255', '10.0.1.1')).toEqual(['10.0.0.255', '10.0.1.0/31']);
   });
 
   it('a plan without providers or routes has no routing part', () => {
