@@ -207,13 +207,14 @@ describe.skipIf(why)('multi-WAN in the two-ISP lab', () => {
     expect(monitorOut).toMatch(/isp1 \(red0\) is up/);
   }, 180_000);
 
-  it('a red interface without an address never blocks an apply, and its provider comes back with the address', async () => {
+  it('a red interface without an address never blocks an apply, and interface-update brings its provider back with the address', async () => {
     monitor?.kill('SIGTERM');
     monitor = undefined;
+    await db('configuration', 'setprop', 'firewall', 'WanMode', 'balance');
     await lab.exec('gw', 'ip', ['address', 'flush', 'dev', 'red1']);
     const r = await signal('firewall-adjust');
     expect(r.code, r.stderr).toBe(0);
-    expect(await fromLan()).toBe('isp1');
+    for (let i = 0; i < 10; i++) expect(await fromLan(), 'red1 has no address: only isp1 carries').toBe('isp1');
     expect(await lab.connect('inet', 'green', MW.red0, 2222, 1000, 8022), 'the port forward on the red interface that has its address').toBe(MW.inet);
     // No red address at all (both links still negotiating): the apply still goes through.
     await lab.exec('gw', 'ip', ['address', 'flush', 'dev', 'red0']);
@@ -222,12 +223,37 @@ describe.skipIf(why)('multi-WAN in the two-ISP lab', () => {
     await lab.exec('gw', 'ip', ['address', 'add', `${MW.red0}/24`, 'dev', 'red0']);
     await lab.exec('gw', 'ip', ['address', 'add', `${MW.red1}/24`, 'dev', 'red1']);
     await lab.exec('gw', 'ip', ['route', 'add', 'default', 'via', MW.isp2, 'dev', 'red1', 'metric', '200']);
+    // The addresses are back (as a DHCP or PPPoE hook would say): interface-update alone re-adjusts routing.
     await signal('interface-update').then((x) => expect(x.code, x.stderr).toBe(0));
-    await db('configuration', 'setprop', 'firewall', 'WanMode', 'balance');
-    await adjust();
     const seen = new Set<string>();
     for (let i = 0; i < 30; i++) seen.add(await fromLan());
     expect(seen).toEqual(new Set(['isp1', 'isp2']));
+  }, 90_000);
+
+  it('the monitor sees a red address change (a new DHCP lease) and runs interface-update: the provider routes from its new address', async () => {
+    monitor = spawn(process.execPath, [join(projectDir, 'bin/gatehouse.js'), 'wan-monitor', '--root', root, '--apply', `netns:${lab.ns.gw}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let monitorOut = '';
+    monitor.stdout!.on('data', (c: Buffer) => (monitorOut += c.toString()));
+    monitor.stderr!.on('data', (c: Buffer) => (monitorOut += c.toString()));
+    await new Promise((r) => setTimeout(r, 1500));
+    const lease = async (address: string): Promise<void> => {
+      await lab.exec('gw', 'ip', ['address', 'flush', 'dev', 'red1']);
+      await lab.exec('gw', 'ip', ['address', 'add', `${address}/24`, 'dev', 'red1']);
+      await lab.exec('gw', 'ip', ['route', 'replace', 'default', 'via', MW.isp2, 'dev', 'red1', 'metric', '200']);
+      const t0 = Date.now();
+      while (!(await lab.exec('gw', 'ip', ['-4', 'rule', 'show'])).includes(`from ${address} lookup 2`)) {
+        if (Date.now() - t0 > 20_000) throw new Error(`no source rule for ${address} after 20 s\nmonitor:\n${monitorOut}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    await lease('192.0.2.4');
+    expect(monitorOut).toMatch(/isp2 \(red1\) has address 192\.0\.2\.4: interface-update/);
+    const seen = new Set<string | undefined>();
+    for (let i = 0; i < 30; i++) seen.add(await lab.connect('green', 'inet', MW.inet, 8080));
+    expect(seen, 'connections through isp2 leave from the new address').toEqual(new Set([MW.red0, '192.0.2.4']));
+    await lease(MW.red1);
+    monitor.kill('SIGTERM');
+    monitor = undefined;
   }, 90_000);
 
   it('removing the providers and routes takes Gatehouse routing out and puts the default route back', async () => {
