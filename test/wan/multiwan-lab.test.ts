@@ -138,6 +138,28 @@ describe.skipIf(why)('multi-WAN in the two-ISP lab', () => {
     expect(await lab.connect('gw', 'green', '10.77.0.1', 8081)).toBe(MW.gwGreen);
   }, 60_000);
 
+  it('a route whose Router is in no connected network, or a divert rule naming a missing provider, fails the event naming the record; the running firewall is unchanged', async () => {
+    const kernel = async (): Promise<string> =>
+      [
+        await lab.exec('gw', 'ip', ['-4', 'rule', 'show']),
+        await lab.exec('gw', 'ip', ['-4', 'route', 'show', 'table', 'all']),
+        (await lab.exec('gw', 'iptables-save', [])).replace(/^#.*$/gm, '').replace(/\[\d+:\d+\]/g, ''),
+      ].join('\n');
+    const before = await kernel();
+    await db('routes', 'set', '10.88.0.0/16', 'static', 'Router', '172.16.9.1');
+    const route = await signal('firewall-adjust');
+    expect(route.code).not.toBe(0);
+    expect(route.stderr).toMatch(/routes\/10\.88\.0\.0\/16\/Router: Router 172\.16\.9\.1 is in no network connected to the firewall/);
+    expect(await kernel(), 'the running firewall after the refused route').toBe(before);
+    await db('routes', 'delete', '10.88.0.0/16');
+    await db('fwrules', 'set', '9', 'rule', 'Src', '192.168.1.0/24', 'Dst', 'any', 'Service', 'fwservice;ssh', 'Action', 'provider;nosuch', 'status', 'enabled');
+    const divert = await signal('firewall-adjust');
+    expect(divert.code).not.toBe(0);
+    expect(divert.stderr).toMatch(/fwrules\/9\/Action: refers to provider 'nosuch', which does not exist/);
+    expect(await kernel(), 'the running firewall after the refused divert rule').toBe(before);
+    await db('fwrules', 'delete', '9');
+  }, 60_000);
+
   it('wan-uplink-update refuses an unknown provider and is idempotent', async () => {
     const unknown = await signal('wan-uplink-update', 'down', 'nosuch');
     expect(unknown.code).not.toBe(0);
