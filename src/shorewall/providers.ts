@@ -60,6 +60,8 @@ export interface StaticRoute {
   kind: 'unicast' | 'blackhole' | 'prohibit' | 'unreachable';
   device: string | undefined;
   persistent: boolean;
+  /** Route metric (`metric=N` in OPTIONS, a Gatehouse extension: Shorewall's routes file has none). */
+  metric: number | undefined;
   place: SourcePlace;
 }
 
@@ -266,15 +268,22 @@ export function parseRoutes(items: FileItem[], providers: Provider[]): StaticRou
     if (kind !== 'unicast' && device !== undefined) throw row.fail(3, `a ${kind} route takes no DEVICE`);
     const provider = providers.find((p) => p.name === table);
     if (kind === 'unicast' && gateway === undefined && device === undefined && !provider) throw row.fail(2, 'a main-table route needs a GATEWAY or a DEVICE');
-    const options = row.get(4);
-    if (options !== undefined && options !== 'persistent') throw row.fail(4, `unknown route option '${options}'`, 'expected persistent');
+    let persistent = false;
+    let metric: number | undefined;
+    for (const option of (row.get(4) ?? '').split(',').filter((o) => o !== '')) {
+      const m = /^metric=(\d+)$/.exec(option);
+      if (option === 'persistent') persistent = true;
+      else if (m && Number(m[1]) <= 4_294_967_295 && metric === undefined) metric = Number(m[1]);
+      else throw row.fail(4, `unknown route option '${option}'`, 'expected persistent and/or metric=N (N 0..4294967295, once)');
+    }
     out.push({
       table,
       dest,
       gateway,
       kind,
       device: device ?? (kind === 'unicast' && gateway === undefined ? provider?.interface : undefined),
-      persistent: options === 'persistent',
+      persistent,
+      metric,
       place: { file: 'routes', line: row.line },
     });
   }
