@@ -99,7 +99,7 @@ export function parseSnat(items: FileItem[], ctx: ParseContext): SnatEntry[] {
     const dports = readPorts(row, 4, proto);
     if (dports) entry.dports = dports;
     const origdest = row.get(9);
-    if (origdest !== undefined) entry.origdest = readAddressList(row, 9, origdest);
+    if (origdest !== undefined) entry.origdest = readAddressList(row, 9, origdest, { exclusion: false });
     if ((action.kind === 'MASQUERADE' || action.kind === 'SNAT') && action.ports !== undefined && !hasPorts(proto)) {
       throw row.fail(0, 'translating ports needs tcp, udp or sctp', 'set PROTO');
     }

@@ -143,7 +143,7 @@ function readDnatDest(row: Row, text: string, ctx: ParseContext): { dest: Endpoi
   }
   const target: NatTarget = {};
   if (addressText !== '') {
-    const list = readAddressList(row, C.dest, addressText, { allow: ['net', 'range'] });
+    const list = readAddressList(row, C.dest, addressText, { allow: ['net', 'range'], exclusion: false });
     const item = list.items[0];
     if (list.negate || list.items.length !== 1 || !item || (item.kind === 'net' && item.address.includes('/'))) {
       throw row.fail(C.dest, `'${addressText}' is not one address or range`, 'expected one address (192.168.1.10) or a range (192.168.1.10-192.168.1.12)');
@@ -251,7 +251,7 @@ function parseRuleRow(
     if (!isDnat && !isRedirect && action !== 'ACCEPT' && action !== 'ACCEPT+') {
       throw row.fail(C.origdest, 'ORIGDEST is only used with DNAT, REDIRECT and ACCEPT', 'leave it as -');
     }
-    base.origdest = readAddressList(row, C.origdest, origdestText, { allow: ['net', 'interfaceAddress'] });
+    base.origdest = readAddressList(row, C.origdest, origdestText, { allow: ['net', 'interfaceAddress'], exclusion: false });
   }
   const rateText = row.get(C.rate);
   if (rateText !== undefined) {
