@@ -24,7 +24,7 @@ const ALSO_READ = ['macs', 'separators'];
 
 /** Where Gatehouse deliberately means something else than NethServer 7 (README, "Where Gatehouse differs"). */
 export const DIFFERENCES: readonly string[] = [
-  'a reference to a missing host, group, service, time, zone or provider fails the event naming the record (NethServer emits nothing for it, silently)',
+  'a reference to a missing host, group, service, time, zone, role or provider is never silent: an ACCEPT rule, port forward or NAT entry naming it is skipped with a warning naming the record, a DROP or REJECT rule naming it fails the event (NethServer emits nothing for it, silently)',
   'a host group whose members sit in different zones is split per zone (NethServer puts it all in the zone of its first member)',
   'time objects are converted to UTC with their weekdays shifted when the window crosses midnight (NethServer keeps the weekdays, matching the wrong day)',
   'tc marks use the whole 1..63 range of the 0x3f class mask (NethServer writes Mark 40 and above outside the mask)',
