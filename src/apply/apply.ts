@@ -53,7 +53,7 @@ import {
 } from './confirm.js';
 import { describeTransition, recoverInterrupted } from './recover.js';
 import { type KernelRunner, createKernelRunner } from './runner.js';
-import { createScratch } from './scratch.js';
+import { createScratch, sweepStaleScratch } from './scratch.js';
 
 export interface KernelOptions {
   mode: ApplyMode;
@@ -532,6 +532,8 @@ export async function firewallStatus(root: string, options: { mode?: ApplyMode; 
   const mode = options.mode ?? parseApplyMode(stopped?.mode ?? applied.mode);
   if (mode.kind === 'dry-run') return { ...base, kernel: 'unchecked', uncheckedReason: 'dry-run mode reads no kernel', differences: {} };
   const runner = createKernelRunner(mode, options.env ? { env: options.env } : {});
+  // Scratch namespaces left by a status that was killed outright go first.
+  await sweepStaleScratch(options.env);
   const [plan, records] = await Promise.all([readPlan(dir), readRecords(dir)]);
   await runner.preflight(commandsForParts(plan));
   const scratch = createScratch(options.env);

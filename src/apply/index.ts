@@ -19,4 +19,4 @@ export {
 export { type ConfirmationOutcome, type PendingConfirmation, newConfirmationToken, pendingExpired, readOutcome, readPending } from './confirm.js';
 export { type PartsOutcome, type RunPartsOptions, PartFailure, commandsForParts, runParts, stopParts } from './parts.js';
 export { type KernelCommand, type KernelRunner, createKernelRunner } from './runner.js';
-export { type Scratch, createScratch } from './scratch.js';
+export { type Scratch, createScratch, scratchCreator, sweepStaleScratch } from './scratch.js';
