@@ -30,6 +30,12 @@ export const DIFFERENCES: readonly string[] = [
   'tc marks use the whole 1..63 range of the 0x3f class mask (NethServer writes Mark 40 and above outside the mask)',
   "IPv6: the same zones, objects and rules also build an IPv6 firewall (etc/shorewall6); NethServer 7 had none, so services open to red (sshd's access green,red) are also open over IPv6 on red",
   'generated files are sorted and deterministic (NethServer follows Perl hash order)',
+  'while stopped, administration (sshd, httpd-admin) and ping are admitted only from where the running rules admit them, on the ports those services use (NethServer keeps 22, 980, the sshd port and ping open from every interface, red included)',
+  'a PPPoE interface (ppp0, type xdsl) is declared as an optional red interface; other ppp devices meet the all-zone policies (NethServer declares every ppp+ device optional, in no zone)',
+  'an iprange in FwObjectNat is honoured in the 1:1 source NAT (NethServer skips it silently)',
+  'a hairpin port forward without Dst translates only the forwarded port (NethServer SNATs every TCP port of that host)',
+  'MAC validation runs in the filter table (MACLIST_TABLE=filter), so MACValidationPolicy may also be reject (NethServer: mangle, drop or accept)',
+  'the firewall itself may open connections into custom roles ($FW <zone> ACCEPT), as into green, blue and orange (NethServer leaves them to the final all all REJECT)',
 ];
 
 /** Rules NethServer 7 skipped because they had no status: written as status=disabled so they stay off. */
