@@ -11,6 +11,7 @@ import { GatehouseError, type Place } from '../errors/index.js';
 import { CLASS_MASK, CLASS_MARK_MAX, CLASS_MARK_MIN, hexMark } from '../marks/index.js';
 import {
   commentText,
+  namedGroups,
   objectResolver,
   propOf,
   readNetwork,
@@ -400,7 +401,8 @@ export function buildQosModel(dbs: Record<string, Database>, options: QosOptions
     warnings.push('no red interface has both FwInBandwidth and FwOutBandwidth: class rules mark traffic but nothing is shaped');
   }
   const connmarkOnly = [...new Set(interfaces.flatMap((i) => i.classes.filter((c) => !c.inboundComplete).map((c) => c.name)))].sort();
-  return { interfaces, fireqos: interfaces.map(fireqosBlock), connmarkOnly, leafQdisc: leafText as LeafQdisc, mangle, classes: marks, warnings };
+  const namedMangle = { ipv4: namedGroups('mangle', mangle.ipv4), ipv6: namedGroups('mangle6', mangle.ipv6) };
+  return { interfaces, fireqos: interfaces.map(fireqosBlock), connmarkOnly, leafQdisc: leafText as LeafQdisc, mangle: namedMangle, classes: marks, warnings };
 }
 
 /**

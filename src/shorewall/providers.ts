@@ -4,14 +4,15 @@
  * providers do not balance, and Gatehouse routes IPv6 by the kernel's default.
  * What Shorewall accepts and Gatehouse cannot honour yet is refused, naming the column.
  */
+import { SHOREWALL_COLUMNS } from './columns.js';
 import { PROVIDER_MASK, PROVIDER_SHIFT } from '../marks/index.js';
 import ipaddr from 'ipaddr.js';
 import type { FileItem, Row } from './lines.js';
 import type { Interface, SourcePlace } from './types.js';
 
-export const PROVIDER_COLUMNS = ['name', 'number', 'mark', 'duplicate', 'interface', 'gateway', 'options', 'copy'];
-export const RTRULE_COLUMNS = ['source', 'dest', 'provider', 'priority', 'mark'];
-export const ROUTE_COLUMNS = ['provider', 'dest', 'gateway', 'device', 'options'];
+export const PROVIDER_COLUMNS = SHOREWALL_COLUMNS.providers;
+export const RTRULE_COLUMNS = SHOREWALL_COLUMNS.rtrules;
+export const ROUTE_COLUMNS = SHOREWALL_COLUMNS.routes;
 
 /** Provider marks live in 0xf0000 (PROVIDER_OFFSET=16, PROVIDER_BITS=4). */
 export const PROVIDER_MARK_MASK = PROVIDER_MASK;
