@@ -196,12 +196,20 @@ describe.skipIf(why)('multi-WAN in the two-ISP lab', () => {
     monitor.stderr!.on('data', (c: Buffer) => (monitorOut += c.toString()));
     await new Promise((r) => setTimeout(r, 1500));
 
+    const pinnedToIsp1 = async (): Promise<string[]> =>
+      (await lab.exec('gw', 'conntrack', ['-L', '-p', 'tcp', '-m', '0x10000/0xf0000']).catch((e: { stdout?: string }) => e.stdout ?? ''))
+        .split('\n')
+        .filter((l) => l.includes('dport=8080'));
+    expect((await pinnedToIsp1()).length, 'LAN connections through isp1 before the cut').toBeGreaterThan(0);
     await lab.cut('isp1');
     const budget = MAX_LOSS * PING_INTERVAL_S * 1000 + FAILOVER_MARGIN_MS;
     const failover = await timeUntil('isp2', budget).catch((e: Error) => {
       throw new Error(`${e.message}\nmonitor:\n${monitorOut}`);
     });
     figures['failover (cut -> first new connection via isp2)'] = `${failover} ms (budget ${budget} ms)`;
+    // wan-uplink-update down forgot the connections pinned to isp1, so theirs start over through isp2.
+    for (let t0 = Date.now(); (await pinnedToIsp1()).length > 0 && Date.now() - t0 < 2000; ) await new Promise((r) => setTimeout(r, 100));
+    expect(await pinnedToIsp1(), 'LAN connections still pinned to the dead isp1').toEqual([]);
     expect(await lab.connect('gw', 'inet', MW.inet, 8080).then(provider), "the firewall's own traffic follows the live provider").toBe('isp2');
 
     await lab.restore('isp1');
