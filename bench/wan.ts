@@ -56,6 +56,7 @@ async function main(): Promise<void> {
   const ns = { gw: `ghbw-gw-${id}`, isp1: `ghbw-i1-${id}`, isp2: `ghbw-i2-${id}`, inet: `ghbw-in-${id}`, green: `ghbw-gr-${id}` };
   const cleanup = (): void => {
     for (const name of Object.values(ns)) spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+    spawnSync('rm', ['-rf', `/run/gatehouse/fireqos/netns-${ns.gw}`]);
   };
   process.once('exit', cleanup);
   const root = await mkdtemp(join(tmpdir(), 'gatehouse-bench-wan-'));
