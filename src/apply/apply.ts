@@ -52,6 +52,7 @@ import {
   writePending,
 } from './confirm.js';
 import { describeTransition, recoverInterrupted } from './recover.js';
+import { explainingRefusals } from './refusal.js';
 import { type KernelRunner, createKernelRunner } from './runner.js';
 import { createScratch, sweepStaleScratch } from './scratch.js';
 
@@ -236,7 +237,8 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
   const paths = planPaths(root);
   const source = options.planDir ?? paths.next;
   const plan = await readPlan(source);
-  const runner = runnerFor(options);
+  // A line the kernel refuses is reported with the file, line and record it came from.
+  const runner = explainingRefusals(runnerFor(options), plan.plan.origins);
   await runner.preflight(commandsForParts(plan));
 
   if (options.mode.kind === 'dry-run') {
