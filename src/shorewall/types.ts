@@ -76,6 +76,8 @@ export interface AddressList {
   items: AddressItem[];
   /** `!a,b`: everything except these. */
   negate: boolean;
+  /** `a,b!c,d`: the items except these (never with negate). */
+  except?: AddressItem[];
 }
 
 /** The zones a rule or policy names. */
@@ -262,6 +264,8 @@ export interface Settings {
   routeFilter: boolean;
   /** LOG_MARTIANS=Yes: log what the reverse-path check drops, on every interface. */
   logMartians: boolean;
+  /** DOCKER=Yes: Gatehouse's forward filtering goes into Docker's DOCKER-USER chain (IPv4). */
+  docker?: boolean;
   /** Every setting as written (after substitution), including the ones we ignore. */
   raw: Record<string, string>;
 }

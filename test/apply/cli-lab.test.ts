@@ -114,10 +114,13 @@ describe.skipIf(why)('gatehouse apply --confirm, confirm, stop and status agains
   });
 
   it('status detects a kernel that no longer matches the plan', async () => {
-    await lab.exec('gw', 'iptables', ['-I', 'FORWARD', '1', '-s', '192.168.10.10', '-j', 'ACCEPT']);
+    // A rule added by hand to a chain Gatehouse owns, and one inserted above Gatehouse's hook.
+    await lab.exec('gw', 'iptables', ['-I', 'gatehouse-FORWARD', '1', '-s', '192.168.10.10', '-j', 'ACCEPT']);
+    await lab.exec('gw', 'iptables', ['-I', 'INPUT', '1', '-s', '192.168.10.11', '-j', 'ACCEPT']);
     const status = await gatehouse(['status', '--root', root]);
     expect(status.exitCode, status.stderr).toBe(2);
     expect(status.stdout).toMatch(/kernel: DIFFERS/);
-    expect(status.stdout).toContain('filter.v4 + -A FORWARD -s 192.168.10.10/32 -j ACCEPT');
+    expect(status.stdout).toContain('filter.v4 + -A gatehouse-FORWARD -s 192.168.10.10/32 -j ACCEPT');
+    expect(status.stdout).toContain("filter.v4 + INPUT: 1 rule(s) of other tools before Gatehouse's (first: -A INPUT -s 192.168.10.11/32 -j ACCEPT)");
   });
 });
