@@ -53,7 +53,7 @@ import {
 } from './confirm.js';
 import { describeTransition, recoverInterrupted } from './recover.js';
 import { explainingRefusals } from './refusal.js';
-import { type KernelRunner, createKernelRunner } from './runner.js';
+import { type KernelRunner, NETNS_RUN_DIR, createKernelRunner } from './runner.js';
 import { createScratch, sweepStaleScratch } from './scratch.js';
 
 export interface KernelOptions {
@@ -200,7 +200,12 @@ async function settleExpired(root: string, state: StoreState, options: SettleOpt
     return state;
   }
   if (!options.now && !pendingExpired(pending)) return state;
-  const kernel: KernelOptions = { mode: parseApplyMode(pending.mode), ...(options.env ? { env: options.env } : {}), log: options.log };
+  const mode = parseApplyMode(pending.mode);
+  if (mode.kind === 'netns' && !(await exists(join(NETNS_RUN_DIR, mode.name)))) {
+    await endPending(root, pending, 'dropped', options.by, `its target ${pending.mode} no longer exists, so there is nothing to roll back`);
+    return state;
+  }
+  const kernel: KernelOptions = { mode, ...(options.env ? { env: options.env } : {}), log: options.log };
   let message: string;
   try {
     message = (await rollbackLocked(root, kernel, state, pending.previous, !options.now)).message;
