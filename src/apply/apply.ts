@@ -52,7 +52,8 @@ import {
   writePending,
 } from './confirm.js';
 import { describeTransition, recoverInterrupted } from './recover.js';
-import { type KernelRunner, createKernelRunner } from './runner.js';
+import { explainingRefusals } from './refusal.js';
+import { type KernelRunner, NETNS_RUN_DIR, createKernelRunner } from './runner.js';
 import { createScratch, sweepStaleScratch } from './scratch.js';
 
 export interface KernelOptions {
@@ -199,7 +200,12 @@ async function settleExpired(root: string, state: StoreState, options: SettleOpt
     return state;
   }
   if (!options.now && !pendingExpired(pending)) return state;
-  const kernel: KernelOptions = { mode: parseApplyMode(pending.mode), ...(options.env ? { env: options.env } : {}), log: options.log };
+  const mode = parseApplyMode(pending.mode);
+  if (mode.kind === 'netns' && !(await exists(join(NETNS_RUN_DIR, mode.name)))) {
+    await endPending(root, pending, 'dropped', options.by, `its target ${pending.mode} no longer exists, so there is nothing to roll back`);
+    return state;
+  }
+  const kernel: KernelOptions = { mode, ...(options.env ? { env: options.env } : {}), log: options.log };
   let message: string;
   try {
     message = (await rollbackLocked(root, kernel, state, pending.previous, !options.now)).message;
@@ -236,7 +242,8 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
   const paths = planPaths(root);
   const source = options.planDir ?? paths.next;
   const plan = await readPlan(source);
-  const runner = runnerFor(options);
+  // A line the kernel refuses is reported with the file, line and record it came from.
+  const runner = explainingRefusals(runnerFor(options), plan.plan.origins);
   await runner.preflight(commandsForParts(plan));
 
   if (options.mode.kind === 'dry-run') {

@@ -20,3 +20,4 @@ export { type ConfirmationOutcome, type PendingConfirmation, newConfirmationToke
 export { type PartsOutcome, type RunPartsOptions, PartFailure, commandsForParts, runParts, stopParts } from './parts.js';
 export { type KernelCommand, type KernelRunner, createKernelRunner } from './runner.js';
 export { type Scratch, createScratch, scratchCreator, sweepStaleScratch } from './scratch.js';
+export { describeRefusedLine, explainingRefusals } from './refusal.js';
