@@ -378,6 +378,9 @@ async function rollbackLocked(root: string, options: KernelOptions, state: Store
   await stopParts(runner, current);
   await clearRecords(currentDir);
   await writeJson(join(currentDir, 'stopped.json'), stoppedRecord(options.mode));
+  // It stays plan/current (nothing else to point at), marked so that `gatehouse start` at the
+  // next boot loads its stopped ruleset instead of applying what was rolled back.
+  await writeJson(join(currentDir, REJECTED_MARK), { at: new Date().toISOString(), why: 'rolled back with no plan before it' });
   await writeState(root, { slots: state.slots });
   return { restored: 'stopped', message: 'there was no previous plan, so the stopped ruleset is loaded (closed, not open)' };
 }
@@ -453,6 +456,9 @@ export async function rollBackUnconfirmed(root: string, options: { env?: NodeJS.
     return last?.token === pending.token ? last : undefined;
   });
 }
+
+/** In a plan directory: the plan was rolled back (unconfirmed) with nothing before it; never apply it unasked. */
+export const REJECTED_MARK = 'rejected.json';
 
 /** Puts every part of the current plan in its stopped state (the stopped rulesets: stoppedrules). */
 export async function stopFirewall(root: string, options: KernelOptions): Promise<void> {

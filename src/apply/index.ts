@@ -15,6 +15,7 @@ export {
   rollbackPlan,
   settleConfirmation,
   stopFirewall,
+  REJECTED_MARK,
 } from './apply.js';
 export { type ConfirmationOutcome, type PendingConfirmation, newConfirmationToken, pendingExpired, readOutcome, readPending } from './confirm.js';
 export { type PartsOutcome, type RunPartsOptions, PartFailure, commandsForParts, runParts, stopParts } from './parts.js';

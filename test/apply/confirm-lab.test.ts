@@ -184,6 +184,23 @@ describe.skipIf(why)('apply --confirm outlives its own process', () => {
     expect(status.stdout).not.toMatch(/confirmation:/);
   }, 60_000);
 
+  it('an unconfirmed first apply (no plan before it) stays rolled back across reboots: start loads the stopped ruleset, never the rejected plan', async () => {
+    root = await temporaryRoot();
+    roots.push(root);
+    plans = { [NEW]: await writePlanFiles(join(root, `plan-${NEW}`), marked(NEW)) };
+    const { child, pending } = await startConfirmApply();
+    expect(await markers()).toEqual({ v4: [NEW], v6: [NEW] });
+    process.kill(pending.watchdog!.pid, 'SIGKILL');
+    await end(child, 'SIGKILL');
+    for (const boot of [1, 2]) {
+      const start = await gatehouse(['start', '--root', root, '--apply', apply]);
+      expect(start.exitCode, `boot ${boot}: ${start.stderr}`).toBe(0);
+      expect(start.stdout, `boot ${boot}`).toContain('its stopped ruleset is loaded (closed)');
+      // A false accept if the rejected plan (which opens udp/41002) came back.
+      expect(await markers(), `boot ${boot}`).toEqual({ v4: [], v6: [] });
+    }
+  }, 90_000);
+
   it('a confirmed apply --confirm exits 0 and the plan stays', async () => {
     const { child, pending } = await startConfirmApply();
     const exited = new Promise<number | null>((r) => child.once('exit', r));
