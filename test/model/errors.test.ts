@@ -176,3 +176,21 @@ describe('defaults and status', () => {
     expect(buildModel({ networks: { eth0: networks['eth0']! } }, { timeZone: 'UTC' }).mode).toBe('server');
   });
 });
+
+describe("a port forward's Allow with ! items means what db documents (! excludes)", () => {
+  const forward = (allow: string) =>
+    buildModel({
+      networks: { ...networks, eth1: { type: 'ethernet', props: { role: 'red', bootproto: 'none', ipaddr: '203.0.113.2', netmask: '255.255.255.0' } } },
+      portforward: { '3': { type: 'pf', props: { Proto: 'tcp', Src: '2222', Dst: '22', DstHost: '192.168.1.10', Allow: allow, status: 'enabled' } } },
+    }, { timeZone: 'UTC' }).v4.rules.portForwards[0]!.rows[0]!.fields!['source'];
+
+  it('networks with an excluded address: the first except the second (not everyone but the network)', () => {
+    expect(forward('!203.0.113.9,198.51.100.0/24')).toBe('net:198.51.100.0/24!203.0.113.9');
+    expect(forward('198.51.100.0/24,!198.51.100.9')).toBe('net:198.51.100.0/24!198.51.100.9');
+  });
+
+  it('only excluded addresses: everyone but them', () => {
+    expect(forward('!198.51.100.9,!198.51.100.10')).toBe('net:!198.51.100.9,198.51.100.10');
+    expect(forward('!198.51.100.9')).toBe('net:!198.51.100.9');
+  });
+});
