@@ -25,7 +25,7 @@ function networkText(family: Family, cidr: string): string {
 function interfaceRows(view: NetworkView, settings: FirewallSettings, family: Family): Row[] {
   const rows: Row[] = [];
   const mac = (iface: NetworkInterface): string =>
-    family === 'ipv4' && settings.macValidation && (iface.role === 'green' || iface.role === 'blue') ? ',maclist' : '';
+    settings.macValidation && (iface.role === 'green' || iface.role === 'blue') ? ',maclist' : '';
   for (const iface of view.interfaces) {
     const bridge = iface.type === 'bridge' ? ',bridge' : '';
     if (view.mode === 'server' && iface.role === 'green') {
@@ -85,7 +85,14 @@ function policyRows(view: NetworkView, settings: FirewallSettings, zones: string
   return rows;
 }
 
-function maclistRows(hosts: Database, view: NetworkView): Row[] {
+/**
+ * MAC validation entries from DHCP reservations (hosts of type local with MacAddress and an
+ * IPv4 IpAddress), on the green or blue interface whose network holds the address. IPv4
+ * binds the MAC to its address. A reservation names no IPv6 address (SLAAC and privacy
+ * addresses change), so on IPv6 the MAC alone is admitted: a host without a reservation
+ * cannot get round MAC validation by speaking IPv6.
+ */
+function maclistRows(hosts: Database, view: NetworkView, family: Family): Row[] {
   const rows: Row[] = [];
   for (const key of Object.keys(hosts).sort()) {
     if (hosts[key]?.type !== 'local') continue;
@@ -100,7 +107,11 @@ function maclistRows(hosts: Database, view: NetworkView): Row[] {
           return net?.kind === 'network' && (ip.ip as { match(n: unknown, p: number): boolean }).match(net.ip, net.prefix);
         }),
     );
-    if (iface) rows.push(row('ACCEPT', iface.name, mac.toUpperCase().replace(/-/g, ':'), ip.ip.toString()));
+    if (!iface) continue;
+    const macText = mac.toUpperCase().replace(/-/g, ':');
+    const line = family === 'ipv4' ? row('ACCEPT', iface.name, macText, ip.ip.toString()) : row('ACCEPT', iface.name, macText);
+    // Two reservations of one MAC are one IPv6 entry.
+    if (!rows.some((r) => r.line === line.line)) rows.push(line);
   }
   return rows;
 }
@@ -184,7 +195,7 @@ export function buildFamilyFiles(
       masquerade: v4 ? view.interfaces.filter((i) => i.role === 'red').map((i) => row('MASQUERADE', '-', i.name)) : [],
       hairpin: v4 ? parts.hairpin : [],
     },
-    maclist: v4 && settings.macValidation ? maclistRows(dbs['hosts'] ?? {}, view) : [],
+    maclist: settings.macValidation ? maclistRows(dbs['hosts'] ?? {}, view, family) : [],
     stoppedRules: stoppedRows(view, family, parts.services),
   };
 }

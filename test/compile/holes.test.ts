@@ -138,13 +138,23 @@ describe('routefilter', () => {
 });
 
 describe('DROP_DEFAULT and REJECT_DEFAULT', () => {
-  it("run Shorewall6's AllowICMPs and Multicast(DROP) before the DROP policy, in IPv6 only for AllowICMPs", () => {
+  it("run Shorewall's AllowICMPs (IPv4 and IPv6 lists) and Multicast(DROP) before the DROP policy", () => {
     const p = plan({ 'shorewall.conf': 'DROP_DEFAULT="AllowICMPs,Broadcast(DROP),Multicast(DROP)"\n' });
     const v6 = lines(p.rulesV6, '-A net-loc');
     expect(v6[0]).toBe('-A net-loc -p ipv6-icmp --icmpv6-type 1 -j ACCEPT');
     expect(v6).toContain('-A net-loc -p ipv6-icmp --icmpv6-type 135 -j ACCEPT');
+    // Multicast listener and multicast router messages only from link-local sources, as action.AllowICMPs.
+    expect(v6).toContain('-A net-loc -s fe80::/10 -p ipv6-icmp --icmpv6-type 130 -j ACCEPT');
+    expect(v6).toContain('-A net-loc -s fe80::/10 -p ipv6-icmp --icmpv6-type 153 -j ACCEPT');
+    expect(v6.filter((l) => l.includes('--icmpv6-type'))).toHaveLength(20);
     expect(v6.slice(-2)).toEqual(['-A net-loc -m addrtype --dst-type MULTICAST -j DROP', '-A net-loc -j DROP']);
-    expect(lines(p.rulesV4, '-A net-loc')).toEqual(['-A net-loc -m addrtype --dst-type BROADCAST -j DROP', '-A net-loc -m addrtype --dst-type MULTICAST -j DROP', '-A net-loc -j DROP']);
+    expect(lines(p.rulesV4, '-A net-loc')).toEqual([
+      '-A net-loc -p icmp --icmp-type fragmentation-needed -j ACCEPT',
+      '-A net-loc -p icmp --icmp-type time-exceeded -j ACCEPT',
+      '-A net-loc -m addrtype --dst-type BROADCAST -j DROP',
+      '-A net-loc -m addrtype --dst-type MULTICAST -j DROP',
+      '-A net-loc -j DROP',
+    ]);
   });
 
   it('refuses a default action Gatehouse cannot run', () => {

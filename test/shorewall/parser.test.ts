@@ -101,6 +101,17 @@ describe('bad input is refused with file, line and column', () => {
     expect(failure({ rules: 'ACCEPT loc net gre 80\n' })).toMatch(/ports need a protocol with ports, not 'gre'/);
   });
 
+  it("an ICMP type name of the other family, saying what this family calls it", () => {
+    expect(failure({ rules: 'ACCEPT net $FW icmp packet-too-big\n' })).toMatch(
+      /^rules:1 column 21 \(dport\): 'packet-too-big' is not an icmp type \(expected one icmp type: .*'packet-too-big' is ICMPv6's; IPv4 calls it fragmentation-needed\)/,
+    );
+    expect(parse({ rules: 'ACCEPT net $FW icmp fragmentation-needed\nACCEPT net $FW ipv6-icmp packet-too-big\nACCEPT net $FW ipv6-icmp 1/4\n' }).rules.map((r) => r.dports)).toEqual([
+      ['fragmentation-needed'],
+      ['packet-too-big'],
+      ['1/4'],
+    ]);
+  });
+
   it('an interface option Gatehouse does not know', () => {
     expect(failure({ interfaces: '?FORMAT 2\nloc eth0 upnp\n' })).toMatch(/^interfaces:2 column 10 \(options\): interface option 'upnp' is not supported yet/);
   });
