@@ -63,7 +63,8 @@ export async function runParts(runner: KernelRunner, plan: LoadedPlan, options: 
     const before = beforeOf(options, entry.part.name);
     const sameAsBefore = options.beforeInForce === true && before !== undefined && before.digest === entry.digest;
     const beforeRecord = sameAsBefore ? options.beforeRecords?.[entry.part.name] : undefined;
-    return { ...(before ? { before: before.content } : {}), sameAsBefore, ...(beforeRecord !== undefined ? { beforeRecord } : {}) };
+    const beforeInForce = options.beforeInForce === true && before !== undefined;
+    return { ...(before ? { before: before.content } : {}), beforeInForce, sameAsBefore, ...(beforeRecord !== undefined ? { beforeRecord } : {}) };
   });
   // Read-only looks at the kernel start at once and run beside the parts before them.
   const prepared = plan.parts.map((entry, i) =>

@@ -10,6 +10,7 @@ import { AddressMatches, IpsetRegistry } from './addresses.js';
 import type { CompileOptions, FamilyContext } from './context.js';
 import { emitIpsets, emitRuleset, emitRuntimeIpsets } from './emit.js';
 import { blocklistSets, withBlocklist } from './blocklist.js';
+import { withDockerUser } from './docker.js';
 import { buildFilter } from './filter.js';
 import { TableBuilder, type Ruleset } from './ir.js';
 import { addMangleEntries } from './mangle.js';
@@ -87,6 +88,7 @@ function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegis
     filterTable = { name: 'filter', chains: [...filter.table.chains, ...macChains] };
   }
   if (options.blocklist) filterTable = withBlocklist(filterTable, family);
+  if (family === 4 && config.settings.docker) filterTable = withDockerUser(filterTable, config.interfaces.map((i) => i.physical));
   const raw = new TableBuilder('raw');
   addRouteFilter(raw, ctx);
   const ruleset: Ruleset = { family, tables: [raw.build(), mangle.build(), nat.table, filterTable] };
@@ -141,6 +143,7 @@ export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, op
     .concat(routingSysctls(v4))
     .join('\n');
   const notes = [...v4.notes, ...(v6 ? v6.notes.map((n) => `shorewall6/${n}`) : [])];
+  if (v6?.settings.docker) notes.push('shorewall6/shorewall6.conf: DOCKER=Yes is not acted upon: the Docker integration is IPv4 only, as in Shorewall');
   const runtime = [...(options.runtimeIpsets ?? []), ...(options.blocklist ? blocklistSets().map(({ name, family, type, maxelem, timeout }) => ({ name, family, type, maxelem, timeout })) : [])];
   const external = externalSets([v4, ...(v6 ? [v6] : [])], new Set(runtime.map((s) => s.name)));
   if (external.length > 0) notes.push(`ipsets named in the files but not defined by the plan (create them before applying): ${external.join(', ')}`);

@@ -19,6 +19,11 @@ export interface PartApplyContext<C> {
    * remove what the new plan no longer holds.
    */
   before?: C;
+  /**
+   * Whether the kernel runs `before` as it was applied (running, not stopped, same mode).
+   * Only then may a part change the kernel from `before` instead of rebuilding its piece.
+   */
+  beforeInForce?: boolean;
   /** Whether `before`'s files are byte-identical to this part's (same digest). */
   sameAsBefore: boolean;
   /** What this part kept (see PartApplyResult.record) when `before` was applied; undefined if unknown. */

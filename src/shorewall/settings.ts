@@ -55,6 +55,7 @@ export function parseAssignments(
 }
 
 const HONOURED = new Set([
+  'DOCKER',
   'IP_FORWARDING',
   'MACLIST_DISPOSITION',
   'MACLIST_TABLE',
@@ -111,7 +112,6 @@ const MEANING: Record<string, { inert: (v: string) => boolean; lost: string }> =
   ADMINISABSENTMINDED: { inert: (v) => v === 'YES', lost: 'the stopped state always lets the firewall itself send' },
   CLAMPMSS: { inert: (v) => v === 'NO', lost: 'TCP MSS is not clamped' },
   MULTICAST: { inert: (v) => v === 'NO', lost: 'multicast is not treated specially' },
-  DOCKER: { inert: (v) => v === 'NO', lost: "Docker's chains are not integrated" },
   MINIUPNPD: { inert: (v) => v === 'NO', lost: 'no miniupnpd chains' },
   NULL_ROUTE_RFC1918: { inert: (v) => v === 'NO', lost: 'RFC 1918 networks are not null-routed' },
   DETECT_DNAT_IPADDRS: { inert: (v) => v === 'NO', lost: 'DNAT rules do not detect the addresses of their interfaces' },
@@ -237,6 +237,7 @@ export function parseSettings(text: string | undefined, params: Params, firewall
     policyDefaults: { DROP: policyActions('DROP_DEFAULT'), REJECT: policyActions('REJECT_DEFAULT') },
     routeFilter: yesNo('ROUTE_FILTER'),
     logMartians: yesNo('LOG_MARTIANS'),
+    docker: yesNo('DOCKER'),
     raw,
   };
   const maclistLevel = pick('MACLIST_LOG_LEVEL');

@@ -264,6 +264,8 @@ export interface Settings {
   routeFilter: boolean;
   /** LOG_MARTIANS=Yes: log what the reverse-path check drops, on every interface. */
   logMartians: boolean;
+  /** DOCKER=Yes: Gatehouse's forward filtering goes into Docker's DOCKER-USER chain (IPv4). */
+  docker?: boolean;
   /** Every setting as written (after substitution), including the ones we ignore. */
   raw: Record<string, string>;
 }

@@ -27,8 +27,8 @@ describe('dry-run apply', () => {
       `# dry-run: plan ${planPaths(root).next} would be applied with:`,
       'ipset list -n',
       'ipset restore < ipsets, then swaps (3 lines)',
-      expect.stringMatching(/^iptables-restore < rules\.v4 \(\d+ lines\)$/),
-      expect.stringMatching(/^ip6tables-restore < rules\.v6 \(\d+ lines\)$/),
+      expect.stringMatching(/^iptables-restore --noflush < rules\.v4 \(\d+ lines\)$/),
+      expect.stringMatching(/^ip6tables-restore --noflush < rules\.v6 \(\d+ lines\)$/),
       'sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1',
     ]);
   });

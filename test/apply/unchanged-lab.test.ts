@@ -10,9 +10,9 @@ import { gatewayPlan, temporaryRoot, writePlanFiles } from './plans.js';
 const why = labUnavailableReason();
 if (why) console.warn('skipped: ' + why);
 
-/** Packets counted by the v6 FORWARD rule accepting established traffic; a restore resets it to 0. */
+/** Packets counted by the v6 forward rule accepting established traffic (in Gatehouse's FORWARD chain); a restore resets it to 0. */
 async function establishedV6Packets(lab: Lab): Promise<number> {
-  const listing = await lab.exec('gw', 'ip6tables', ['-L', 'FORWARD', '-v', '-x', '-n']);
+  const listing = await lab.exec('gw', 'ip6tables', ['-L', 'gatehouse-FORWARD', '-v', '-x', '-n']);
   const line = listing.split('\n').find((l) => /RELATED,ESTABLISHED|ESTABLISHED,RELATED/.test(l));
   if (!line) throw new Error(`no established rule in the v6 FORWARD chain:\n${listing}`);
   return Number(line.trim().split(/\s+/)[0]);
@@ -51,15 +51,30 @@ describe.skipIf(why)('a ruleset that has not changed is not reloaded', () => {
     expect(outcome.unchanged).not.toContain('filter.v4');
     expect(describeApplyOutcome(outcome)).toMatch(/filter\.v6(, sysctls)? unchanged and still in the kernel, so not reloaded/);
     expect(await establishedV6Packets(lab)).toBeGreaterThanOrEqual(before);
-    expect(await lab.exec('gw', 'iptables', ['-S', 'INPUT'])).toContain('--dport 9 -j DROP');
+    expect(await lab.exec('gw', 'iptables', ['-S', 'gatehouse-INPUT'])).toContain('--dport 9 -j DROP');
   });
 
   it('an identical filter.v6 is reloaded when the kernel no longer holds it', async () => {
-    await lab.exec('gw', 'ip6tables', ['-I', 'FORWARD', '1', '-s', 'fd00:10::10', '-j', 'ACCEPT']);
+    // The digest in gatehouse-state no longer names what the plan left: every owned chain is rewritten.
+    await lab.exec('gw', 'ip6tables', ['-F', 'gatehouse-state']);
+    await lab.exec('gw', 'ip6tables', ['-I', 'gatehouse-FORWARD', '1', '-s', 'fd00:10::10', '-j', 'ACCEPT']);
     const next = await writePlanFiles(join(root, 'v4-only'), gatewayPlan({ extraV4Rule: '-A INPUT -p tcp --dport 9 -j DROP' }));
     const outcome = await applyPlan(root, { mode, planDir: next });
     expect(outcome.unchanged).not.toContain('filter.v6');
-    expect(await lab.exec('gw', 'ip6tables', ['-S', 'FORWARD'])).not.toContain('fd00:10::10');
+    expect(await lab.exec('gw', 'ip6tables', ['-S', 'gatehouse-FORWARD'])).not.toContain('fd00:10::10');
+    expect((await firewallStatus(root)).kernel).toBe('matches');
+  });
+
+  it('a rule another tool inserted above the hook of Gatehouse stays, below it, when an unchanged filter.v6 is applied', async () => {
+    await lab.exec('gw', 'ip6tables', ['-I', 'FORWARD', '1', '-s', 'fd00:10::10', '-j', 'ACCEPT']);
+    expect((await firewallStatus(root)).differences['filter.v6']!.join('\n')).toContain("FORWARD: 1 rule(s) of other tools before Gatehouse's");
+    const next = await writePlanFiles(join(root, 'v4-only'), gatewayPlan({ extraV4Rule: '-A INPUT -p tcp --dport 9 -j DROP' }));
+    const outcome = await applyPlan(root, { mode, planDir: next });
+    expect(outcome.unchanged).toContain('filter.v6');
+    expect((await lab.exec('gw', 'ip6tables', ['-S', 'FORWARD'])).split('\n').filter((l) => l.startsWith('-A'))).toEqual([
+      '-A FORWARD -j gatehouse-FORWARD',
+      '-A FORWARD -s fd00:10::10/128 -j ACCEPT',
+    ]);
     expect((await firewallStatus(root)).kernel).toBe('matches');
   });
 

@@ -34,8 +34,8 @@ describe('firewall-adjust wiring in dry-run', () => {
     expect((await runBin('gatehouse.js', root, ['sample', '--root', root])).code).toBe(0);
     const run = await dryRun(root);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout).toMatch(/^iptables-restore < rules\.v4 \(\d+ lines\)$/m);
-    expect(run.stdout).toMatch(/^ip6tables-restore < rules\.v6 \(\d+ lines\)$/m);
+    expect(run.stdout).toMatch(/^iptables-restore --noflush < rules\.v4 \(\d+ lines\)$/m);
+    expect(run.stdout).toMatch(/^ip6tables-restore --noflush < rules\.v6 \(\d+ lines\)$/m);
     const next = await readFile(join(planPaths(root).next, 'rules.v4'), 'utf8');
     expect(next).toMatch(/-j DNAT --to-destination 192\.168\.20\.10:80/);
     expect(existsSync(planPaths(root).current)).toBe(false);

@@ -1,14 +1,18 @@
 /**
  * The packet filter of one family (`filter.v4`: rules.v4 and stopped.v4; `filter.v6` alike):
- * the running ruleset loaded as one iptables-restore transaction, and the stopped ruleset
- * that `gatehouse stop` loads and that a failed first apply falls back to (closed, never open).
+ * the running ruleset, and the stopped ruleset that `gatehouse stop` loads and that a failed
+ * first apply falls back to (closed, never open). Gatehouse owns chains, not tables
+ * (./owned.ts): each load is one `iptables-restore --noflush` of the chains it owns, its hooks
+ * and its policies, so other tools' chains and rules (Docker's) survive every apply, rollback
+ * and stop. A change from the plan the kernel holds rewrites only the chains that changed.
  */
 import { GatehouseError } from '../../errors/index.js';
-import { describeDifferences, normaliseSave } from '../normalise.js';
+import { describeDifferences } from '../normalise.js';
 import { definePart, type PlanPart } from '../part.js';
 import type { KernelCommand, KernelRunner } from '../target.js';
 import type { IpsetDefinition } from './ipsets.js';
 import type { RuntimeIpsetDefinition } from './runtime-ipsets.js';
+import { type Layout, changeScript, fullScript, ownedView, parseLayout, parseSave } from './owned.js';
 import { checkRestoreText, stoppedRestoreText } from './restore-text.js';
 
 export type Family = 'v4' | 'v6';
@@ -18,7 +22,13 @@ export interface FilterContent {
   rules: string;
   /** The stopped ruleset completed with empty nat, mangle and raw tables. */
   stopped: string;
+  /** What Gatehouse owns in the kernel for each. */
+  layout: Layout;
+  stoppedLayout: Layout;
 }
+
+/** Records of this part start so; older ones (whole saves) are not comparable and are worked out again. */
+const RECORD_HEADER = '# gatehouse owned view 1\n';
 
 function restoreCommand(family: Family): string {
   return family === 'v4' ? 'iptables-restore' : 'ip6tables-restore';
@@ -31,26 +41,36 @@ export function saveCommand(family: Family): KernelCommand {
 
 function restore(target: KernelRunner, family: Family, text: string, file: string): Promise<string> {
   const command = restoreCommand(family);
-  return target.run({ step: `${command} (${file})`, command, args: [], input: text, inputName: file });
+  return target.run({ step: `${command} (${file})`, command, args: ['--noflush'], input: text, inputName: file });
 }
 
-/** The normalised save of `family` in the target; undefined when it cannot be read. */
-export async function readKernel(target: KernelRunner, family: Family, signal?: AbortSignal): Promise<string | undefined> {
+/** Puts `layout` in the kernel from whatever Gatehouse held there: a save, then one restore of every chain it owns. */
+async function loadWhole(target: KernelRunner, family: Family, layout: Layout, others: readonly (Layout | undefined)[], file: string): Promise<void> {
+  // Dry-run reads no kernel: it prints the script for an empty one.
+  const save = target.mode.kind === 'dry-run' ? '' : await target.run(saveCommand(family));
+  const script = fullScript(layout, parseSave(save), others.filter((l): l is Layout => l !== undefined));
+  await restore(target, family, script, file);
+}
+
+/** What the kernel holds of Gatehouse's for `layout`; undefined when it cannot be read. */
+async function readView(target: KernelRunner, family: Family, layout: Layout, signal?: AbortSignal): Promise<string | undefined> {
   if (target.mode.kind === 'dry-run') return undefined;
-  return target.run({ ...saveCommand(family), ...(signal ? { signal } : {}) }).then(normaliseSave, () => undefined);
+  return target.run({ ...saveCommand(family), ...(signal ? { signal } : {}) }).then(
+    (save) => RECORD_HEADER + ownedView(save, layout),
+    () => undefined,
+  );
 }
 
 /**
- * What the kernel shows for `content` in `state`, found by loading it into an empty scratch
- * namespace (sets created empty first: rules name them, entries never show in a save).
+ * What the kernel shows for `layout`, found by loading it into an empty scratch namespace
+ * (sets created empty first: rules name them, entries never show in a save).
  */
-async function referenceSave(target: KernelRunner, content: FilterContent, state: 'running' | 'stopped', sets: string[]): Promise<string> {
-  if (state === 'running' && sets.length > 0) {
+async function referenceView(target: KernelRunner, family: Family, layout: Layout, sets: string[]): Promise<string> {
+  if (sets.length > 0) {
     await target.run({ step: 'ipset restore -exist (reference sets)', command: 'ipset', args: ['restore', '-exist'], input: sets.join('\n') + '\n' });
   }
-  const file = `${state === 'running' ? 'rules' : 'stopped'}.${content.family}`;
-  await restore(target, content.family, state === 'running' ? content.rules : content.stopped, `${file}, reference`);
-  return normaliseSave(await target.run(saveCommand(content.family)));
+  await restore(target, family, fullScript(layout, new Map()), 'reference');
+  return RECORD_HEADER + ownedView(await target.run(saveCommand(family)), layout);
 }
 
 function filterPart(family: Family): PlanPart<FilterContent> {
@@ -58,7 +78,7 @@ function filterPart(family: Family): PlanPart<FilterContent> {
   const stoppedFile = `stopped.${family}`;
   return definePart<FilterContent>({
     name: `filter.${family}`,
-    describe: `IPv${family === 'v4' ? 4 : 6} rulesets (${rulesFile} running, ${stoppedFile} when stopped)`,
+    describe: `IPv${family === 'v4' ? 4 : 6} rulesets (${rulesFile} running, ${stoppedFile} when stopped), in chains Gatehouse owns`,
     files: [rulesFile, stoppedFile],
     needs: ['ipsets', 'runtime-ipsets'],
     required: true,
@@ -71,39 +91,53 @@ function filterPart(family: Family): PlanPart<FilterContent> {
       const rules = files[rulesFile]!;
       checkRestoreText(rules, `${dir}/${rulesFile}`, false);
       const declared = checkRestoreText(files[stoppedFile]!, `${dir}/${stoppedFile}`, true);
-      return { family, rules, stopped: stoppedRestoreText(files[stoppedFile]!, declared) };
+      const stopped = stoppedRestoreText(files[stoppedFile]!, declared);
+      return { family, rules, stopped, layout: parseLayout(rules, `${dir}/${rulesFile}`), stoppedLayout: parseLayout(stopped, `${dir}/${stoppedFile}`) };
     },
     commands: () => [restoreCommand(family), saveCommand(family).command],
-    async prepare(target, _content, context) {
-      // Only reads: whether the kernel still shows exactly what the same ruleset showed before.
-      if (!context.sameAsBefore || context.beforeRecord === undefined) return undefined;
-      const now = await readKernel(target, family);
-      return now === context.beforeRecord ? now : undefined;
-    },
     async apply(target, content, context) {
-      if (typeof context.prepared === 'string') return { unchanged: true, record: context.prepared };
-      await restore(target, family, content.rules, rulesFile);
+      const before = context.before;
+      if (before && context.beforeInForce && target.mode.kind !== 'dry-run') {
+        const change = changeScript(before.layout, content.layout);
+        if (change) {
+          const done = await restore(target, family, change.script, `${rulesFile}, ${change.changed} chains changed`).then(
+            () => true,
+            // The kernel does not hold the plan before as it left it: every chain is rewritten below.
+            () => false,
+          );
+          if (done) {
+            if (change.changed === 0) return { unchanged: true, ...(context.beforeRecord !== undefined ? { record: context.beforeRecord } : {}) };
+            return { record: readView(target, family, content.layout, context.settled) };
+          }
+        }
+      }
+      await loadWhole(target, family, content.layout, [before?.layout, before?.stoppedLayout, content.stoppedLayout], rulesFile);
       // Read back while the other parts still load; abandoned (not waited for) once all are done.
-      return { record: readKernel(target, family, context.settled) };
+      return { record: readView(target, family, content.layout, context.settled) };
     },
     async rollback(target, { before, failed }) {
-      if (before) await restore(target, family, before.rules, `${rulesFile} of the previous plan`);
-      else await restore(target, family, failed.stopped, stoppedFile);
+      const others = [failed.layout, failed.stoppedLayout, before?.stoppedLayout];
+      if (before) await loadWhole(target, family, before.layout, others, `${rulesFile} of the previous plan`);
+      else await loadWhole(target, family, failed.stoppedLayout, others, stoppedFile);
     },
     async stop(target, content) {
-      await restore(target, family, content.stopped, stoppedFile);
+      await loadWhole(target, family, content.stoppedLayout, [content.layout], stoppedFile);
     },
     async status(target, content, context) {
-      let expected = context.record;
+      const layout = context.state === 'running' ? content.layout : content.stoppedLayout;
+      let expected = context.record?.startsWith(RECORD_HEADER) ? context.record : undefined;
       if (expected === undefined) {
-        const sets = [
-          ...((context.contentOf('ipsets') as IpsetDefinition[] | undefined) ?? []),
-          ...((context.contentOf('runtime-ipsets') as RuntimeIpsetDefinition[] | undefined) ?? []),
-        ].map((s) => `create ${s.name} ${s.spec}`);
-        expected = await context.scratch((scratch) => referenceSave(scratch, content, context.state, sets));
+        const sets =
+          context.state === 'running'
+            ? [
+                ...((context.contentOf('ipsets') as IpsetDefinition[] | undefined) ?? []),
+                ...((context.contentOf('runtime-ipsets') as RuntimeIpsetDefinition[] | undefined) ?? []),
+              ].map((s) => `create ${s.name} ${s.spec}`)
+            : [];
+        expected = await context.scratch((scratch) => referenceView(scratch, family, layout, sets));
         context.keep(expected);
       }
-      const actual = normaliseSave(await target.run(saveCommand(family)));
+      const actual = RECORD_HEADER + ownedView(await target.run(saveCommand(family)), layout);
       return describeDifferences(expected, actual);
     },
   });

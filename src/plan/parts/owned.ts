@@ -1,0 +1,364 @@
+/**
+ * Gatehouse owns chains, not tables. A plan's ruleset is written as complete tables (every
+ * built-in chain with its policy, every chain of Gatehouse's, every rule); this module turns
+ * it into what Gatehouse really puts in the kernel, beside whatever other tools (Docker,
+ * libvirt, fail2ban) keep there:
+ *
+ * - the rules a plan puts in a built-in chain go into a chain of Gatehouse's own,
+ *   `gatehouse-INPUT`, `gatehouse-FORWARD`, ..., and the built-in chain gets one jump to it,
+ *   always first: Gatehouse decides before anyone else, and what it leaves undecided meets
+ *   the other tools' rules, then the policy;
+ * - the built-in chains' policies are Gatehouse's;
+ * - the plan's own chains are Gatehouse's, whole: flushed and refilled;
+ * - shared chains (Docker's `DOCKER-USER`) are another tool's: never flushed or deleted,
+ *   created when missing; Gatehouse's rules for them go into `gatehouse-DOCKER-USER`, jumped
+ *   to first. A built-in chain's rule that only jumps to a shared chain (`-A FORWARD -j
+ *   DOCKER-USER`) is kept present but never removed: the other tool needs it too;
+ * - every table holds `gatehouse-state`, one rule whose comment is the digest of what
+ *   Gatehouse holds in that table, changed in the same transaction as the rest.
+ *
+ * Everything is loaded with `iptables-restore --noflush`, one invocation per family, each
+ * table one transaction. A change from a plan the kernel is known to hold (the digest in
+ * `gatehouse-state` says so; the restore fails before committing anything otherwise) only
+ * rewrites the chains that changed; any other change starts from a save of the kernel and
+ * rewrites every chain Gatehouse owns.
+ */
+import { createHash } from 'node:crypto';
+import { GatehouseError } from '../../errors/index.js';
+
+/** Every chain named so is Gatehouse's, whatever plan made it. */
+export const OWNED_PREFIX = 'gatehouse-';
+/** The chain holding the digest of what Gatehouse holds in its table. */
+export const STATE_CHAIN = 'gatehouse-state';
+
+export const BUILTIN_CHAINS: Readonly<Record<string, readonly string[]>> = {
+  filter: ['INPUT', 'FORWARD', 'OUTPUT'],
+  nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
+  mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
+  raw: ['PREROUTING', 'OUTPUT'],
+  security: ['INPUT', 'FORWARD', 'OUTPUT'],
+};
+
+/** Other tools' chains Gatehouse hooks into like a built-in one, by table. */
+export const SHARED_CHAINS: Readonly<Record<string, readonly string[]>> = { filter: ['DOCKER-USER'] };
+
+const TABLE_ORDER = ['raw', 'mangle', 'nat', 'filter', 'security'];
+
+/** A jump, first in a built-in or shared chain, to the chain of Gatehouse's holding the plan's rules for it. */
+export interface Hook {
+  chain: string;
+  wrapper: string;
+}
+
+export interface TableLayout {
+  table: string;
+  /** Built-in chain -> policy, as the plan declares them. */
+  policies: [string, string][];
+  hooks: Hook[];
+  /** Rules kept in a built-in chain that only jump to a shared chain: ensured, never removed. */
+  sharedJumps: { chain: string; rule: string }[];
+  /** Shared chains the plan uses: created when missing. */
+  shared: string[];
+  /** Gatehouse's chains (hook targets first) -> their rules, as `-A chain ...` lines. */
+  chains: Map<string, string[]>;
+  /** Digest of all of the above: what `gatehouse-state` holds. */
+  digest: string;
+}
+
+export interface Layout {
+  tables: TableLayout[];
+}
+
+function isBuiltin(table: string, chain: string): boolean {
+  return BUILTIN_CHAINS[table]?.includes(chain) ?? false;
+}
+
+function isShared(table: string, chain: string): boolean {
+  return SHARED_CHAINS[table]?.includes(chain) ?? false;
+}
+
+export function wrapperName(chain: string): string {
+  return `${OWNED_PREFIX}${chain}`;
+}
+
+/** `-A CHAIN rest` (counters allowed in front) -> [CHAIN, rest]. */
+function splitRule(line: string): [string, string] | undefined {
+  const m = /^(?:\[\d+:\d+\]\s+)?-A\s+(\S+)\s*(.*)$/.exec(line);
+  return m ? [m[1]!, m[2]!] : undefined;
+}
+
+/** The chain a rule jumps or goes to, if it names one (`-j NAME` / `-g NAME` ending the rule). */
+function jumpTarget(rest: string): string | undefined {
+  return /(?:^|\s)-[jg]\s+(\S+)$/.exec(rest)?.[1];
+}
+
+function digestOf(t: Omit<TableLayout, 'digest'>): string {
+  const h = createHash('sha256');
+  h.update(JSON.stringify([t.table, t.policies, t.hooks, t.sharedJumps, t.shared]));
+  for (const [name, rules] of t.chains) h.update(`\n:${name}\n${rules.join('\n')}`);
+  return h.digest('hex').slice(0, 24);
+}
+
+/**
+ * The layout of a plan's ruleset (checked by checkRestoreText before). Refuses what cannot
+ * be owned chain by chain: rules that are not appends, chains named like Gatehouse's own.
+ */
+export function parseLayout(text: string, file: string): Layout {
+  const tables: TableLayout[] = [];
+  let table: string | undefined;
+  let policies: [string, string][] = [];
+  let declared: string[] = [];
+  let rules = new Map<string, string[]>();
+  let sharedJumps: { chain: string; rule: string }[] = [];
+  let shared = new Set<string>();
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    const place = { file, line: i + 1 };
+    if (line === '' || line.startsWith('#')) return;
+    if (line.startsWith('*')) {
+      table = line.slice(1);
+      policies = [];
+      declared = [];
+      rules = new Map();
+      sharedJumps = [];
+      shared = new Set();
+      return;
+    }
+    if (table === undefined) return;
+    const t = table;
+    if (line === 'COMMIT') {
+      const chains = new Map<string, string[]>();
+      const hooks: Hook[] = [];
+      for (const chain of [...(BUILTIN_CHAINS[t] ?? []), ...(SHARED_CHAINS[t] ?? [])]) {
+        const own = rules.get(chain);
+        if (!own || own.length === 0) continue;
+        const wrapper = wrapperName(chain);
+        hooks.push({ chain, wrapper });
+        chains.set(wrapper, own.map((r) => `-A ${wrapper}${r === '' ? '' : ' ' + r}`));
+      }
+      for (const chain of declared) chains.set(chain, (rules.get(chain) ?? []).map((r) => `-A ${chain}${r === '' ? '' : ' ' + r}`));
+      const layout = { table: t, policies, hooks, sharedJumps, shared: [...shared].sort(), chains };
+      tables.push({ ...layout, digest: digestOf(layout) });
+      table = undefined;
+      return;
+    }
+    if (line.startsWith(':')) {
+      const [name, policy] = line.slice(1).split(/\s+/);
+      if (isBuiltin(t, name!)) policies.push([name!, policy!]);
+      else if (isShared(t, name!)) shared.add(name!);
+      else if (name!.startsWith(OWNED_PREFIX)) {
+        throw new GatehouseError(`chain ${name} is named like the chains Gatehouse makes itself`, { place, hint: `rename it: names starting with ${OWNED_PREFIX} are reserved` });
+      } else declared.push(name!);
+      return;
+    }
+    const rule = splitRule(line);
+    if (!rule) {
+      throw new GatehouseError(`'${line.slice(0, 40)}' is not an append (-A)`, { place, hint: 'a plan’s ruleset declares chains and appends rules; Gatehouse works out the rest' });
+    }
+    const [chain, rest] = rule;
+    if (isBuiltin(t, chain)) {
+      const target = jumpTarget(rest);
+      if (target !== undefined && rest === `-j ${target}` && isShared(t, target)) {
+        shared.add(target);
+        sharedJumps.push({ chain, rule: rest });
+        return;
+      }
+      if (sharedJumps.some((j) => j.chain === chain)) {
+        throw new GatehouseError(`${chain} holds both a jump to a shared chain and rules of its own`, { place, hint: 'put the rules in the shared chain' });
+      }
+    } else if (!isShared(t, chain) && !declared.includes(chain)) {
+      throw new GatehouseError(`rule for chain ${chain}, which the table does not declare`, { place, hint: `declare it first: :${chain} - [0:0]` });
+    }
+    const list = rules.get(chain) ?? [];
+    list.push(rest);
+    rules.set(chain, list);
+  });
+  return { tables: tables.sort((a, b) => TABLE_ORDER.indexOf(a.table) - TABLE_ORDER.indexOf(b.table)) };
+}
+
+/** What a kernel save shows of one table: its chains (with policies) and every chain's rules. */
+export interface KernelTable {
+  policies: Map<string, string>;
+  chains: Set<string>;
+  rules: Map<string, string[]>;
+}
+
+/** `iptables-save` text -> table -> what it holds (rule text after `-A CHAIN`, counters dropped). */
+export function parseSave(text: string): Map<string, KernelTable> {
+  const out = new Map<string, KernelTable>();
+  let current: KernelTable | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    if (line.startsWith('*')) {
+      current = { policies: new Map(), chains: new Set(), rules: new Map() };
+      out.set(line.slice(1), current);
+    } else if (line === 'COMMIT') current = undefined;
+    else if (current && line.startsWith(':')) {
+      const [name, policy] = line.slice(1).split(/\s+/);
+      current.chains.add(name!);
+      if (policy !== '-') current.policies.set(name!, policy!);
+    } else if (current) {
+      const rule = splitRule(line);
+      if (!rule) continue;
+      const list = current.rules.get(rule[0]) ?? [];
+      list.push(rule[1]);
+      current.rules.set(rule[0], list);
+    }
+  }
+  return out;
+}
+
+function stateRule(digest: string): string {
+  return `-m comment --comment "gatehouse ${digest}" -j RETURN`;
+}
+
+/** Gatehouse's chains in a table: the layouts' chains and every chain named gatehouse-. */
+function ownerOf(table: string, layouts: readonly Layout[]): (chain: string) => boolean {
+  const names = new Set<string>();
+  for (const l of layouts) for (const t of l.tables) if (t.table === table) for (const c of t.chains.keys()) names.add(c);
+  return (chain) => chain.startsWith(OWNED_PREFIX) || names.has(chain);
+}
+
+function tableNames(layouts: readonly Layout[], kernel?: Map<string, KernelTable>): string[] {
+  const names = new Set<string>();
+  for (const l of layouts) for (const t of l.tables) names.add(t.table);
+  for (const [name, k] of kernel ?? []) if ([...k.chains].some((c) => c.startsWith(OWNED_PREFIX))) names.add(name);
+  return [...names].sort((a, b) => TABLE_ORDER.indexOf(a) - TABLE_ORDER.indexOf(b));
+}
+
+/**
+ * The restore script that puts `layout` in the kernel whatever Gatehouse held there before:
+ * every chain of Gatehouse's rewritten, those no longer wanted removed, the hooks put first,
+ * other tools' chains and rules left as they are. `kernel` is a save read just before;
+ * `others` are layouts whose chains are also Gatehouse's (the plan before, a stopped ruleset).
+ */
+export function fullScript(layout: Layout, kernel: Map<string, KernelTable>, others: readonly Layout[] = []): string {
+  const out: string[] = [];
+  for (const name of tableNames([layout], kernel)) {
+    const want = layout.tables.find((t) => t.table === name);
+    const have = kernel.get(name) ?? { policies: new Map(), chains: new Set<string>(), rules: new Map() };
+    const owned = ownerOf(name, [layout, ...others]);
+    const existing = [...have.chains].filter((c) => owned(c) && !isBuiltin(name, c) && !isShared(name, c));
+    const keep = new Set(want ? [...want.chains.keys(), STATE_CHAIN] : []);
+    const gone = existing.filter((c) => !keep.has(c));
+    out.push(`*${name}`);
+    for (const chain of want?.shared ?? []) if (!have.chains.has(chain)) out.push(`:${chain} - [0:0]`);
+    for (const chain of keep) out.push(`:${chain} - [0:0]`);
+    for (const chain of gone) out.push(`:${chain} - [0:0]`);
+    for (const [chain, policy] of want?.policies ?? []) out.push(`:${chain} ${policy} [0:0]`);
+    // Every jump to a chain of Gatehouse's from a built-in or shared chain goes; the hooks come back first.
+    for (const chain of [...(BUILTIN_CHAINS[name] ?? []), ...(SHARED_CHAINS[name] ?? [])]) {
+      for (const rest of have.rules.get(chain) ?? []) {
+        const target = jumpTarget(rest);
+        if (target !== undefined && owned(target) && !isShared(name, target)) out.push(`-D ${chain} ${rest}`);
+      }
+    }
+    if (want) {
+      for (const rules of want.chains.values()) out.push(...rules);
+      for (const j of want.sharedJumps) if (!(have.rules.get(j.chain) ?? []).includes(j.rule)) out.push(`-I ${j.chain} 1 ${j.rule}`);
+      for (const h of want.hooks) out.push(`-I ${h.chain} 1 -j ${h.wrapper}`);
+      out.push(`-A ${STATE_CHAIN} ${stateRule(want.digest)}`);
+    }
+    for (const chain of gone) out.push(`-X ${chain}`);
+    out.push('COMMIT');
+  }
+  return out.join('\n') + '\n';
+}
+
+function sameRules(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  return a !== undefined && b !== undefined && a.length === b.length && a.every((r, i) => r === b[i]);
+}
+
+export interface ChangeScript {
+  script: string;
+  /** Chains rewritten (created, refilled or removed), all tables. */
+  changed: number;
+}
+
+/**
+ * The restore script from `before`, which the kernel is believed to hold, to `next`: only
+ * the chains that differ are rewritten. Each table first checks `gatehouse-state` holds
+ * `before`'s digest, so a kernel holding anything else fails the restore with nothing
+ * committed in that table (the caller then falls back to fullScript). Undefined when the
+ * change needs a look at the kernel (shared chains or tables come or go).
+ */
+export function changeScript(before: Layout, next: Layout): ChangeScript | undefined {
+  const names = tableNames([before, next]);
+  const out: string[] = [];
+  let changed = 0;
+  for (const name of names) {
+    const b = before.tables.find((t) => t.table === name);
+    const n = next.tables.find((t) => t.table === name);
+    if (!b || !n) return undefined;
+    if (JSON.stringify([b.shared, b.sharedJumps]) !== JSON.stringify([n.shared, n.sharedJumps])) return undefined;
+    out.push(`*${name}`, `-C ${STATE_CHAIN} ${stateRule(b.digest)}`);
+    for (const [chain, policy] of n.policies) out.push(`:${chain} ${policy} [0:0]`);
+    if (b.digest === n.digest) {
+      // Nothing of Gatehouse's changes; its hooks are put first again (another tool may have inserted above them).
+      for (const h of n.hooks) out.push(`-D ${h.chain} -j ${h.wrapper}`, `-I ${h.chain} 1 -j ${h.wrapper}`);
+      out.push('COMMIT');
+      continue;
+    }
+    const rewrite = [...n.chains.keys()].filter((c) => !sameRules(b.chains.get(c), n.chains.get(c)));
+    const gone = [...b.chains.keys()].filter((c) => !n.chains.has(c));
+    changed += rewrite.length + gone.length;
+    for (const chain of [...rewrite, ...gone, STATE_CHAIN]) out.push(`:${chain} - [0:0]`);
+    for (const h of b.hooks) out.push(`-D ${h.chain} -j ${h.wrapper}`);
+    for (const chain of rewrite) out.push(...n.chains.get(chain)!);
+    for (const h of n.hooks) out.push(`-I ${h.chain} 1 -j ${h.wrapper}`);
+    out.push(`-A ${STATE_CHAIN} ${stateRule(n.digest)}`);
+    for (const chain of gone) out.push(`-X ${chain}`);
+    out.push('COMMIT');
+  }
+  return { script: out.join('\n') + '\n', changed };
+}
+
+/**
+ * What the kernel holds of Gatehouse's for `layout`, as comparable lines: the policies, the
+ * hooks and shared jumps (with the other tools' rules that come before a hook), and every
+ * chain of Gatehouse's, whole. Other tools' chains and rules after the hooks are not in it:
+ * they are not drift.
+ */
+export function ownedView(save: string, layout: Layout): string {
+  const kernel = parseSave(save);
+  const out: string[] = [];
+  for (const name of tableNames([layout], kernel)) {
+    const want = layout.tables.find((t) => t.table === name);
+    const have = kernel.get(name);
+    const owned = ownerOf(name, [layout]);
+    out.push(`*${name}`);
+    if (!have) {
+      out.push('(table missing)');
+      continue;
+    }
+    for (const [chain] of want?.policies ?? []) out.push(`:${chain} ${have.policies.get(chain) ?? '(missing)'}`);
+    for (const chain of want?.shared ?? []) out.push(`:${chain} ${have.chains.has(chain) ? '(shared)' : '(shared, missing)'}`);
+    for (const chain of [...(BUILTIN_CHAINS[name] ?? []), ...(SHARED_CHAINS[name] ?? [])]) {
+      const rules = have.rules.get(chain) ?? [];
+      const ours = (rest: string) => {
+        const target = jumpTarget(rest);
+        return target !== undefined && ((owned(target) && !isShared(name, target)) || (want?.sharedJumps.some((j) => j.chain === chain && j.rule === rest) ?? false));
+      };
+      const first = rules.findIndex((r) => owned(jumpTarget(r) ?? '') && !isShared(name, jumpTarget(r) ?? ''));
+      if (first > 0) out.push(`${chain}: ${first} rule(s) of other tools before Gatehouse's (first: -A ${chain} ${rules[0]})`);
+      for (const rest of rules) if (ours(rest)) out.push(`-A ${chain} ${rest}`);
+    }
+    const chains = [...(want ? [...want.chains.keys(), STATE_CHAIN] : [])];
+    for (const c of [...have.chains].filter((c) => owned(c) && !chains.includes(c) && !isBuiltin(name, c) && !isShared(name, c)).sort()) chains.push(c);
+    for (const chain of chains) {
+      if (!have.chains.has(chain)) {
+        out.push(`:${chain} (missing)`);
+        continue;
+      }
+      out.push(`:${chain}`);
+      for (const rest of have.rules.get(chain) ?? []) out.push(`-A ${chain} ${rest}`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+/** Chains of a layout, all tables (for counting and tests). */
+export function layoutChains(layout: Layout): string[] {
+  return layout.tables.flatMap((t) => [...t.chains.keys()].map((c) => `${t.table}:${c}`));
+}

@@ -1,0 +1,184 @@
+import { describe, expect, it } from 'vitest';
+import { changeScript, fullScript, ownedView, parseLayout, parseSave } from '../../src/plan/parts/owned.js';
+import { describeError } from '../../src/errors/index.js';
+
+const plan = (extra: string[] = [], web = 'ACCEPT') =>
+  [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':INPUT ACCEPT [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':dnat@red - [0:0]',
+    '-A PREROUTING -i red0 -j dnat@red',
+    '-A POSTROUTING -o red0 -j MASQUERADE',
+    '-A dnat@red -p tcp --dport 8080 -j DNAT --to-destination 192.168.20.10:80',
+    'COMMIT',
+    '*filter',
+    ':INPUT DROP [0:0]',
+    ':FORWARD DROP [0:0]',
+    ':OUTPUT ACCEPT [0:0]',
+    ':green-orange - [0:0]',
+    ':red-orange - [0:0]',
+    '-A INPUT -i lo -j ACCEPT',
+    '-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT',
+    '-A FORWARD -i green0 -o orange0 -j green-orange',
+    '-A FORWARD -i red0 -o orange0 -j red-orange',
+    `-A green-orange -p tcp --dport 80 -j ${web}`,
+    '-A red-orange -j DROP',
+    ...extra,
+    'COMMIT',
+  ].join('\n') + '\n';
+
+/** What dockerd leaves in the kernel, with Gatehouse's chains of `plan()` loaded before it restarted. */
+const kernel = `*nat
+:PREROUTING ACCEPT [0:0]
+:INPUT ACCEPT [0:0]
+:OUTPUT ACCEPT [0:0]
+:POSTROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+:dnat@red - [0:0]
+:gatehouse-PREROUTING - [0:0]
+:gatehouse-POSTROUTING - [0:0]
+:gatehouse-state - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A PREROUTING -j gatehouse-PREROUTING
+-A POSTROUTING -j gatehouse-POSTROUTING
+-A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+-A DOCKER -i docker0 -j RETURN
+-A dnat@red -p tcp -m tcp --dport 8080 -j DNAT --to-destination 192.168.20.10:80
+-A gatehouse-PREROUTING -i red0 -j dnat@red
+-A gatehouse-POSTROUTING -o red0 -j MASQUERADE
+-A gatehouse-state -m comment --comment "gatehouse 0" -j RETURN
+COMMIT
+*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:DOCKER - [0:0]
+:DOCKER-USER - [0:0]
+:gone-chain - [0:0]
+:gatehouse-FORWARD - [0:0]
+-A FORWARD -j DOCKER-USER
+-A FORWARD -j gatehouse-FORWARD
+-A FORWARD -o docker0 -j DOCKER
+-A DOCKER-USER -j RETURN
+-A gatehouse-FORWARD -j gone-chain
+-A gone-chain -j DROP
+COMMIT
+`;
+
+describe('the chains Gatehouse owns (layout of a plan)', () => {
+  it('moves the rules of built-in chains into gatehouse-<chain>, keeps policies and the plan’s chains', () => {
+    const layout = parseLayout(plan(), 'rules.v4');
+    const filter = layout.tables.find((t) => t.table === 'filter')!;
+    expect(filter.policies).toEqual([
+      ['INPUT', 'DROP'],
+      ['FORWARD', 'DROP'],
+      ['OUTPUT', 'ACCEPT'],
+    ]);
+    expect(filter.hooks).toEqual([
+      { chain: 'INPUT', wrapper: 'gatehouse-INPUT' },
+      { chain: 'FORWARD', wrapper: 'gatehouse-FORWARD' },
+    ]);
+    expect([...filter.chains.keys()]).toEqual(['gatehouse-INPUT', 'gatehouse-FORWARD', 'green-orange', 'red-orange']);
+    expect(filter.chains.get('gatehouse-FORWARD')).toContain('-A gatehouse-FORWARD -i green0 -o orange0 -j green-orange');
+    expect(layout.tables.map((t) => t.table)).toEqual(['nat', 'filter']);
+  });
+
+  it('the digest of a table changes with any rule of it, and only of it', () => {
+    const a = parseLayout(plan(), 'r');
+    const b = parseLayout(plan([], 'DROP'), 'r');
+    expect(a.tables[0]!.digest).toBe(b.tables[0]!.digest);
+    expect(a.tables[1]!.digest).not.toBe(b.tables[1]!.digest);
+  });
+
+  it('refuses what cannot be owned chain by chain, naming the line', () => {
+    expect(() => parseLayout(plan([':gatehouse-x - [0:0]']), 'rules.v4')).toThrow(/named like the chains Gatehouse makes itself/);
+    try {
+      parseLayout(plan(['-I INPUT 1 -j ACCEPT']), 'rules.v4');
+      expect.unreachable();
+    } catch (e) {
+      expect(describeError(e)).toMatch(/rules\.v4:23.*not an append/);
+    }
+    expect(() => parseLayout(plan(['-A nowhere -j ACCEPT']), 'rules.v4')).toThrow(/does not declare/);
+  });
+
+  it('Docker integration: FORWARD only jumps to DOCKER-USER (kept, never removed), Gatehouse’s rules hook into DOCKER-USER', () => {
+    const text = ['*filter', ':INPUT ACCEPT [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]', ':DOCKER-USER - [0:0]', '-A FORWARD -j DOCKER-USER', '-A DOCKER-USER -i green0 -j ACCEPT', 'COMMIT', ''].join('\n');
+    const filter = parseLayout(text, 'r').tables[0]!;
+    expect(filter.sharedJumps).toEqual([{ chain: 'FORWARD', rule: '-j DOCKER-USER' }]);
+    expect(filter.hooks).toEqual([{ chain: 'DOCKER-USER', wrapper: 'gatehouse-DOCKER-USER' }]);
+    expect(filter.shared).toEqual(['DOCKER-USER']);
+    // Docker runs: its DOCKER-USER and its jump are there; Gatehouse neither declares (flushes) nor duplicates them.
+    const withDocker = fullScript({ tables: [filter] }, parseSave(kernel));
+    expect(withDocker).not.toMatch(/^:DOCKER-USER/m);
+    expect(withDocker).not.toMatch(/-I FORWARD 1 -j DOCKER-USER/);
+    expect(withDocker).toMatch(/^-I DOCKER-USER 1 -j gatehouse-DOCKER-USER$/m);
+    // No Docker: DOCKER-USER is made, and FORWARD jumps to it.
+    const bare = fullScript({ tables: [filter] }, new Map());
+    expect(bare).toMatch(/^:DOCKER-USER - \[0:0\]$/m);
+    expect(bare).toMatch(/^-I FORWARD 1 -j DOCKER-USER$/m);
+  });
+});
+
+describe('the full script (from whatever the kernel holds)', () => {
+  it('rewrites Gatehouse’s chains, removes the ones it no longer wants, puts its hooks first, and leaves Docker’s alone', () => {
+    const script = fullScript(parseLayout(plan(), 'r'), parseSave(kernel), [parseLayout('*filter\n:gone-chain - [0:0]\nCOMMIT\n', 'r')]);
+    const lines = script.split('\n');
+    expect(lines.filter((l) => /DOCKER/.test(l))).toEqual([]);
+    expect(lines).toContain(':gone-chain - [0:0]');
+    expect(lines).toContain('-X gone-chain');
+    expect(lines).toContain('-D FORWARD -j gatehouse-FORWARD');
+    expect(lines).toContain('-I FORWARD 1 -j gatehouse-FORWARD');
+    expect(lines).toContain('-D PREROUTING -j gatehouse-PREROUTING');
+    expect(lines.indexOf('-X gone-chain')).toBeGreaterThan(lines.indexOf('-D FORWARD -j gatehouse-FORWARD'));
+    expect(lines).toContain(':INPUT DROP [0:0]');
+    expect(lines.filter((l) => l.startsWith('*'))).toEqual(['*nat', '*filter']);
+  });
+});
+
+describe('the change script (from the plan the kernel holds)', () => {
+  const before = parseLayout(plan(), 'r');
+
+  it('rewrites only the chains that changed, after checking the kernel holds the plan before', () => {
+    const change = changeScript(before, parseLayout(plan([], 'DROP'), 'r'))!;
+    expect(change.changed).toBe(1);
+    const filter = change.script.split('*filter\n')[1]!.split('\n');
+    expect(filter[0]).toBe(`-C gatehouse-state -m comment --comment "gatehouse ${before.tables[1]!.digest}" -j RETURN`);
+    expect(filter.filter((l) => /^:[a-z]/.test(l))).toEqual([':green-orange - [0:0]', ':gatehouse-state - [0:0]']);
+    expect(filter.filter((l) => l.startsWith('-A ') && !l.startsWith('-A gatehouse-state'))).toEqual(['-A green-orange -p tcp --dport 80 -j DROP']);
+    // The nat table did not change: checked, hooks put first again, nothing rewritten.
+    const nat = change.script.split('*filter\n')[0]!;
+    expect(nat).not.toMatch(/^:[a-z]/m);
+    expect(nat).toMatch(/^-D PREROUTING -j gatehouse-PREROUTING\n-I PREROUTING 1 -j gatehouse-PREROUTING$/m);
+  });
+
+  it('a chain that goes is flushed, unhooked and removed; a new one made', () => {
+    const next = parseLayout(plan().replace(':red-orange - [0:0]\n', ':red-orange - [0:0]\n:extra - [0:0]\n').replace('-A red-orange -j DROP\n', '-A red-orange -j extra\n-A extra -j DROP\n'), 'r');
+    const change = changeScript(next, before)!;
+    expect(change.script).toMatch(/^:extra - \[0:0\]$/m);
+    expect(change.script).toMatch(/^-X extra$/m);
+    expect(change.changed).toBe(2);
+  });
+
+  it('nothing changed: no chain rewritten', () => {
+    expect(changeScript(before, parseLayout(plan(), 'r'))!.changed).toBe(0);
+  });
+
+  it('needs a look at the kernel when a shared chain comes or goes', () => {
+    const docker = parseLayout('*filter\n:FORWARD DROP [0:0]\n:DOCKER-USER - [0:0]\n-A FORWARD -j DOCKER-USER\n-A DOCKER-USER -j ACCEPT\nCOMMIT\n', 'r');
+    expect(changeScript(parseLayout('*filter\n:FORWARD DROP [0:0]\n-A FORWARD -j ACCEPT\nCOMMIT\n', 'r'), docker)).toBeUndefined();
+  });
+});
+
+describe('what status compares (the owned view)', () => {
+  it('shows policies, hooks, Gatehouse’s chains and who comes before its hooks; not Docker’s chains', () => {
+    const view = ownedView(kernel, parseLayout(plan(), 'r'));
+    expect(view).not.toMatch(/:DOCKER|-A DOCKER|docker0/);
+    expect(view).toContain("PREROUTING: 1 rule(s) of other tools before Gatehouse's (first: -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER)");
+    expect(view).toContain("FORWARD: 1 rule(s) of other tools before Gatehouse's (first: -A FORWARD -j DOCKER-USER)");
+    expect(view).toContain('-A gatehouse-FORWARD -j gone-chain');
+    expect(view).toContain(':green-orange (missing)');
+  });
+});
