@@ -116,6 +116,8 @@ function renderTarget(t: Target): string {
       return `-j REDIRECT --to-ports ${t.ports}`;
     case 'NOTRACK':
       return '-j CT --notrack';
+    case 'NFQUEUE':
+      return `-j NFQUEUE ${t.to === undefined ? `--queue-num ${t.from}` : `--queue-balance ${t.from}:${t.to}`}${t.bypass ? ' --queue-bypass' : ''}`;
     case 'MARK':
     case 'CONNMARK': {
       if (t.operation !== 'set') return `-j ${t.kind} --${t.operation}-mark ${hex(t.value)}`;

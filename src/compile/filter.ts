@@ -136,6 +136,10 @@ function filterTarget(rule: Rule, ctx: FamilyContext): Target | undefined {
       return RETURN;
     case 'BLACKLIST':
       return ctx.config.settings.blacklistDisposition === 'DROP' ? DROP : TO_REJECT;
+    case 'NFQUEUE': {
+      const q = rule.queue ?? { from: 0, bypass: false };
+      return q.to === undefined ? { kind: 'NFQUEUE', from: q.from, bypass: q.bypass } : { kind: 'NFQUEUE', from: q.from, to: q.to, bypass: q.bypass };
+    }
     case 'DNAT-':
     case 'REDIRECT-':
       return undefined;

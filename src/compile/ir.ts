@@ -42,6 +42,8 @@ export type Target =
   | { kind: 'MASQUERADE'; ports?: string }
   | { kind: 'REDIRECT'; ports: string }
   | { kind: 'NOTRACK' }
+  /** To user space (an IPS) through queue `from` (or balanced over from..to); with bypass the packet passes when nothing reads the queue. */
+  | { kind: 'NFQUEUE'; from: number; to?: number; bypass: boolean }
   /** Sets (or ORs/ANDs) the packet mark (MARK) or the connection mark (CONNMARK); without a mask `set` replaces every bit. */
   | { kind: 'MARK' | 'CONNMARK'; operation: 'set' | 'or' | 'and'; value: number; mask?: number }
   /** Copies the bits under mask from the packet mark to the connection mark (save) or back (restore). */

@@ -3,6 +3,7 @@ import type { Database } from '../db/index.js';
 import { type Family, parseHostOrNetwork, shorewallText } from './addresses.js';
 import type { NetworkView } from './network.js';
 import { propOf } from './settings.js';
+import { ipsBypassMangle, nfqueueRules } from './nfqueue.js';
 import { commentText, named, namedGroups, row } from './text.js';
 import type { CommentedRows, FamilyFiles, FirewallSettings, NetworkInterface, Row } from './types.js';
 
@@ -180,6 +181,7 @@ export function buildFamilyFiles(
     policy: named('policy', policyRows(view, settings, zones)),
     rules: {
       all: namedGroups('rules', parts.allRules),
+      established: named('rules', nfqueueRules(settings.nfqueue, zones)),
       ping: named('rules', [
         ...(has('net') ? [row(settings.externalPing ? 'Ping(ACCEPT)' : 'Ping(DROP)', 'net', '$FW')] : []),
         ...(has('loc') ? [row('Ping(ACCEPT)', 'loc', '$FW')] : []),
@@ -196,6 +198,7 @@ export function buildFamilyFiles(
       hairpin: v4 ? namedGroups('snat', parts.hairpin) : [],
     },
     maclist: named('maclist', settings.macValidation ? maclistRows(dbs['hosts'] ?? {}, view, family) : []),
+    ipsBypass: named('mangle', ipsBypassMangle(settings.nfqueue, zones)),
     stoppedRules: named('stoppedrules', stoppedRows(view, family, parts.services)),
   };
 }
