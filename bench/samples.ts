@@ -4,7 +4,7 @@
  * by whole commands as an administrator types them, in the same run, interleaved:
  *   IPv4:        gatehouse compile --root R --dir D           against  shorewall compile D OUT
  *   IPv4 + IPv6: gatehouse compile --root R --dir D --dir6 D6 against  shorewall compile D OUT; shorewall6 compile D6 OUT6
- * Medians of RUNS runs, wall time of the whole command (process start included). Shorewall
+ * Medians of RUNS runs (7, or GATEHOUSE_BENCH_RUNS, at least 5), wall time of the whole command (process start included). Shorewall
  * compiles inside a throwaway network namespace (it probes the kernel there), with a clean
  * environment and CONFIG_PATH limited to /usr/share so the host's /etc/shorewall stays out.
  */
@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from './_measure.js';
 
-const RUNS = 7;
+const RUNS = Number(process.env['GATEHOUSE_BENCH_RUNS'] ?? '7');
 const SAMPLES = ['one-interface', 'two-interfaces', 'three-interfaces', 'Universal'];
 const SAMPLES4 = '/usr/share/doc/shorewall/examples';
 const SAMPLES6 = '/usr/share/doc/shorewall6/examples';
@@ -54,6 +54,16 @@ if (skip) {
 }
 const work = mkdtempSync(join(tmpdir(), 'gh-bench-samples-'));
 const ns = `ghs-bench-${process.pid}`;
+const cleanUp = (): void => {
+  spawnSync('ip', ['netns', 'del', ns]);
+  rmSync(work, { recursive: true, force: true });
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    cleanUp();
+    process.exit(130);
+  });
+}
 const load = loadavg().map((l) => l.toFixed(2)).join(' ');
 try {
   if (spawnSync('ip', ['netns', 'add', ns]).status !== 0) throw new Error(`cannot create network namespace ${ns}`);
@@ -85,6 +95,5 @@ try {
     }
   }
 } finally {
-  spawnSync('ip', ['netns', 'del', ns]);
-  rmSync(work, { recursive: true, force: true });
+  cleanUp();
 }

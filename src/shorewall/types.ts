@@ -285,6 +285,8 @@ export interface Settings {
   routeFilter: boolean;
   /** LOG_MARTIANS=Yes: log what the reverse-path check drops, on every interface. */
   logMartians: boolean;
+  /** CLAMPMSS: forwarded SYNs get their MSS clamped to the path MTU ('pmtu') or set to a number of bytes. */
+  clampMss?: 'pmtu' | number;
   /** DOCKER=Yes: Gatehouse's forward filtering goes into Docker's DOCKER-USER chain (IPv4). */
   docker?: boolean;
   /** Every setting as written (after substitution), including the ones we ignore. */

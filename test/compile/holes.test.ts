@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile/index.js';
+import type { GatehouseError } from '../../src/errors/index.js';
 import { parseShorewall, type ShorewallFiles } from '../../src/shorewall/index.js';
 
 const BASE: ShorewallFiles = {
@@ -159,5 +160,30 @@ describe('DROP_DEFAULT and REJECT_DEFAULT', () => {
 
   it('refuses a default action Gatehouse cannot run', () => {
     expect(() => plan({ 'shorewall.conf': 'DROP_DEFAULT=dropNotSyn\n' })).toThrow(/default action 'dropNotSyn' is not supported/);
+  });
+});
+
+describe('CLAMPMSS', () => {
+  it('Yes clamps the MSS of forwarded SYNs to the path MTU in mangle FORWARD, both families', () => {
+    const p = plan({ 'shorewall.conf': 'CLAMPMSS=Yes\n' });
+    for (const rules of [p.rulesV4, p.rulesV6]) {
+      expect(lines(rules, 'TCPMSS')).toEqual(['-A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu']);
+    }
+  });
+
+  it('a number sets that MSS on SYNs that announce more; No (the default) adds nothing', () => {
+    expect(lines(plan({ 'shorewall.conf': 'CLAMPMSS=1400\n' }).rulesV4, 'TCPMSS')).toEqual(['-A FORWARD -p tcp --tcp-flags SYN,RST SYN -m tcpmss --mss 1400: -j TCPMSS --set-mss 1400']);
+    expect(plan({ 'shorewall.conf': 'CLAMPMSS=No\n' }).rulesV4).not.toContain('TCPMSS');
+    expect(plan({}).rulesV4).not.toContain('TCPMSS');
+  });
+
+  it('a value that is neither Yes, No nor an MSS is refused', () => {
+    let message = '';
+    try {
+      plan({ 'shorewall.conf': 'CLAMPMSS=maybe\n' });
+    } catch (e) {
+      message = (e as GatehouseError).format();
+    }
+    expect(message).toMatch(/^shorewall.conf:1: CLAMPMSS=maybe is not valid \(expected Yes \(clamp to the path MTU\), No, or an MSS/);
   });
 });

@@ -167,11 +167,11 @@ describe('the files NethServer writes are read', () => {
   });
 
   it('quiet by default: inert settings are one detail line, only meaning-changing ones are notes', () => {
-    const cfg = parse({ 'shorewall.conf': 'STARTUP_ENABLED=Yes\nIP_FORWARDING=On\nVERBOSITY=1\nCLAMPMSS=Yes\nCLAMPMSS_TYPO=1\nEXPAND_POLICIES=Yes\n' });
+    const cfg = parse({ 'shorewall.conf': 'STARTUP_ENABLED=Yes\nIP_FORWARDING=On\nVERBOSITY=1\nMULTICAST=Yes\nMULTICAST_TYPO=1\nEXPAND_POLICIES=Yes\n' });
     expect(cfg.settings.ipForwarding).toBe('On');
     expect(cfg.notes).toEqual([
-      'shorewall.conf:4: CLAMPMSS=Yes is not acted upon: TCP MSS is not clamped',
-      'shorewall.conf: unknown settings, ignored: CLAMPMSS_TYPO',
+      'shorewall.conf:4: MULTICAST=Yes is not acted upon: multicast is not treated specially',
+      'shorewall.conf: unknown settings, ignored: MULTICAST_TYPO',
     ]);
     expect(cfg.details).toEqual(['shorewall.conf: 3 settings without effect on the rulesets: STARTUP_ENABLED, VERBOSITY, EXPAND_POLICIES']);
   });
