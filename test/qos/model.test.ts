@@ -118,7 +118,7 @@ describe('class rules become mangle rows and inbound matches', () => {
         },
       }),
     );
-    expect(m.mangle.ipv4).toEqual([
+    expect(m.mangle.ipv4).toMatchObject([
       { comment: 'backups first', rows: [{ cells: ['MARK(2/0x3f)', '$FW', '198.51.100.7'], line: 'MARK(2/0x3f)\t$FW\t198.51.100.7' }] },
       { comment: 'RULE 8 fwservice iperf', rows: [{ cells: ['MARK(3/0x3f):T', '192.168.1.0/24', '-', 'tcp', '5201'], line: 'MARK(3/0x3f):T\t192.168.1.0/24\t-\ttcp\t5201' }] },
     ]);
