@@ -191,10 +191,11 @@ export function dispositionOf(action: string): string {
   return action.endsWith('+') || action.endsWith('-') ? action.slice(0, -1) : action;
 }
 
-/** Rate, time and comment matches shared by the filter and nat parts of a rule. */
+/** Mark test, rate, time and comment matches shared by the filter and nat parts of a rule. */
 export function extraMatches(rule: Rule, index: number): Match[] {
-  if (!rule.rate && !rule.time && rule.comment === undefined) return NO_MATCHES;
+  if (!rule.rate && !rule.time && !rule.mark && rule.comment === undefined) return NO_MATCHES;
   const out: Match[] = [];
+  if (rule.mark) out.push({ kind: 'mark', value: rule.mark.value, mask: rule.mark.mask, connmark: rule.mark.connmark, negate: rule.mark.negate });
   if (rule.rate) out.push({ kind: 'rate', limit: rule.rate, name: rule.rate.name ?? `gh-rate-${index}` });
   if (rule.time) out.push({ kind: 'time', time: rule.time });
   if (rule.comment !== undefined) out.push({ kind: 'comment', text: rule.comment });

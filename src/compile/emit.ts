@@ -69,6 +69,8 @@ function renderMatch(m: Match): string {
       return `--tcp-flags ${m.mask} ${m.set}`;
     case 'hopLimit':
       return `-m hl --hl-eq ${m.equals}`;
+    case 'tcpMss':
+      return `-m tcpmss --mss ${m.from}:`;
     case 'rate': {
       const burst = m.limit.burst === undefined ? '' : ` --${m.limit.per ? 'hashlimit-burst' : 'limit-burst'} ${m.limit.burst}`;
       if (!m.limit.per) return `-m limit --limit ${m.limit.rate}${burst}`;
@@ -116,6 +118,10 @@ function renderTarget(t: Target): string {
       return `-j REDIRECT --to-ports ${t.ports}`;
     case 'NOTRACK':
       return '-j CT --notrack';
+    case 'TCPMSS':
+      return t.mss === 'pmtu' ? '-j TCPMSS --clamp-mss-to-pmtu' : `-j TCPMSS --set-mss ${t.mss}`;
+    case 'NFQUEUE':
+      return `-j NFQUEUE ${t.to === undefined ? `--queue-num ${t.from}` : `--queue-balance ${t.from}:${t.to}`}${t.bypass ? ' --queue-bypass' : ''}`;
     case 'MARK':
     case 'CONNMARK': {
       if (t.operation !== 'set') return `-j ${t.kind} --${t.operation}-mark ${hex(t.value)}`;

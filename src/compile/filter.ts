@@ -63,21 +63,32 @@ function addState(t: TableBuilder, ctx: FamilyContext, chain: string, state: str
 }
 
 /**
- * ICMPv6 that IPv6 needs whatever the policy (Shorewall6's AllowICMPs): destination
- * unreachable, packet too big, time exceeded, parameter problem, multicast listener
- * query/report/done, router and neighbour discovery, redirect, inverse ND, MLDv2 report,
- * certification path and multicast router messages.
+ * Shorewall's AllowICMPs (action.AllowICMPs, RFC 4890 for IPv6): the ICMP a DROP or
+ * REJECT policy still lets through. IPv4: fragmentation needed and time exceeded. IPv6:
+ * the errors (destination unreachable, packet too big, time exceeded, parameter problem),
+ * router and neighbour discovery, redirect, inverse ND and certification path messages
+ * from anywhere, and the multicast listener and multicast router messages only from
+ * link-local sources.
  */
-const ALLOWED_ICMPV6 = ['1', '2', '3', '4', '130', '131', '132', '133', '134', '135', '136', '137', '141', '142', '143', '148', '149', '151', '152', '153'];
+const ALLOWED_ICMP: Record<4 | 6, { type: string; linkLocal?: boolean }[]> = {
+  4: [{ type: 'fragmentation-needed' }, { type: 'time-exceeded' }],
+  6: [
+    ...['1', '2', '3', '4', '133', '134', '135', '136', '137', '141', '142'].map((type) => ({ type })),
+    ...['130', '131', '132', '143'].map((type) => ({ type, linkLocal: true })),
+    ...['148', '149'].map((type) => ({ type })),
+    ...['151', '152', '153'].map((type) => ({ type, linkLocal: true })),
+  ],
+};
 
 /** DROP_DEFAULT / REJECT_DEFAULT: the standard actions a DROP or REJECT policy runs first. */
 function addPolicyDefaults(t: TableBuilder, ctx: FamilyContext, chain: string, verdict: string): void {
   if (verdict !== 'DROP' && verdict !== 'REJECT') return;
   for (const action of ctx.config.settings.policyDefaults[verdict]) {
     if (action === 'AllowICMPs') {
-      // IPv4 needs none of these to work: Shorewall's AllowICMPs is for IPv6.
-      if (ctx.family === 6) {
-        for (const type of ALLOWED_ICMPV6) t.add(chain, [{ kind: 'protocol', name: 'ipv6-icmp' }, { kind: 'icmpType', family: 6, type }], ACCEPT);
+      const protocol: Match = { kind: 'protocol', name: ctx.family === 4 ? 'icmp' : 'ipv6-icmp' };
+      for (const { type, linkLocal } of ALLOWED_ICMP[ctx.family]) {
+        const source: Match[] = linkLocal ? [{ kind: 'source', address: 'fe80::/10' }] : [];
+        t.add(chain, [...source, protocol, { kind: 'icmpType', family: ctx.family, type }], ACCEPT);
       }
     } else if (action === 'Broadcast(DROP)') {
       if (ctx.family === 4) t.add(chain, [{ kind: 'destinationType', type: 'BROADCAST' }], DROP);
@@ -126,6 +137,10 @@ function filterTarget(rule: Rule, ctx: FamilyContext): Target | undefined {
       return RETURN;
     case 'BLACKLIST':
       return ctx.config.settings.blacklistDisposition === 'DROP' ? DROP : TO_REJECT;
+    case 'NFQUEUE': {
+      const q = rule.queue ?? { from: 0, bypass: false };
+      return q.to === undefined ? { kind: 'NFQUEUE', from: q.from, bypass: q.bypass } : { kind: 'NFQUEUE', from: q.from, to: q.to, bypass: q.bypass };
+    }
     case 'DNAT-':
     case 'REDIRECT-':
       return undefined;

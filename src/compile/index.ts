@@ -13,7 +13,7 @@ import { blocklistSets, withBlocklist } from './blocklist.js';
 import { withDockerUser } from './docker.js';
 import { buildFilter } from './filter.js';
 import { TableBuilder, type Ruleset } from './ir.js';
-import { addMangleEntries } from './mangle.js';
+import { addClampMss, addMangleEntries } from './mangle.js';
 import { addProviderMarks, compileRouting, routingIsEmpty, routingSysctls, type RoutingSpec } from './routing.js';
 import { addMaclist, buildNat, type NatCounts } from './nat.js';
 import { addRouteFilter } from './routefilter.js';
@@ -81,6 +81,7 @@ function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegis
   if (config.settings.maclistTable === 'mangle') addMaclist(mangle, ctx);
   if (family === 4) addProviderMarks(mangle, config);
   addMangleEntries(mangle, ctx);
+  addClampMss(mangle, ctx);
   // MAC chains in filter are added after the fact: buildFilter already jumps to them.
   let filterTable = filter.table;
   if (config.settings.maclistTable === 'filter') {

@@ -26,6 +26,8 @@ export type Match =
   | { kind: 'destinationType'; type: 'BROADCAST' | 'MULTICAST' }
   | { kind: 'tcpFlags'; mask: string; set: string }
   | { kind: 'hopLimit'; equals: number }
+  /** `-m tcpmss --mss from:` (the SYN's MSS option is at least `from`). */
+  | { kind: 'tcpMss'; from: number }
   | { kind: 'rate'; limit: RateLimit; name: string }
   | { kind: 'time'; time: TimeSpec }
   | { kind: 'comment'; text: string }
@@ -42,6 +44,10 @@ export type Target =
   | { kind: 'MASQUERADE'; ports?: string }
   | { kind: 'REDIRECT'; ports: string }
   | { kind: 'NOTRACK' }
+  /** Rewrites the MSS option of a SYN: to the path MTU, or to a number of bytes. */
+  | { kind: 'TCPMSS'; mss: 'pmtu' | number }
+  /** To user space (an IPS) through queue `from` (or balanced over from..to); with bypass the packet passes when nothing reads the queue. */
+  | { kind: 'NFQUEUE'; from: number; to?: number; bypass: boolean }
   /** Sets (or ORs/ANDs) the packet mark (MARK) or the connection mark (CONNMARK); without a mask `set` replaces every bit. */
   | { kind: 'MARK' | 'CONNMARK'; operation: 'set' | 'or' | 'and'; value: number; mask?: number }
   /** Copies the bits under mask from the packet mark to the connection mark (save) or back (restore). */

@@ -83,3 +83,16 @@ export function addMangleEntries(t: TableBuilder, ctx: FamilyContext): void {
   }
   for (const hook of HOOK_ORDER) t.add(hook, [], { kind: 'jump', chain: MANGLE_CHAINS[hook] });
 }
+
+/**
+ * CLAMPMSS, as Shorewall: forwarded TCP SYNs (SYN set, RST clear) get their MSS clamped
+ * in mangle FORWARD, so connections across a link with a smaller MTU (PPPoE, tunnels)
+ * work even where ICMP "fragmentation needed" is filtered on the way. A number sets that
+ * MSS, only on SYNs that announce a larger one.
+ */
+export function addClampMss(t: TableBuilder, ctx: FamilyContext): void {
+  const mss = ctx.config.settings.clampMss;
+  if (mss === undefined) return;
+  const syn: Match[] = [{ kind: 'protocol', name: 'tcp' }, { kind: 'tcpFlags', mask: 'SYN,RST', set: 'SYN' }];
+  t.add('FORWARD', mss === 'pmtu' ? syn : [...syn, { kind: 'tcpMss', from: mss }], { kind: 'TCPMSS', mss });
+}

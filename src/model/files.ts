@@ -3,6 +3,7 @@ import type { Database } from '../db/index.js';
 import { type Family, parseHostOrNetwork, shorewallText } from './addresses.js';
 import type { NetworkView } from './network.js';
 import { propOf } from './settings.js';
+import { ipsBypassMangle, nfqueueRules } from './nfqueue.js';
 import { commentText, named, namedGroups, row } from './text.js';
 import type { CommentedRows, FamilyFiles, FirewallSettings, NetworkInterface, Row } from './types.js';
 
@@ -25,7 +26,7 @@ function networkText(family: Family, cidr: string): string {
 function interfaceRows(view: NetworkView, settings: FirewallSettings, family: Family): Row[] {
   const rows: Row[] = [];
   const mac = (iface: NetworkInterface): string =>
-    family === 'ipv4' && settings.macValidation && (iface.role === 'green' || iface.role === 'blue') ? ',maclist' : '';
+    settings.macValidation && (iface.role === 'green' || iface.role === 'blue') ? ',maclist' : '';
   for (const iface of view.interfaces) {
     const bridge = iface.type === 'bridge' ? ',bridge' : '';
     if (view.mode === 'server' && iface.role === 'green') {
@@ -85,7 +86,14 @@ function policyRows(view: NetworkView, settings: FirewallSettings, zones: string
   return rows;
 }
 
-function maclistRows(hosts: Database, view: NetworkView): Row[] {
+/**
+ * MAC validation entries from DHCP reservations (hosts of type local with MacAddress and an
+ * IPv4 IpAddress), on the green or blue interface whose network holds the address. IPv4
+ * binds the MAC to its address. A reservation names no IPv6 address (SLAAC and privacy
+ * addresses change), so on IPv6 the MAC alone is admitted: a host without a reservation
+ * cannot get round MAC validation by speaking IPv6.
+ */
+function maclistRows(hosts: Database, view: NetworkView, family: Family): Row[] {
   const rows: Row[] = [];
   for (const key of Object.keys(hosts).sort()) {
     if (hosts[key]?.type !== 'local') continue;
@@ -100,7 +108,11 @@ function maclistRows(hosts: Database, view: NetworkView): Row[] {
           return net?.kind === 'network' && (ip.ip as { match(n: unknown, p: number): boolean }).match(net.ip, net.prefix);
         }),
     );
-    if (iface) rows.push(row('ACCEPT', iface.name, mac.toUpperCase().replace(/-/g, ':'), ip.ip.toString()));
+    if (!iface) continue;
+    const macText = mac.toUpperCase().replace(/-/g, ':');
+    const line = family === 'ipv4' ? row('ACCEPT', iface.name, macText, ip.ip.toString()) : row('ACCEPT', iface.name, macText);
+    // Two reservations of one MAC are one IPv6 entry.
+    if (!rows.some((r) => r.line === line.line)) rows.push(line);
   }
   return rows;
 }
@@ -169,6 +181,7 @@ export function buildFamilyFiles(
     policy: named('policy', policyRows(view, settings, zones)),
     rules: {
       all: namedGroups('rules', parts.allRules),
+      established: named('rules', nfqueueRules(settings.nfqueue, zones)),
       ping: named('rules', [
         ...(has('net') ? [row(settings.externalPing ? 'Ping(ACCEPT)' : 'Ping(DROP)', 'net', '$FW')] : []),
         ...(has('loc') ? [row('Ping(ACCEPT)', 'loc', '$FW')] : []),
@@ -184,7 +197,8 @@ export function buildFamilyFiles(
       masquerade: v4 ? named('snat', view.interfaces.filter((i) => i.role === 'red').map((i) => row('MASQUERADE', '-', i.name))) : [],
       hairpin: v4 ? namedGroups('snat', parts.hairpin) : [],
     },
-    maclist: named('maclist', v4 && settings.macValidation ? maclistRows(dbs['hosts'] ?? {}, view) : []),
+    maclist: named('maclist', settings.macValidation ? maclistRows(dbs['hosts'] ?? {}, view, family) : []),
+    ipsBypass: named('mangle', ipsBypassMangle(settings.nfqueue, zones)),
     stoppedRules: named('stoppedrules', stoppedRows(view, family, parts.services)),
   };
 }

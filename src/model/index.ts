@@ -21,7 +21,6 @@ import { serviceResolver } from './services.js';
 import { readSettings } from './settings.js';
 import { utcOffsetMinutes } from './times.js';
 import type { BuildModelOptions, GatewayModel, ModelWarning } from './types.js';
-import { pendingNfqueueWarnings } from './pending/nfqueue.js';
 import { unsupportedSettingWarnings } from './unsupported.js';
 
 export type * from './types.js';
@@ -109,7 +108,6 @@ export function buildModel(input: Record<string, Database>, options: BuildModelO
   const oneToOne = buildOneToOneNat(dbs['networks'] ?? {}, view, objects, warn);
   warnings.push(...unsupportedSettingWarnings(dbs, view));
   // Features other stages are still building: one line each, removed when they land.
-  warnings.push(...pendingNfqueueWarnings(dbs));
 
   const files = (family: 'ipv4' | 'ipv6') =>
     buildFamilyFiles(family, view, settings, dbs, {

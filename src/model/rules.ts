@@ -148,7 +148,7 @@ export function buildFilterRules(
       if (emitted === 0) {
         throw new GatehouseError(`rule matches no address family: Src '${srcRef}', Dst '${dstRef}' and Service have no IPv4 or IPv6 side in common`, {
           place: place('Src'),
-          hint: 'use objects of the same family on both sides (ICMP services are IPv4 only)',
+          hint: 'use objects of the same family on both sides (icmp services are IPv4 only, ipv6-icmp ones such as ping6 IPv6 only)',
         });
       }
       for (const b of built) out[b.family][state === 'all' ? 'all' : 'rules'].push({ comment, rows: b.rows });

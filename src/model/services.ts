@@ -1,6 +1,7 @@
 /** Service references to protocol/port sets: `any`, ports, `fwservice;k`, bare names, `service;k`. */
 import type { Database } from '../db/index.js';
 import { GatehouseError, type Place } from '../errors/index.js';
+import { icmpTypeProblem } from '../icmp/index.js';
 import type { Family } from './addresses.js';
 import { propOf } from './settings.js';
 
@@ -62,12 +63,13 @@ export function serviceResolver(dbs: Record<string, Database>): ServiceResolver 
       }
       return ports;
     };
-    const icmpType = (): string => {
+    const icmpType = (family: 4 | 6): string => {
       const type = portsText ?? '';
-      if (type !== '' && !/^(\d{1,3}(\/\d{1,3})?|[a-z][a-z-]*)$/.test(type)) {
+      const problem = type === '' ? undefined : icmpTypeProblem(family, type);
+      if (problem !== undefined) {
         throw new GatehouseError(`ICMP type '${type}' is not valid`, {
           place: { ...servicePlace, prop: 'Ports' },
-          hint: 'give one ICMP type: a number (8), type/code (3/4) or a name (echo-request), or leave Ports empty',
+          hint: `give ${problem}, or leave Ports empty`,
         });
       }
       return type;
@@ -86,9 +88,10 @@ export function serviceResolver(dbs: Record<string, Database>): ServiceResolver 
       }
       // ICMP types differ between the families: icmp is IPv4 only, ipv6-icmp IPv6 only.
       case 'icmp':
-        return [{ proto: 'icmp', dport: icmpType(), families: ['ipv4'] }];
+        return [{ proto: 'icmp', dport: icmpType(4), families: ['ipv4'] }];
       case 'ipv6-icmp':
-        return [{ proto: 'ipv6-icmp', dport: icmpType(), families: ['ipv6'] }];
+      case 'icmpv6':
+        return [{ proto: 'ipv6-icmp', dport: icmpType(6), families: ['ipv6'] }];
       case 'gre':
       case 'ah':
       case 'esp':
@@ -96,7 +99,7 @@ export function serviceResolver(dbs: Record<string, Database>): ServiceResolver 
       default:
         throw new GatehouseError(`Protocol '${protocol}' is not supported`, {
           place: { ...servicePlace, prop: 'Protocol' },
-          hint: 'use tcp, udp, tcpudp, icmp, ipv6-icmp, gre, ah or esp',
+          hint: 'use tcp, udp, tcpudp, icmp, ipv6-icmp (or icmpv6), gre, ah or esp',
         });
     }
   }

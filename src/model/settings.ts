@@ -41,6 +41,7 @@ export function readSettings(configuration: Database | undefined): FirewallSetti
     macValidation: choice(configuration, 'MACValidation', SWITCH, 'disabled') === 'enabled',
     macValidationPolicy: choice(configuration, 'MACValidationPolicy', ['drop', 'reject', 'accept'], 'drop'),
     docker: choice(configuration, 'Docker', SWITCH, 'disabled') === 'enabled',
+    nfqueue: choice(configuration, 'nfqueue', SWITCH, 'disabled') === 'enabled',
     event: propOf(configuration, 'firewall', 'event'),
     sshPort: port(configuration, 'sshd', '22'),
     adminPort: port(configuration, 'httpd-admin', '980'),

@@ -32,6 +32,8 @@ export interface FirewallSettings {
   macValidation: boolean;
   macValidationPolicy: 'drop' | 'reject' | 'accept';
   docker: boolean;
+  /** Traffic to and from red goes through NFQUEUE to an IPS (src/model/nfqueue.ts). */
+  nfqueue: boolean;
   /** Event fired by firewall-adjust (undefined: the events stage's default). */
   event: string | undefined;
   /** TCP ports kept open from green while the firewall is stopped. */
@@ -77,6 +79,8 @@ export interface FamilyFiles {
   rules: {
     /** Rules with State=all (SECTION ALL). */
     all: CommentedRows[];
+    /** SECTION ESTABLISHED: the IPS queue (nfqueue). */
+    established: Row[];
     ping: Row[];
     dns: Row[];
     portForwards: CommentedRows[];
@@ -91,6 +95,8 @@ export interface FamilyFiles {
     hairpin: CommentedRows[];
   };
   maclist: Row[];
+  /** mangle: keeps an IPS's bypass bit on the connection (nfqueue). */
+  ipsBypass: Row[];
   stoppedRules: Row[];
 }
 

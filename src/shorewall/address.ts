@@ -4,6 +4,7 @@
  * reports a problem through the row it came from.
  */
 import ipaddr from 'ipaddr.js';
+import { icmpTypeProblem } from '../icmp/index.js';
 import type { Row } from './lines.js';
 import type { AddressItem, AddressList, Family, RateLimit, TimeSpec } from './types.js';
 
@@ -240,9 +241,8 @@ export function readPorts(row: Row, index: number, proto: string | undefined): s
   const text = row.get(index);
   if (text === undefined) return undefined;
   if (proto === 'icmp' || proto === 'ipv6-icmp') {
-    if (!/^(\d{1,3}(\/\d{1,3})?|[a-z-]+)$/.test(text)) {
-      throw row.fail(index, `'${text}' is not an ICMP type`, 'expected one ICMP type: a number (8), type/code (3/4) or a name (echo-request)');
-    }
+    const problem = icmpTypeProblem(proto === 'icmp' ? 4 : 6, text);
+    if (problem !== undefined) throw row.fail(index, `'${text}' is not an ${proto} type`, `expected ${problem}`);
     return [text];
   }
   if (!hasPorts(proto)) {

@@ -141,6 +141,16 @@ export function parseShorewall(files: ShorewallFiles, options: ParseOptions): Sh
   const hosts = parseHosts(split('hosts', HOST_COLUMNS, firewallZone), ctx);
   const policies = parsePolicy(split('policy', POLICY_COLUMNS, firewallZone), ctx);
   const rules = parseRuleFile(stream('rules', firewallZone), ctx, 'rules');
+  // As Shorewall: with FASTACCEPT=Yes established and related packets are accepted before any rule could see them.
+  if (/^(yes|1)$/i.test(settings.raw['FASTACCEPT'] ?? '')) {
+    const early = rules.find((r) => r.section === 'ESTABLISHED' || r.section === 'RELATED');
+    if (early) {
+      throw new GatehouseError(`rules in the ${early.section} section are not allowed with FASTACCEPT=Yes`, {
+        place: { file: early.place.file, line: early.place.line },
+        hint: `set FASTACCEPT=No in ${confName}, or move the line below ?SECTION NEW`,
+      });
+    }
+  }
   const blrules = parseRuleFile(stream('blrules', firewallZone), ctx, 'blrules');
   const snat = parseSnat(split('snat', SNAT_COLUMNS, firewallZone), ctx);
   const nat = parseNat(split('nat', NAT_COLUMNS, firewallZone), ctx);

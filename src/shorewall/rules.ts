@@ -7,22 +7,22 @@ import { GatehouseError } from '../errors/index.js';
 import { hasPorts, parseNetwork, parseRate, readAddressList, readLogLevel, readPorts, readProtocols, readTime, type AddressListOptions } from './address.js';
 import type { FileItem, ItemVisitor, Row } from './lines.js';
 import { knownMacroNames, macroEntries, type MacroEntry } from './macros.js';
-import type { Endpoint, NatTarget, Rule, RuleAction, RuleCondition, RuleSection } from './types.js';
+import type { Endpoint, MarkMatch, NatTarget, QueueTarget, Rule, RuleAction, RuleCondition, RuleSection } from './types.js';
 import { readZoneSelector, type ParseContext } from './zones.js';
 
 export const RULE_COLUMNS = SHOREWALL_COLUMNS.rules;
-const C = Object.fromEntries((['action', 'source', 'dest', 'proto', 'dport', 'sport', 'origdest', 'rate', 'time'] as const).map((n) => [n, columnIndex('rules', n)])) as Record<
-  'action' | 'source' | 'dest' | 'proto' | 'dport' | 'sport' | 'origdest' | 'rate' | 'time',
+const C = Object.fromEntries((['action', 'source', 'dest', 'proto', 'dport', 'sport', 'origdest', 'rate', 'mark', 'time'] as const).map((n) => [n, columnIndex('rules', n)])) as Record<
+  'action' | 'source' | 'dest' | 'proto' | 'dport' | 'sport' | 'origdest' | 'rate' | 'mark' | 'time',
   number
 >;
-const UNSUPPORTED_COLUMNS = (['user', 'mark', 'connlimit', 'headers', 'switch', 'helper'] as const).map((n) => columnIndex('rules', n));
+const UNSUPPORTED_COLUMNS = (['user', 'connlimit', 'headers', 'switch', 'helper'] as const).map((n) => columnIndex('rules', n));
 
 const SECTION_ORDER: RuleSection[] = ['ALL', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED', 'NEW'];
-const RULE_ACTIONS: RuleAction[] = ['ACCEPT', 'ACCEPT+', 'DROP', 'REJECT', 'CONTINUE', 'DNAT', 'DNAT-', 'REDIRECT', 'REDIRECT-'];
+const RULE_ACTIONS: RuleAction[] = ['ACCEPT', 'ACCEPT+', 'DROP', 'REJECT', 'CONTINUE', 'DNAT', 'DNAT-', 'REDIRECT', 'REDIRECT-', 'NFQUEUE'];
 const BLRULE_ACTIONS: RuleAction[] = ['BLACKLIST', 'WHITELIST', 'ACCEPT', 'DROP', 'REJECT', 'CONTINUE'];
 /** Shorewall actions we recognise but do not compile yet: an error says so. */
 const KNOWN_UNSUPPORTED = new Set([
-  'LOG', 'ULOG', 'NFLOG', 'QUEUE', 'NFQUEUE', 'NONAT', 'SAME', 'MARK', 'CONNMARK', 'COUNT', 'AUDIT', 'A_ACCEPT', 'A_DROP',
+  'LOG', 'ULOG', 'NFLOG', 'QUEUE', 'NONAT', 'SAME', 'MARK', 'CONNMARK', 'COUNT', 'AUDIT', 'A_ACCEPT', 'A_DROP',
   'A_REJECT', 'INLINE', 'IPTABLES', 'IP6TABLES', 'NFQBY', 'NotSyn', 'dropInvalid',
   'dropNotSyn', 'DropSmurfs', 'TCPFlags', 'Limit', 'AllowICMPs', 'Established', 'Related', 'New', 'Untracked', 'BLACKLIST',
   'WHITELIST', 'DNAT!', 'SNAT', 'MASQUERADE', 'REJECT!', 'ACCEPT!', 'DROP!', 'HELPER', 'CT', 'TARPIT', 'RST', 'FIN',
@@ -33,6 +33,7 @@ const CONDITION_ACTIONS: Record<string, RuleCondition> = { Invalid: 'invalid', B
 
 interface ParsedAction {
   action: RuleAction;
+  queue?: QueueTarget;
   condition?: RuleCondition;
   log?: string;
   macro?: MacroEntry[];
@@ -49,6 +50,15 @@ function readAction(row: Row, allowed: RuleAction[]): ParsedAction {
     head = text.slice(0, colon);
     logText = text.slice(colon + 1);
     if (logText.includes(':')) throw row.fail(C.action, `log tags ('${logText}') are not supported yet`, 'write ACTION:level');
+  }
+  const nfqueue = /^NFQUEUE(?:\((.*)\))?$/.exec(head);
+  if (nfqueue && allowed.includes('NFQUEUE')) {
+    const parsed: ParsedAction = { action: 'NFQUEUE', queue: readQueue(row, nfqueue[1]) };
+    if (logText !== undefined) {
+      const level = readLogLevel(row, C.action, logText);
+      if (level !== undefined) parsed.log = level;
+    }
+    return parsed;
   }
   let macroName: string | undefined;
   let verdict = head;
@@ -82,6 +92,33 @@ function readAction(row: Row, allowed: RuleAction[]): ParsedAction {
     if (level !== undefined) parsed.log = level;
   }
   return parsed;
+}
+
+/** NFQUEUE's parameters: `(queue)`, `(first:last)`, each optionally with `,bypass`, or `(bypass)`; queue 0 by default. */
+function readQueue(row: Row, text: string | undefined): QueueTarget {
+  const parts = text === undefined || text === '' ? [] : text.split(',');
+  const bypass = parts.length > 0 && parts[parts.length - 1] === 'bypass';
+  if (bypass) parts.pop();
+  const bad = () => row.fail(C.action, `cannot read NFQUEUE(${text ?? ''})`, 'expected NFQUEUE, NFQUEUE(n), NFQUEUE(first:last), each optionally with ,bypass, or NFQUEUE(bypass); queues 0-65535');
+  if (parts.length > 1) throw bad();
+  if (parts.length === 0) return { from: 0, bypass };
+  const m = /^(\d{1,5})(?::(\d{1,5}))?$/.exec(parts[0]!);
+  if (!m) throw bad();
+  const from = Number(m[1]);
+  const to = m[2] === undefined ? undefined : Number(m[2]);
+  if (from > 65535 || (to !== undefined && (to > 65535 || to <= from))) throw bad();
+  return to === undefined ? { from, bypass } : { from, to, bypass };
+}
+
+/** The MARK column: `[!]value[/mask][:C]`, numbers in decimal or 0x hex; no mask means every bit. */
+function readMarkTest(row: Row, text: string): MarkMatch {
+  const m = /^(!)?(0x[0-9a-f]+|\d+)(?:\/(0x[0-9a-f]+|\d+))?(:C)?$/i.exec(text);
+  const value = m ? Number(m[2]) : NaN;
+  const mask = m?.[3] === undefined ? 0xffffffff : Number(m[3]);
+  if (!m || value > 0xffffffff || mask > 0xffffffff) {
+    throw row.fail(C.mark, `'${text}' is not a mark test`, 'expected [!]value[/mask][:C], e.g. !0x80/0x80:C (C tests the connection mark)');
+  }
+  return { value, mask, connmark: m[4] !== undefined, negate: m[1] !== undefined };
 }
 
 /** `zone`, `zone:addr,...`, `zone:~MAC`, `zone:+set`, `all`, `loc,net`. */
@@ -261,6 +298,9 @@ function parseRuleRow(
   }
   const time = readTime(row, C.time);
   if (time) base.time = time;
+  if (parsed.queue) base.queue = parsed.queue;
+  const markText = row.get(C.mark);
+  if (markText !== undefined) base.mark = readMarkTest(row, markText);
 
   // The (protocol, ports) combinations this line stands for.
   const variants: { proto?: string; dports?: string[]; sports?: string[]; reverse?: boolean }[] = [];
@@ -307,6 +347,8 @@ function parseRuleRow(
     if (base.origdest) rule.origdest = base.origdest;
     if (base.rate) rule.rate = base.rate;
     if (base.time) rule.time = base.time;
+    if (base.queue) rule.queue = base.queue;
+    if (base.mark) rule.mark = base.mark;
     rule.source = v.reverse ? dest : source;
     rule.dest = v.reverse ? source : dest;
     if (v.proto !== undefined) rule.proto = v.proto;

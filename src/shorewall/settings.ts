@@ -76,6 +76,7 @@ const HONOURED = new Set([
   'SMURF_LOG_LEVEL',
   'ROUTE_FILTER',
   'LOG_MARTIANS',
+  'CLAMPMSS',
   'DROP_DEFAULT',
   'REJECT_DEFAULT',
 ]);
@@ -110,7 +111,6 @@ const INERT = new Set([
 const MEANING: Record<string, { inert: (v: string) => boolean; lost: string }> = {
   EXPAND_POLICIES: { inert: (v) => v === 'YES', lost: 'Gatehouse always expands policies into one chain per zone pair' },
   ADMINISABSENTMINDED: { inert: (v) => v === 'YES', lost: 'the stopped state always lets the firewall itself send' },
-  CLAMPMSS: { inert: (v) => v === 'NO', lost: 'TCP MSS is not clamped' },
   MULTICAST: { inert: (v) => v === 'NO', lost: 'multicast is not treated specially' },
   MINIUPNPD: { inert: (v) => v === 'NO', lost: 'no miniupnpd chains' },
   NULL_ROUTE_RFC1918: { inert: (v) => v === 'NO', lost: 'RFC 1918 networks are not null-routed' },
@@ -226,6 +226,15 @@ export function parseSettings(text: string | undefined, params: Params, firewall
     });
   };
 
+  // CLAMPMSS=Yes clamps the MSS of forwarded SYNs to the path MTU; a number sets it (when larger).
+  const clampText = pick('CLAMPMSS');
+  let clampMss: Settings['clampMss'];
+  if (clampText !== undefined && !/^(no|off|)$/i.test(clampText)) {
+    if (/^(yes|on)$/i.test(clampText)) clampMss = 'pmtu';
+    else if (/^\d{2,5}$/.test(clampText) && Number(clampText) >= 88 && Number(clampText) <= 65495) clampMss = Number(clampText);
+    else throw fail('CLAMPMSS', `CLAMPMSS=${clampText} is not valid`, 'expected Yes (clamp to the path MTU), No, or an MSS in bytes (88-65495)');
+  }
+
   const settings: Settings = {
     ipForwarding,
     maclistDisposition: disposition,
@@ -240,6 +249,7 @@ export function parseSettings(text: string | undefined, params: Params, firewall
     docker: yesNo('DOCKER'),
     raw,
   };
+  if (clampMss !== undefined) settings.clampMss = clampMss;
   const maclistLevel = pick('MACLIST_LOG_LEVEL');
   if (maclistLevel !== undefined && maclistLevel.toLowerCase() !== 'none') settings.maclistLogLevel = maclistLevel.toLowerCase();
   if (logLimit) settings.logLimit = logLimit;

@@ -103,7 +103,24 @@ export type RuleAction =
   | 'REDIRECT'
   | 'REDIRECT-'
   | 'WHITELIST'
-  | 'BLACKLIST';
+  | 'BLACKLIST'
+  /** Hands the packet to a user-space program (an IPS) through an NFQUEUE; see Rule.queue. */
+  | 'NFQUEUE';
+
+/** NFQUEUE's queue (or balanced range of queues) and whether packets pass when no program reads it. */
+export interface QueueTarget {
+  from: number;
+  to?: number;
+  bypass: boolean;
+}
+
+/** The MARK column of rules: `[!]value[/mask][:C]`, a test of the packet (or connection) mark. */
+export interface MarkMatch {
+  value: number;
+  mask: number;
+  connmark: boolean;
+  negate: boolean;
+}
 
 /** Where DNAT sends a connection: an address (or range) and optionally a port or port range. */
 export interface NatTarget {
@@ -153,6 +170,10 @@ export interface Rule {
   origdest?: AddressList;
   rate?: RateLimit;
   time?: TimeSpec;
+  /** NFQUEUE's queue. */
+  queue?: QueueTarget;
+  /** The MARK column. */
+  mark?: MarkMatch;
   comment?: string;
   place: SourcePlace;
 }
@@ -264,6 +285,8 @@ export interface Settings {
   routeFilter: boolean;
   /** LOG_MARTIANS=Yes: log what the reverse-path check drops, on every interface. */
   logMartians: boolean;
+  /** CLAMPMSS: forwarded SYNs get their MSS clamped to the path MTU ('pmtu') or set to a number of bytes. */
+  clampMss?: 'pmtu' | number;
   /** DOCKER=Yes: Gatehouse's forward filtering goes into Docker's DOCKER-USER chain (IPv4). */
   docker?: boolean;
   /** Every setting as written (after substitution), including the ones we ignore. */

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compile } from '../../src/compile/index.js';
+import type { GatehouseError } from '../../src/errors/index.js';
 import { parseShorewall, type ShorewallFiles } from '../../src/shorewall/index.js';
 
 const BASE: ShorewallFiles = {
@@ -138,16 +139,51 @@ describe('routefilter', () => {
 });
 
 describe('DROP_DEFAULT and REJECT_DEFAULT', () => {
-  it("run Shorewall6's AllowICMPs and Multicast(DROP) before the DROP policy, in IPv6 only for AllowICMPs", () => {
+  it("run Shorewall's AllowICMPs (IPv4 and IPv6 lists) and Multicast(DROP) before the DROP policy", () => {
     const p = plan({ 'shorewall.conf': 'DROP_DEFAULT="AllowICMPs,Broadcast(DROP),Multicast(DROP)"\n' });
     const v6 = lines(p.rulesV6, '-A net-loc');
     expect(v6[0]).toBe('-A net-loc -p ipv6-icmp --icmpv6-type 1 -j ACCEPT');
     expect(v6).toContain('-A net-loc -p ipv6-icmp --icmpv6-type 135 -j ACCEPT');
+    // Multicast listener and multicast router messages only from link-local sources, as action.AllowICMPs.
+    expect(v6).toContain('-A net-loc -s fe80::/10 -p ipv6-icmp --icmpv6-type 130 -j ACCEPT');
+    expect(v6).toContain('-A net-loc -s fe80::/10 -p ipv6-icmp --icmpv6-type 153 -j ACCEPT');
+    expect(v6.filter((l) => l.includes('--icmpv6-type'))).toHaveLength(20);
     expect(v6.slice(-2)).toEqual(['-A net-loc -m addrtype --dst-type MULTICAST -j DROP', '-A net-loc -j DROP']);
-    expect(lines(p.rulesV4, '-A net-loc')).toEqual(['-A net-loc -m addrtype --dst-type BROADCAST -j DROP', '-A net-loc -m addrtype --dst-type MULTICAST -j DROP', '-A net-loc -j DROP']);
+    expect(lines(p.rulesV4, '-A net-loc')).toEqual([
+      '-A net-loc -p icmp --icmp-type fragmentation-needed -j ACCEPT',
+      '-A net-loc -p icmp --icmp-type time-exceeded -j ACCEPT',
+      '-A net-loc -m addrtype --dst-type BROADCAST -j DROP',
+      '-A net-loc -m addrtype --dst-type MULTICAST -j DROP',
+      '-A net-loc -j DROP',
+    ]);
   });
 
   it('refuses a default action Gatehouse cannot run', () => {
     expect(() => plan({ 'shorewall.conf': 'DROP_DEFAULT=dropNotSyn\n' })).toThrow(/default action 'dropNotSyn' is not supported/);
+  });
+});
+
+describe('CLAMPMSS', () => {
+  it('Yes clamps the MSS of forwarded SYNs to the path MTU in mangle FORWARD, both families', () => {
+    const p = plan({ 'shorewall.conf': 'CLAMPMSS=Yes\n' });
+    for (const rules of [p.rulesV4, p.rulesV6]) {
+      expect(lines(rules, 'TCPMSS')).toEqual(['-A FORWARD -p tcp --tcp-flags SYN,RST SYN -j TCPMSS --clamp-mss-to-pmtu']);
+    }
+  });
+
+  it('a number sets that MSS on SYNs that announce more; No (the default) adds nothing', () => {
+    expect(lines(plan({ 'shorewall.conf': 'CLAMPMSS=1400\n' }).rulesV4, 'TCPMSS')).toEqual(['-A FORWARD -p tcp --tcp-flags SYN,RST SYN -m tcpmss --mss 1400: -j TCPMSS --set-mss 1400']);
+    expect(plan({ 'shorewall.conf': 'CLAMPMSS=No\n' }).rulesV4).not.toContain('TCPMSS');
+    expect(plan({}).rulesV4).not.toContain('TCPMSS');
+  });
+
+  it('a value that is neither Yes, No nor an MSS is refused', () => {
+    let message = '';
+    try {
+      plan({ 'shorewall.conf': 'CLAMPMSS=maybe\n' });
+    } catch (e) {
+      message = (e as GatehouseError).format();
+    }
+    expect(message).toMatch(/^shorewall.conf:1: CLAMPMSS=maybe is not valid \(expected Yes \(clamp to the path MTU\), No, or an MSS/);
   });
 });

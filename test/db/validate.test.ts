@@ -167,3 +167,25 @@ describe('good values are accepted', () => {
     for (const name of names) expect(validateDatabase(name, await readDefaults(name))).toEqual([]);
   });
 });
+
+describe('ICMP and ICMPv6 fwservices', () => {
+  const service = (Protocol: string, Ports: string): DbRecord => ({ type: 'fwservice', props: { Protocol, Ports } });
+
+  it('accept each family its own type names, numbers and type/code; icmpv6 is a name for ipv6-icmp', () => {
+    for (const [protocol, ports] of [
+      ['icmp', 'echo-request'], ['icmp', 'fragmentation-needed'], ['icmp', '3/4'],
+      ['ipv6-icmp', 'echo-request'], ['ipv6-icmp', 'packet-too-big'], ['ipv6-icmp', 'neighbour-solicitation'], ['icmpv6', '128'], ['icmpv6', ''],
+    ]) {
+      expect(problemLine('fwservices', 's', service(protocol!, ports!)), `${protocol} ${ports}`).toBeUndefined();
+    }
+  });
+
+  it("refuse the other family's names, saying what this family calls them", () => {
+    expect(problemLine('fwservices', 's', service('ipv6-icmp', 'fragmentation-needed'))).toMatch(
+      /^fwservices\/s\/Ports: 'fragmentation-needed' is not valid for ipv6-icmp \(one ipv6-icmp type: .*'fragmentation-needed' is IPv4's; ICMPv6 calls it packet-too-big/,
+    );
+    expect(problemLine('fwservices', 's', service('icmp', 'neighbour-solicitation'))).toMatch(/is ICMPv6 neighbour discovery \(IPv4 uses ARP\)/);
+    expect(problemLine('fwservices', 's', service('icmp', 'echo'))).toMatch(/^fwservices\/s\/Ports: 'echo' is not valid for icmp \(one icmp type: a number \(8\)/);
+    expect(problemLine('fwservices', 's', service('icmp', '300'))).toMatch(/a type 0\.\.255/);
+  });
+});

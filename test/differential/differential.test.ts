@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan } from '../../src/apply/index.js';
 import { buildProjectIfStale, runBin } from '../e2e/harness.js';
-import { type Lab, LAB_NODES, createLab, labUnavailableReason } from '../lab/lab.js';
+import { type Lab, type LabNode, LAB_NODES, createLab, labUnavailableReason } from '../lab/lab.js';
 import { type Difference, type Forward, type PortChoice, RED_V4, confirmDifferences, differences, formatMatrix, probeLabel, probeSet, runProbes } from './probes.js';
 import { GENERATED_PORTS, generateCase } from './generator.js';
 import { adaptedCopy, compileAndStart, fingerprint, shorewallUnavailableReason } from './shorewall-side.js';
@@ -26,6 +26,7 @@ if (why) console.warn('skipped: ' + why);
 const HOST_STATE = ['/etc/shorewall', '/etc/shorewall6', '/var/lib/shorewall', '/var/lib/shorewall6'];
 const MANUAL_DIR = join(import.meta.dirname, 'dirs/manual');
 const SAMPLES_DIR = '/usr/share/doc/shorewall/examples';
+const SAMPLES6_DIR = '/usr/share/doc/shorewall6/examples';
 
 /** The gateway forwards probes through, in both labs. */
 async function prepareLab(lab: Lab): Promise<void> {
@@ -40,6 +41,27 @@ async function prepareLab(lab: Lab): Promise<void> {
 function hostRuleCount(): number {
   const saved = execFileSync('iptables-save', { encoding: 'utf8' });
   return saved.split('\n').filter((l) => l.startsWith('-A')).length;
+}
+
+/**
+ * The figures of one comparison, counted apart (issue 16): printed as one line, and
+ * appended as JSON to GATEHOUSE_DIFF_REPORT when set (scripts/differential-figures.mjs
+ * sums them).
+ */
+async function recordFigures(name: string, probes: number, found: Difference[]): Promise<void> {
+  const count = (kind: string) => found.filter((d) => d.kind === kind).length;
+  const figures = {
+    name,
+    probes,
+    agreed: probes - found.length,
+    falseAccepts: count('FALSE ACCEPT'),
+    falseDrops: count('FALSE DROP'),
+    rejectedNotDropped: count('rejected, not dropped'),
+    droppedNotRejected: count('dropped, not rejected'),
+  };
+  console.log(`figures ${JSON.stringify(figures)}`);
+  const report = process.env['GATEHOUSE_DIFF_REPORT'];
+  if (report) await appendFile(report, JSON.stringify(figures) + '\n');
 }
 
 describe.skipIf(why)('Gatehouse and Shorewall give every probe the same verdict', () => {
@@ -100,6 +122,7 @@ describe.skipIf(why)('Gatehouse and Shorewall give every probe the same verdict'
       const found = differences(probes, reference, seen);
       const accepted = reference.filter((v) => v === 'accepted').length;
       console.log(`${name}: ${probes.length} probes, ${accepted} accepted by Shorewall, ${found.length} differences`);
+      await recordFigures(name, probes.length, found);
       if (found.length > 0) console.log(`${name} verdict matrix:\n${formatMatrix(probes, reference, seen)}`);
       if (found.length > 0 && process.env['GATEHOUSE_DIFF_DEBUG']) {
         console.log(`shorewall ruleset:\n${loaded4}`);
@@ -183,19 +206,25 @@ describe.skipIf(why)('Gatehouse and Shorewall give every probe the same verdict'
   }, 90_000);
 
   /**
-   * One of Debian's Shorewall sample configurations, unchanged but for the kernel names
-   * of its interfaces (the lab's red0, green0, orange0 for eth0, eth1, eth2).
+   * One of Debian's Shorewall sample configurations with its shorewall6 twin, unchanged but
+   * for the kernel names of their interfaces (the lab's red0, green0, orange0 for eth0,
+   * eth1, eth2), probed in both families.
    */
   async function debianSample(sample: string): Promise<void> {
+    const copy = async (from: string, to: string) => {
+      await cp(from, to, { recursive: true });
+      for (const name of ['interfaces', 'snat', 'stoppedrules']) {
+        const path = join(to, name);
+        const text = await readFile(path, 'utf8').catch(() => undefined);
+        if (text !== undefined) await writeFile(path, text.replace(/physical=eth0/g, 'physical=red0').replace(/physical=eth1/g, 'physical=green0').replace(/physical=eth2/g, 'physical=orange0'));
+      }
+    };
     const dir = join(work, `${sample}-source`);
-    await cp(join(SAMPLES_DIR, sample), dir, { recursive: true });
-    for (const name of ['interfaces', 'snat', 'stoppedrules']) {
-      const path = join(dir, name);
-      const text = await readFile(path, 'utf8').catch(() => undefined);
-      if (text !== undefined) await writeFile(path, text.replace(/physical=eth0/g, 'physical=red0').replace(/physical=eth1/g, 'physical=green0').replace(/physical=eth2/g, 'physical=orange0'));
-    }
+    const dir6 = join(work, `${sample}-source6`);
+    await copy(join(SAMPLES_DIR, sample), dir);
+    await copy(join(SAMPLES6_DIR, sample), dir6);
     const root = await mkdtemp(join(work, `${sample}-`));
-    const compiled = await runBin('gatehouse.js', root, ['compile', '--root', root, '--dir', dir]);
+    const compiled = await runBin('gatehouse.js', root, ['compile', '--root', root, '--dir', dir, '--dir6', dir6]);
     expect(compiled.code, compiled.stderr).toBe(0);
     // A proved divergence, pinned: traffic from an interface the sample does not list (the
     // lab's blue0, and orange0 in two-interfaces) meets the all all REJECT policy in both, but
@@ -203,20 +232,21 @@ describe.skipIf(why)('Gatehouse and Shorewall give every probe the same verdict'
     // ICMP error back out of the unlisted interface meets OUTPUT's REJECT policy and is lost:
     // the sender waits (dropped). Gatehouse accepts replies first, so the sender is told
     // (rejected). Any other difference fails.
-    const unlisted = sample === 'two-interfaces' ? ['blue', 'orange'] : ['blue'];
-    await compare(sample, root, { v4: dir }, { tcp: [22, 53, 80], udp: [53] }, [], (found) => {
+    const unlisted = UNLISTED[sample] ?? [];
+    await compare(sample, root, { v4: dir, v6: dir6 }, { tcp: [22, 53, 80], udp: [53] }, [], (found) => {
       const other = found.filter((d) => !(d.kind === 'rejected, not dropped' && unlisted.includes(d.probe.from)));
       expect(other.map((d) => `${d.kind}: ${probeLabel(d.probe)} Shorewall ${d.shorewall}, Gatehouse ${d.gatehouse}`), `${sample}: verdicts differ`).toEqual([]);
     });
   }
 
-  it.skipIf(!existsSync(SAMPLES_DIR))("Debian's two-interfaces sample, unchanged", async () => {
-    await debianSample('two-interfaces');
-  }, 120_000);
+  /** The lab's nodes behind interfaces each sample does not list. */
+  const UNLISTED: Record<string, LabNode[]> = { 'one-interface': ['green', 'blue', 'orange'], 'two-interfaces': ['blue', 'orange'], 'three-interfaces': ['blue'] };
 
-  it.skipIf(!existsSync(SAMPLES_DIR))("Debian's three-interfaces sample, unchanged", async () => {
-    await debianSample('three-interfaces');
-  }, 120_000);
+  for (const sample of ['one-interface', 'two-interfaces', 'three-interfaces', 'Universal']) {
+    it.skipIf(!existsSync(join(SAMPLES_DIR, sample)) || !existsSync(join(SAMPLES6_DIR, sample)))(`Debian's ${sample} sample and its shorewall6 twin, unchanged`, async () => {
+      await debianSample(sample);
+    }, 180_000);
+  }
 
   // Generated configurations: GATEHOUSE_DIFF_SEEDS=1,2,3 or GATEHOUSE_DIFF_GENERATED=50 (seeds 1..50) on
   // demand; CI runs one. Each failure names its seed, and the seed replays the same files.

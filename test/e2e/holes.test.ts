@@ -116,3 +116,34 @@ describe.skipIf(why)('false accepts of issue 16, closed, proved with packets', (
   });
 });
 
+
+describe.skipIf(why)('CLAMPMSS, proved with a connection across a smaller MTU', () => {
+  let lab: Lab;
+
+  beforeAll(async () => {
+    lab = await createLab();
+    await lab.routePrivateRangesToGateway();
+  });
+  afterAll(() => lab?.destroy());
+
+  /** The MSS the internet host's end of a connection from green settles on (TCP_MAXSEG of the accepted socket). */
+  async function mssSeenByInternetHost(): Promise<number> {
+    const server = lab.exec('inet', 'python3', [
+      '-c',
+      'import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 9400)); s.listen(); s.settimeout(5); c,_=s.accept(); print(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG))',
+    ]);
+    await new Promise((r) => setTimeout(r, 400));
+    await lab.exec('green', 'python3', ['-c', 'import socket; c=socket.create_connection(("198.51.100.10", 9400), timeout=5); c.close()']);
+    return Number((await server).trim());
+  }
+
+  it.skipIf(noCrafted)("CLAMPMSS=Yes lowers the MSS of forwarded SYNs to what the outgoing link carries; without it green's 1460 stays", async () => {
+    // The gateway's route to the internet carries 1400 bytes; green and the internet host have 1500.
+    await lab.exec('gw', 'ip', ['route', 'change', 'default', 'via', '203.0.113.1', 'mtu', '1400']);
+    await loadShorewall(lab, files([], { conf: ['CLAMPMSS=No'] }));
+    // TCP_MAXSEG is the MSS less the 12 bytes of the timestamp option both ends use.
+    expect(await mssSeenByInternetHost(), 'without clamping the SYN keeps the MSS green announced (1460)').toBe(1448);
+    await loadShorewall(lab, files([], { conf: ['CLAMPMSS=Yes'] }));
+    expect(await mssSeenByInternetHost(), 'clamped to the path MTU: 1400 - 40 = 1360').toBe(1348);
+  });
+});

@@ -81,6 +81,12 @@ describe('a DROP or REJECT rule that cannot be built fails the event (skipping i
     expect(failure(rule({ Src: '192.168.1.5', Dst: '2001:db8::1' })).message).toContain('no address family');
   });
 
+  it('an ICMP service of one family with an endpoint of the other only is refused, naming both ICMP kinds', () => {
+    const e = failure({ ...rule({ Src: '192.168.1.5', Service: 'fwservice;echo6' }), fwservices: { echo6: { type: 'fwservice', props: { Protocol: 'icmpv6', Ports: '128' } } } });
+    expect(e.message).toContain('no address family');
+    expect(e.format()).toContain('ipv6-icmp ones such as ping6 IPv6 only');
+  });
+
   it('a port forward without DstHost names the record', () => {
     const e = failure({ portforward: { '3': { type: 'pf', props: { Proto: 'tcp', Src: '80' } } } });
     expect(e.place).toEqual({ db: 'portforward', key: '3', prop: 'DstHost' });
@@ -192,5 +198,29 @@ describe("a port forward's Allow with ! items means what db documents (! exclude
   it('only excluded addresses: everyone but them', () => {
     expect(forward('!198.51.100.9,!198.51.100.10')).toBe('net:!198.51.100.9,198.51.100.10');
     expect(forward('!198.51.100.9')).toBe('net:!198.51.100.9');
+  });
+});
+
+describe('ICMPv6 fwservices', () => {
+  it('Protocol ipv6-icmp or icmpv6 gives IPv6 rows only, icmp IPv4 rows only', () => {
+    const model = buildModel(
+      {
+        networks,
+        fwservices: {
+          echo6: { type: 'fwservice', props: { Protocol: 'icmpv6', Ports: 'echo-request' } },
+          ptb: { type: 'fwservice', props: { Protocol: 'ipv6-icmp', Ports: 'packet-too-big' } },
+          echo: { type: 'fwservice', props: { Protocol: 'icmp', Ports: '8' } },
+        },
+        fwrules: {
+          '1': { type: 'rule', props: { Src: 'role;red', Dst: 'role;green', Action: 'accept', Service: 'fwservice;echo6', Position: '1' } },
+          '2': { type: 'rule', props: { Src: 'role;red', Dst: 'role;green', Action: 'accept', Service: 'fwservice;ptb', Position: '2' } },
+          '3': { type: 'rule', props: { Src: 'role;red', Dst: 'role;green', Action: 'accept', Service: 'fwservice;echo', Position: '3' } },
+        },
+      },
+      { timeZone: 'UTC' },
+    );
+    const lines = (family: 'v4' | 'v6') => model[family].rules.rules.flatMap((g) => g.rows.map((r) => r.cells.slice(0, 5).join(' ')));
+    expect(lines('v6')).toEqual(['ACCEPT net loc ipv6-icmp echo-request', 'ACCEPT net loc ipv6-icmp packet-too-big']);
+    expect(lines('v4')).toEqual(['ACCEPT net loc icmp 8']);
   });
 });

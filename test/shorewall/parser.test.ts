@@ -62,7 +62,7 @@ describe('bad input is refused with file, line and column', () => {
   });
 
   it('an action Shorewall has but Gatehouse does not yet', () => {
-    expect(failure({ rules: 'NFQUEUE loc net\n' })).toMatch(/^rules:1 column 1 \(action\): action 'NFQUEUE' is valid Shorewall but not supported here yet/);
+    expect(failure({ rules: 'NFLOG loc net\n' })).toMatch(/^rules:1 column 1 \(action\): action 'NFLOG' is valid Shorewall but not supported here yet/);
   });
 
   it('a macro Gatehouse does not know', () => {
@@ -99,6 +99,17 @@ describe('bad input is refused with file, line and column', () => {
 
   it('ports on a protocol without ports', () => {
     expect(failure({ rules: 'ACCEPT loc net gre 80\n' })).toMatch(/ports need a protocol with ports, not 'gre'/);
+  });
+
+  it("an ICMP type name of the other family, saying what this family calls it", () => {
+    expect(failure({ rules: 'ACCEPT net $FW icmp packet-too-big\n' })).toMatch(
+      /^rules:1 column 21 \(dport\): 'packet-too-big' is not an icmp type \(expected one icmp type: .*'packet-too-big' is ICMPv6's; IPv4 calls it fragmentation-needed\)/,
+    );
+    expect(parse({ rules: 'ACCEPT net $FW icmp fragmentation-needed\nACCEPT net $FW ipv6-icmp packet-too-big\nACCEPT net $FW ipv6-icmp 1/4\n' }).rules.map((r) => r.dports)).toEqual([
+      ['fragmentation-needed'],
+      ['packet-too-big'],
+      ['1/4'],
+    ]);
   });
 
   it('an interface option Gatehouse does not know', () => {
@@ -156,11 +167,11 @@ describe('the files NethServer writes are read', () => {
   });
 
   it('quiet by default: inert settings are one detail line, only meaning-changing ones are notes', () => {
-    const cfg = parse({ 'shorewall.conf': 'STARTUP_ENABLED=Yes\nIP_FORWARDING=On\nVERBOSITY=1\nCLAMPMSS=Yes\nCLAMPMSS_TYPO=1\nEXPAND_POLICIES=Yes\n' });
+    const cfg = parse({ 'shorewall.conf': 'STARTUP_ENABLED=Yes\nIP_FORWARDING=On\nVERBOSITY=1\nMULTICAST=Yes\nMULTICAST_TYPO=1\nEXPAND_POLICIES=Yes\n' });
     expect(cfg.settings.ipForwarding).toBe('On');
     expect(cfg.notes).toEqual([
-      'shorewall.conf:4: CLAMPMSS=Yes is not acted upon: TCP MSS is not clamped',
-      'shorewall.conf: unknown settings, ignored: CLAMPMSS_TYPO',
+      'shorewall.conf:4: MULTICAST=Yes is not acted upon: multicast is not treated specially',
+      'shorewall.conf: unknown settings, ignored: MULTICAST_TYPO',
     ]);
     expect(cfg.details).toEqual(['shorewall.conf: 3 settings without effect on the rulesets: STARTUP_ENABLED, VERBOSITY, EXPAND_POLICIES']);
   });
@@ -265,5 +276,30 @@ describe('an exclusion inside an address list (man shorewall-exclusion)', () => 
     expect(failure({ rules: 'ACCEPT net:10.0.0.0/8! $FW tcp 22\n' })).toMatch(/cannot read the exclusion '10.0.0.0\/8!' \(expected addresses!excluded/);
     expect(failure({ rules: 'ACCEPT net:10.0.0.0/8!~00-11-22-33-44-55 $FW tcp 22\n' })).toMatch(/'~00-11-22-33-44-55' is not allowed here/);
     expect(failure({ rules: 'DNAT net loc:192.168.1.0/24!192.168.1.1 tcp 80\n' })).toMatch(/^rules:1 column 10 \(dest\): an exclusion inside a list .* is not supported in this column/);
+  });
+});
+
+describe('NFQUEUE and the MARK column', () => {
+  const ruleOf = (line: string, conf = 'FASTACCEPT=No\n') => parse({ rules: `?SECTION ESTABLISHED\n${line}\n`, 'shorewall.conf': conf }).rules[0];
+
+  it('NFQUEUE takes a queue, a balanced range and bypass, as Shorewall', () => {
+    expect(ruleOf('NFQUEUE net all')?.queue).toEqual({ from: 0, bypass: false });
+    expect(ruleOf('NFQUEUE(bypass) net all')?.queue).toEqual({ from: 0, bypass: true });
+    expect(ruleOf('NFQUEUE(3,bypass) net all')?.queue).toEqual({ from: 3, bypass: true });
+    expect(ruleOf('NFQUEUE(2:5) net all')?.queue).toEqual({ from: 2, to: 5, bypass: false });
+    expect(ruleOf('NFQUEUE(0,bypass):info net all')).toMatchObject({ action: 'NFQUEUE', log: 'info', section: 'ESTABLISHED' });
+    expect(failure({ rules: 'NFQUEUE(5:2) net all\n' })).toMatch(/^rules:1 column 1 \(action\): cannot read NFQUEUE\(5:2\) \(expected NFQUEUE, NFQUEUE\(n\)/);
+  });
+
+  it('MARK tests the packet or (with :C) the connection mark, negated with !', () => {
+    expect(ruleOf('NFQUEUE(bypass) net all - - - - - - !0x80/0x80:C')?.mark).toEqual({ value: 0x80, mask: 0x80, connmark: true, negate: true });
+    expect(ruleOf('ACCEPT net all - - - - - - 2')?.mark).toEqual({ value: 2, mask: 0xffffffff, connmark: false, negate: false });
+    expect(failure({ rules: 'ACCEPT net all - - - - - - 0x80/' + '\n' })).toMatch(/column \d+ \(mark\): '0x80\/' is not a mark test/);
+  });
+
+  it('rules in ESTABLISHED or RELATED are refused with FASTACCEPT=Yes, as Shorewall refuses them', () => {
+    expect(failure({ rules: '?SECTION ESTABLISHED\nNFQUEUE net all\n', 'shorewall.conf': 'FASTACCEPT=Yes\n' })).toMatch(
+      /^rules:2: rules in the ESTABLISHED section are not allowed with FASTACCEPT=Yes \(set FASTACCEPT=No in shorewall.conf/,
+    );
   });
 });

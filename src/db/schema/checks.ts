@@ -85,13 +85,6 @@ export const portOrRange: ValueCheck = (v) => {
   return isPort(v) ? undefined : 'a port 1..65535 or a range low-high such as 1024-2048';
 };
 
-/** One ICMP type: a number, type/code, or a name such as echo-request (what the compiler reads). */
-export const icmpType: ValueCheck = (v) => {
-  const m = /^(\d{1,3})(?:\/(\d{1,3}))?$/.exec(v);
-  if (m ? Number(m[1]) <= 255 && (m[2] === undefined || Number(m[2]) <= 255) : /^[a-z][a-z-]*$/.test(v)) return undefined;
-  return 'one ICMP type: a number 0..255 (8), type/code (3/4) or a name (echo-request), or empty for every type';
-};
-
 /** Exactly one port. */
 export const portOrSingle: ValueCheck = (v) => (isPort(v) ? undefined : 'one port 1..65535 (the internal port; leave empty to keep the external one)');
 

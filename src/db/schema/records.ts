@@ -4,6 +4,7 @@
  * are accepted so administrators and other packages can extend records. An empty value
  * means "unset", as in e-smith, and is only refused for required props.
  */
+import { icmpTypeProblem } from '../../icmp/index.js';
 import * as c from './checks.js';
 import * as r from './references.js';
 import { API_CONFIGURATION, API_DATABASES } from './api.js';
@@ -129,10 +130,9 @@ function fwserviceProblems(props: Record<string, string>): RecordProblem[] {
     const problem = c.portList(ports);
     return problem ? [{ prop: 'Ports', message: `'${ports}' is not valid`, hint: problem }] : [];
   }
-  if (protocol === 'icmp' || protocol === 'ipv6-icmp') {
-    return c.icmpType(ports) === undefined
-      ? []
-      : [{ prop: 'Ports', message: `'${ports}' is not valid for ${protocol}`, hint: c.icmpType(ports)! }];
+  if (protocol === 'icmp' || protocol === 'ipv6-icmp' || protocol === 'icmpv6') {
+    const problem = icmpTypeProblem(protocol === 'icmp' ? 4 : 6, ports);
+    return problem === undefined ? [] : [{ prop: 'Ports', message: `'${ports}' is not valid for ${protocol}`, hint: problem }];
   }
   return [{ prop: 'Ports', message: `protocol ${protocol} has no ports`, hint: 'leave Ports empty' }];
 }
@@ -269,7 +269,7 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
     types: {
       fwservice: {
         props: {
-          Protocol: c.oneOf('tcp', 'udp', 'tcpudp', 'icmp', 'ipv6-icmp', 'gre', 'ah', 'esp'),
+          Protocol: c.oneOf('tcp', 'udp', 'tcpudp', 'icmp', 'ipv6-icmp', 'icmpv6', 'gre', 'ah', 'esp'),
           Ports: c.freeText,
         },
         required: ['Protocol'],
