@@ -130,6 +130,11 @@ export async function deleteRecord(root: string, db: string, key: string, option
       }
     }
     delete data[key];
+    // What the deleted record leaves dangling in its own database (a provider on a deleted interface).
+    if (!options.force) {
+      const v = await validation();
+      v.assertNoProblems(v.crossRecordProblems(db, data, [key]));
+    }
   });
 }
 

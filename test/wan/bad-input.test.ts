@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type Database, readDatabase, setProps, setRecord } from '../../src/db/index.js';
+import { type Database, deleteRecord, readDatabase, setProps, setRecord } from '../../src/db/index.js';
 import { crossRecordProblems } from '../../src/db/validation.js';
 import type { GatehouseError } from '../../src/errors/index.js';
 import { buildModel } from '../../src/model/index.js';
@@ -125,6 +125,8 @@ describe('db refuses the provider problems the networks database alone shows', (
       await setRecord(root, 'networks', 'isp', 'provider', { interface: 'eth1', weight: '2' });
       expect(await refused(setRecord(root, 'networks', 'isp2', 'provider', { interface: 'eth1' }))).toMatch(/already belongs to provider 'isp'/);
       expect(await refused(setProps(root, 'networks', 'eth1', { role: 'blue' }))).toMatch(/networks\/eth1\/role: provider isp uses this interface/);
+      expect(await refused(deleteRecord(root, 'networks', 'eth1'))).toBe('networks/eth1: provider isp uses this interface, which must exist (delete or move the provider first (db networks delete isp))');
+      expect(Object.keys(await readDatabase(root, 'networks')).sort()).toEqual(['eth0', 'eth1', 'isp']);
     } finally {
       await rm(root, { recursive: true, force: true });
     }
