@@ -182,3 +182,40 @@ describe('what status compares (the owned view)', () => {
     expect(view).toContain(':green-orange (missing)');
   });
 });
+
+describe('long chains are kept in pieces', () => {
+  const big = (n: number, edit?: (rules: string[]) => void) => {
+    const rules = Array.from({ length: n }, (_, i) => `-A loc-net -s 10.${i >> 16}.${(i >> 8) & 255}.${i & 255} -p tcp --dport ${1000 + (i % 50000)} -j ACCEPT`);
+    edit?.(rules);
+    return ['*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]', ':loc-net - [0:0]', '-A FORWARD -j loc-net', ...rules, 'COMMIT', ''].join('\n');
+  };
+
+  it('a 5,000-rule chain becomes a short chain of jumps to pieces holding every rule in order', () => {
+    const filter = parseLayout(big(5000), 'r').tables[0]!;
+    const parent = filter.chains.get('loc-net')!;
+    expect(parent.length).toBeGreaterThan(4);
+    expect(parent.every((r) => /^-A loc-net -j gatehouse-[0-9a-f]{12}$/.test(r))).toBe(true);
+    const all = parent.flatMap((r) => filter.chains.get(r.split(' ').pop()!)!.map((l) => l.replace(/^-A \S+ /, '')));
+    expect(all).toEqual(big(5000).split('\n').filter((l) => l.startsWith('-A loc-net ')).map((l) => l.replace(/^-A loc-net /, '')));
+    expect(Math.max(...parent.map((r) => filter.chains.get(r.split(' ').pop()!)!.length))).toBeLessThanOrEqual(1024);
+  });
+
+  it('changing, adding or removing one rule rewrites one piece and the chain of jumps, not the 5,000 rules', () => {
+    const before = parseLayout(big(5000), 'r');
+    for (const edit of [
+      (r: string[]) => void (r[2500] = '-A loc-net -s 10.99.0.1 -j DROP'),
+      (r: string[]) => void r.splice(1234, 0, '-A loc-net -s 10.99.0.2 -j DROP'),
+      (r: string[]) => void r.splice(4321, 1),
+    ]) {
+      const change = changeScript(before, parseLayout(big(5000, edit), 'r'))!;
+      const appended = change.script.split('\n').filter((l) => l.startsWith('-A ') && !l.startsWith('-A gatehouse-state'));
+      expect(change.changed).toBeLessThanOrEqual(4);
+      expect(appended.length).toBeLessThan(1200);
+    }
+  });
+
+  it('a chain with RETURN rules stays whole (a RETURN in a piece would only leave the piece)', () => {
+    const filter = parseLayout(big(2000, (r) => void (r[10] = '-A loc-net -s 10.99.0.3 -j RETURN')), 'r').tables[0]!;
+    expect(filter.chains.get('loc-net')).toHaveLength(2000);
+  });
+});

@@ -92,6 +92,57 @@ function jumpTarget(rest: string): string | undefined {
   return /(?:^|\s)-[jg]\s+(\S+)$/.exec(rest)?.[1];
 }
 
+/** Chains longer than this are kept in pieces (see withPieces). */
+export const PIECE_MAX = 1024;
+const PIECE_MIN = 64;
+/** One rule in this many ends a piece, chosen by the rule's text. */
+const PIECE_SPREAD = 256;
+
+/** FNV-1a of a rule's text: cheap, and the same for the same text in every run. */
+function ruleHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * A long chain is kept in the kernel as a chain of jumps to pieces of a few hundred rules,
+ * `gatehouse-<digest>`, so a one-rule change in a zone pair of 5,000 rules rewrites one piece
+ * and the short chain of jumps, not 5,000 rules. Pieces end where a rule's own text says
+ * so (one rule in PIECE_SPREAD, between PIECE_MIN and PIECE_MAX rules), so inserting or
+ * removing a rule moves no boundary elsewhere; a piece is named after its rules, so an
+ * unchanged piece keeps its name. Falling off a piece continues with the next one, exactly
+ * as in the whole chain; a chain with RETURN or goto rules is left whole (a RETURN in a piece
+ * would only leave the piece).
+ */
+function withPieces(chains: Map<string, string[]>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [name, rules] of chains) {
+    const rests = rules.map((r) => r.slice(`-A ${name}`.length).trim());
+    if (rules.length <= PIECE_MAX || rests.some((r) => /(?:^|\s)(?:-j\s+RETURN|-g\s)/.test(r) || /(?:^|\s)-j\s+RETURN$/.test(r))) {
+      out.set(name, rules);
+      continue;
+    }
+    const pieces: string[][] = [];
+    let piece: string[] = [];
+    for (const rest of rests) {
+      piece.push(rest);
+      if (piece.length >= PIECE_MAX || (piece.length >= PIECE_MIN && ruleHash(rest) % PIECE_SPREAD === 0)) {
+        pieces.push(piece);
+        piece = [];
+      }
+    }
+    if (piece.length > 0) pieces.push(piece);
+    const named = pieces.map((p) => {
+      const piece = `${OWNED_PREFIX}${createHash('sha256').update(name).update('\n').update(p.join('\n')).digest('hex').slice(0, 12)}`;
+      return [piece, p.map((r) => `-A ${piece}${r === '' ? '' : ' ' + r}`)] as const;
+    });
+    out.set(name, named.map(([piece]) => `-A ${name} -j ${piece}`));
+    for (const [piece, pieceRules] of named) out.set(piece, pieceRules);
+  }
+  return out;
+}
+
 function digestOf(t: Omit<TableLayout, 'digest'>): string {
   const h = createHash('sha256');
   h.update(JSON.stringify([t.table, t.policies, t.hooks, t.sharedJumps, t.shared]));
@@ -137,7 +188,7 @@ export function parseLayout(text: string, file: string): Layout {
         chains.set(wrapper, own.map((r) => `-A ${wrapper}${r === '' ? '' : ' ' + r}`));
       }
       for (const chain of declared) chains.set(chain, (rules.get(chain) ?? []).map((r) => `-A ${chain}${r === '' ? '' : ' ' + r}`));
-      const layout = { table: t, policies, hooks, sharedJumps, shared: [...shared].sort(), chains };
+      const layout = { table: t, policies, hooks, sharedJumps, shared: [...shared].sort(), chains: withPieces(chains) };
       tables.push({ ...layout, digest: digestOf(layout) });
       table = undefined;
       return;
