@@ -19,6 +19,7 @@ import {
   exists,
   holderAlive,
   planDir,
+  processStart,
   planPaths,
   readJson,
   readPlan,
@@ -37,9 +38,22 @@ import {
 } from '../plan/index.js';
 import { type ApplyMode, formatApplyMode, parseApplyMode } from './mode.js';
 import { PartFailure, commandsForParts, describeReason, runParts, stopParts } from './parts.js';
+import {
+  type ConfirmationOutcome,
+  type PendingConfirmation,
+  describePending,
+  endPending,
+  pendingExpired,
+  readOutcome,
+  readPending,
+  startWatchdog,
+  stillPendingError,
+  tooLateError,
+  writePending,
+} from './confirm.js';
 import { describeTransition, recoverInterrupted } from './recover.js';
 import { type KernelRunner, createKernelRunner } from './runner.js';
-import { createScratch } from './scratch.js';
+import { createScratch, sweepStaleScratch } from './scratch.js';
 
 export interface KernelOptions {
   mode: ApplyMode;
@@ -54,6 +68,11 @@ export interface KernelOptions {
 export interface ApplyOptions extends KernelOptions {
   /** The plan to apply; default $ROOT/var/lib/gatehouse/plan/next. */
   planDir?: string;
+  /**
+   * Roll back unless confirmed within `seconds` of the plan being in the kernel: the
+   * pending confirmation is recorded and its watchdog started before the kernel changes.
+   */
+  confirm?: { seconds: number; token: string; watchdog?: boolean };
 }
 
 export interface ApplyOutcome {
@@ -67,6 +86,8 @@ export interface ApplyOutcome {
   unchanged: string[];
   /** Clean-ups after success that did not work. */
   warnings: string[];
+  /** With `confirm`: what waits for confirmation now. */
+  pending?: PendingConfirmation;
 }
 
 /** One line for people: what was applied, where, and what was left as it was. */
@@ -132,15 +153,66 @@ function logFor(options: KernelOptions): (line: string) => void {
   return options.log ?? ((line: string) => void process.stderr.write(`gatehouse: ${line}\n`));
 }
 
-/** Takes the plan lock and finishes any interrupted transition first. */
-async function underPlanLock<T>(root: string, purpose: string, options: KernelOptions, work: (state: StoreState) => Promise<T>): Promise<T> {
+/** Takes the plan lock, finishes any interrupted transition and settles an expired confirmation first. */
+async function underPlanLock<T>(
+  root: string,
+  purpose: string,
+  options: KernelOptions,
+  work: (state: StoreState) => Promise<T>,
+  whilePending: 'refuse' | 'allow' = 'refuse',
+): Promise<T> {
   const log = logFor(options);
   return withPlanLock(
     root,
     purpose,
-    async () => work(await recoverInterrupted(root, { ...(options.env ? { env: options.env } : {}), log })),
+    async () => {
+      const recovered = await recoverInterrupted(root, { ...(options.env ? { env: options.env } : {}), log });
+      const state = await settleExpired(root, recovered, { ...(options.env ? { env: options.env } : {}), log, by: purpose });
+      if (whilePending === 'refuse') {
+        const pending = await readPending(root);
+        if (pending) throw stillPendingError(pending);
+      }
+      return work(state);
+    },
     { onWait: log, onTakeOver: log },
   );
+}
+
+interface SettleOptions {
+  env?: NodeJS.ProcessEnv;
+  log: (line: string) => void;
+  /** Who settles it, for the record. */
+  by: string;
+  /** Roll back even before the deadline (at boot: nobody confirmed before the reboot). */
+  now?: boolean;
+}
+
+/**
+ * Honours the pending confirmation, holding the plan lock: one whose apply never finished is
+ * dropped (the kernel is on the plan before); one nobody can confirm any more is rolled back.
+ */
+async function settleExpired(root: string, state: StoreState, options: SettleOptions): Promise<StoreState> {
+  const pending = await readPending(root);
+  if (!pending) return state;
+  if (pending.plan !== state.slots.current) {
+    await endPending(root, pending, 'dropped', options.by, 'its apply did not finish, so the plan before it stayed in force');
+    return state;
+  }
+  if (!options.now && !pendingExpired(pending)) return state;
+  const kernel: KernelOptions = { mode: parseApplyMode(pending.mode), ...(options.env ? { env: options.env } : {}), log: options.log };
+  let message: string;
+  try {
+    message = (await rollbackLocked(root, kernel, state, pending.previous, !options.now)).message;
+  } catch (e) {
+    // The unconfirmed plan must not stay: with the plan before unusable, close the firewall.
+    const current = await readState(root);
+    await stopLocked(root, kernel, current);
+    message = `putting the previous plan back failed (${describeReason(e)}), so the stopped ruleset is loaded (closed, not open)`;
+  }
+  const when = pending.deadline ? `by ${pending.deadline}` : 'before its apply was interrupted';
+  await endPending(root, pending, 'rolled back', options.by, message);
+  options.log(`the apply of ${pending.source} was not confirmed ${when}: ${message}`);
+  return readState(root);
 }
 
 /**
@@ -182,6 +254,8 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
     // A plan already in the store (plan/next after a compile) is used as it is; any other is stored first.
     const newId = (await storedPlanId(root, source)) ?? (await addLoadedPlan(root, plan));
     const recover = runningId === undefined ? { closed: newId } : { plan: runningId, state: running?.stopped ? ('stopped' as const) : ('running' as const) };
+    // Recorded before the kernel changes: whatever happens to this process from here on, the plan must be confirmed.
+    const pending = options.confirm ? await recordPending(root, options, { plan: newId, source, ...(runningId !== undefined ? { previous: runningId } : {}) }) : undefined;
     await writeState(root, { slots: state.slots, transition: transition('apply', options.mode, recover, state.slots, newId) });
     let outcome;
     try {
@@ -199,8 +273,9 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
         }
         await writeState(root, { slots: state.slots });
         await removeUnused(root, { slots: state.slots });
+        if (pending) await endPending(root, pending, 'dropped', 'gatehouse apply', 'the apply failed, so the plan before it stayed in force');
       }
-      // Otherwise the journal stays: the next command puts the kernel back on one plan.
+      // Otherwise the journal stays: the next command puts the kernel back on one plan (and drops the pending confirmation).
       throw applyFailure(source, failure);
     }
     const applied = appliedRecord(plan, options.mode, source);
@@ -210,8 +285,39 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
     const slots = { current: newId, ...(previous !== undefined ? { previous } : {}), ...(state.slots.rejected ? { rejected: state.slots.rejected } : {}) };
     await writeState(root, { slots });
     await removeUnused(root, { slots });
-    return { mode: options.mode, source, applied, keptPrevious: running !== undefined, unchanged: outcome.unchanged, warnings: outcome.warnings };
+    if (pending) {
+      // The plan is in the kernel: the time to confirm starts now.
+      pending.deadline = new Date(Date.now() + pending.seconds * 1000).toISOString();
+      await writePending(root, pending);
+    }
+    return {
+      mode: options.mode,
+      source,
+      applied,
+      keptPrevious: running !== undefined,
+      unchanged: outcome.unchanged,
+      warnings: outcome.warnings,
+      ...(pending ? { pending } : {}),
+    };
   });
+}
+
+async function recordPending(root: string, options: ApplyOptions, what: Pick<PendingConfirmation, 'plan' | 'source' | 'previous'>): Promise<PendingConfirmation> {
+  const { seconds, token, watchdog } = options.confirm!;
+  const pending: PendingConfirmation = {
+    token,
+    seconds,
+    ...what,
+    mode: formatApplyMode(options.mode),
+    pid: process.pid,
+    start: processStart(process.pid) ?? '',
+  };
+  await writePending(root, pending);
+  if (watchdog !== false) {
+    pending.watchdog = startWatchdog(root, token, options.env);
+    await writePending(root, pending);
+  }
+  return pending;
 }
 
 export interface RollbackOutcome {
@@ -225,44 +331,119 @@ export interface RollbackOutcome {
  * rolled back from is kept as `rejected`. With no previous plan, loads the stopped ruleset.
  */
 export async function rollbackPlan(root: string, options: KernelOptions): Promise<RollbackOutcome> {
-  const runner = runnerFor(options);
   if (options.mode.kind === 'dry-run') throw new GatehouseError('nothing to roll back in dry-run mode', { hint: 'choose --apply netns:<name> or host' });
-  return underPlanLock(root, 'gatehouse rollback', options, async (state) => {
-    const currentId = state.slots.current;
-    if (currentId === undefined) {
-      throw new GatehouseError('no plan is applied, so there is nothing to roll back', { hint: 'apply a plan first' });
+  return underPlanLock(root, 'gatehouse rollback', options, (state) => rollbackLocked(root, options, state, state.slots.previous), 'allow');
+}
+
+/** rollbackPlan's work, holding the plan lock: puts `previousId` back (none: the stopped ruleset of the current plan). */
+async function rollbackLocked(root: string, options: KernelOptions, state: StoreState, previousId: string | undefined, kernelMayHoldCurrent = true): Promise<RollbackOutcome> {
+  const runner = runnerFor(options);
+  const currentId = state.slots.current;
+  if (currentId === undefined) {
+    throw new GatehouseError('no plan is applied, so there is nothing to roll back', { hint: 'apply a plan first' });
+  }
+  const currentDir = planDir(root, currentId);
+  const running = (await readRunning(currentDir))!;
+  const current = running.plan ?? (await readPlan(currentDir));
+  const previous = previousId === undefined ? undefined : await readPlan(planDir(root, previousId)).catch(() => undefined);
+  if (previousId !== undefined && previous) {
+    await runner.preflight(commandsForParts(previous));
+    const slots = { current: previousId, rejected: currentId };
+    await writeState(root, { slots: state.slots, transition: transition('rollback', options.mode, { plan: previousId, state: 'running' }, slots, currentId) });
+    // After a reboot the kernel holds nothing yet: everything is loaded, nothing taken as already there.
+    const reuse = kernelMayHoldCurrent && inForce(running, options.mode);
+    let outcome;
+    try {
+      outcome = await runParts(runner, previous, { before: current, beforeInForce: reuse, beforeRecords: reuse ? running.records : {} });
+    } catch (e) {
+      if (e instanceof PartFailure && e.restored === 'previous') await writeState(root, { slots: state.slots });
+      throw new GatehouseError(`rolling back to the previous plan failed: ${describeReason(e)}`, { cause: e });
     }
-    const currentDir = planDir(root, currentId);
-    const running = (await readRunning(currentDir))!;
-    const current = running.plan ?? (await readPlan(currentDir));
-    const previousId = state.slots.previous;
-    const previous = previousId === undefined ? undefined : await readPlan(planDir(root, previousId)).catch(() => undefined);
-    if (previousId !== undefined && previous) {
-      await runner.preflight(commandsForParts(previous));
-      const slots = { current: previousId, rejected: currentId };
-      await writeState(root, { slots: state.slots, transition: transition('rollback', options.mode, { plan: previousId, state: 'running' }, slots, currentId) });
-      const reuse = inForce(running, options.mode);
-      let outcome;
-      try {
-        outcome = await runParts(runner, previous, { before: current, beforeInForce: reuse, beforeRecords: reuse ? running.records : {} });
-      } catch (e) {
-        if (e instanceof PartFailure && e.restored === 'previous') await writeState(root, { slots: state.slots });
-        throw new GatehouseError(`rolling back to the previous plan failed: ${describeReason(e)}`, { cause: e });
+    const dir = planDir(root, previousId);
+    const before = await readJson<AppliedRecord>(join(dir, 'applied.json'));
+    await writeAppliedRecords(dir, appliedRecord(previous, options.mode, before?.source ?? dir), outcome.records);
+    await writeState(root, { slots });
+    await removeUnused(root, { slots });
+    return { restored: 'previous', message: 'the previous plan is back in force; the unconfirmed one is kept in plan/rejected' };
+  }
+  await runner.preflight(commandsForParts(current));
+  await writeState(root, { slots: state.slots, transition: transition('stop', options.mode, { closed: currentId }, state.slots) });
+  await stopParts(runner, current);
+  await clearRecords(currentDir);
+  await writeJson(join(currentDir, 'stopped.json'), stoppedRecord(options.mode));
+  await writeState(root, { slots: state.slots });
+  return { restored: 'stopped', message: 'there was no previous plan, so the stopped ruleset is loaded (closed, not open)' };
+}
+
+/**
+ * `gatehouse confirm`: keeps the plan a pending `apply --confirm` put in the kernel. Too
+ * late (the deadline passed, or the apply died before it finished) is an error saying what
+ * happened instead. With `token`, only that confirmation is kept (a keypress of the apply).
+ */
+export async function confirmApply(root: string, options: { env?: NodeJS.ProcessEnv; log?: (line: string) => void; token?: string; by?: string } = {}): Promise<ConfirmationOutcome> {
+  const by = options.by ?? 'gatehouse confirm';
+  const kernel: KernelOptions = { mode: { kind: 'dry-run' }, ...(options.env ? { env: options.env } : {}), ...(options.log ? { log: options.log } : {}) };
+  return underPlanLock(
+    root,
+    by,
+    kernel,
+    async () => {
+      const pending = await readPending(root);
+      if (pending && (options.token === undefined || pending.token === options.token)) {
+        return endPending(root, pending, 'confirmed', by, 'the new plan stays');
       }
-      const dir = planDir(root, previousId);
-      const before = await readJson<AppliedRecord>(join(dir, 'applied.json'));
-      await writeAppliedRecords(dir, appliedRecord(previous, options.mode, before?.source ?? dir), outcome.records);
-      await writeState(root, { slots });
-      await removeUnused(root, { slots });
-      return { restored: 'previous', message: 'the previous plan is back in force; the unconfirmed one is kept in plan/rejected' };
-    }
-    await runner.preflight(commandsForParts(current));
-    await writeState(root, { slots: state.slots, transition: transition('stop', options.mode, { closed: currentId }, state.slots) });
-    await stopParts(runner, current);
-    await clearRecords(currentDir);
-    await writeJson(join(currentDir, 'stopped.json'), stoppedRecord(options.mode));
-    await writeState(root, { slots: state.slots });
-    return { restored: 'stopped', message: 'there was no previous plan, so the stopped ruleset is loaded (closed, not open)' };
+      const last = await readOutcome(root);
+      if (last && (options.token === undefined || last.token === options.token)) {
+        if (last.outcome === 'confirmed' && options.token !== undefined) return last;
+        if (last.outcome !== 'confirmed') throw tooLateError(last);
+      }
+      throw new GatehouseError('no apply is waiting for confirmation', {
+        hint: 'run `gatehouse apply --confirm SECONDS` first; a plan applied without --confirm needs none',
+      });
+    },
+    'allow',
+  );
+}
+
+/**
+ * Settles the confirmation `token` once nobody can give it any more (the watchdog at the
+ * deadline, the waiting apply): rolls back, unless someone else did first or it was confirmed.
+ * Returns how it ended, or undefined while it still waits.
+ */
+export async function settleConfirmation(
+  root: string,
+  token: string,
+  options: { env?: NodeJS.ProcessEnv; log?: (line: string) => void; by: string },
+): Promise<ConfirmationOutcome | undefined> {
+  const kernel: KernelOptions = { mode: { kind: 'dry-run' }, ...(options.env ? { env: options.env } : {}), ...(options.log ? { log: options.log } : {}) };
+  return underPlanLock(
+    root,
+    options.by,
+    kernel,
+    async () => {
+      const pending = await readPending(root);
+      if (pending?.token === token) return undefined;
+      const last = await readOutcome(root);
+      return last?.token === token ? last : undefined;
+    },
+    'allow',
+  );
+}
+
+/**
+ * At boot: a confirmation still pending was never given before the machine went down, so
+ * the plan before comes back now (before `start` loads plan/current).
+ */
+export async function rollBackUnconfirmed(root: string, options: { env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {}): Promise<ConfirmationOutcome | undefined> {
+  const log = logFor({ mode: { kind: 'dry-run' }, ...(options.log ? { log: options.log } : {}) });
+  const env = options.env ? { env: options.env } : {};
+  return withPlanLock(root, 'gatehouse start (unconfirmed plan)', async () => {
+    const pending = await readPending(root);
+    if (!pending) return undefined;
+    const state = await recoverInterrupted(root, { ...env, log });
+    await settleExpired(root, state, { ...env, log, by: 'gatehouse start', now: true });
+    const last = await readOutcome(root);
+    return last?.token === pending.token ? last : undefined;
   });
 }
 
@@ -276,18 +457,21 @@ export async function stopFirewall(root: string, options: KernelOptions): Promis
     await stopParts(runner, plan);
     return;
   }
-  await underPlanLock(root, 'gatehouse stop', options, async (state) => {
-    const currentId = state.slots.current;
-    if (currentId === undefined) throw noPlanToStop(root);
-    const dir = planDir(root, currentId);
-    const plan = await readPlan(dir);
-    await runner.preflight(commandsForParts(plan));
-    await writeState(root, { slots: state.slots, transition: transition('stop', options.mode, { plan: currentId, state: 'stopped' }, state.slots) });
-    await stopParts(runner, plan);
-    await clearRecords(dir);
-    await writeJson(join(dir, 'stopped.json'), stoppedRecord(options.mode));
-    await writeState(root, { slots: state.slots });
-  });
+  await underPlanLock(root, 'gatehouse stop', options, (state) => stopLocked(root, options, state));
+}
+
+async function stopLocked(root: string, options: KernelOptions, state: StoreState): Promise<void> {
+  const runner = runnerFor(options);
+  const currentId = state.slots.current;
+  if (currentId === undefined) throw noPlanToStop(root);
+  const dir = planDir(root, currentId);
+  const plan = await readPlan(dir);
+  await runner.preflight(commandsForParts(plan));
+  await writeState(root, { slots: state.slots, transition: transition('stop', options.mode, { plan: currentId, state: 'stopped' }, state.slots) });
+  await stopParts(runner, plan);
+  await clearRecords(dir);
+  await writeJson(join(dir, 'stopped.json'), stoppedRecord(options.mode));
+  await writeState(root, { slots: state.slots });
 }
 
 function noPlanToStop(root: string): GatehouseError {
@@ -309,6 +493,8 @@ export interface FirewallStatus {
   differences: Record<string, string[]>;
   /** A change of the kernel under way, or interrupted (its process no longer runs). */
   transition?: string;
+  /** An apply waiting for `gatehouse confirm`, or what became of one status found expired. */
+  confirmation?: string;
 }
 
 function describeJournal(state: StoreState): string | undefined {
@@ -323,10 +509,19 @@ function describeJournal(state: StoreState): string | undefined {
  * part. With no mode given, the kernel is read where the plan was applied. Never waits for
  * the plan lock and never changes the kernel.
  */
-export async function firewallStatus(root: string, options: { mode?: ApplyMode; env?: NodeJS.ProcessEnv } = {}): Promise<FirewallStatus> {
+export async function firewallStatus(root: string, options: { mode?: ApplyMode; env?: NodeJS.ProcessEnv; log?: (line: string) => void } = {}): Promise<FirewallStatus> {
+  // An unconfirmed plan past its deadline is not reported as running: it is rolled back first.
+  let pending = await readPending(root);
+  let confirmation: string | undefined;
+  if (pending && pendingExpired(pending)) {
+    const ended = await settleConfirmation(root, pending.token, { by: 'gatehouse status', ...(options.env ? { env: options.env } : {}), ...(options.log ? { log: options.log } : {}) });
+    if (ended) confirmation = `the apply of ${ended.source} was not confirmed in time: ${ended.message}`;
+    pending = await readPending(root);
+  }
+  if (pending) confirmation = describePending(pending);
   const store = await readState(root);
   const journal = describeJournal(store);
-  const withJournal = journal ? { transition: journal } : {};
+  const withJournal = { ...(journal ? { transition: journal } : {}), ...(confirmation ? { confirmation } : {}) };
   const currentId = store.slots.current;
   const dir = currentId === undefined ? undefined : planDir(root, currentId);
   const applied = dir === undefined ? undefined : await readJson<AppliedRecord>(join(dir, 'applied.json'));
@@ -337,6 +532,8 @@ export async function firewallStatus(root: string, options: { mode?: ApplyMode; 
   const mode = options.mode ?? parseApplyMode(stopped?.mode ?? applied.mode);
   if (mode.kind === 'dry-run') return { ...base, kernel: 'unchecked', uncheckedReason: 'dry-run mode reads no kernel', differences: {} };
   const runner = createKernelRunner(mode, options.env ? { env: options.env } : {});
+  // Scratch namespaces left by a status that was killed outright go first.
+  await sweepStaleScratch(options.env);
   const [plan, records] = await Promise.all([readPlan(dir), readRecords(dir)]);
   await runner.preflight(commandsForParts(plan));
   const scratch = createScratch(options.env);
@@ -374,14 +571,20 @@ async function keepStatusRecords(root: string, id: string, state: 'running' | 's
 }
 
 export function formatStatus(status: FirewallStatus): string {
-  if (status.state === 'none') return status.transition ? `no plan applied\ntransition: ${status.transition}\n` : 'no plan applied\n';
   const lines: string[] = [];
+  if (status.state === 'none') {
+    lines.push('no plan applied');
+    if (status.transition) lines.push(`transition: ${status.transition}`);
+    if (status.confirmation) lines.push(`confirmation: ${status.confirmation}`);
+    return lines.join('\n') + '\n';
+  }
   const a = status.applied!;
   lines.push(`state: ${status.state}`);
   lines.push(`plan: ${a.source} (rules.v4 sha256 ${(a.sha256['rules.v4'] ?? '?').slice(0, 12)})`);
   lines.push(`applied: ${a.appliedAt} in ${a.mode}`);
   if (status.stopped) lines.push(`stopped: ${status.stopped.stoppedAt} in ${status.stopped.mode}`);
   if (status.transition) lines.push(`transition: ${status.transition}`);
+  if (status.confirmation) lines.push(`confirmation: ${status.confirmation}`);
   if (status.kernel === 'unchecked') {
     lines.push(`kernel: not checked (${status.uncheckedReason ?? 'unknown reason'})`);
   } else if (status.kernel === 'matches') {

@@ -1,110 +1,150 @@
 /**
- * Confirm-or-roll-back handshake between `gatehouse apply --confirm` and a second
- * process running `gatehouse confirm`: files under $ROOT/run/gatehouse, so it works
- * across processes (and over a fresh SSH session) with no daemon.
+ * The confirmation of `gatehouse apply --confirm SECONDS`, kept on disk so that it outlives
+ * the command that started it. A dropped SSH connection (SIGHUP), a SIGTERM or a SIGKILL of
+ * the apply must still put the previous plan back on time.
+ *
+ *   plan/confirm.json      the pending confirmation: the plan applied, the plan to go back
+ *                          to, the deadline (set once the plan is in the kernel) and a token.
+ *                          Written before the kernel changes, removed by the one who settles
+ *                          it (confirm, or roll back), under the plan lock.
+ *   run/gatehouse/confirm-last.json     how the last one ended (for the waiting apply, for
+ *                          `gatehouse confirm` coming too late, and for status).
+ *
+ * A detached watchdog (`gatehouse confirm --watch TOKEN`, its own session, no terminal)
+ * rolls back at the deadline. Whoever comes first settles it: the watchdog, the waiting
+ * apply, or any next command that takes the plan lock (apply, stop, an event, status,
+ * confirm): an expired record is rolled back before anything else is done, so a killed
+ * watchdog or a reboot (the record lives beside the plans) cannot keep an unconfirmed plan.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
-import { runtimePaths } from '../layout/index.js';
+import { projectDir, runtimePaths } from '../layout/index.js';
+import { holderAlive, planPaths, processStart, readJson, writeJson } from '../plan/index.js';
 
 export interface PendingConfirmation {
-  pid: number;
   token: string;
-  deadline: string;
-}
-
-function files(root: string): { pending: string; confirmed: string } {
-  const dir = runtimePaths(root).runDir;
-  return { pending: join(dir, 'confirm-pending.json'), confirmed: join(dir, 'confirmed') };
-}
-
-/** Announces that this process waits for a confirmation until `seconds` from now. */
-export async function beginConfirmation(root: string, seconds: number): Promise<PendingConfirmation> {
-  const f = files(root);
-  await mkdir(runtimePaths(root).runDir, { recursive: true });
-  await rm(f.confirmed, { force: true });
-  const pending = {
-    pid: process.pid,
-    token: randomBytes(8).toString('hex'),
-    deadline: new Date(Date.now() + seconds * 1000).toISOString(),
-  };
-  await writeFile(f.pending, JSON.stringify(pending) + '\n');
-  return pending;
-}
-
-/** `gatehouse confirm`: accepts the plan a waiting `apply --confirm` applied. */
-export async function confirmApply(root: string): Promise<PendingConfirmation> {
-  const f = files(root);
-  let pending: PendingConfirmation;
-  try {
-    pending = JSON.parse(await readFile(f.pending, 'utf8')) as PendingConfirmation;
-  } catch {
-    throw new GatehouseError('no apply is waiting for confirmation', {
-      hint: 'run `gatehouse apply --confirm SECONDS` first; a plan applied without --confirm needs none',
-    });
-  }
-  if (Date.parse(pending.deadline) < Date.now() || !isAlive(pending.pid)) {
-    throw new GatehouseError('the apply waiting for confirmation has already ended (timed out or interrupted)', {
-      hint: 'check `gatehouse status` and apply again',
-    });
-  }
-  await writeFile(f.confirmed, pending.token + '\n');
-  return pending;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-export interface WaitOptions {
   seconds: number;
-  /** A terminal whose keypress also confirms. */
-  tty?: NodeJS.ReadStream;
-  /** How often the confirmation file is looked at. */
-  pollMilliseconds?: number;
+  /** The plan applied (plans/<id>) and where it came from. */
+  plan: string;
+  source: string;
+  /** The plan put back if no confirmation comes (none: the stopped state is loaded). */
+  previous?: string;
+  /** The apply mode, so that whoever settles it changes the same kernel. */
+  mode: string;
+  /** The apply process. */
+  pid: number;
+  start: string;
+  /** Set once the plan is in the kernel; until then, a dead apply process means "not confirmed". */
+  deadline?: string;
+  watchdog?: { pid: number; start: string };
 }
 
-/** Resolves `confirmed` on `gatehouse confirm` (or a keypress), `timeout` otherwise. */
-export async function waitForConfirmation(
-  root: string,
-  pending: PendingConfirmation,
-  options: WaitOptions,
-): Promise<'confirmed' | 'timeout'> {
-  const f = files(root);
-  const deadline = Date.now() + options.seconds * 1000;
-  const poll = options.pollMilliseconds ?? 100;
-  let keyPressed = false;
-  const tty = options.tty;
-  const onKey = (): void => {
-    keyPressed = true;
+export interface ConfirmationOutcome {
+  token: string;
+  plan: string;
+  source: string;
+  deadline?: string;
+  outcome: 'confirmed' | 'rolled back' | 'dropped';
+  at: string;
+  /** Who settled it: `gatehouse confirm`, `the watchdog`, `gatehouse status`... */
+  by: string;
+  message: string;
+}
+
+export function pendingFile(root: string): string {
+  return join(planPaths(root).base, 'confirm.json');
+}
+
+function outcomeFile(root: string): string {
+  return join(runtimePaths(root).runDir, 'confirm-last.json');
+}
+
+export function newConfirmationToken(): string {
+  return randomBytes(8).toString('hex');
+}
+
+export async function readPending(root: string): Promise<PendingConfirmation | undefined> {
+  const p = await readJson<PendingConfirmation>(pendingFile(root));
+  return p && typeof p.token === 'string' ? p : undefined;
+}
+
+export async function writePending(root: string, pending: PendingConfirmation): Promise<void> {
+  await mkdir(planPaths(root).base, { recursive: true });
+  await writeJson(pendingFile(root), pending);
+}
+
+export async function readOutcome(root: string): Promise<ConfirmationOutcome | undefined> {
+  return readJson<ConfirmationOutcome>(outcomeFile(root));
+}
+
+/** Records how `pending` ended and removes it; call it holding the plan lock. */
+export async function endPending(root: string, pending: PendingConfirmation, outcome: ConfirmationOutcome['outcome'], by: string, message: string): Promise<ConfirmationOutcome> {
+  const ended: ConfirmationOutcome = {
+    token: pending.token,
+    plan: pending.plan,
+    source: pending.source,
+    ...(pending.deadline ? { deadline: pending.deadline } : {}),
+    outcome,
+    at: new Date().toISOString(),
+    by,
+    message,
   };
-  if (tty?.isTTY) {
-    tty.setRawMode(true);
-    tty.resume();
-    tty.once('data', onKey);
-  }
+  await mkdir(runtimePaths(root).runDir, { recursive: true });
+  await writeJson(outcomeFile(root), ended);
+  await rm(pendingFile(root), { force: true });
+  return ended;
+}
+
+/** Whether nobody can confirm `pending` any more: its deadline passed, or its apply died before setting one. */
+export function pendingExpired(pending: PendingConfirmation, now = Date.now()): boolean {
+  if (pending.deadline !== undefined) return Date.parse(pending.deadline) <= now;
+  return !holderAlive({ pid: pending.pid, start: pending.start });
+}
+
+export function describePending(pending: PendingConfirmation, now = Date.now()): string {
+  if (pending.deadline === undefined) return `the apply of ${pending.source} (pid ${pending.pid}) is loading a plan that must be confirmed`;
+  const left = Math.max(0, Math.ceil((Date.parse(pending.deadline) - now) / 1000));
+  const back = pending.previous ? 'the previous plan comes back' : 'the stopped ruleset is loaded';
+  return `the apply of ${pending.source} waits for \`gatehouse confirm\` until ${pending.deadline} (${left}s left); otherwise ${back}`;
+}
+
+export function stillPendingError(pending: PendingConfirmation): GatehouseError {
+  return new GatehouseError(`${describePending(pending)}, so nothing else is applied meanwhile`, {
+    hint: 'run `gatehouse confirm` to keep that plan, or wait for the deadline (the previous plan comes back), then try again',
+  });
+}
+
+export function tooLateError(ended: ConfirmationOutcome): GatehouseError {
+  const deadline = ended.deadline ? `its deadline was ${ended.deadline}` : 'its apply was interrupted before it finished';
+  return new GatehouseError(`too late to confirm the apply of ${ended.source}: ${deadline}; ${ended.message} (at ${ended.at}, by ${ended.by})`, {
+    hint: 'apply the plan again with --confirm, then confirm in time',
+  });
+}
+
+/**
+ * Starts the watchdog that rolls back at the deadline: `gatehouse confirm --watch TOKEN`,
+ * detached in its own session (a hang-up of the terminal does not reach it), output to
+ * run/gatehouse/confirm-watchdog.log, not waited for.
+ */
+export function startWatchdog(root: string, token: string, env: NodeJS.ProcessEnv = process.env): { pid: number; start: string } {
+  const runDir = runtimePaths(root).runDir;
+  mkdirSync(runDir, { recursive: true });
+  const log = openSync(join(runDir, 'confirm-watchdog.log'), 'a', 0o600);
   try {
-    for (;;) {
-      if (keyPressed) return 'confirmed';
-      const token = await readFile(f.confirmed, 'utf8').catch(() => '');
-      if (token.trim() === pending.token) return 'confirmed';
-      if (Date.now() >= deadline) return 'timeout';
-      await new Promise((r) => setTimeout(r, Math.min(poll, Math.max(0, deadline - Date.now()))));
-    }
+    const child = spawn(process.execPath, [join(projectDir(), 'bin/gatehouse.js'), 'confirm', '--root', root, '--watch', token], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      cwd: '/',
+      env,
+    });
+    child.unref();
+    if (child.pid === undefined) throw new GatehouseError('could not start the confirmation watchdog', { hint: 'check that node can be run' });
+    return { pid: child.pid, start: processStart(child.pid) ?? '' };
   } finally {
-    if (tty?.isTTY) {
-      tty.off('data', onKey);
-      tty.setRawMode(false);
-      tty.pause();
-    }
-    await rm(f.pending, { force: true });
-    await rm(f.confirmed, { force: true });
+    closeSync(log);
   }
 }

@@ -9,11 +9,14 @@ export {
   describeApplyOutcome,
   firewallStatus,
   formatStatus,
+  confirmApply,
   recoverPlanStore,
+  rollBackUnconfirmed,
   rollbackPlan,
+  settleConfirmation,
   stopFirewall,
 } from './apply.js';
-export { type PendingConfirmation, beginConfirmation, confirmApply, waitForConfirmation } from './confirm.js';
+export { type ConfirmationOutcome, type PendingConfirmation, newConfirmationToken, pendingExpired, readOutcome, readPending } from './confirm.js';
 export { type PartsOutcome, type RunPartsOptions, PartFailure, commandsForParts, runParts, stopParts } from './parts.js';
 export { type KernelCommand, type KernelRunner, createKernelRunner } from './runner.js';
-export { type Scratch, createScratch } from './scratch.js';
+export { type Scratch, createScratch, scratchCreator, sweepStaleScratch } from './scratch.js';

@@ -4,6 +4,7 @@
  * their content so the same list always gets the same set.
  */
 import { createHash } from 'node:crypto';
+import ipaddr from 'ipaddr.js';
 import type { AddressItem, AddressList, Family } from '../shorewall/index.js';
 import type { IpsetDefinition } from '../plan/index.js';
 import type { Match } from './ir.js';
@@ -28,6 +29,14 @@ export function forFamily(list: AddressList | undefined, family: Family, configF
   let kept = 0;
   for (const item of list.items) if (keep(item)) kept++;
   if (kept === 0) return list.negate ? undefined : 'none';
+  if (list.except) {
+    const except = list.except.filter(keep);
+    if (except.length !== list.except.length || kept !== list.items.length) {
+      const items = kept === list.items.length ? list.items : list.items.filter(keep);
+      return except.length > 0 ? { items, negate: false, except } : { items, negate: false };
+    }
+    return list;
+  }
   if (kept === list.items.length) return list;
   return { items: list.items.filter(keep), negate: list.negate };
 }
@@ -95,6 +104,13 @@ export function addressAlternatives(
   sets: IpsetRegistry,
 ): Match[][] {
   if (!list) return [[]];
+  const alternatives = includedAlternatives(list, direction, family, sets);
+  if (!list.except) return alternatives;
+  const excluded = exclusionMatches(list.except, direction, family, sets);
+  return alternatives.map((alt) => [...alt, ...excluded]);
+}
+
+function includedAlternatives(list: AddressList, direction: 'src' | 'dst', family: Family, sets: IpsetRegistry): Match[][] {
   // One item is the usual case; it never needs a set.
   if (list.items.length === 1) return [[itemMatch(list.items[0]!, direction, list.negate)]];
   const networks = list.items.filter((i) => i.kind === 'net' || i.kind === 'range');
@@ -109,6 +125,34 @@ export function addressAlternatives(
   }
   const all = [...netMatches, ...others.map((i) => itemMatch(i, direction, list.negate))];
   return list.negate ? [all] : all.map((m) => [m]);
+}
+
+/** The first and last address of a network, for an iprange match. */
+function networkRange(item: AddressItem & { kind: 'net' }): { from: string; to: string } {
+  if (!item.address.includes('/')) return { from: item.address, to: item.address };
+  const kind = item.family === 4 ? ipaddr.IPv4 : ipaddr.IPv6;
+  return { from: kind.networkAddressFromCIDR(item.address).toString(), to: kind.broadcastAddressFromCIDR(item.address).toString() };
+}
+
+/**
+ * `a!b,c`: matches that every alternative of `a` carries, so a packet from b or c
+ * matches none of them and goes on to the next rule, as Shorewall's exclusion chains
+ * (a RETURN for each excluded address) do. The alternative already holds this
+ * direction's -s or -d, so one excluded network becomes a negated iprange match and
+ * several a negated set.
+ */
+function exclusionMatches(except: AddressItem[], direction: 'src' | 'dst', family: Family, sets: IpsetRegistry): Match[] {
+  const networks = except.filter((i) => i.kind === 'net' || i.kind === 'range');
+  const out: Match[] = [];
+  if (networks.length === 1) {
+    const item = networks[0]!;
+    const range = item.kind === 'net' ? networkRange(item) : { from: item.from, to: item.to };
+    out.push({ kind: direction === 'src' ? 'sourceRange' : 'destinationRange', ...range, negate: true });
+  } else if (networks.length > 1) {
+    out.push({ kind: 'set', name: sets.setFor(family, networks.map(itemText)), direction, negate: true });
+  }
+  for (const item of except) if (item.kind === 'ipset') out.push(itemMatch(item, direction, true));
+  return out;
 }
 
 export { itemText };

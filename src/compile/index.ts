@@ -105,8 +105,8 @@ function compileFamily(config: ShorewallConfig, family: Family, sets: IpsetRegis
 /** `+name` sets the files use: they come from elsewhere (a blocklist service, the REST API). */
 function externalSets(configs: ShorewallConfig[], declared: ReadonlySet<string>): string[] {
   const names = new Set<string>();
-  const visit = (list: { items: { kind: string; name?: string }[] } | undefined) => {
-    for (const item of list?.items ?? []) if (item.kind === 'ipset' && item.name !== undefined) names.add(item.name);
+  const visit = (list: { items: { kind: string; name?: string }[]; except?: { kind: string; name?: string }[] } | undefined) => {
+    for (const item of [...(list?.items ?? []), ...(list?.except ?? [])]) if (item.kind === 'ipset' && item.name !== undefined) names.add(item.name);
   };
   for (const c of configs) {
     for (const rules of [c.rules, c.blrules]) {

@@ -247,7 +247,8 @@ export function routingBatch(spec: RoutingSpec, states: Record<string, ProviderS
     if (provider && !r.persistent && !liveNames.has(provider.name)) continue;
     const head = r.kind === 'unicast' ? r.dest : `${r.kind} ${r.dest}`;
     const next = `${r.gateway ? ` via ${r.gateway}` : ''}${r.device ? ` dev ${r.device}` : ''}`;
-    commands.push(`route replace ${head} table ${tableOf(r.table)} proto ${ROUTE_PROTO}${next}`);
+    const metric = r.metric === undefined ? '' : ` metric ${r.metric}`;
+    commands.push(`route replace ${head} table ${tableOf(r.table)} proto ${ROUTE_PROTO}${metric}${next}`);
   }
   return { commands, providers: outcomes, warnings };
 }

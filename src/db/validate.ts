@@ -6,6 +6,7 @@
 import type { Database, DbRecord } from './store.js';
 import { type Problem, characterProblems, quote } from './names.js';
 import { schemaFor } from './schema/records.js';
+import { providerProblems } from './schema/providers.js';
 import { zoneClashes } from './schema/zones.js';
 
 export { type Problem, characterProblems, nameProblem, problemsError, assertNoProblems, quote } from './names.js';
@@ -69,13 +70,18 @@ function sameRecord(a: DbRecord, b: DbRecord): boolean {
 /**
  * Problems between records of one database, blamed on the `touched` keys only (a write is
  * judged by what it changes): in networks, two roles or zone records that would share a
- * zone, or one whose zone is reserved.
+ * zone, or one whose zone is reserved; providers on a missing or non-red interface, two on one
+ * interface, or more than 15.
  */
 export function crossRecordProblems(db: string, data: Database, touched: Iterable<string>): Problem[] {
   if (db !== 'networks') return [];
   const keys = new Set(touched);
   if (keys.size === 0) return [];
-  return zoneClashes(data, keys)
-    .filter((c) => keys.has(c.key))
-    .map((c) => ({ db, key: c.key, ...(c.prop ? { prop: c.prop } : {}), message: c.message, hint: c.hint }));
+  return [...zoneClashes(data, keys).filter((c) => keys.has(c.key)), ...providerProblems(data, keys)].map((c) => ({
+    db,
+    key: c.key,
+    ...(c.prop ? { prop: c.prop } : {}),
+    message: c.message,
+    hint: c.hint,
+  }));
 }

@@ -3,7 +3,7 @@ import type { Database } from '../db/index.js';
 import { type Family, parseHostOrNetwork, shorewallText } from './addresses.js';
 import type { NetworkView } from './network.js';
 import { propOf } from './settings.js';
-import { commentText, row } from './text.js';
+import { commentText, named, namedGroups, row } from './text.js';
 import type { CommentedRows, FamilyFiles, FirewallSettings, NetworkInterface, Row } from './types.js';
 
 const BUILTIN_ORDER = ['loc', 'blue', 'orang'];
@@ -163,28 +163,28 @@ export function buildFamilyFiles(
   return {
     family,
     conf: { macListDisposition: settings.macValidationPolicy.toUpperCase(), docker: v4 && settings.docker ? 'Yes' : 'No' },
-    zones: [row('fw', 'firewall'), ...zones.map((z) => row(z, family))],
-    interfaces: interfaceRows(view, settings, family),
-    hosts: hostRows(view, family),
-    policy: policyRows(view, settings, zones),
+    zones: named('zones', [row('fw', 'firewall'), ...zones.map((z) => row(z, family))]),
+    interfaces: named('interfaces', interfaceRows(view, settings, family)),
+    hosts: named('hosts', hostRows(view, family)),
+    policy: named('policy', policyRows(view, settings, zones)),
     rules: {
-      all: parts.allRules,
-      ping: [
+      all: namedGroups('rules', parts.allRules),
+      ping: named('rules', [
         ...(has('net') ? [row(settings.externalPing ? 'Ping(ACCEPT)' : 'Ping(DROP)', 'net', '$FW')] : []),
         ...(has('loc') ? [row('Ping(ACCEPT)', 'loc', '$FW')] : []),
-      ],
-      dns: has('net') ? [row('DNS(ACCEPT)', '$FW', 'net')] : [],
-      portForwards: parts.portForwards,
-      rules: parts.rules,
-      services: parts.services,
-      blueDns: has('blue') ? [row('ACCEPT', 'blue', '$FW', 'tcp', '53'), row('ACCEPT', 'blue', '$FW', 'udp', '53')] : [],
+      ]),
+      dns: named('rules', has('net') ? [row('DNS(ACCEPT)', '$FW', 'net')] : []),
+      portForwards: namedGroups('rules', parts.portForwards),
+      rules: namedGroups('rules', parts.rules),
+      services: namedGroups('rules', parts.services),
+      blueDns: named('rules', has('blue') ? [row('ACCEPT', 'blue', '$FW', 'tcp', '53'), row('ACCEPT', 'blue', '$FW', 'udp', '53')] : []),
     },
     snat: {
-      oneToOne: v4 ? parts.oneToOne : [],
-      masquerade: v4 ? view.interfaces.filter((i) => i.role === 'red').map((i) => row('MASQUERADE', '-', i.name)) : [],
-      hairpin: v4 ? parts.hairpin : [],
+      oneToOne: v4 ? namedGroups('snat', parts.oneToOne) : [],
+      masquerade: v4 ? named('snat', view.interfaces.filter((i) => i.role === 'red').map((i) => row('MASQUERADE', '-', i.name))) : [],
+      hairpin: v4 ? namedGroups('snat', parts.hairpin) : [],
     },
-    maclist: v4 && settings.macValidation ? maclistRows(dbs['hosts'] ?? {}, view) : [],
-    stoppedRules: stoppedRows(view, family, parts.services),
+    maclist: named('maclist', v4 && settings.macValidation ? maclistRows(dbs['hosts'] ?? {}, view) : []),
+    stoppedRules: named('stoppedrules', stoppedRows(view, family, parts.services)),
   };
 }

@@ -11,7 +11,8 @@ import { validateDatabase, problemsError } from '../db/validation.js';
 import { isUnusedProp, unusedPropReason } from '../db/legacy.js';
 import { formatPlace } from '../errors/index.js';
 import { buildFamilyFiles } from './files.js';
-import { buildMultiWan } from './multiwan.js';
+import { type MultiWanRows, buildMultiWan } from './multiwan.js';
+import { named, namedGroups } from './text.js';
 import { buildOneToOneNat, buildPortForwards } from './nat.js';
 import { readNetwork } from './network.js';
 import { objectResolver } from './objects.js';
@@ -32,7 +33,7 @@ export { serviceResolver, type ServiceResolver } from './services.js';
 export { readNetwork, type NetworkView } from './network.js';
 export { sortRuleKeys } from './rules.js';
 export { propOf } from './settings.js';
-export { row } from './text.js';
+export { named, namedGroups, row } from './text.js';
 export type { MultiWanRows, ProviderView } from './multiwan.js';
 
 /** `db/key/prop: message`, one line, as signal-event prints it. */
@@ -76,6 +77,17 @@ function withoutPrototypes(dbs: Record<string, Database>): Record<string, Databa
   return new Proxy(out, { get: (target, name) => (typeof name === 'string' && name in target ? target[name] : empty) });
 }
 
+/** The multi-WAN rows named by their files' columns, for fragments. */
+function namedMultiWan(rows: MultiWanRows): MultiWanRows {
+  return {
+    ...rows,
+    providerRows: named('providers', rows.providerRows),
+    rtrules: named('rtrules', rows.rtrules),
+    divert: namedGroups('mangle', rows.divert),
+    routes: namedGroups('routes', rows.routes),
+  };
+}
+
 export function buildModel(input: Record<string, Database>, options: BuildModelOptions = {}): GatewayModel {
   const warnings: ModelWarning[] = [];
   const warn = (w: ModelWarning): void => void warnings.push(w);
@@ -83,7 +95,7 @@ export function buildModel(input: Record<string, Database>, options: BuildModelO
   const dbs = withoutPrototypes(input);
   const configuration = dbs['configuration'] ?? {};
   const settings = readSettings(configuration);
-  const view = readNetwork(dbs['networks'] ?? {});
+  const view = readNetwork(dbs['networks'] ?? {}, warn);
   const objects = objectResolver(view, dbs);
   const services = serviceResolver(dbs);
   // Asked only when a rule has a time window: the first use of Intl costs ~12 ms in a fresh process.
@@ -117,7 +129,7 @@ export function buildModel(input: Record<string, Database>, options: BuildModelO
     v4: files('ipv4'),
     v6: files('ipv6'),
     warnings,
-    multiwan: buildMultiWan(dbs, view, objects, services),
+    multiwan: namedMultiWan(buildMultiWan(dbs, view, objects, services, oneToOne)),
   };
 }
 

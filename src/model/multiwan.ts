@@ -21,6 +21,8 @@ import type { CommentedRows, Row } from './types.js';
 const PROVIDERS_MAX = 15;
 /** rtrules priorities of the backup order: the highest weight gets the lowest (first) one. */
 const BACKUP_PRIORITY = 26900;
+/** rtrules priority of 1:1 NAT source bindings: after the provider marks (10000+N), before the rest (NethServer's 30nat). */
+const ONE_TO_ONE_PRIORITY = 11000;
 
 export interface ProviderView {
   name: string;
@@ -35,8 +37,10 @@ export interface MultiWanRows {
   providers: ProviderView[];
   /** etc/shorewall/providers */
   providerRows: Row[];
-  /** etc/shorewall/rtrules */
+  /** etc/shorewall/rtrules: the backup order */
   rtrules: Row[];
+  /** etc/shorewall/rtrules: hosts with 1:1 source NAT bound to the provider of their alias's red interface */
+  oneToOne: CommentedRows[];
   /** etc/shorewall/mangle, divert rules */
   divert: CommentedRows[];
   /** etc/shorewall/routes, static routes into the main table */
@@ -225,22 +229,62 @@ function staticRoutes(routes: Database, view: NetworkView, connected: ConnectedN
         hint: `use a next hop inside ${connected.filter((c) => device === undefined || c.iface === device).map((c) => `${plainText(c.network)} (${c.iface})`).join(', ') || 'a connected network'}`,
       });
     }
+    // The routes file has no metric column: Gatehouse reads metric=N in OPTIONS.
     const metric = propOf(routes, key, 'Metric');
-    if (metric !== undefined) {
-      throw new GatehouseError(`Metric ${metric} cannot be honoured: a static route here is the only route to its destination`, {
-        place: place('Metric'),
-        hint: 'delete the Metric prop (db routes delprop KEY Metric)',
-      });
-    }
+    if (metric !== undefined && (!/^\d+$/.test(metric) || Number(metric) > 4_294_967_295)) throw new GatehouseError(`Metric '${metric}' is not a whole number`, { place: place('Metric'), hint: 'a route metric 0..4294967295, lower is preferred' });
     out.push({
       comment: commentText(`route ${key} ${propOf(routes, key, 'Description') ?? ''}`),
-      rows: [row('main', dest, router!, device ?? onLink?.iface ?? '')],
+      rows: [row('main', dest, router!, device ?? onLink?.iface ?? '', metric === undefined ? '' : `metric=${Number(metric)}`)],
     });
   }
   return out;
 }
 
-export function buildMultiWan(dbs: Record<string, Database>, view: NetworkView, objects: ObjectResolver, services: ServiceResolver): MultiWanRows {
+/** The smallest list of IPv4 networks covering start..end (rtrules take no ranges). */
+export function rangeToNetworks(start: string, end: string): string[] {
+  const num = (ip: string): number => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
+  const text = (n: number): string => [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+  const out: string[] = [];
+  for (let at = num(start), last = num(end); at <= last; ) {
+    let bits = 0;
+    while (bits < 32 && at % 2 ** (bits + 1) === 0 && at + 2 ** (bits + 1) - 1 <= last) bits++;
+    out.push(bits === 0 ? text(at) : `${text(at)}/${32 - bits}`);
+    at += 2 ** bits;
+  }
+  return out;
+}
+
+/**
+ * 1:1 source NAT (an alias of a red interface with FwObjectNat, `snat` rows SNAT(alias)
+ * <addresses> <red>) only works for connections that leave by that red interface: each
+ * address is bound to the provider of that interface, as NethServer's rtrules/30nat does.
+ * Without a provider on the interface there is nothing to choose, so no rule.
+ */
+function oneToOneBindings(snat: CommentedRows[], providers: ProviderView[]): CommentedRows[] {
+  const out: CommentedRows[] = [];
+  for (const entry of snat) {
+    const rows: Row[] = [];
+    for (const r of entry.rows) {
+      const [, sources, red] = r.cells as [string, string | undefined, string | undefined];
+      const provider = providers.find((p) => p.interface === red);
+      if (!provider || sources === undefined) continue;
+      for (const source of sources.split(',')) {
+        const range = /^([\d.]+)-([\d.]+)$/.exec(source);
+        for (const net of range ? rangeToNetworks(range[1]!, range[2]!) : [source]) rows.push(row(net, '-', provider.name, String(ONE_TO_ONE_PRIORITY)));
+      }
+    }
+    if (rows.length > 0) out.push({ comment: entry.comment, rows });
+  }
+  return out;
+}
+
+export function buildMultiWan(
+  dbs: Record<string, Database>,
+  view: NetworkView,
+  objects: ObjectResolver,
+  services: ServiceResolver,
+  oneToOneNat: CommentedRows[] = [],
+): MultiWanRows {
   const networks = dbs['networks'] ?? {};
   const mode = wanMode(dbs['configuration'] ?? {});
   const providers = readProviders(networks, view);
@@ -260,6 +304,7 @@ export function buildMultiWan(dbs: Record<string, Database>, view: NetworkView, 
     providers,
     providerRows,
     rtrules,
+    oneToOne: oneToOneBindings(oneToOneNat, providers),
     divert: divertRules(dbs['fwrules'] ?? {}, view, objects, services, providers),
     routes: staticRoutes(dbs['routes'] ?? {}, view, connected, providers.length > 0),
   };

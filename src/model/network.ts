@@ -15,7 +15,7 @@ import {
   prefixOfNetmask,
 } from './addresses.js';
 import { propOf } from './settings.js';
-import type { InterfaceAddress, NetworkInterface, ZoneDefinition } from './types.js';
+import type { InterfaceAddress, ModelWarning, NetworkInterface, ZoneDefinition } from './types.js';
 
 export { zoneOfRole };
 
@@ -34,6 +34,8 @@ export interface NetworkView {
   lookup: ZoneNetwork[];
   /** Trusted networks (`network` records), as CIDR per family. */
   trusted: Record<Family, string[]>;
+  /** Zone records left out, key -> why (no usable Interface): NethServer skips them too. */
+  skippedZones: Map<string, string>;
   mode: 'gateway' | 'server';
 }
 
@@ -72,7 +74,7 @@ function interfaceAddress(
   return { address: { address: ip.ip.toString(), network: plainText(network), record: key }, network };
 }
 
-export function readNetwork(networks: Database): NetworkView {
+export function readNetwork(networks: Database, warn: (w: ModelWarning) => void = () => {}): NetworkView {
   // The same clashes db refuses, for records written by hand or imported before.
   const clashes = zoneClashes(networks);
   if (clashes.length > 0) {
@@ -121,16 +123,23 @@ export function readNetwork(networks: Database): NetworkView {
   }
 
   const zoneRecords = new Map<string, { zone: string; interface: string; network: ParsedAddress & { kind: 'network' } }>();
+  const skippedZones = new Map<string, string>();
   const zoneNetworks: ZoneNetwork[] = [];
   for (const key of keys) {
     if (networks[key]?.type !== 'zone') continue;
     const zone = key.slice(0, 5);
     const ifaceName = propOf(networks, key, 'Interface');
     if (ifaceName === undefined || !byName.has(ifaceName)) {
-      throw new GatehouseError(
-        ifaceName === undefined ? 'zone record has no Interface' : `Interface '${ifaceName}' does not exist`,
-        { place: { db: 'networks', key, prop: 'Interface' }, hint: `use one of: ${[...byName.keys()].join(', ') || '(no interface has a role)'}` },
-      );
+      // A zone attached to nothing holds no host: leaving it out changes no verdict by itself
+      // (its hosts stay in their interface's zone), as NethServer does. Rules naming it are
+      // then skipped (ACCEPT) or fail the event (DROP/REJECT) like any stale reference.
+      const why = ifaceName === undefined ? 'has no Interface' : `names Interface '${ifaceName}', which is not a configured interface`;
+      skippedZones.set(key, why);
+      warn({
+        place: { db: 'networks', key, prop: 'Interface' },
+        message: `zone record skipped: it ${why} (set Interface to one of: ${[...byName.keys()].join(', ') || '(no interface has a role)'})`,
+      });
+      continue;
     }
     const networkText = propOf(networks, key, 'Network');
     const network = networkText === undefined ? undefined : parseHostOrNetwork(networkText);
@@ -177,6 +186,7 @@ export function readNetwork(networks: Database): NetworkView {
     zoneRecords,
     lookup: [...zoneNetworks, ...interfaceNetworks],
     trusted,
+    skippedZones,
     mode: interfaces.some((i) => i.role === 'red') ? 'gateway' : 'server',
   };
 }

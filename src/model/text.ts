@@ -1,11 +1,21 @@
 /** Turning values into column rows and free text into harmless comments. */
-import type { Row } from './types.js';
+import { type ColumnFile, namedCells } from '../shorewall/columns.js';
+import type { CommentedRows, Row } from './types.js';
 
 /** Cells joined by tabs; empty cells become `-` and trailing `-` cells are dropped. */
 export function row(...cells: string[]): Row {
   const filled = cells.map((c) => (c === '' ? '-' : c));
   while (filled.length > 1 && filled[filled.length - 1] === '-') filled.pop();
   return { cells: filled, line: filled.join('\t') };
+}
+
+/** The rows with their cells named by `file`'s columns, for fragments. */
+export function named(file: ColumnFile, rows: Row[]): Row[] {
+  return rows.map((r) => ({ ...r, fields: namedCells(file, r.cells) }));
+}
+
+export function namedGroups(file: ColumnFile, groups: CommentedRows[]): CommentedRows[] {
+  return groups.map((g) => ({ comment: g.comment, rows: named(file, g.rows) }));
 }
 
 const COMMENT_MAX = 64;

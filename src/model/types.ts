@@ -7,10 +7,15 @@ import type { Family } from './addresses.js';
 
 export type { Family };
 
-/** One line of a Shorewall column file: its cells and the tab-joined text to print. */
+/**
+ * One line of a Shorewall column file: its cells, the same cells named by the file's
+ * columns (src/shorewall/columns.ts; set on every row handed to fragments, which print
+ * them with `{{columns fields}}`), and the tab-joined text (what `{{columns fields}}` prints).
+ */
 export interface Row {
   cells: string[];
   line: string;
+  fields?: Record<string, string>;
 }
 
 /** Rows that share one `?COMMENT` (the comment ends up in iptables-save as `-m comment`). */

@@ -164,6 +164,16 @@ export function choose(directives: FireqosDirectives, features: KernelFeatures):
   return { env, warnings: [...directives.warnings, ...warnings] };
 }
 
+/**
+ * What the target's kernel lacks for this configuration, as the warnings a start would give
+ * (compile keeps them in the plan summary, so `gatehouse status` shows them); none when
+ * nothing is shaped. Throws when shaping is impossible there (no IFB, no HTB).
+ */
+export async function kernelFallbackWarnings(runner: QosRunner, conf: string): Promise<string[]> {
+  if (!shapesAnything(conf)) return [];
+  return choose({ ...readDirectives(conf), warnings: [] }, await probeKernel(runner)).warnings;
+}
+
 /** One HTB class as FireQOS reported creating it. */
 export interface AppliedClass {
   /** FireQOS interface name (`red1-out`). */

@@ -8,6 +8,7 @@ export type { ClassRates, FireqosBlock, LeafQdisc, QosModel, QosOptions, ShapedC
 export {
   choose,
   compareClasses,
+  kernelFallbackWarnings,
   parseFireqosReport,
   parseProbe,
   parseTcClasses,

@@ -11,6 +11,7 @@ import { GatehouseError, type Place } from '../errors/index.js';
 import { CLASS_MASK, CLASS_MARK_MAX, CLASS_MARK_MIN, hexMark } from '../marks/index.js';
 import {
   commentText,
+  namedGroups,
   objectResolver,
   propOf,
   readNetwork,
@@ -33,7 +34,14 @@ export const DEFAULT_LEAF_QDISC: LeafQdisc = 'fq_codel';
 /** What every kernel with HTB also has: the fallback when the configured leaf is missing. */
 export const FALLBACK_LEAF_QDISC: LeafQdisc = 'pfifo';
 
-const LINK_LAYERS = new Set(['ethernet', 'atm']);
+/**
+ * TCLinklayer values (the schema's) and the FireQOS link layer each means; `ethernet` when
+ * unset, as NethServer writes it. ADSL carries IP in ATM cells (the cell tax matters; the
+ * encapsulation FireQOS's own `adsl` keyword needs is not in the databases); VDSL2 uses PTM,
+ * framed like Ethernet. `none` leaves the link layer out.
+ */
+const LINK_LAYERS: Readonly<Record<string, string | undefined>> = { ethernet: 'ethernet', atm: 'atm', adsl: 'atm', vdsl2: 'ethernet', none: undefined };
+export const DEFAULT_LINK_LAYER = 'ethernet';
 
 /** A class's rates on one side: FireQOS `commit` (guaranteed) and `ceil` (cap), with their unit. */
 export interface ClassRates {
@@ -126,11 +134,11 @@ function shapedInterfaces(networks: Database, view: NetworkView, firewall: Datab
     const outputRate = bandwidth(networks, iface.name, 'FwOutBandwidth');
     if (inputRate === undefined || outputRate === undefined) continue;
     const own = propOf(networks, iface.name, 'TCLinklayer');
-    const linklayer = (own ?? globalLinklayer)?.toLowerCase();
-    if (linklayer !== undefined && linklayer !== '' && linklayer !== 'none' && !LINK_LAYERS.has(linklayer)) {
-      throw new GatehouseError(`TCLinklayer '${linklayer}' is not a link layer FireQOS knows`, {
+    const linklayer = ((own ?? globalLinklayer)?.trim().toLowerCase() || DEFAULT_LINK_LAYER);
+    if (!Object.hasOwn(LINK_LAYERS, linklayer)) {
+      throw new GatehouseError(`TCLinklayer '${linklayer}' is not a link layer Gatehouse knows`, {
         place: own !== undefined ? { db: 'networks', key: iface.name, prop: 'TCLinklayer' } : { db: 'configuration', key: 'firewall', prop: 'TCLinklayer' },
-        hint: 'ethernet, atm, or none',
+        hint: `${Object.keys(LINK_LAYERS).join(', ')} (default ${DEFAULT_LINK_LAYER})`,
       });
     }
     out.push({
@@ -138,7 +146,7 @@ function shapedInterfaces(networks: Database, view: NetworkView, firewall: Datab
       name: providers.get(iface.name) ?? `red-${iface.name}`,
       inputRate,
       outputRate,
-      linklayer: linklayer === undefined || linklayer === '' || linklayer === 'none' ? undefined : linklayer,
+      linklayer: LINK_LAYERS[linklayer],
     });
   }
   return out;
@@ -393,7 +401,8 @@ export function buildQosModel(dbs: Record<string, Database>, options: QosOptions
     warnings.push('no red interface has both FwInBandwidth and FwOutBandwidth: class rules mark traffic but nothing is shaped');
   }
   const connmarkOnly = [...new Set(interfaces.flatMap((i) => i.classes.filter((c) => !c.inboundComplete).map((c) => c.name)))].sort();
-  return { interfaces, fireqos: interfaces.map(fireqosBlock), connmarkOnly, leafQdisc: leafText as LeafQdisc, mangle, classes: marks, warnings };
+  const namedMangle = { ipv4: namedGroups('mangle', mangle.ipv4), ipv6: namedGroups('mangle6', mangle.ipv6) };
+  return { interfaces, fireqos: interfaces.map(fireqosBlock), connmarkOnly, leafQdisc: leafText as LeafQdisc, mangle: namedMangle, classes: marks, warnings };
 }
 
 /**

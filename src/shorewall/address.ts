@@ -7,11 +7,13 @@ import ipaddr from 'ipaddr.js';
 import type { Row } from './lines.js';
 import type { AddressItem, AddressList, Family, RateLimit, TimeSpec } from './types.js';
 
-/** Strips `<...>` or `[...]` around an IPv6 address, as shorewall6 writes them. */
+/** Strips `<...>` or `[...]` around an IPv6 address, as shorewall6 writes them (also `[2001:db8::]/64`). */
 function unbracket(text: string): string {
   if ((text.startsWith('<') && text.endsWith('>')) || (text.startsWith('[') && text.endsWith(']'))) {
     return text.slice(1, -1);
   }
+  const prefixed = /^[<[]([0-9A-Fa-f:.]+)[>\]](\/\d{1,3})$/.exec(text);
+  if (prefixed) return `${prefixed[1]}${prefixed[2]}`;
   return text;
 }
 
@@ -119,9 +121,15 @@ function splitList(text: string): string[] {
 export interface AddressListOptions {
   /** Kinds allowed in this column (default: networks and ranges). */
   allow?: AddressItem['kind'][];
+  /** False where an exclusion (`a!b`) has no meaning yet: it is refused, naming the column. */
+  exclusion?: boolean;
 }
 
-/** An address list as in `zone:a,b`, `!a,b`. Items are checked one by one. */
+/**
+ * An address list as in `zone:a,b`, `!a,b`, or `a,b!c,d` (Shorewall's exclusion: the
+ * addresses of the first list except those of the second; man shorewall-exclusion).
+ * Items are checked one by one.
+ */
 export function readAddressList(row: Row, index: number, text: string, options: AddressListOptions = {}): AddressList {
   const allow = options.allow ?? ['net', 'range'];
   let negate = false;
@@ -130,21 +138,35 @@ export function readAddressList(row: Row, index: number, text: string, options: 
     negate = true;
     body = body.slice(1);
   }
-  // map, not push: the array is kept with the configuration, so it should not carry spare capacity.
-  const items = splitList(body).map((part): AddressItem => {
-    if (part.includes('!')) {
-      throw row.fail(index, `exclusion inside a list ('${text}') is not supported yet`, 'write the exclusion as the whole list: !a,b');
+  let exceptText: string | undefined;
+  const bang = body.indexOf('!');
+  if (bang >= 0) {
+    if (options.exclusion === false) {
+      throw row.fail(index, `an exclusion inside a list ('${text}') is not supported in this column`, 'list the addresses without !, or use !a,b for everything except a and b');
     }
+    if (negate) throw row.fail(index, `'${text}' excludes twice`, 'write either !a,b (everything except a and b) or a!b (a except b)');
+    exceptText = body.slice(bang + 1);
+    body = body.slice(0, bang);
+    if (body === '' || exceptText === '' || exceptText.includes('!')) {
+      throw row.fail(index, `cannot read the exclusion '${text}'`, 'expected addresses!excluded, e.g. 192.168.1.0/24!192.168.1.3,192.168.1.9');
+    }
+  }
+  const read = (part: string, kinds: AddressItem['kind'][]): AddressItem => {
     const item = parseItem(part);
     if (!item) {
-      throw row.fail(index, `'${part}' is not a valid address`, describeAllowed(allow));
+      throw row.fail(index, `'${part}' is not a valid address`, describeAllowed(kinds));
     }
-    if (!allow.includes(item.kind)) {
-      throw row.fail(index, `'${part}' is not allowed here`, describeAllowed(allow));
+    if (!kinds.includes(item.kind)) {
+      throw row.fail(index, `'${part}' is not allowed here`, describeAllowed(kinds));
     }
     return item;
-  });
-  return { items, negate };
+  };
+  // map, not push: the array is kept with the configuration, so it should not carry spare capacity.
+  const items = splitList(body).map((part) => read(part, allow));
+  if (exceptText === undefined) return { items, negate };
+  const exceptKinds = allow.filter((k) => k === 'net' || k === 'range' || k === 'ipset');
+  const except = splitList(exceptText).map((part) => read(part, exceptKinds));
+  return { items, negate, except };
 }
 
 function describeAllowed(allow: AddressItem['kind'][]): string {

@@ -32,6 +32,7 @@ export { PROVIDER_MARK_MASK } from './providers.js';
 export { knownMacroNames } from './macros.js';
 export type { MangleChainName, MangleCommand, MangleEnd, MangleEntry, MarkLayout, MarkOperation, MarkTest } from './mangle.js';
 export { markLayout } from './mangle.js';
+export { type ColumnFile, SHOREWALL_COLUMNS, joinFields, namedCells } from './columns.js';
 
 /** File name (zones, rules, ...) -> text. */
 export type ShorewallFiles = Record<string, string>;

@@ -6,6 +6,7 @@
  * DEST `$FW` (INPUT), else PREROUTING (FORWARD with MARK_IN_FORWARD_CHAIN=Yes).
  * Commands and columns Gatehouse cannot honour yet are refused, never skipped.
  */
+import { SHOREWALL_COLUMNS } from './columns.js';
 import { GatehouseError } from '../errors/index.js';
 import { readAddressList, readPorts, readProtocols, readTime, hasPorts } from './address.js';
 import type { FileItem, Row } from './lines.js';
@@ -59,11 +60,9 @@ export interface MangleEntry {
   place: SourcePlace;
 }
 
-const COMMON = ['action', 'source', 'dest', 'proto', 'dport', 'sport', 'user', 'test', 'length', 'tos', 'connbytes', 'helper'];
-const TAIL = ['probability', 'dscp', 'state', 'time', 'switch'];
 /** Column names as Shorewall's alternative `{name:value}` form spells them; IPv6 has HEADERS before PROBABILITY. */
 export function mangleColumns(family: Family): readonly string[] {
-  return family === 6 ? [...COMMON, 'headers', ...TAIL] : [...COMMON, ...TAIL];
+  return family === 6 ? SHOREWALL_COLUMNS.mangle6 : SHOREWALL_COLUMNS.mangle;
 }
 
 const COL = { action: 0, source: 1, dest: 2, proto: 3, dport: 4, sport: 5, user: 6, test: 7 } as const;

@@ -2,6 +2,7 @@
  * snat (MASQUERADE/SNAT), nat (one-to-one), maclist and stoppedrules: the files whose
  * columns name interfaces and addresses rather than zones.
  */
+import { SHOREWALL_COLUMNS } from './columns.js';
 import { GatehouseError } from '../errors/index.js';
 import { parseNetwork, readAddressList, readLogLevel, readPorts, readProtocols, hasPorts } from './address.js';
 import type { FileItem, Row } from './lines.js';
@@ -9,10 +10,10 @@ import type { MaclistEntry, OneToOneNat, SnatAction, SnatEntry, StoppedEnd, Stop
 import type { ParseContext } from './zones.js';
 import { parseMac } from './address.js';
 
-export const SNAT_COLUMNS = ['action', 'source', 'dest', 'proto', 'port', 'ipsec', 'mark', 'user', 'switch', 'origdest', 'probability'];
-export const NAT_COLUMNS = ['external', 'interface', 'internal', 'all_interfaces', 'local'];
-export const MACLIST_COLUMNS = ['disposition', 'interface', 'mac', 'addresses'];
-export const STOPPED_COLUMNS = ['action', 'source', 'dest', 'proto', 'dport', 'sport'];
+export const SNAT_COLUMNS = SHOREWALL_COLUMNS.snat;
+export const NAT_COLUMNS = SHOREWALL_COLUMNS.nat;
+export const MACLIST_COLUMNS = SHOREWALL_COLUMNS.maclist;
+export const STOPPED_COLUMNS = SHOREWALL_COLUMNS.stoppedrules;
 
 /** The physical name of a logical interface from the interfaces file (or a wildcard match). */
 export function resolveInterface(row: Row, index: number, name: string, ctx: ParseContext): string {
@@ -98,7 +99,7 @@ export function parseSnat(items: FileItem[], ctx: ParseContext): SnatEntry[] {
     const dports = readPorts(row, 4, proto);
     if (dports) entry.dports = dports;
     const origdest = row.get(9);
-    if (origdest !== undefined) entry.origdest = readAddressList(row, 9, origdest);
+    if (origdest !== undefined) entry.origdest = readAddressList(row, 9, origdest, { exclusion: false });
     if ((action.kind === 'MASQUERADE' || action.kind === 'SNAT') && action.ports !== undefined && !hasPorts(proto)) {
       throw row.fail(0, 'translating ports needs tcp, udp or sctp', 'set PROTO');
     }

@@ -4,14 +4,15 @@
  * providers do not balance, and Gatehouse routes IPv6 by the kernel's default.
  * What Shorewall accepts and Gatehouse cannot honour yet is refused, naming the column.
  */
+import { SHOREWALL_COLUMNS } from './columns.js';
 import { PROVIDER_MASK, PROVIDER_SHIFT } from '../marks/index.js';
 import ipaddr from 'ipaddr.js';
 import type { FileItem, Row } from './lines.js';
 import type { Interface, SourcePlace } from './types.js';
 
-export const PROVIDER_COLUMNS = ['name', 'number', 'mark', 'duplicate', 'interface', 'gateway', 'options', 'copy'];
-export const RTRULE_COLUMNS = ['source', 'dest', 'provider', 'priority', 'mark'];
-export const ROUTE_COLUMNS = ['provider', 'dest', 'gateway', 'device', 'options'];
+export const PROVIDER_COLUMNS = SHOREWALL_COLUMNS.providers;
+export const RTRULE_COLUMNS = SHOREWALL_COLUMNS.rtrules;
+export const ROUTE_COLUMNS = SHOREWALL_COLUMNS.routes;
 
 /** Provider marks live in 0xf0000 (PROVIDER_OFFSET=16, PROVIDER_BITS=4). */
 export const PROVIDER_MARK_MASK = PROVIDER_MASK;
@@ -59,6 +60,8 @@ export interface StaticRoute {
   kind: 'unicast' | 'blackhole' | 'prohibit' | 'unreachable';
   device: string | undefined;
   persistent: boolean;
+  /** Route metric (`metric=N` in OPTIONS, a Gatehouse extension: Shorewall's routes file has none). */
+  metric: number | undefined;
   place: SourcePlace;
 }
 
@@ -265,15 +268,22 @@ export function parseRoutes(items: FileItem[], providers: Provider[]): StaticRou
     if (kind !== 'unicast' && device !== undefined) throw row.fail(3, `a ${kind} route takes no DEVICE`);
     const provider = providers.find((p) => p.name === table);
     if (kind === 'unicast' && gateway === undefined && device === undefined && !provider) throw row.fail(2, 'a main-table route needs a GATEWAY or a DEVICE');
-    const options = row.get(4);
-    if (options !== undefined && options !== 'persistent') throw row.fail(4, `unknown route option '${options}'`, 'expected persistent');
+    let persistent = false;
+    let metric: number | undefined;
+    for (const option of (row.get(4) ?? '').split(',').filter((o) => o !== '')) {
+      const m = /^metric=(\d+)$/.exec(option);
+      if (option === 'persistent') persistent = true;
+      else if (m && Number(m[1]) <= 4_294_967_295 && metric === undefined) metric = Number(m[1]);
+      else throw row.fail(4, `unknown route option '${option}'`, 'expected persistent and/or metric=N (N 0..4294967295, once)');
+    }
     out.push({
       table,
       dest,
       gateway,
       kind,
       device: device ?? (kind === 'unicast' && gateway === undefined ? provider?.interface : undefined),
-      persistent: options === 'persistent',
+      persistent,
+      metric,
       place: { file: 'routes', line: row.line },
     });
   }

@@ -2,6 +2,7 @@
  * rules and blrules: one line may become several rules (a macro's entries, a protocol
  * list such as tcp,udp), all sharing the line's place.
  */
+import { SHOREWALL_COLUMNS, columnIndex } from './columns.js';
 import { GatehouseError } from '../errors/index.js';
 import { hasPorts, parseNetwork, parseRate, readAddressList, readLogLevel, readPorts, readProtocols, readTime, type AddressListOptions } from './address.js';
 import type { FileItem, ItemVisitor, Row } from './lines.js';
@@ -9,11 +10,12 @@ import { knownMacroNames, macroEntries, type MacroEntry } from './macros.js';
 import type { Endpoint, NatTarget, Rule, RuleAction, RuleCondition, RuleSection } from './types.js';
 import { readZoneSelector, type ParseContext } from './zones.js';
 
-export const RULE_COLUMNS = [
-  'action', 'source', 'dest', 'proto', 'dport', 'sport', 'origdest', 'rate', 'user', 'mark', 'connlimit', 'time', 'headers', 'switch', 'helper',
-];
-const C = { action: 0, source: 1, dest: 2, proto: 3, dport: 4, sport: 5, origdest: 6, rate: 7, time: 11 } as const;
-const UNSUPPORTED_COLUMNS = [8, 9, 10, 12, 13, 14];
+export const RULE_COLUMNS = SHOREWALL_COLUMNS.rules;
+const C = Object.fromEntries((['action', 'source', 'dest', 'proto', 'dport', 'sport', 'origdest', 'rate', 'time'] as const).map((n) => [n, columnIndex('rules', n)])) as Record<
+  'action' | 'source' | 'dest' | 'proto' | 'dport' | 'sport' | 'origdest' | 'rate' | 'time',
+  number
+>;
+const UNSUPPORTED_COLUMNS = (['user', 'mark', 'connlimit', 'headers', 'switch', 'helper'] as const).map((n) => columnIndex('rules', n));
 
 const SECTION_ORDER: RuleSection[] = ['ALL', 'ESTABLISHED', 'RELATED', 'INVALID', 'UNTRACKED', 'NEW'];
 const RULE_ACTIONS: RuleAction[] = ['ACCEPT', 'ACCEPT+', 'DROP', 'REJECT', 'CONTINUE', 'DNAT', 'DNAT-', 'REDIRECT', 'REDIRECT-'];
@@ -141,7 +143,7 @@ function readDnatDest(row: Row, text: string, ctx: ParseContext): { dest: Endpoi
   }
   const target: NatTarget = {};
   if (addressText !== '') {
-    const list = readAddressList(row, C.dest, addressText, { allow: ['net', 'range'] });
+    const list = readAddressList(row, C.dest, addressText, { allow: ['net', 'range'], exclusion: false });
     const item = list.items[0];
     if (list.negate || list.items.length !== 1 || !item || (item.kind === 'net' && item.address.includes('/'))) {
       throw row.fail(C.dest, `'${addressText}' is not one address or range`, 'expected one address (192.168.1.10) or a range (192.168.1.10-192.168.1.12)');
@@ -249,7 +251,7 @@ function parseRuleRow(
     if (!isDnat && !isRedirect && action !== 'ACCEPT' && action !== 'ACCEPT+') {
       throw row.fail(C.origdest, 'ORIGDEST is only used with DNAT, REDIRECT and ACCEPT', 'leave it as -');
     }
-    base.origdest = readAddressList(row, C.origdest, origdestText, { allow: ['net', 'interfaceAddress'] });
+    base.origdest = readAddressList(row, C.origdest, origdestText, { allow: ['net', 'interfaceAddress'], exclusion: false });
   }
   const rateText = row.get(C.rate);
   if (rateText !== undefined) {

@@ -17,6 +17,8 @@ export interface ShellPlace {
 export type ShellLookup = (name: string, place: ShellPlace, column: number) => string;
 
 const NAME_START = /[A-Za-z_]/;
+/** A value longer than this is a runaway (a variable doubled line after line), not a setting. */
+export const MAX_SHELL_VALUE = 1 << 20;
 const NAME_CHAR = /[A-Za-z0-9_]/;
 
 /**
@@ -31,6 +33,19 @@ export function shellWord(text: string, place: ShellPlace, column: number, looku
 
   const expand = (): string => {
     // At text[i] === '$'.
+    const start = i;
+    const value = expandName();
+    if (out.length + value.length > MAX_SHELL_VALUE) {
+      throw fail(
+        `the value grows past ${MAX_SHELL_VALUE / 1024} KiB here (${text.slice(start, i)} adds ${value.length} characters): a variable that doubles itself line after line?`,
+        'give each parameter its final value instead of building it from itself',
+        start,
+      );
+    }
+    return value;
+  };
+
+  const expandName = (): string => {
     const start = i;
     i++;
     if (text[i] === '{') {

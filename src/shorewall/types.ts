@@ -76,6 +76,8 @@ export interface AddressList {
   items: AddressItem[];
   /** `!a,b`: everything except these. */
   negate: boolean;
+  /** `a,b!c,d`: the items except these (never with negate). */
+  except?: AddressItem[];
 }
 
 /** The zones a rule or policy names. */

@@ -2,6 +2,7 @@
  * zones, interfaces, hosts and policy: who the zones are, which interfaces and
  * addresses make them up, and what happens to traffic no rule decides.
  */
+import { SHOREWALL_COLUMNS } from './columns.js';
 import { GatehouseError } from '../errors/index.js';
 import { readAddressList, readLogLevel } from './address.js';
 import type { FileItem, Row } from './lines.js';
@@ -28,7 +29,7 @@ export interface ParseContext {
   selectors: Map<string, ZoneSelector>;
 }
 
-export const ZONE_COLUMNS = ['zone', 'type', 'options', 'in_options', 'out_options'];
+export const ZONE_COLUMNS = SHOREWALL_COLUMNS.zones;
 const RESERVED_ZONE_NAMES = new Set(['all', 'any', 'none', 'source', 'dest']);
 const ZONE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 
@@ -99,7 +100,7 @@ const UNAPPLIED_INTERFACE_OPTIONS: Record<string, string> = {
 
 /** Columns for ?FORMAT 2; format 1 has a BROADCAST column before OPTIONS. */
 export function interfaceColumns(format: number): string[] {
-  return format === 1 ? ['zone', 'interface', 'broadcast', 'options'] : ['zone', 'interface', 'options'];
+  return format === 1 ? ['zone', 'interface', 'broadcast', 'options'] : [...SHOREWALL_COLUMNS.interfaces];
 }
 
 export function parseInterfaces(items: FileItem[], ctx: ParseContext, notes: string[]): Interface[] {
@@ -192,7 +193,7 @@ export function parseInterfaces(items: FileItem[], ctx: ParseContext, notes: str
   return out;
 }
 
-export const HOST_COLUMNS = ['zone', 'hosts', 'options'];
+export const HOST_COLUMNS = SHOREWALL_COLUMNS.hosts;
 
 export function parseHosts(items: FileItem[], ctx: ParseContext): Host[] {
   const out: Host[] = [];
@@ -253,7 +254,7 @@ function checkZone(row: Row, index: number, name: string, ctx: ParseContext): vo
   }
 }
 
-export const POLICY_COLUMNS = ['source', 'dest', 'policy', 'log_level', 'rate', 'connlimit'];
+export const POLICY_COLUMNS = SHOREWALL_COLUMNS.policy;
 
 export function parsePolicy(items: FileItem[], ctx: ParseContext): Policy[] {
   const out: Policy[] = [];

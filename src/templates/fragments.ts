@@ -105,6 +105,27 @@ function listFolder(folder: string, origin: Fragment['origin'], dirs: TemplateDi
 }
 
 /**
+ * Shipped folders that serve a second target: the IPv6 files (etc/shorewall6/X) are made
+ * from the IPv4 folder of the same name (etc/shorewall/X), which prints `family.*`; the
+ * IPv6 folder holds only what differs (a fragment of the same name replaces, an empty one
+ * disables). Custom fragments stay per family: templates-custom/etc/shorewall6/X.
+ */
+const SHARED_SHIPPED: readonly [string, string][] = [
+  ['/etc/shorewall6/shorewall6.conf', '/etc/shorewall/shorewall.conf'],
+  ['/etc/shorewall6/', '/etc/shorewall/'],
+];
+
+/** The shipped folders of a target, the shared one first. */
+export function shippedFolders(target: string, dirs: TemplateDirs): string[] {
+  const normalized = normalizeTarget(target);
+  const own = targetFolder(dirs.shipped, normalized);
+  for (const [prefix, shared] of SHARED_SHIPPED) {
+    if (normalized.startsWith(prefix)) return [targetFolder(dirs.shipped, shared + normalized.slice(prefix.length)), own];
+  }
+  return [own];
+}
+
+/**
  * The fragments of a target in expansion order: shipped and custom merged by name (a
  * custom fragment replaces the shipped one of the same name), byte-wise order, with
  * `template-begin` first and `template-end` last. Empty fragments are kept in the list
@@ -112,7 +133,7 @@ function listFolder(folder: string, origin: Fragment['origin'], dirs: TemplateDi
  */
 export function listFragments(target: string, dirs: TemplateDirs): Fragment[] {
   const byName = new Map<string, Fragment>();
-  for (const f of listFolder(targetFolder(dirs.shipped, target), 'shipped', dirs)) byName.set(f.name, f);
+  for (const folder of shippedFolders(target, dirs)) for (const f of listFolder(folder, 'shipped', dirs)) byName.set(f.name, f);
   const customTrees = dirs.esmithCustom === undefined ? [dirs.custom] : [dirs.esmithCustom, dirs.custom];
   for (const tree of customTrees) {
     const folder = targetFolder(tree, target);

@@ -3,6 +3,7 @@
  * needs thought belongs in the model (src/model) or here, in TypeScript.
  */
 import Handlebars from 'handlebars';
+import { joinFields } from '../shorewall/index.js';
 
 /** The slice of Handlebars' helper options we rely on (`loc` is untyped upstream). */
 interface CallOptions {
@@ -73,6 +74,23 @@ const HELPERS: Record<string, Helper> = {
     argsOf(all)
       .args.map((v) => (text(v) === '' ? '-' : text(v)))
       .join('\t'),
+  /**
+   * `{{row fields}}`: a model row printed from its named fields, in its file's column order,
+   * trailing `-` columns left out. Named arguments replace fields: `{{row fields action="DROP"}}`.
+   */
+  row: (...all) => {
+    const { args, options } = argsOf(all);
+    const fields = args[0];
+    if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+      throw new Error('give it a row\'s fields: {{row fields}} inside {{#each family.rules.rules}}{{#each rows}}...');
+    }
+    const out: Record<string, unknown> = { ...(fields as Record<string, unknown>) };
+    for (const [name, value] of Object.entries(options.hash ?? {})) {
+      if (!Object.hasOwn(out, name)) throw new Error(`'${name}' is not a column of this row (columns: ${Object.keys(out).join(', ')})`);
+      out[name] = value;
+    }
+    return joinFields(out);
+  },
   /**
    * `{{#each (records db.hosts "host")}}{{key}} {{props.IpAddress}}{{/each}}`: records as a
    * key-sorted list of `{ key, type, props }`, optionally only those of one type.

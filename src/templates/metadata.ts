@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { GatehouseError } from '../errors/index.js';
 import { assertTrustedFile } from '../layout/index.js';
-import { type TemplateDirs, targetFolder } from './fragments.js';
+import { type TemplateDirs, shippedFolders, targetFolder } from './fragments.js';
 
 export const METADATA_FILE = '.metadata.json';
 
@@ -62,7 +62,7 @@ export function readTargetMetadata(target: string, dirs: TemplateDirs): TargetMe
   if (existsSync(custom)) assertTrustedFile(custom, dirs.custom, dirs.root ?? dirs.custom, 'the custom template metadata');
   return {
     ...DEFAULT_METADATA,
-    ...readOne(join(targetFolder(dirs.shipped, target), METADATA_FILE)),
+    ...Object.assign({}, ...shippedFolders(target, dirs).map((folder) => readOne(join(folder, METADATA_FILE)))),
     ...readOne(join(targetFolder(dirs.custom, target), METADATA_FILE)),
   };
 }

@@ -213,7 +213,19 @@ export function renderTarget(target: string, context: TemplateContext, dirs: Tem
       hint: `add fragments to that folder or to ${dirs.custom}${normalized}/`,
     });
   }
+  const familyContext = forFamily(normalized, context);
   let out = '';
-  for (const fragment of fragments) out += renderFragment(fragment, normalized, context);
+  for (const fragment of fragments) out += renderFragment(fragment, normalized, familyContext);
   return out;
+}
+
+/**
+ * Shorewall's IPv4 and IPv6 files are made by the same fragments: they print `family.*`,
+ * the model's files of the target's family (`v4` under etc/shorewall, `v6` under
+ * etc/shorewall6), and `familyName` (`ipv4` or `ipv6`) picks per-family lists elsewhere.
+ */
+function forFamily(target: string, context: TemplateContext): TemplateContext {
+  const family = target.startsWith('/etc/shorewall6/') ? 'ipv6' : target.startsWith('/etc/shorewall/') ? 'ipv4' : undefined;
+  if (family === undefined) return context;
+  return { ...context, family: context[family === 'ipv4' ? 'v4' : 'v6'], familyName: family };
 }

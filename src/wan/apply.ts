@@ -99,11 +99,17 @@ export async function statesIn(stateDir: string | undefined): Promise<Record<str
  * nothing unless Gatehouse routing is still in place from before: then it is removed and
  * the default routes the providers replaced are put back.
  */
-export async function applyRoutingWith(runner: KernelRunner, spec: RoutingSpec, stateDir: string | undefined): Promise<RoutingApplyResult | undefined> {
+export async function applyRoutingWith(
+  runner: KernelRunner,
+  spec: RoutingSpec,
+  stateDir: string | undefined,
+  /** States that differ from the recorded ones for this apply only (a dry-run wan-uplink-update). */
+  override: Record<string, ProviderState> = {},
+): Promise<RoutingApplyResult | undefined> {
   const marker = stateDir === undefined ? undefined : await readFile(activeMarker(stateDir), 'utf8').then((t) => JSON.parse(t) as ActiveRouting, () => undefined);
   const dry = runner.mode.kind === 'dry-run';
   if (routingIsEmpty(spec) && (!marker || dry)) return undefined;
-  const result = await applyRoutingSpec(runner, spec, await statesIn(stateDir));
+  const result = await applyRoutingSpec(runner, spec, { ...(await statesIn(stateDir)), ...override });
   if (dry || stateDir === undefined) return result;
   if (routingIsEmpty(spec)) {
     const back = (marker?.replacedDefaults ?? []).map((d) => `route replace ${d.join(' ')}`);

@@ -137,6 +137,17 @@ async function probe(mode: ApplyMode, provider: ProviderSpec, source: string | u
   return { provider: provider.name, checkIp, answered: code === 0, source, ...(rtt ? { rttMs: Number(rtt[1]) } : {}) };
 }
 
+/** Runs interface-update in this process: the firewall (routing included) is adjusted to the interface's new address. */
+async function fireInterfaceUpdate(root: string, mode: ApplyMode, print: (line: string) => void): Promise<boolean> {
+  try {
+    await signalEvent({ root, event: 'interface-update', args: [], applyMode: mode });
+    return true;
+  } catch (e) {
+    print(`interface-update failed: ${e instanceof Error ? e.message : String(e)}`);
+    return false;
+  }
+}
+
 /** Runs wan-uplink-update in this process (no process start on the failover path). */
 async function fire(root: string, mode: ApplyMode, state: ProviderState, provider: string, print: (line: string) => void): Promise<boolean> {
   try {
@@ -176,9 +187,26 @@ export async function runMonitor(o: MonitorOptions): Promise<void> {
   }
 
   o.print(`wan-monitor: ${providers.map((p) => `${p.name} (${p.interface}) ${state.get(p.name)}`).join(', ')}; CheckIP ${settings.checkIps.join(',')} every ${settings.intervalMs / 1000}s, down after ${settings.maxLoss} lost or ${settings.maxPercent}% of the last ${2 * settings.maxLoss}`);
+  // A red address that comes back (DHCP, PPPoE) or changes needs new source rules: the
+  // provider was left out, or still routes from the old address, whatever its state.
+  let known: Record<string, string> | undefined;
   while (!o.signal?.aborted) {
     const started = Date.now();
     const sources = await providerAddresses(o.mode);
+    const moved = known === undefined ? [] : providers.filter((p) => sources[p.interface] !== undefined && sources[p.interface] !== known![p.interface]);
+    if (moved.length > 0) {
+      o.print(`${new Date().toISOString()} ${moved.map((p) => `${p.name} (${p.interface}) has address ${sources[p.interface]}`).join(', ')}: interface-update`);
+      // Kept only once the firewall follows: a failed event is fired again next round.
+      const seen = { ...sources };
+      if (!(await fireInterfaceUpdate(o.root, o.mode, o.print))) {
+        for (const p of moved) {
+          const before = known![p.interface];
+          if (before === undefined) delete seen[p.interface];
+          else seen[p.interface] = before;
+        }
+      }
+      known = seen;
+    } else known = sources;
     await Promise.all(
       providers.map(async (p) => {
         const results = await Promise.all(settings.checkIps.map((ip) => probe(o.mode, p, sources[p.interface], ip, timeoutMs)));

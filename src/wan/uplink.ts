@@ -13,7 +13,7 @@ import { PROVIDER_MARK_MASK as PROVIDER_MASK } from '../shorewall/index.js';
 import { readDatabase } from '../db/index.js';
 import { describeRouting, readRoutingSpec } from './apply.js';
 import { applyRouting } from './root.js';
-import { writeProviderState } from './state.js';
+import { readProviderStates, writeProviderState } from './state.js';
 
 export interface UplinkUpdate {
   root: string;
@@ -25,16 +25,18 @@ export interface UplinkUpdate {
 
 export async function wanUplinkUpdate(u: UplinkUpdate): Promise<void> {
   const t0 = performance.now();
-  const previous = await writeProviderState(u.root, u.provider, u.state);
+  // A dry run shows the routing the new state would give and records nothing.
+  const dry = u.mode.kind === 'dry-run';
+  const previous = dry ? (await readProviderStates(u.root))[u.provider]?.state : await writeProviderState(u.root, u.provider, u.state);
   const changed = previous !== u.state;
-  u.log(`provider ${u.provider} is ${u.state}${changed ? (previous ? ` (was ${previous})` : '') : ' (no change)'}`);
+  u.log(`provider ${u.provider} ${dry ? 'would be' : 'is'} ${u.state}${changed ? (previous ? ` (was ${previous})` : '') : ' (no change)'}${dry ? ' (dry-run: the state is not recorded)' : ''}`);
   const planDir = planPaths(u.root).current;
   const spec = await readRoutingSpec(planDir);
   if (!spec) {
-    u.log('no running plan with routing yet: the state is kept for the next firewall-adjust');
+    u.log(dry ? 'no running plan with routing yet' : 'no running plan with routing yet: the state is kept for the next firewall-adjust');
     return;
   }
-  const result = await applyRouting(u.root, u.mode, planDir);
+  const result = await applyRouting(u.root, u.mode, planDir, { [u.provider]: u.state });
   if (result) for (const line of describeRouting(result)) u.log(line);
   const provider = spec.providers.find((p) => p.name === u.provider);
   if (u.state === 'down' && provider && u.mode.kind !== 'dry-run') {
@@ -48,7 +50,7 @@ export async function wanUplinkUpdate(u: UplinkUpdate): Promise<void> {
       if (!/0 flow entries/.test(text)) u.log(`note: connections pinned to ${u.provider} were not flushed (${text.split('\n')[0]})`);
     }
   }
-  if (changed) await notify(u);
+  if (changed && !dry) await notify(u);
   u.log(`wan-uplink-update ${u.state} ${u.provider} took ${(performance.now() - t0).toFixed(1)} ms`);
 }
 

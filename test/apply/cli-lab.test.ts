@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { access, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { planPaths } from '../../src/plan/index.js';
-import { runtimePaths } from '../../src/layout/index.js';
+import { readPending } from '../../src/apply/index.js';
 import { type Lab, createLab, labUnavailableReason } from '../lab/lab.js';
 import { gatewayPlan, temporaryRoot, writePlanFiles } from './plans.js';
 import { buildProjectIfStale } from '../templates/build.js';
@@ -53,8 +53,7 @@ describe.skipIf(why)('gatehouse apply --confirm, confirm, stop and status agains
 
   it('gatehouse confirm from a second process keeps the new plan', async () => {
     const waiting = gatehouse(['apply', '--root', root, '--apply', apply, '--confirm', '20']);
-    const pending = join(runtimePaths(root).runDir, 'confirm-pending.json');
-    for (let i = 0; i < 100 && !(await access(pending).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && (await readPending(root))?.deadline === undefined; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await lab.probe('green', 'orange', 'tcp', 80)).toBe('rejected');
     const confirm = await gatehouse(['confirm', '--root', root]);
     expect(confirm.exitCode).toBe(0);

@@ -121,3 +121,16 @@ export async function writePlanFiles(dir: string, files: Partial<Record<PlanFile
 export function temporaryRoot(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'gatehouse-apply-'));
 }
+
+const LARGE_PLAN_RULES = 1000;
+
+/** The gateway plan with many rules, and a marker port (both families) telling plans apart. */
+export function largePlan(marker: number): ReturnType<typeof gatewayPlan> {
+  const files = gatewayPlan({ blocked: Array.from({ length: 500 }, (_, i) => `10.${(i >> 8) & 255}.${i & 255}.${marker % 250}`) });
+  const extra = (family: 4 | 6) =>
+    Array.from({ length: LARGE_PLAN_RULES }, (_, i) => `-A FORWARD -i green0 -o red0 -p tcp --dport ${10000 + i} -s ${family === 4 ? `10.1.${i % 250}.0/24` : `fd00:${i % 250}::/64`} -j ACCEPT`)
+      .concat(`-A OUTPUT -p udp --dport ${marker} -j ACCEPT`)
+      .join('\n');
+  const add = (text: string, family: 4 | 6) => text.replace(/COMMIT\n$/, `${extra(family)}\nCOMMIT\n`);
+  return { ...files, 'rules.v4': add(files['rules.v4'], 4), 'rules.v6': add(files['rules.v6'], 6) };
+}

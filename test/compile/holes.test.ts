@@ -34,6 +34,26 @@ describe('negated address lists', () => {
   });
 });
 
+describe('an exclusion inside an address list', () => {
+  it('every alternative of the list carries the exclusion: one address as a negated iprange', () => {
+    const p = plan({ rules: 'DROP loc:192.168.1.0/24,192.168.5.1-192.168.5.9!192.168.1.50,192.168.5.5 net\n' });
+    const set = /gh4-[0-9a-f]+/.exec(lines(p.rulesV4, '-A loc-net -')[0]!)![0];
+    expect(lines(p.rulesV4, '-A loc-net -').filter((l) => l.includes('DROP'))).toEqual([
+      `-A loc-net -s 192.168.1.0/24 -m set ! --match-set ${set} src -j DROP`,
+      `-A loc-net -m iprange --src-range 192.168.5.1-192.168.5.9 -m set ! --match-set ${set} src -j DROP`,
+    ]);
+    expect(p.ipsets).toContain(`add ${set} 192.168.1.50\nadd ${set} 192.168.5.5\n`);
+    const one = plan({ rules: 'DROP loc:192.168.5.1-192.168.5.9!192.168.5.0/30 net\n' });
+    expect(lines(one.rulesV4, '-A loc-net -m')).toEqual(['-A loc-net -m iprange --src-range 192.168.5.1-192.168.5.9 -m iprange ! --src-range 192.168.5.0-192.168.5.3 -j DROP']);
+  });
+
+  it('each family keeps its own exclusions; a list left with none is a plain list', () => {
+    const p = plan({ rules: 'ACCEPT net:198.51.100.0/24,[2001:db8::]/64!198.51.100.7 $FW tcp 22\n' });
+    expect(lines(p.rulesV4, '-A net-fw -s')).toEqual(['-A net-fw -s 198.51.100.0/24 -m iprange ! --src-range 198.51.100.7-198.51.100.7 -p tcp --dport 22 -j ACCEPT']);
+    expect(lines(p.rulesV6, '-A net-fw -s')).toEqual(['-A net-fw -s 2001:db8::/64 -p tcp --dport 22 -j ACCEPT']);
+  });
+});
+
 describe('DNAT and REDIRECT that change the port', () => {
   it('accept only connections whose original destination port was translated', () => {
     const p = plan({ rules: 'DNAT net loc:192.168.1.11:22 tcp 8443\nREDIRECT loc 3128 tcp 443\nDNAT net loc:192.168.1.12:80 tcp 8080,8081\n' });

@@ -10,6 +10,11 @@ describe('generated configurations', () => {
     expect(generateCase(7).files['rules']).not.toBe(generateCase(8).files['rules']);
   });
 
+  it('include exclusions inside lists (a!b) among the first seeds', () => {
+    const rules = Array.from({ length: 20 }, (_, i) => generateCase(i + 1).files['rules']).join('');
+    expect(rules).toMatch(/:\d+\.\d+\.\d+\.\d+\/\d+!\d+\.\d+\.\d+\.\d+ /);
+  });
+
   it('all compile (seeds 1 to 200)', () => {
     for (let seed = 1; seed <= 200; seed++) {
       const c = generateCase(seed);

@@ -1,7 +1,7 @@
 /**
  * A seeded generator of Shorewall directories for the lab's topology (red0, green0, blue0,
  * orange0): interface options, policies with log levels, rules with macros, address
- * exclusions, ranges and lists, DNAT with a port change, dispositions. The same seed
+ * exclusions (`!a,b` and `a!b`), ranges and lists, DNAT with a port change, dispositions. The same seed
  * always gives the same files, so a difference found once can be replayed.
  */
 
@@ -63,9 +63,11 @@ export function generateCase(seed: number): GeneratedCase {
     if (zone === '$FW' || chance(0.5)) return zone;
     const hosts = HOSTS[zone]!;
     const roll = next();
-    if (roll < 0.5) return `${zone}:${pick(hosts)}`;
-    if (roll < 0.75) return `${zone}:${hosts.slice(0, 2).join(',')}`;
-    return `${zone}:!${hosts[0]},${hosts[hosts.length - 1]}`;
+    if (roll < 0.45) return `${zone}:${pick(hosts)}`;
+    if (roll < 0.65) return `${zone}:${hosts.slice(0, 2).join(',')}`;
+    if (roll < 0.82) return `${zone}:!${hosts[0]},${hosts[hosts.length - 1]}`;
+    // An exclusion inside the list: the zone's network except its lab host.
+    return `${zone}:${hosts[hosts.length - 1]}!${hosts[0]}`;
   };
   const rules: string[] = ['?SECTION NEW'];
   const count = 3 + Math.floor(next() * 6);

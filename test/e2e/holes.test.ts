@@ -3,7 +3,7 @@
  * through the lab: Shorewall files written here, compiled by Gatehouse, loaded into the
  * gateway. A wrong verdict says whether it is a false accept (a hole) or a false drop.
  */
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Lab, createLab, labUnavailableReason } from '../lab/lab.js';
 import { expectVerdicts } from './harness.js';
 import { craftedUnavailableReason, expectArrivals, files, loadShorewall } from './shorewall-lab.js';
@@ -30,6 +30,28 @@ describe.skipIf(why)('false accepts of issue 16, closed, proved with packets', (
     await expectVerdicts(lab, [{ from: 'green', to: 'inet', proto: 'tcp', port: 80, verdict: 'dropped', why: '192.168.1.10 is not excluded: DROP' }]);
     await loadShorewall(lab, files(['DROP loc:!192.168.1.10,192.168.1.12 net']));
     await expectVerdicts(lab, [{ from: 'green', to: 'inet', proto: 'tcp', port: 80, verdict: 'accepted', why: '192.168.1.10 is excluded: the loc net ACCEPT policy' }]);
+  });
+
+  it('an exclusion inside a list (a!b) gives the excluded address the other verdict, in rules, DNAT sources and snat', async () => {
+    // Each pair of loads excludes the probing host, then another one: a false accept or
+    // false drop of the excluded host shows in the first, of the included host in the second.
+    await loadShorewall(lab, files(['DROP loc:192.168.1.0/24!192.168.1.10 net tcp 80', 'REJECT loc net:198.51.100.0/24!198.51.100.10 tcp 81', 'DNAT net:198.51.100.0/24!198.51.100.10 loc:192.168.1.10:22 tcp 8443']));
+    await expectVerdicts(lab, [
+      { from: 'green', to: 'inet', proto: 'tcp', port: 80, verdict: 'accepted', why: 'source 192.168.1.10 is excluded from the DROP: the loc net ACCEPT policy' },
+      { from: 'green', to: 'inet', proto: 'tcp', port: 81, verdict: 'accepted', why: 'destination 198.51.100.10 is excluded from the REJECT: the loc net ACCEPT policy' },
+      { from: 'inet', to: 'green', proto: 'tcp', port: 8443, verdict: 'dropped', options: { address: RED, listenPort: 22 }, why: '198.51.100.10 is excluded from the DNAT: net -> fw DROP' },
+    ]);
+    await loadShorewall(lab, files(['DROP loc:192.168.1.0/24!192.168.1.50 net tcp 80', 'REJECT loc net:198.51.100.0/24!198.51.100.50 tcp 81', 'DNAT net:198.51.100.0/24!198.51.100.50 loc:192.168.1.10:22 tcp 8443']));
+    await expectVerdicts(lab, [
+      { from: 'green', to: 'inet', proto: 'tcp', port: 80, verdict: 'dropped', why: 'source 192.168.1.10 is in the list and not excluded: DROP' },
+      { from: 'green', to: 'inet', proto: 'tcp', port: 81, verdict: 'rejected', why: 'destination 198.51.100.10 is in the list and not excluded: REJECT' },
+      { from: 'inet', to: 'green', proto: 'tcp', port: 8443, verdict: 'accepted', options: { address: RED, listenPort: 22 }, why: 'the forward for every other internet host' },
+    ]);
+    // snat: the excluded host leaves with its own address (the ISP routes it back).
+    await loadShorewall(lab, { ...files([]), snat: 'MASQUERADE 192.168.0.0/16!192.168.1.10 red0\n' });
+    expect(await lab.seenSource('green', 'inet', 8000), '192.168.1.10 is excluded from the masquerade').toBe('192.168.1.10');
+    await loadShorewall(lab, { ...files([]), snat: 'MASQUERADE 192.168.0.0/16!192.168.1.50 red0\n' });
+    expect(await lab.seenSource('green', 'inet', 8000), '192.168.1.10 is masqueraded').toBe(RED);
   });
 
   it('a DNAT or REDIRECT that changes the port does not open the internal port directly', async () => {

@@ -57,14 +57,15 @@ describe.skipIf(why)('policy and rules, through db and signal-event, in the lab'
     await expectVerdicts(lab, matrix('permissive', 6));
   });
 
-  it('the gateway itself: admin services from green, ssh from red, everything else refused', async () => {
+  it('the gateway itself: admin services from green and red, everything else refused', async () => {
     await expectVerdicts(lab, [
       toGateway('green', 22, 'accepted', 'sshd access green'),
       toGateway('green', 980, 'accepted', 'httpd-admin access green'),
       toGateway('green', 8000, 'rejected', 'loc -> fw REJECT'),
       toGateway('blue', 22, 'rejected', 'blue -> fw REJECT'),
       toGateway('inet', 22, 'accepted', 'sshd access red'),
-      toGateway('inet', 980, 'dropped', 'net -> fw DROP'),
+      toGateway('inet', 980, 'accepted', 'httpd-admin access green,red (the shipped default, as NethServer)'),
+      toGateway('inet', 8000, 'dropped', 'net -> fw DROP'),
     ]);
   });
 

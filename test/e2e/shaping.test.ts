@@ -14,6 +14,8 @@
  * Every measured figure is printed, with its accuracy (measured / configured).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Lab, labUnavailableReason } from '../lab/lab.js';
@@ -101,6 +103,8 @@ describe.skipIf(skip)('traffic shaping in the lab, measured', { timeout: 600_000
     expect(await lab.exec('gw', 'tc', ['class', 'show', 'dev', 'red0-ifb'])).toMatch(/rate 100Kbit ceil 2Mbit/);
     const status = await gh.gatehouse(['status', '--apply', `netns:${lab.ns.gw}`]);
     expect(status.stdout + status.stderr).not.toMatch(/qos.*differ|^- .*class/m);
+    // This kernel has no fq_codel: the fallback is kept with the plan and shown, never hidden.
+    expect(status.stdout).toMatch(/^warning: traffic shaping: the target kernel has no fq_codel qdisc: every class uses pfifo instead/m);
   });
 
   it('upload and download in low stay at or below 2 Mbit/s (+ tolerance)', async () => {
@@ -159,6 +163,29 @@ describe.skipIf(skip)('traffic shaping in the lab, measured', { timeout: 600_000
       await gh.db('fwrules', 'delete', '12');
     }
     expect(await lab.exec('gw', 'tc', ['class', 'show', 'dev', 'red0'])).toMatch(/ceil 2Mbit/);
+    expect(up(await measureLow())).toBe(true);
+  });
+
+  it("a FireQOS failure fails the event with FireQOS's own message; the running filter and shaping stay as they were", async () => {
+    const custom = join(gh.root, 'etc/gatehouse/templates-custom/etc/firehol/fireqos.conf');
+    const kernel = async (): Promise<string> =>
+      [
+        (await lab.exec('gw', 'iptables-save', [])).replace(/^#.*$/gm, '').replace(/\[\d+:\d+\]/g, ''),
+        await lab.exec('gw', 'tc', ['class', 'show', 'dev', 'red0']),
+        await lab.exec('gw', 'tc', ['class', 'show', 'dev', 'red0-ifb']),
+      ].join('\n');
+    const before = await kernel();
+    // The event also carries a filter change, which must not reach the kernel either.
+    await gh.db('fwrules', 'set', '13', 'rule', 'Src', 'role;green', 'Dst', 'any', 'Service', '5299', 'Action', 'reject', 'status', 'enabled', 'Position', '3');
+    await mkdir(custom, { recursive: true });
+    await writeFile(join(custom, '30broken'), '\t\tmatch nonsense 2\n');
+    const event = await gh.signal('firewall-adjust');
+    await rm(join(custom, '30broken'));
+    await gh.db('fwrules', 'delete', '13');
+    expect(event.code, 'firewall-adjust must fail').not.toBe(0);
+    expect(event.stderr).toMatch(/part qos/);
+    expect(event.stderr, "FireQOS's own words").toMatch(/nonsense/);
+    expect(await kernel(), 'the running filter and shaping').toBe(before);
     expect(up(await measureLow())).toBe(true);
   });
 

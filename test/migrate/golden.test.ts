@@ -35,7 +35,7 @@ describe('gatehouse migrate: a NethServer 7 box in one step', () => {
     const report = await migrate(join(input, 'db'), root, join(input, 'templates-custom'));
     const text = formatMigrationReport(report, root).split(root).join('$ROOT').split(input).join('$INPUT');
     golden('report.txt', text);
-    for (const dir of ['etc/shorewall', 'etc/shorewall6']) {
+    for (const dir of ['etc/shorewall', 'etc/shorewall6', 'etc/firehol']) {
       const files = readdirSync(join(root, dir)).sort();
       if (update) golden(`${dir}.list`, files.join('\n') + '\n');
       expect(files.join('\n') + '\n').toBe(readFileSync(join(scenario, 'expected', `${dir}.list`), 'utf8'));

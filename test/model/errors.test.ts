@@ -87,9 +87,12 @@ describe('a DROP or REJECT rule that cannot be built fails the event (skipping i
   });
 
 
-  it('a zone record whose Interface does not exist names the zone and the interface', () => {
-    const e = failure({ networks: { ...networks, lab: { type: 'zone', props: { Interface: 'eth9', Network: '10.0.0.0/24' } } } });
-    expect(e.format()).toContain("networks/lab/Interface: Interface 'eth9' does not exist");
+  it('a DROP rule naming a zone record that is skipped (no usable Interface) fails, saying why the zone is missing', () => {
+    const e = failure({
+      networks: { ...networks, lab: { type: 'zone', props: { Interface: 'eth9', Network: '10.0.0.0/24' } } },
+      fwrules: { '4': { type: 'rule', props: { Src: 'zone;lab', Dst: 'role;red', Action: 'drop', Service: '25' } } },
+    });
+    expect(e.format()).toBe("fwrules/4/Src: refers to zone 'lab', whose record is skipped: it names Interface 'eth9', which is not a configured interface (set networks/lab/Interface)");
   });
 
   it('an unknown Policy value names the prop and the valid values', () => {
@@ -117,6 +120,16 @@ describe('an ACCEPT rule, port forward or NAT entry that cannot be built is skip
       "fwrules/7/Service: ACCEPT rule skipped: refers to service 'nope', which does not exist (create it in the fwservices database (Protocol, Ports) or fix the reference)",
     ]);
     expect(model.v4.rules.rules.map((g) => g.comment)).toEqual(['RULE 6']);
+  });
+
+  it('a zone record without a usable Interface (NethServer skips it), and the ACCEPT rule naming it', () => {
+    expect(warningsOf({
+      networks: { ...networks, lab: { type: 'zone', props: { Network: '10.0.0.0/24' } } },
+      fwrules: { '7': { type: 'rule', props: { Src: 'zone;lab', Dst: 'role;red', Action: 'accept' } } },
+    })).toEqual([
+      'networks/lab/Interface: zone record skipped: it has no Interface (set Interface to one of: ' + Object.keys(networks).filter((k) => networks[k]!.type !== 'zone').sort().join(', ') + ')',
+      "fwrules/7/Src: ACCEPT rule skipped: refers to zone 'lab', whose record is skipped: it has no Interface (set networks/lab/Interface)",
+    ]);
   });
 
   it('a port forward to a missing host', () => {

@@ -39,16 +39,16 @@ describe('fireqos.conf from the tc classes and the red interfaces', () => {
   it('each red interface with both bandwidths gets an output and an input block, classes in key order, the provider name', () => {
     const m = buildQosModel(dbs());
     expect(m.fireqos.map((b) => b.lines[0])).toEqual([
-      'interface46 red0 isp1-out output rate 8000kbit balanced qdisc ${GATEHOUSE_LEAF_QDISC}',
-      'interface46 red1 red-red1-out output rate 5000kbit balanced qdisc ${GATEHOUSE_LEAF_QDISC}',
+      'interface46 red0 isp1-out output rate 8000kbit ethernet balanced qdisc ${GATEHOUSE_LEAF_QDISC}',
+      'interface46 red1 red-red1-out output rate 5000kbit ethernet balanced qdisc ${GATEHOUSE_LEAF_QDISC}',
     ]);
     expect(m.fireqos[0]?.lines).toEqual([
-      'interface46 red0 isp1-out output rate 8000kbit balanced qdisc ${GATEHOUSE_LEAF_QDISC}',
+      'interface46 red0 isp1-out output rate 8000kbit ethernet balanced qdisc ${GATEHOUSE_LEAF_QDISC}',
       '\tclass high commit 10%',
       '\t\tif [ -n "${GATEHOUSE_U32_MARK-}" ]; then match connmark 2; fi',
       '\tclass low ceil 20%',
       '\t\tif [ -n "${GATEHOUSE_U32_MARK-}" ]; then match connmark 3; fi',
-      'interface46 red0 isp1-in input rate 10000kbit balanced qdisc ${GATEHOUSE_LEAF_QDISC}',
+      'interface46 red0 isp1-in input rate 10000kbit ethernet balanced qdisc ${GATEHOUSE_LEAF_QDISC}',
       '\tclass high commit 10%',
       '\t\tif [ -n "${GATEHOUSE_U32_MARK-}" ]; then match connmark 2; fi',
       '\tclass low ceil 20%',
@@ -67,6 +67,21 @@ describe('fireqos.conf from the tc classes and the red interfaces', () => {
     expect(m.fireqos[1]?.lines).toContain('\tclass top commit 2000mbit');
     expect(m.fireqos[1]?.lines).toContain('\t\tif [ -n "${GATEHOUSE_U32_MARK-}" ]; then match connmark 63; fi');
     expect(m.fireqos[1]?.lines[0]).toBe('interface46 red1 red-red1-out output rate 5000kbit atm balanced qdisc ${GATEHOUSE_LEAF_QDISC}');
+  });
+
+  it('TCLinklayer: ethernet by default, ADSL as ATM cells, VDSL2 as Ethernet framing, none leaves it out', () => {
+    const first = (TCLinklayer?: string) =>
+      buildQosModel(
+        dbs({
+          tc: {},
+          networks: { red1: rec('ethernet', { role: 'red', ipaddr: '198.51.100.2', netmask: '255.255.255.0', FwInBandwidth: '5000', FwOutBandwidth: '1000', ...(TCLinklayer ? { TCLinklayer } : {}) }) },
+        }),
+      ).fireqos.find((b) => b.lines[0]!.includes('red1'))!.lines[0];
+    expect(first()).toBe('interface46 red1 red-red1-out output rate 1000kbit ethernet balanced qdisc ${GATEHOUSE_LEAF_QDISC}');
+    expect(first('adsl')).toMatch(/rate 1000kbit atm balanced/);
+    expect(first('vdsl2')).toMatch(/rate 1000kbit ethernet balanced/);
+    expect(first('none')).toMatch(/rate 1000kbit balanced/);
+    expect(() => first('token-ring')).toThrow(/TCLinklayer 'token-ring' is not a link layer/);
   });
 
   it('BindTo limits a class to the named red interfaces', () => {
@@ -103,7 +118,7 @@ describe('class rules become mangle rows and inbound matches', () => {
         },
       }),
     );
-    expect(m.mangle.ipv4).toEqual([
+    expect(m.mangle.ipv4).toMatchObject([
       { comment: 'backups first', rows: [{ cells: ['MARK(2/0x3f)', '$FW', '198.51.100.7'], line: 'MARK(2/0x3f)\t$FW\t198.51.100.7' }] },
       { comment: 'RULE 8 fwservice iperf', rows: [{ cells: ['MARK(3/0x3f):T', '192.168.1.0/24', '-', 'tcp', '5201'], line: 'MARK(3/0x3f):T\t192.168.1.0/24\t-\ttcp\t5201' }] },
     ]);
@@ -119,7 +134,7 @@ describe('class rules become mangle rows and inbound matches', () => {
     const m = buildQosModel(dbs({ fwrules: { 1: rec('rule', { Src: 'role;green', Dst: 'role;red', Service: 'any', Action: 'class;low', status: 'enabled' }) } }));
     expect(m.connmarkOnly).toEqual(['high', 'low']);
     const lines = m.fireqos[0]?.lines ?? [];
-    expect(lines.slice(lines.indexOf('interface46 red0 isp1-in input rate 10000kbit balanced qdisc ${GATEHOUSE_LEAF_QDISC}'))).toContain('\t\tif [ -n "${GATEHOUSE_U32_MARK-}" ]; then match connmark 3; fi');
+    expect(lines.slice(lines.indexOf('interface46 red0 isp1-in input rate 10000kbit ethernet balanced qdisc ${GATEHOUSE_LEAF_QDISC}'))).toContain('\t\tif [ -n "${GATEHOUSE_U32_MARK-}" ]; then match connmark 3; fi');
   });
 
   it('a class rule naming a missing class is refused, naming the record', () => {

@@ -215,3 +215,55 @@ describe('addresses, ports and columns read the same on the fast paths', () => {
     expect(failure({ rules: 'ACCEPT\t net   $FW tcp 99999\n' })).toMatch(/^rules:1 column 23 \(dport\): port '99999' is out of range/);
   });
 });
+
+describe('an exclusion inside an address list (man shorewall-exclusion)', () => {
+  const addressesOf = (source: string) => parse({ rules: `ACCEPT net:${source} $FW tcp 22\n` }).rules[0]?.source.addresses;
+
+  it('a!b: the network except one host', () => {
+    expect(addressesOf('192.168.1.0/24!192.168.1.50')).toEqual({
+      items: [{ kind: 'net', family: 4, address: '192.168.1.0/24' }],
+      negate: false,
+      except: [{ kind: 'net', family: 4, address: '192.168.1.50' }],
+    });
+  });
+
+  it('a list before and after the !, with ranges, sets and bracketed IPv6', () => {
+    expect(addressesOf('192.168.1.0/24,10.0.0.0/8!192.168.1.3,10.1.1.1-10.1.1.9,+blocked')).toEqual({
+      items: [
+        { kind: 'net', family: 4, address: '192.168.1.0/24' },
+        { kind: 'net', family: 4, address: '10.0.0.0/8' },
+      ],
+      negate: false,
+      except: [
+        { kind: 'net', family: 4, address: '192.168.1.3' },
+        { kind: 'range', family: 4, from: '10.1.1.1', to: '10.1.1.9' },
+        { kind: 'ipset', name: 'blocked' },
+      ],
+    });
+    expect(addressesOf('[2001:db8::/64]![2001:db8::5]')?.except).toEqual([{ kind: 'net', family: 6, address: '2001:db8::5' }]);
+    expect(addressesOf('[2001:4d48:ad51:24::]/64![2001:4d48:ad51:24:6::]/80')).toEqual({
+      items: [{ kind: 'net', family: 6, address: '2001:4d48:ad51:24::/64' }],
+      negate: false,
+      except: [{ kind: 'net', family: 6, address: '2001:4d48:ad51:24:6::/80' }],
+    });
+  });
+
+  it('in hosts, snat and stoppedrules too', () => {
+    const config = parse({
+      zones: 'fw firewall\nloc ipv4\nnet ipv4\nadm ipv4\n',
+      hosts: 'adm eth0:192.168.1.0/28!192.168.1.5\n',
+      snat: 'MASQUERADE 192.168.1.0/24!192.168.1.50 eth1\n',
+      stoppedrules: 'ACCEPT eth0:192.168.1.0/24!192.168.1.9 $FW tcp 22\n',
+    });
+    expect(config.hosts[0]?.addresses.except).toEqual([{ kind: 'net', family: 4, address: '192.168.1.5' }]);
+    expect(config.snat[0]?.source?.except).toEqual([{ kind: 'net', family: 4, address: '192.168.1.50' }]);
+    expect(config.stoppedRules[0]?.source.addresses?.except).toEqual([{ kind: 'net', family: 4, address: '192.168.1.9' }]);
+  });
+
+  it('is refused where it has no meaning, naming what to write', () => {
+    expect(failure({ rules: 'ACCEPT net:!10.0.0.0/8!10.1.1.1 $FW tcp 22\n' })).toMatch(/^rules:1 column 8 \(source\): '!10.0.0.0\/8!10.1.1.1' excludes twice/);
+    expect(failure({ rules: 'ACCEPT net:10.0.0.0/8! $FW tcp 22\n' })).toMatch(/cannot read the exclusion '10.0.0.0\/8!' \(expected addresses!excluded/);
+    expect(failure({ rules: 'ACCEPT net:10.0.0.0/8!~00-11-22-33-44-55 $FW tcp 22\n' })).toMatch(/'~00-11-22-33-44-55' is not allowed here/);
+    expect(failure({ rules: 'DNAT net loc:192.168.1.0/24!192.168.1.1 tcp 80\n' })).toMatch(/^rules:1 column 10 \(dest\): an exclusion inside a list .* is not supported in this column/);
+  });
+});

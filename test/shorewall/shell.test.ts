@@ -1,5 +1,6 @@
 /** Shorewall's (the shell's) quoting and expansion rules for params and shorewall.conf, and continuation lines. */
 import { describe, expect, it } from 'vitest';
+import { GatehouseError } from '../../src/errors/index.js';
 import { parseShorewall, type ShorewallFiles } from '../../src/shorewall/index.js';
 import { parseAssignments } from '../../src/shorewall/settings.js';
 
@@ -26,6 +27,18 @@ describe('params and shorewall.conf follow the shell', () => {
     expect(values('A="$NOPE"\n')).toMatchObject({ A: '' });
     expect(values('A="$LOG_LEVEL"\n', 'options-empty')).toMatchObject({ A: '' });
     expect(() => values('A="$files"\n', 'options-empty')).toThrow(/parameter 'files' is not defined/);
+  });
+
+  it('a variable doubled line after line stops with the file, line and column, not a JavaScript error', () => {
+    const text = 'A=x\n' + Array.from({ length: 30 }, () => 'A="$A$A"\n').join('');
+    let error: unknown;
+    try {
+      values(text);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(GatehouseError);
+    expect((error as GatehouseError).format()).toMatch(/^params:22 column 6: the value grows past 1024 KiB here \(\$A adds 1048576 characters\)/);
   });
 
   it('command substitution and extra words are refused, with the column', () => {

@@ -103,6 +103,20 @@ describe.skipIf(why)('multi-WAN in the two-ISP lab', () => {
     expect(new Set(seen)).toEqual(new Set(['isp2']));
   }, 60_000);
 
+  it('1:1 source NAT on an alias of red1 sends the host through isp2 from the alias address, whatever the balance chooses', async () => {
+    await lab.exec('gw', 'ip', ['address', 'add', '192.0.2.3/24', 'dev', 'red1']);
+    await db('hosts', 'set', 'lanpc', 'host', 'IpAddress', MW.green);
+    await db('networks', 'set', 'red1:0', 'alias', 'role', 'alias', 'ipaddr', '192.0.2.3', 'netmask', '255.255.255.0', 'FwObjectNat', 'host;lanpc');
+    await adjust();
+    const seen = new Set<string | undefined>();
+    for (let i = 0; i < 30; i++) seen.add(await lab.connect('green', 'inet', MW.inet, 8080));
+    expect([...seen], 'the address the internet host saw').toEqual(['192.0.2.3']);
+    await db('networks', 'delete', 'red1:0');
+    await db('hosts', 'delete', 'lanpc');
+    await adjust();
+    await lab.exec('gw', 'ip', ['address', 'del', '192.0.2.3/24', 'dev', 'red1']);
+  }, 60_000);
+
   it('a port forward on each red interface answers through the provider the request came in on', async () => {
     await db('portforward', 'set', '1', 'pf', 'Proto', 'tcp', 'Src', '2222', 'Dst', '8022', 'DstHost', MW.green, 'status', 'enabled');
     await adjust();
@@ -115,12 +129,35 @@ describe.skipIf(why)('multi-WAN in the two-ISP lab', () => {
     }
   }, 60_000);
 
-  it('a static route sends its destination through its Router', async () => {
+  it('a static route sends its destination through its Router, with its Metric', async () => {
     await lab.exec('green', 'ip', ['address', 'add', '10.77.0.1/32', 'dev', 'lo']);
-    await db('routes', 'set', '10.77.0.0/16', 'static', 'Router', MW.green, 'Description', 'lab network behind green');
+    await db('routes', 'set', '10.77.0.0/16', 'static', 'Router', MW.green, 'Metric', '7', 'Description', 'lab network behind green');
     await adjust();
     expect(await lab.exec('gw', 'ip', ['-4', 'route', 'get', '10.77.0.1'])).toMatch(new RegExp(`via ${MW.green.replace(/\./g, '\\.')} dev green0`));
+    expect(await lab.exec('gw', 'ip', ['-4', 'route', 'show', '10.77.0.0/16'])).toMatch(/proto 201 metric 7\b/);
     expect(await lab.connect('gw', 'green', '10.77.0.1', 8081)).toBe(MW.gwGreen);
+  }, 60_000);
+
+  it('a route whose Router is in no connected network, or a divert rule naming a missing provider, fails the event naming the record; the running firewall is unchanged', async () => {
+    const kernel = async (): Promise<string> =>
+      [
+        await lab.exec('gw', 'ip', ['-4', 'rule', 'show']),
+        await lab.exec('gw', 'ip', ['-4', 'route', 'show', 'table', 'all']),
+        (await lab.exec('gw', 'iptables-save', [])).replace(/^#.*$/gm, '').replace(/\[\d+:\d+\]/g, ''),
+      ].join('\n');
+    const before = await kernel();
+    await db('routes', 'set', '10.88.0.0/16', 'static', 'Router', '172.16.9.1');
+    const route = await signal('firewall-adjust');
+    expect(route.code).not.toBe(0);
+    expect(route.stderr).toMatch(/routes\/10\.88\.0\.0\/16\/Router: Router 172\.16\.9\.1 is in no network connected to the firewall/);
+    expect(await kernel(), 'the running firewall after the refused route').toBe(before);
+    await db('routes', 'delete', '10.88.0.0/16');
+    await db('fwrules', 'set', '9', 'rule', 'Src', '192.168.1.0/24', 'Dst', 'any', 'Service', 'fwservice;ssh', 'Action', 'provider;nosuch', 'status', 'enabled');
+    const divert = await signal('firewall-adjust');
+    expect(divert.code).not.toBe(0);
+    expect(divert.stderr).toMatch(/fwrules\/9\/Action: refers to provider 'nosuch', which does not exist/);
+    expect(await kernel(), 'the running firewall after the refused divert rule').toBe(before);
+    await db('fwrules', 'delete', '9');
   }, 60_000);
 
   it('wan-uplink-update refuses an unknown provider and is idempotent', async () => {
@@ -192,13 +229,14 @@ describe.skipIf(why)('multi-WAN in the two-ISP lab', () => {
     expect(monitorOut).toMatch(/isp1 \(red0\) is up/);
   }, 180_000);
 
-  it('a red interface without an address never blocks an apply, and its provider comes back with the address', async () => {
+  it('a red interface without an address never blocks an apply, and interface-update brings its provider back with the address', async () => {
     monitor?.kill('SIGTERM');
     monitor = undefined;
+    await db('configuration', 'setprop', 'firewall', 'WanMode', 'balance');
     await lab.exec('gw', 'ip', ['address', 'flush', 'dev', 'red1']);
     const r = await signal('firewall-adjust');
     expect(r.code, r.stderr).toBe(0);
-    expect(await fromLan()).toBe('isp1');
+    for (let i = 0; i < 10; i++) expect(await fromLan(), 'red1 has no address: only isp1 carries').toBe('isp1');
     expect(await lab.connect('inet', 'green', MW.red0, 2222, 1000, 8022), 'the port forward on the red interface that has its address').toBe(MW.inet);
     // No red address at all (both links still negotiating): the apply still goes through.
     await lab.exec('gw', 'ip', ['address', 'flush', 'dev', 'red0']);
@@ -207,12 +245,37 @@ describe.skipIf(why)('multi-WAN in the two-ISP lab', () => {
     await lab.exec('gw', 'ip', ['address', 'add', `${MW.red0}/24`, 'dev', 'red0']);
     await lab.exec('gw', 'ip', ['address', 'add', `${MW.red1}/24`, 'dev', 'red1']);
     await lab.exec('gw', 'ip', ['route', 'add', 'default', 'via', MW.isp2, 'dev', 'red1', 'metric', '200']);
+    // The addresses are back (as a DHCP or PPPoE hook would say): interface-update alone re-adjusts routing.
     await signal('interface-update').then((x) => expect(x.code, x.stderr).toBe(0));
-    await db('configuration', 'setprop', 'firewall', 'WanMode', 'balance');
-    await adjust();
     const seen = new Set<string>();
     for (let i = 0; i < 30; i++) seen.add(await fromLan());
     expect(seen).toEqual(new Set(['isp1', 'isp2']));
+  }, 90_000);
+
+  it('the monitor sees a red address change (a new DHCP lease) and runs interface-update: the provider routes from its new address', async () => {
+    monitor = spawn(process.execPath, [join(projectDir, 'bin/gatehouse.js'), 'wan-monitor', '--root', root, '--apply', `netns:${lab.ns.gw}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let monitorOut = '';
+    monitor.stdout!.on('data', (c: Buffer) => (monitorOut += c.toString()));
+    monitor.stderr!.on('data', (c: Buffer) => (monitorOut += c.toString()));
+    await new Promise((r) => setTimeout(r, 1500));
+    const lease = async (address: string): Promise<void> => {
+      await lab.exec('gw', 'ip', ['address', 'flush', 'dev', 'red1']);
+      await lab.exec('gw', 'ip', ['address', 'add', `${address}/24`, 'dev', 'red1']);
+      await lab.exec('gw', 'ip', ['route', 'replace', 'default', 'via', MW.isp2, 'dev', 'red1', 'metric', '200']);
+      const t0 = Date.now();
+      while (!(await lab.exec('gw', 'ip', ['-4', 'rule', 'show'])).includes(`from ${address} lookup 2`)) {
+        if (Date.now() - t0 > 20_000) throw new Error(`no source rule for ${address} after 20 s\nmonitor:\n${monitorOut}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    await lease('192.0.2.4');
+    expect(monitorOut).toMatch(/isp2 \(red1\) has address 192\.0\.2\.4: interface-update/);
+    const seen = new Set<string | undefined>();
+    for (let i = 0; i < 30; i++) seen.add(await lab.connect('green', 'inet', MW.inet, 8080));
+    expect(seen, 'connections through isp2 leave from the new address').toEqual(new Set([MW.red0, '192.0.2.4']));
+    await lease(MW.red1);
+    monitor.kill('SIGTERM');
+    monitor = undefined;
   }, 90_000);
 
   it('removing the providers and routes takes Gatehouse routing out and puts the default route back', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type RoutingSpec, type TargetRouting, compile, routingBatch } from '../../src/compile/index.js';
 import { parseShorewall } from '../../src/shorewall/index.js';
+import { rangeToNetworks } from '../../src/model/multiwan.js';
 
 const update = process.env['UPDATE_GOLDEN'] === '1';
 const goldens = join(import.meta.dirname, '../golden/wan');
@@ -86,6 +87,20 @@ describe('routing compile', () => {
   it('removes exactly the rules it put in place before', () => {
     const b = routingBatch(balance.routing, {}, { ...TARGET, ownRulePriorities: [999, 10001, 20001, 20001, 32765] });
     expect(b.commands.slice(0, 5)).toEqual(['rule del pref 999', 'rule del pref 10001', 'rule del pref 20001', 'rule del pref 20001', 'rule del pref 32765']);
+  });
+
+  it('a static route with metric=N in OPTIONS gets that metric; other options are refused naming the line', () => {
+    const files = (options: string) => ({ interfaces: 'loc\teth0\nnet\teth1\n', zones: 'fw\tfirewall\nloc\tipv4\nnet\tipv4\n', policy: 'all\tall\tREJECT\n', routes: `main\t10.0.0.0/8\t192.168.1.254\teth0\t${options}\n` });
+    const spec = compile(parseShorewall(files('persistent,metric=5'), { family: 4, dir: '/x' }), undefined).routing;
+    expect(spec.routes[0]).toMatchObject({ dest: '10.0.0.0/8', metric: 5, persistent: true });
+    expect(routingBatch(spec, {}, TARGET).commands).toContain('route replace 10.0.0.0/8 table main proto 201 metric 5 via 192.168.1.254 dev eth0');
+    expect(() => parseShorewall(files('metric=x'), { family: 4, dir: '/x' })).toThrow(/unknown route option 'metric=x'/);
+  });
+
+  it('a 1:1 NAT range is bound to its provider as the fewest networks that cover it', () => {
+    expect(rangeToNetworks('192.168.1.20', '192.168.1.27')).toEqual(['192.168.1.20/30', '192.168.1.24/30']);
+    expect(rangeToNetworks('10.0.0.0', '10.0.0.255')).toEqual(['10.0.0.0/24']);
+    expect(rangeToNetworks('10.0.0.255', '10.0.1.1')).toEqual(['10.0.0.255', '10.0.1.0/31']);
   });
 
   it('a plan without providers or routes has no routing part', () => {

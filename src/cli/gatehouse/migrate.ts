@@ -24,12 +24,18 @@ const ALSO_READ = ['macs', 'separators'];
 
 /** Where Gatehouse deliberately means something else than NethServer 7 (README, "Where Gatehouse differs"). */
 export const DIFFERENCES: readonly string[] = [
-  'a reference to a missing host, group, service, time, zone or provider fails the event naming the record (NethServer emits nothing for it, silently)',
+  'a reference to a missing host, group, service, time, zone, role or provider is never silent: an ACCEPT rule, port forward or NAT entry naming it is skipped with a warning naming the record, a DROP or REJECT rule naming it fails the event (NethServer emits nothing for it, silently)',
   'a host group whose members sit in different zones is split per zone (NethServer puts it all in the zone of its first member)',
   'time objects are converted to UTC with their weekdays shifted when the window crosses midnight (NethServer keeps the weekdays, matching the wrong day)',
   'tc marks use the whole 1..63 range of the 0x3f class mask (NethServer writes Mark 40 and above outside the mask)',
   "IPv6: the same zones, objects and rules also build an IPv6 firewall (etc/shorewall6); NethServer 7 had none, so services open to red (sshd's access green,red) are also open over IPv6 on red",
   'generated files are sorted and deterministic (NethServer follows Perl hash order)',
+  'while stopped, administration (sshd, httpd-admin) and ping are admitted only from where the running rules admit them, on the ports those services use (NethServer keeps 22, 980, the sshd port and ping open from every interface, red included)',
+  'a PPPoE interface (ppp0, type xdsl) is declared as an optional red interface; other ppp devices meet the all-zone policies (NethServer declares every ppp+ device optional, in no zone)',
+  'an iprange in FwObjectNat is honoured in the 1:1 source NAT (NethServer skips it silently)',
+  'a hairpin port forward without Dst translates only the forwarded port (NethServer SNATs every TCP port of that host)',
+  'MAC validation runs in the filter table (MACLIST_TABLE=filter), so MACValidationPolicy may also be reject (NethServer: mangle, drop or accept)',
+  'the firewall itself may open connections into custom roles ($FW <zone> ACCEPT), as into green, blue and orange (NethServer leaves them to the final all all REJECT)',
 ];
 
 /** Rules NethServer 7 skipped because they had no status: written as status=disabled so they stay off. */

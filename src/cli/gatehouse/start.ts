@@ -2,11 +2,12 @@
  * `gatehouse start [--root DIR] [--apply MODE]`: what the firewall unit runs at boot,
  * before the network comes up. Applies the last good plan (plan/current) again, or, when
  * none was ever applied, runs firewall-adjust to make one from the databases; then loads
- * the blocklist database into its kernel sets. A failure exits non-zero with the kernel
+ * the blocklist database into its kernel sets. A plan still waiting for confirmation is
+ * rolled back first. A failure exits non-zero with the kernel
  * left closed by apply's own rollback (the previous plan or the stopped ruleset).
  */
 import type { CommandModule } from 'yargs';
-import { applyPlan, describeApplyOutcome } from '../../apply/index.js';
+import { applyPlan, describeApplyOutcome, rollBackUnconfirmed } from '../../apply/index.js';
 import { planPaths } from '../../plan/index.js';
 import { exists } from './exists.js';
 import { type RootAndModeArgs, rootAndMode, withRootAndMode } from './apply.js';
@@ -18,6 +19,11 @@ export const command: CommandModule<object, RootAndModeArgs> = {
   handler: async (args) => {
     const { root, mode } = rootAndMode(args);
     const current = planPaths(root).current;
+    // A plan still waiting for confirmation when the machine went down was never confirmed.
+    if (mode.kind !== 'dry-run') {
+      const unconfirmed = await rollBackUnconfirmed(root);
+      if (unconfirmed) process.stdout.write(`the apply of ${unconfirmed.source} was never confirmed: ${unconfirmed.message}\n`);
+    }
     if (await exists(current)) {
       const outcome = await applyPlan(root, { mode, planDir: current });
       if (mode.kind !== 'dry-run') process.stdout.write(describeApplyOutcome(outcome) + '\n');

@@ -39,7 +39,7 @@ const interfaceRecord: RecordSchema = {
     gateway: c.ipv4,
     ip6addr: c.ipv6WithPrefix,
     gateway6: (v) => (c.isIPv6(v) ? undefined : 'an IPv6 address such as 2001:db8:1::ff'),
-    TCLinklayer: c.oneOf('ethernet', 'atm', 'adsl', 'vdsl2'),
+    TCLinklayer: c.oneOf('ethernet', 'atm', 'adsl', 'vdsl2', 'none'),
     bridge: c.interfaceName,
     master: c.interfaceName,
     FwInBandwidth: c.integerBetween(1, 100_000_000),

@@ -8,6 +8,7 @@
  */
 import { createKernelRunner } from '../../apply/index.js';
 import { compilePlan, defaultPlanSources, planPaths, readInterfaceAddresses, writeNextPlan } from '../../plan/index.js';
+import { QOS_FILE, kernelFallbackWarnings } from '../../qos/index.js';
 import type { ActionContext } from './index.js';
 
 export async function compileAction(context: ActionContext): Promise<void> {
@@ -16,8 +17,13 @@ export async function compileAction(context: ActionContext): Promise<void> {
     ...defaultPlanSources(context.root),
     ...(mode.kind === 'dry-run' ? {} : { interfaceAddresses: async () => (await readInterfaceAddresses(createKernelRunner(mode))) ?? {} }),
   });
-  // The model's warnings of this event (records skipped or without effect) stay with the plan.
+  // The model's warnings of this event (records skipped or without effect) stay with the plan,
+  // and so do the traffic-shaping fallbacks the target's kernel will force (what it lacks).
   plan.summary.notes.push(...context.warnings.map((w) => `warning: ${w}`));
+  const fireqos = plan.parts['qos']?.[QOS_FILE];
+  if (fireqos !== undefined && mode.kind !== 'dry-run') {
+    plan.summary.notes.push(...(await kernelFallbackWarnings(createKernelRunner(mode), fireqos)).map((w) => `warning: traffic shaping: ${w}`));
+  }
   await writeNextPlan(context.root, plan);
   const out = planPaths(context.root).next;
   const s = plan.summary;
