@@ -41,7 +41,7 @@ describe.skipIf(why)('apply --confirm outlives its own process', () => {
   const started = new Set<number>();
 
   const markers = async (): Promise<{ v4: number[]; v6: number[] }> => {
-    const find = (save: string) => [...save.matchAll(/-A OUTPUT -p udp -m udp --dport (4100\d) -j ACCEPT/g)].map((m) => Number(m[1]));
+    const find = (save: string) => [...save.matchAll(/-A (?:gatehouse-)?OUTPUT -p udp -m udp --dport (4100\d) -j ACCEPT/g)].map((m) => Number(m[1]));
     const [v4, v6] = await Promise.all(['iptables-save', 'ip6tables-save'].map((c) => execa('ip', ['netns', 'exec', ns, c]).then((r) => r.stdout)));
     return { v4: find(v4!), v6: find(v6!) };
   };

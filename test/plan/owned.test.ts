@@ -58,6 +58,7 @@ COMMIT
 :DOCKER-USER - [0:0]
 :gone-chain - [0:0]
 :gatehouse-FORWARD - [0:0]
+:gatehouse-state-000000000000 - [0:0]
 -A FORWARD -j DOCKER-USER
 -A FORWARD -j gatehouse-FORWARD
 -A FORWARD -o docker0 -j DOCKER
@@ -134,6 +135,18 @@ describe('the full script (from whatever the kernel holds)', () => {
     expect(lines.indexOf('-X gone-chain')).toBeGreaterThan(lines.indexOf('-D FORWARD -j gatehouse-FORWARD'));
     expect(lines).toContain(':INPUT DROP [0:0]');
     expect(lines.filter((l) => l.startsWith('*'))).toEqual(['*nat', '*filter']);
+  });
+});
+
+describe('upgrading from a Gatehouse that restored whole tables', () => {
+  it('a table with chains of the plan before but no state chain was all Gatehouse’s: its built-in chains are emptied first', () => {
+    const legacy = parseSave(plan().replace('*filter', '# old\n*filter'));
+    const script = fullScript(parseLayout(plan(), 'r'), legacy, [parseLayout(plan(), 'r')]).split('\n');
+    expect(script).toContain('-F FORWARD');
+    expect(script).toContain('-F POSTROUTING');
+    expect(script.filter((l) => l.startsWith('-D '))).toEqual([]);
+    // After a reboot (nothing of Gatehouse's in the kernel) nothing is emptied: other tools' rules stay.
+    expect(fullScript(parseLayout(plan(), 'r'), parseSave(kernel.replace(/gatehouse-state-0+/g, 'x'))).split('\n')).not.toContain('-F FORWARD');
   });
 });
 

@@ -290,6 +290,11 @@ function tableNames(layouts: readonly Layout[], kernel?: Map<string, KernelTable
  */
 export function fullScript(layout: Layout, kernel: Map<string, KernelTable>, others: readonly Layout[] = []): string {
   const out: string[] = [];
+  // Chains of Gatehouse's plans but none named gatehouse- in any table (no state chain, no hook targets):
+  // loaded by a Gatehouse that restored whole tables, whose rules sit right in the built-in chains. Those
+  // tables were all Gatehouse's: their built-in chains are emptied. (After a reboot nothing is there at all.)
+  const all = [...kernel].flatMap(([t, k]) => [...k.chains].map((c) => ({ t, c })));
+  const legacy = !all.some(({ c }) => c.startsWith(OWNED_PREFIX)) && all.some(({ t, c }) => !isBuiltin(t, c) && ownerOf(t, [layout, ...others])(c));
   for (const name of tableNames([layout], kernel)) {
     const want = layout.tables.find((t) => t.table === name);
     const have = kernel.get(name) ?? { policies: new Map(), chains: new Set<string>(), rules: new Map() };
@@ -302,8 +307,10 @@ export function fullScript(layout: Layout, kernel: Map<string, KernelTable>, oth
     for (const chain of keep) out.push(`:${chain} - [0:0]`);
     for (const chain of gone) out.push(`:${chain} - [0:0]`);
     for (const [chain, policy] of want?.policies ?? []) out.push(`:${chain} ${policy} [0:0]`);
+    if (legacy) for (const chain of BUILTIN_CHAINS[name] ?? []) if ((have.rules.get(chain) ?? []).length > 0) out.push(`-F ${chain}`);
     // Every jump to a chain of Gatehouse's from a built-in or shared chain goes; the hooks come back first.
     for (const chain of [...(BUILTIN_CHAINS[name] ?? []), ...(SHARED_CHAINS[name] ?? [])]) {
+      if (legacy && isBuiltin(name, chain)) continue;
       for (const rest of have.rules.get(chain) ?? []) {
         const target = jumpTarget(rest);
         if (target !== undefined && owned(target) && !isShared(name, target)) out.push(`-D ${chain} ${rest}`);
@@ -311,7 +318,7 @@ export function fullScript(layout: Layout, kernel: Map<string, KernelTable>, oth
     }
     if (want) {
       for (const rules of want.chains.values()) out.push(...rules);
-      for (const j of want.sharedJumps) if (!(have.rules.get(j.chain) ?? []).includes(j.rule)) out.push(`-I ${j.chain} 1 ${j.rule}`);
+      for (const j of want.sharedJumps) if (legacy || !(have.rules.get(j.chain) ?? []).includes(j.rule)) out.push(`-I ${j.chain} 1 ${j.rule}`);
       for (const h of want.hooks) out.push(`-I ${h.chain} 1 -j ${h.wrapper}`);
     }
     for (const chain of gone) out.push(`-X ${chain}`);
