@@ -52,7 +52,8 @@ import {
   writePending,
 } from './confirm.js';
 import { describeTransition, recoverInterrupted } from './recover.js';
-import { type KernelRunner, createKernelRunner } from './runner.js';
+import { explainingRefusals } from './refusal.js';
+import { type KernelRunner, NETNS_RUN_DIR, createKernelRunner } from './runner.js';
 import { createScratch, sweepStaleScratch } from './scratch.js';
 
 export interface KernelOptions {
@@ -199,7 +200,12 @@ async function settleExpired(root: string, state: StoreState, options: SettleOpt
     return state;
   }
   if (!options.now && !pendingExpired(pending)) return state;
-  const kernel: KernelOptions = { mode: parseApplyMode(pending.mode), ...(options.env ? { env: options.env } : {}), log: options.log };
+  const mode = parseApplyMode(pending.mode);
+  if (mode.kind === 'netns' && !(await exists(join(NETNS_RUN_DIR, mode.name)))) {
+    await endPending(root, pending, 'dropped', options.by, `its target ${pending.mode} no longer exists, so there is nothing to roll back`);
+    return state;
+  }
+  const kernel: KernelOptions = { mode, ...(options.env ? { env: options.env } : {}), log: options.log };
   let message: string;
   try {
     message = (await rollbackLocked(root, kernel, state, pending.previous, !options.now)).message;
@@ -236,7 +242,8 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
   const paths = planPaths(root);
   const source = options.planDir ?? paths.next;
   const plan = await readPlan(source);
-  const runner = runnerFor(options);
+  // A line the kernel refuses is reported with the file, line and record it came from.
+  const runner = explainingRefusals(runnerFor(options), plan.plan.origins);
   await runner.preflight(commandsForParts(plan));
 
   if (options.mode.kind === 'dry-run') {
@@ -371,6 +378,9 @@ async function rollbackLocked(root: string, options: KernelOptions, state: Store
   await stopParts(runner, current);
   await clearRecords(currentDir);
   await writeJson(join(currentDir, 'stopped.json'), stoppedRecord(options.mode));
+  // It stays plan/current (nothing else to point at), marked so that `gatehouse start` at the
+  // next boot loads its stopped ruleset instead of applying what was rolled back.
+  await writeJson(join(currentDir, REJECTED_MARK), { at: new Date().toISOString(), why: 'rolled back with no plan before it' });
   await writeState(root, { slots: state.slots });
   return { restored: 'stopped', message: 'there was no previous plan, so the stopped ruleset is loaded (closed, not open)' };
 }
@@ -446,6 +456,9 @@ export async function rollBackUnconfirmed(root: string, options: { env?: NodeJS.
     return last?.token === pending.token ? last : undefined;
   });
 }
+
+/** In a plan directory: the plan was rolled back (unconfirmed) with nothing before it; never apply it unasked. */
+export const REJECTED_MARK = 'rejected.json';
 
 /** Puts every part of the current plan in its stopped state (the stopped rulesets: stoppedrules). */
 export async function stopFirewall(root: string, options: KernelOptions): Promise<void> {

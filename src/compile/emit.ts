@@ -4,7 +4,7 @@
  */
 import { GatehouseError } from '../errors/index.js';
 import type { IpsetDefinition, RuntimeIpset } from '../plan/index.js';
-import type { Chain, Match, Ruleset, Target } from './ir.js';
+import type { Chain, IrRule, Match, Ruleset, Target } from './ir.js';
 
 const TABLE_ORDER = ['raw', 'mangle', 'nat', 'filter'];
 
@@ -165,6 +165,13 @@ export function emitRuleset(ruleset: Ruleset): string {
     out.push('COMMIT\n');
   }
   return out.toString();
+}
+
+/** One rule as emitChain writes it (without the newline): what origins.json keys rules by. */
+export function ruleText(chain: string, rule: IrRule): string {
+  let text = `-A ${chain} `;
+  for (const m of rule.matches) text += renderMatch(m) + ' ';
+  return text + renderTarget(rule.target);
 }
 
 function emitChain(chain: Chain, out: Text): void {

@@ -15,6 +15,7 @@ import {
   type FamilyContext,
   type FamilyRule,
 } from './context.js';
+import { originOf } from './origins.js';
 import { TableBuilder, type Match, type Table, type Target } from './ir.js';
 import { resolvePolicy, rulePairs, standardChainPolicy, type Membership } from './zones.js';
 
@@ -233,7 +234,8 @@ export function buildFilter(ctx: FamilyContext): FilterResult {
 
   // Rules, in file order: blrules and the early sections before the conntrack accept.
   const preChains = new Set<string>();
-  const addRule = (rule: Rule, index: number, stage: 'bl' | 'pre' | 'main') => {
+  const addRule = (rule: Rule, index: number, stage: 'bl' | 'pre' | 'main') => t.from(originOf(config, rule), () => addRuleFrom(rule, index, stage));
+  const addRuleFrom = (rule: Rule, index: number, stage: 'bl' | 'pre' | 'main') => {
     const fr = ruleInFamily(rule, ctx);
     if (!fr) return;
     const target = filterTarget(rule, ctx);
@@ -284,8 +286,10 @@ export function buildFilter(ctx: FamilyContext): FilterResult {
           : policy.verdict === 'REJECT'
             ? { kind: 'jump', chain: REJECT_CHAIN }
             : { kind: 'RETURN' };
-    addPolicyDefaults(t, ctx, pair, policy.verdict);
-    addWithLog(t, config, pair, [], target, policy.log, { chain: pair, disposition: policy.verdict });
+    t.from(policy.place && originOf(config, { place: policy.place }), () => {
+      addPolicyDefaults(t, ctx, pair, policy.verdict);
+      addWithLog(t, config, pair, [], target, policy.log, { chain: pair, disposition: policy.verdict });
+    });
     pairRules[pair] = t.chain(pair).rules.length;
   }
 

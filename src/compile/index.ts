@@ -19,10 +19,12 @@ import { addMaclist, buildNat, type NatCounts } from './nat.js';
 import { addRouteFilter } from './routefilter.js';
 import { buildStopped } from './stopped.js';
 import { buildZoneModel } from './zones.js';
+import { planOrigins } from './origins.js';
 
 export type { CompileOptions, InterfaceAddresses } from './context.js';
-export type { Chain, IrRule, Match, Ruleset, Table, Target } from './ir.js';
-export { emitRuleset } from './emit.js';
+export type { Chain, IrRule, Match, RuleOrigin, Ruleset, Table, Target } from './ir.js';
+export { emitRuleset, ruleText } from './emit.js';
+export { originOf, planOrigins, recordOfComment } from './origins.js';
 export * from './routing.js';
 export { type BlocklistSet, blocklistSets, blocklistSetName, blocklistChainName, withBlocklist } from './blocklist.js';
 export { MANGLE_CHAINS } from './mangle.js';
@@ -181,6 +183,7 @@ export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, op
     },
     summary,
     inputs,
+    origins: planOrigins(four.ruleset, six.ruleset),
     rulesets: { v4: four.ruleset, v6: six.ruleset, stoppedV4: four.stopped, stoppedV6: six.stopped },
   };
 }

@@ -47,9 +47,22 @@ export type Target =
   /** Copies the bits under mask from the packet mark to the connection mark (save) or back (restore). */
   | { kind: 'SAVEMARK' | 'RESTOREMARK'; mask: number };
 
+/**
+ * Where a rule came from: the Shorewall-style file and line, and the database record a
+ * fragment wrote that line from (`fwrules/17`), when the line says so. Rules the compiler
+ * adds on its own (state rules, interface dispatch) have none.
+ */
+export interface RuleOrigin {
+  /** The file as the compile read it (its directory included). */
+  file: string;
+  line: number;
+  record?: string;
+}
+
 export interface IrRule {
   matches: Match[];
   target: Target;
+  origin?: RuleOrigin;
 }
 
 export interface Chain {
@@ -82,6 +95,8 @@ export const BUILTIN_CHAINS: Record<TableName, string[]> = {
 /** A table under construction: chains in creation order, built-ins first. */
 export class TableBuilder {
   private readonly chains = new Map<string, Chain>();
+  /** Given to every rule added while it is set (see `from`). */
+  private origin: RuleOrigin | undefined;
 
   constructor(
     readonly name: TableName,
@@ -106,7 +121,18 @@ export class TableBuilder {
   }
 
   add(chain: string, matches: Match[], target: Target): void {
-    this.chain(chain).rules.push({ matches, target });
+    this.chain(chain).rules.push(this.origin ? { matches, target, origin: this.origin } : { matches, target });
+  }
+
+  /** Runs `work` with every rule it adds marked as coming from `origin`. */
+  from<T>(origin: RuleOrigin | undefined, work: () => T): T {
+    const before = this.origin;
+    this.origin = origin;
+    try {
+      return work();
+    } finally {
+      this.origin = before;
+    }
   }
 
   build(): Table {

@@ -7,6 +7,7 @@
 import type { MangleChainName, MangleEnd, MangleEntry } from '../shorewall/index.js';
 import { forFamily } from './addresses.js';
 import { type FamilyContext, product, protocolAlternatives } from './context.js';
+import { originOf } from './origins.js';
 import type { Match, TableBuilder, Target } from './ir.js';
 
 /** Shorewall's names for the chains that hold the mangle file's entries. */
@@ -76,7 +77,9 @@ export function addMangleEntries(t: TableBuilder, ctx: FamilyContext): void {
     const alternatives = entryMatches(entry, ctx);
     if (!alternatives) continue;
     const target = targetOf(entry);
-    for (const matches of alternatives) t.add(MANGLE_CHAINS[entry.chain], matches, target);
+    t.from(originOf(ctx.config, entry), () => {
+      for (const matches of alternatives) t.add(MANGLE_CHAINS[entry.chain], matches, target);
+    });
   }
   for (const hook of HOOK_ORDER) t.add(hook, [], { kind: 'jump', chain: MANGLE_CHAINS[hook] });
 }

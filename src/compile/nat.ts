@@ -4,6 +4,7 @@
  */
 import type { Family, Rule } from '../shorewall/index.js';
 import { addressAlternatives, forFamily } from './addresses.js';
+import { originOf } from './origins.js';
 import { addWithLog, dispositionOf, extraMatches, placeError, product, protocolAlternatives, ruleInFamily, type FamilyContext, type FamilyRule } from './context.js';
 import { REJECT_CHAIN } from './filter.js';
 import { TableBuilder, type Match, type Table } from './ir.js';
@@ -85,9 +86,11 @@ export function buildNat(ctx: FamilyContext): { table: Table; counts: NatCounts 
     if (!(entry.external.includes(':') ? family === 6 : family === 4)) continue;
     const inIf = entry.allInterfaces ? [] : [{ kind: 'inInterface' as const, name: entry.interface }];
     const outIf = entry.allInterfaces ? [] : [{ kind: 'outInterface' as const, name: entry.interface }];
-    t.add('PREROUTING', [...inIf, { kind: 'destination', address: entry.external }], { kind: 'DNAT', to: entry.internal });
-    t.add('POSTROUTING', [...outIf, { kind: 'source', address: entry.internal }], { kind: 'SNAT', to: entry.external });
-    if (entry.local) t.add('OUTPUT', [{ kind: 'destination', address: entry.external }], { kind: 'DNAT', to: entry.internal });
+    t.from(originOf(config, entry), () => {
+      t.add('PREROUTING', [...inIf, { kind: 'destination', address: entry.external }], { kind: 'DNAT', to: entry.internal });
+      t.add('POSTROUTING', [...outIf, { kind: 'source', address: entry.internal }], { kind: 'SNAT', to: entry.external });
+      if (entry.local) t.add('OUTPUT', [{ kind: 'destination', address: entry.external }], { kind: 'DNAT', to: entry.internal });
+    });
     counts.oneToOne++;
   }
 
@@ -118,9 +121,11 @@ export function buildNat(ctx: FamilyContext): { table: Table; counts: NatCounts 
       for (const iface of ifaces) {
         const inMatch: Match[][] = [iface === undefined ? [] : [{ kind: 'inInterface', name: iface }]];
         const origdest = origdestForNat(fr, ctx, iface);
-        for (const alt of product([inMatch, source, origdest, protocols], extra)) {
-          addWithLog(t, config, chain, alt, target, target.kind === 'RETURN' ? undefined : rule.log, { chain: `${zone}-dnat`, disposition });
-        }
+        t.from(originOf(config, rule), () => {
+          for (const alt of product([inMatch, source, origdest, protocols], extra)) {
+            addWithLog(t, config, chain, alt, target, target.kind === 'RETURN' ? undefined : rule.log, { chain: `${zone}-dnat`, disposition });
+          }
+        });
       }
     }
     if (target.kind === 'DNAT') counts.dnat++;
@@ -167,7 +172,7 @@ export function buildNat(ctx: FamilyContext): { table: Table; counts: NatCounts 
       od,
       protocolAlternatives(family, entry.proto, entry.dports),
     ])) {
-      t.add('POSTROUTING', [...alt, ...comment], target);
+      t.from(originOf(config, entry), () => t.add('POSTROUTING', [...alt, ...comment], target));
     }
     if (action.kind === 'MASQUERADE') counts.masquerade++;
     if (action.kind === 'SNAT') counts.snat++;
@@ -192,9 +197,11 @@ export function addMaclist(t: TableBuilder, ctx: FamilyContext): void {
       }
       const target =
         entry.disposition === 'ACCEPT' ? { kind: 'RETURN' as const } : entry.disposition === 'DROP' ? { kind: 'DROP' as const } : { kind: 'jump' as const, chain: REJECT_CHAIN };
-      for (const alt of addressAlternatives(addresses, 'src', family, ctx.sets)) {
-        addWithLog(t, config, chain, [{ kind: 'mac', mac: entry.mac }, ...alt], target, entry.log, { chain, disposition: entry.disposition });
-      }
+      t.from(originOf(config, entry), () => {
+        for (const alt of addressAlternatives(addresses, 'src', family, ctx.sets)) {
+          addWithLog(t, config, chain, [{ kind: 'mac', mac: entry.mac }, ...alt], target, entry.log, { chain, disposition: entry.disposition });
+        }
+      });
     }
     const disposition = config.settings.maclistDisposition;
     if (disposition !== 'ACCEPT') {

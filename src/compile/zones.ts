@@ -3,7 +3,7 @@
  * which zone pairs a rule names, and the policy of each pair.
  */
 import { GatehouseError } from '../errors/index.js';
-import type { AddressList, Family, PolicyVerdict, ShorewallConfig, ZoneSelector } from '../shorewall/index.js';
+import type { AddressList, Family, PolicyVerdict, ShorewallConfig, SourcePlace, ZoneSelector } from '../shorewall/index.js';
 import { forFamily } from './addresses.js';
 
 /** A zone's presence on one interface, optionally limited to addresses (from hosts). */
@@ -19,6 +19,8 @@ export interface Membership {
 export interface ResolvedPolicy {
   verdict: PolicyVerdict;
   log?: string;
+  /** The policy line that decided, when one did. */
+  place?: SourcePlace;
 }
 
 export interface ZoneModel {
@@ -102,7 +104,7 @@ export function resolvePolicy(config: ShorewallConfig, model: ZoneModel, source:
       const explicit = p.source.kind === 'zones' && p.dest.kind === 'zones' && (p.source.names.length === 1 && p.dest.names.length === 1);
       if (!explicit && !p.source.includeIntra && !p.dest.includeIntra) continue;
     }
-    return p.log === undefined ? { verdict: p.policy } : { verdict: p.policy, log: p.log };
+    return p.log === undefined ? { verdict: p.policy, place: p.place } : { verdict: p.policy, log: p.log, place: p.place };
   }
   if (source === dest) return { verdict: 'ACCEPT' };
   throw new GatehouseError(`no policy for traffic from ${source} to ${dest}`, {

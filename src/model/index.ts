@@ -95,7 +95,7 @@ export function buildModel(input: Record<string, Database>, options: BuildModelO
   const dbs = withoutPrototypes(input);
   const configuration = dbs['configuration'] ?? {};
   const settings = readSettings(configuration);
-  const view = readNetwork(dbs['networks'] ?? {}, warn);
+  const view = readNetwork(dbs['networks'] ?? {});
   const objects = objectResolver(view, dbs);
   const services = serviceResolver(dbs);
   // Asked only when a rule has a time window: the first use of Intl costs ~12 ms in a fresh process.

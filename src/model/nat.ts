@@ -104,7 +104,7 @@ export function buildPortForwards(
     let allow = '';
     if (allowText !== undefined) {
       const items = allowText.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      allow = ':' + items.flatMap((item) => {
+      const listed = items.flatMap((item) => {
         const negated = item.startsWith('!');
         const text = negated ? item.slice(1) : item;
         // host;K, host-group;K, cidr;K, iprange;K name their addresses; literals stand for themselves.
@@ -113,9 +113,13 @@ export function buildPortForwards(
           if (!parsed || parsed.family !== family) {
             throw new GatehouseError(`Allow item '${item}' is not ${family === 'ipv4' ? 'IPv4' : 'IPv6'} like DstHost`, { place: place('Allow'), hint: 'list addresses, networks or host objects of the DstHost family, optionally prefixed by ! to exclude' });
           }
-          return (negated ? '!' : '') + shorewallText(parsed);
+          return { negated, text: shorewallText(parsed) };
         });
-      }).join(',');
+      });
+      // Shorewall's forms: `a,b` the sources, `!c,d` everyone but those, `a,b!c,d` the first except the second.
+      const included = listed.filter((l) => !l.negated).map((l) => l.text);
+      const excluded = listed.filter((l) => l.negated).map((l) => l.text);
+      allow = ':' + included.join(',') + (excluded.length > 0 ? '!' + excluded.join(',') : '');
     }
     const oriDstText = propOf(portforward, key, 'OriDst');
     let origdest = redAddresses[family].join(',');

@@ -15,7 +15,7 @@ import {
   prefixOfNetmask,
 } from './addresses.js';
 import { propOf } from './settings.js';
-import type { InterfaceAddress, ModelWarning, NetworkInterface, ZoneDefinition } from './types.js';
+import type { InterfaceAddress, NetworkInterface, ZoneDefinition } from './types.js';
 
 export { zoneOfRole };
 
@@ -34,8 +34,6 @@ export interface NetworkView {
   lookup: ZoneNetwork[];
   /** Trusted networks (`network` records), as CIDR per family. */
   trusted: Record<Family, string[]>;
-  /** Zone records left out, key -> why (no usable Interface): NethServer skips them too. */
-  skippedZones: Map<string, string>;
   mode: 'gateway' | 'server';
 }
 
@@ -74,7 +72,7 @@ function interfaceAddress(
   return { address: { address: ip.ip.toString(), network: plainText(network), record: key }, network };
 }
 
-export function readNetwork(networks: Database, warn: (w: ModelWarning) => void = () => {}): NetworkView {
+export function readNetwork(networks: Database): NetworkView {
   // The same clashes db refuses, for records written by hand or imported before.
   const clashes = zoneClashes(networks);
   if (clashes.length > 0) {
@@ -123,23 +121,18 @@ export function readNetwork(networks: Database, warn: (w: ModelWarning) => void 
   }
 
   const zoneRecords = new Map<string, { zone: string; interface: string; network: ParsedAddress & { kind: 'network' } }>();
-  const skippedZones = new Map<string, string>();
   const zoneNetworks: ZoneNetwork[] = [];
   for (const key of keys) {
     if (networks[key]?.type !== 'zone') continue;
     const zone = key.slice(0, 5);
     const ifaceName = propOf(networks, key, 'Interface');
     if (ifaceName === undefined || !byName.has(ifaceName)) {
-      // A zone attached to nothing holds no host: leaving it out changes no verdict by itself
-      // (its hosts stay in their interface's zone), as NethServer does. Rules naming it are
-      // then skipped (ACCEPT) or fail the event (DROP/REJECT) like any stale reference.
-      const why = ifaceName === undefined ? 'has no Interface' : `names Interface '${ifaceName}', which is not a configured interface`;
-      skippedZones.set(key, why);
-      warn({
-        place: { db: 'networks', key, prop: 'Interface' },
-        message: `zone record skipped: it ${why} (set Interface to one of: ${[...byName.keys()].join(', ') || '(no interface has a role)'})`,
-      });
-      continue;
+      // Skipping it would put its hosts in their interface's zone, with that zone's access:
+      // fail, so the running firewall stays as it was. (db refuses a zone without Interface.)
+      throw new GatehouseError(
+        ifaceName === undefined ? 'a zone record needs Interface' : `Interface '${ifaceName}' is not a configured interface (it has no role, or no longer exists)`,
+        { place: { db: 'networks', key, prop: 'Interface' }, hint: `use one of: ${[...byName.keys()].join(', ') || '(no interface has a role)'}, or delete the zone record` },
+      );
     }
     const networkText = propOf(networks, key, 'Network');
     const network = networkText === undefined ? undefined : parseHostOrNetwork(networkText);
@@ -186,7 +179,6 @@ export function readNetwork(networks: Database, warn: (w: ModelWarning) => void 
     zoneRecords,
     lookup: [...zoneNetworks, ...interfaceNetworks],
     trusted,
-    skippedZones,
     mode: interfaces.some((i) => i.role === 'red') ? 'gateway' : 'server',
   };
 }

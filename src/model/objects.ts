@@ -160,11 +160,7 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
       }
       case 'zone': {
         const zone = view.zoneRecords.get(key);
-        if (!zone) {
-          const skipped = view.skippedZones.get(key);
-          if (skipped !== undefined) throw new GatehouseError(`refers to zone '${key}', whose record is skipped: it ${skipped}`, { place, hint: `set networks/${key}/Interface` });
-          throw missing(place, `zone '${key}'`, 'create a zone record in the networks database or fix the reference');
-        }
+        if (!zone) throw missing(place, `zone '${key}'`, 'create a zone record in the networks database or fix the reference');
         return [{ zone: zone.zone, family: zone.network.family, addresses: [], plain: [] }];
       }
       case 'mac': {

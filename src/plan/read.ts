@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import type { AnyPlanPart, PlanPart } from './part.js';
 import { PLAN_PARTS } from './parts/index.js';
+import { ORIGINS_FILE, parseOrigins } from './origins.js';
 import { MANIFEST_FILE, type Plan, type PlanInputs, type PlanManifest, SUMMARY_FILE } from './types.js';
 
 export function sha256(text: string): string {
@@ -130,8 +131,14 @@ export function parsePlan(dir: string, files: Readonly<Record<string, string>>):
     own[SUMMARY_FILE] = files[SUMMARY_FILE];
     digests[SUMMARY_FILE] = sha256(files[SUMMARY_FILE]);
   }
+  // Only for messages: an unreadable origins.json is no reason to refuse the plan.
+  const origins = files[ORIGINS_FILE] === undefined ? undefined : parseOrigins(files[ORIGINS_FILE]);
+  if (files[ORIGINS_FILE] !== undefined) {
+    own[ORIGINS_FILE] = files[ORIGINS_FILE];
+    digests[ORIGINS_FILE] = sha256(files[ORIGINS_FILE]);
+  }
   const inputs: PlanInputs = manifest?.inputs ?? {};
-  return { dir, plan: { parts: planParts, summary, inputs }, parts, files: own, digests };
+  return { dir, plan: { parts: planParts, summary, inputs, ...(origins ? { origins } : {}) }, parts, files: own, digests };
 }
 
 async function readIfPresent(path: string): Promise<string | undefined> {
@@ -144,7 +151,7 @@ async function readIfPresent(path: string): Promise<string | undefined> {
 /** One read of the directory; undefined when a file did not match the manifest (the directory changed meanwhile). */
 async function readOnce(dir: string): Promise<Record<string, string> | undefined> {
   const manifestText = await readIfPresent(join(dir, MANIFEST_FILE));
-  const names = new Set([SUMMARY_FILE, ...PLAN_PARTS.flatMap((p) => p.files)]);
+  const names = new Set([SUMMARY_FILE, ORIGINS_FILE, ...PLAN_PARTS.flatMap((p) => p.files)]);
   let manifest: PlanManifest | undefined;
   if (manifestText !== undefined) {
     try {

@@ -4,6 +4,7 @@
  * side, `summary.json`, and `plan.json` (the manifest: parts, inputs and file digests).
  */
 import type { InterfaceAddresses } from '../compile/index.js';
+import type { PlanOrigins } from './origins.js';
 
 export type { InterfaceAddresses };
 
@@ -34,6 +35,8 @@ export interface Plan {
   /** What the compiler reports (counts, notes), kept as summary.json. */
   summary: unknown;
   inputs: PlanInputs;
+  /** Where each compiled rule came from (origins.json); absent in plans made by hand. */
+  origins?: PlanOrigins;
 }
 
 /** `plan.json`: which parts the directory holds, what went in, and a digest of every file. */

@@ -34,7 +34,7 @@ describe('gatehouse compile', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/IPv4: \d+ chains, \d+ rules; NAT: 4 DNAT/);
     const next = join(root, 'var/lib/gatehouse/plan/next');
-    expect(readdirSync(next).sort()).toEqual(['ipsets', 'plan.json', 'rules.v4', 'rules.v6', 'stopped.v4', 'stopped.v6', 'summary.json', 'sysctl.conf']);
+    expect(readdirSync(next).sort()).toEqual(['ipsets', 'origins.json', 'plan.json', 'rules.v4', 'rules.v6', 'stopped.v4', 'stopped.v6', 'summary.json', 'sysctl.conf']);
     expect(readFileSync(join(next, 'rules.v4'), 'utf8')).toBe(readFileSync(join(GOLDEN_DIR, 'gateway/rules.v4'), 'utf8'));
   });
 
@@ -43,6 +43,16 @@ describe('gatehouse compile', () => {
     gatehouse(['compile', '--root', root, '--out', join(root, 'a')]);
     gatehouse(['compile', '--root', root, '--out', join(root, 'b')]);
     for (const f of readdirSync(join(root, 'a'))) expect(readFileSync(join(root, 'b', f), 'utf8')).toBe(readFileSync(join(root, 'a', f), 'utf8'));
+  });
+
+  it('--explain lists every rule compiled from a line with its file and line', () => {
+    const root = rootWith('gateway');
+    const r = gatehouse(['compile', '--root', root, '--check', '--explain']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^IPv4: \d+ rules from the files$/m);
+    const listed = r.stdout.split('\n').filter((l) => l.startsWith('  /'));
+    expect(listed.length).toBeGreaterThan(5);
+    for (const l of listed) expect(l).toMatch(new RegExp(`^  ${join(root, 'etc/shorewall')}/(rules|policy|snat|nat|mangle|maclist|blrules):\\d+( \\([a-z]+/[^)]+\\))?  (filter|nat|mangle|raw)  -A `));
   });
 
   it('--check validates and writes nothing', () => {

@@ -61,7 +61,7 @@ describe('bad values are refused with db, key, prop and what is valid', () => {
   });
 
   it('a zone name of 6 characters is refused', () => {
-    expect(problemLine('networks', 'guests', { type: 'zone', props: { Interface: 'eth3' } })).toMatch(
+    expect(problemLine('networks', 'guests', { type: 'zone', props: { Interface: 'eth3', Network: '192.168.9.0/24' } })).toMatch(
       /^networks\/guests: 'guests' is not a valid key for a zone record \(a zone name of at most 5 characters/,
     );
   });

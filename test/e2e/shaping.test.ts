@@ -189,6 +189,15 @@ describe.skipIf(skip)('traffic shaping in the lab, measured', { timeout: 600_000
     expect(up(await measureLow())).toBe(true);
   });
 
+  it('gatehouse stop clears shaping; the next firewall-adjust brings it back', async () => {
+    const stop = await gh.gatehouse(['stop', '--apply', `netns:${lab.ns.gw}`]);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(await lab.exec('gw', 'tc', ['qdisc', 'show'])).not.toMatch(/htb|ingress/);
+    expect(await lab.exec('gw', 'ip', ['-o', 'link', 'show'])).not.toMatch(/ifb/);
+    await gh.adjust();
+    expect(await lab.exec('gw', 'tc', ['class', 'show', 'dev', 'red0'])).toMatch(/rate 100Kbit ceil 2Mbit/);
+  });
+
   it('clearing the bandwidths removes every qdisc and the IFB', async () => {
     await gh.db('networks', 'delprop', 'red0', 'FwInBandwidth', 'FwOutBandwidth');
     await gh.adjust();

@@ -121,6 +121,8 @@ export async function createLab(): Promise<Lab> {
       await agent.then((a) => a.child.kill('SIGKILL')).catch(() => undefined);
     }
     for (const name of Object.values(ns)) await execa('ip', ['netns', 'del', name], { reject: false });
+    // The FireQOS state Gatehouse keeps per target (when a test shaped the gateway).
+    await execa('rm', ['-rf', `/run/gatehouse/fireqos/netns-${ns.gw}`], { reject: false });
     process.off('exit', onExit);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

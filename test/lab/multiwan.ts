@@ -58,6 +58,8 @@ export async function createMultiWanLab(): Promise<MultiWanLab> {
     destroyed = true;
     for (const agent of agents.values()) await agent.then((a) => a.child.kill('SIGKILL')).catch(() => undefined);
     for (const name of Object.values(ns)) await execa('ip', ['netns', 'del', name], { reject: false });
+    // The FireQOS state Gatehouse kept for the gateway namespace (when a test shaped it).
+    await execa('rm', ['-rf', `/run/gatehouse/fireqos/netns-${ns.gw}`], { reject: false });
     process.off('exit', onExit);
   };
 

@@ -87,12 +87,14 @@ describe('a DROP or REJECT rule that cannot be built fails the event (skipping i
   });
 
 
-  it('a DROP rule naming a zone record that is skipped (no usable Interface) fails, saying why the zone is missing', () => {
-    const e = failure({
-      networks: { ...networks, lab: { type: 'zone', props: { Interface: 'eth9', Network: '10.0.0.0/24' } } },
-      fwrules: { '4': { type: 'rule', props: { Src: 'zone;lab', Dst: 'role;red', Action: 'drop', Service: '25' } } },
-    });
-    expect(e.format()).toBe("fwrules/4/Src: refers to zone 'lab', whose record is skipped: it names Interface 'eth9', which is not a configured interface (set networks/lab/Interface)");
+  it('a zone record whose Interface is not a configured interface fails the event (skipping it would widen its hosts\' access)', () => {
+    const e = failure({ networks: { ...networks, lab: { type: 'zone', props: { Interface: 'eth9', Network: '10.0.0.0/24' } } } });
+    expect(e.format()).toBe("networks/lab/Interface: Interface 'eth9' is not a configured interface (it has no role, or no longer exists) (use one of: eth0, eth1, or delete the zone record)");
+  });
+
+  it('a zone record without Interface fails the event (db refuses it too)', () => {
+    const e = failure({ networks: { ...networks, lab: { type: 'zone', props: { Network: '10.0.0.0/24' } } } });
+    expect(e.format()).toBe('networks/lab/Interface: a zone record needs Interface (set Interface)');
   });
 
   it('an unknown Policy value names the prop and the valid values', () => {
@@ -120,16 +122,6 @@ describe('an ACCEPT rule, port forward or NAT entry that cannot be built is skip
       "fwrules/7/Service: ACCEPT rule skipped: refers to service 'nope', which does not exist (create it in the fwservices database (Protocol, Ports) or fix the reference)",
     ]);
     expect(model.v4.rules.rules.map((g) => g.comment)).toEqual(['RULE 6']);
-  });
-
-  it('a zone record without a usable Interface (NethServer skips it), and the ACCEPT rule naming it', () => {
-    expect(warningsOf({
-      networks: { ...networks, lab: { type: 'zone', props: { Network: '10.0.0.0/24' } } },
-      fwrules: { '7': { type: 'rule', props: { Src: 'zone;lab', Dst: 'role;red', Action: 'accept' } } },
-    })).toEqual([
-      'networks/lab/Interface: zone record skipped: it has no Interface (set Interface to one of: ' + Object.keys(networks).filter((k) => networks[k]!.type !== 'zone').sort().join(', ') + ')',
-      "fwrules/7/Src: ACCEPT rule skipped: refers to zone 'lab', whose record is skipped: it has no Interface (set networks/lab/Interface)",
-    ]);
   });
 
   it('a port forward to a missing host', () => {
@@ -182,5 +174,23 @@ describe('defaults and status', () => {
 
   it('no red interface means server mode', () => {
     expect(buildModel({ networks: { eth0: networks['eth0']! } }, { timeZone: 'UTC' }).mode).toBe('server');
+  });
+});
+
+describe("a port forward's Allow with ! items means what db documents (! excludes)", () => {
+  const forward = (allow: string) =>
+    buildModel({
+      networks: { ...networks, eth1: { type: 'ethernet', props: { role: 'red', bootproto: 'none', ipaddr: '203.0.113.2', netmask: '255.255.255.0' } } },
+      portforward: { '3': { type: 'pf', props: { Proto: 'tcp', Src: '2222', Dst: '22', DstHost: '192.168.1.10', Allow: allow, status: 'enabled' } } },
+    }, { timeZone: 'UTC' }).v4.rules.portForwards[0]!.rows[0]!.fields!['source'];
+
+  it('networks with an excluded address: the first except the second (not everyone but the network)', () => {
+    expect(forward('!203.0.113.9,198.51.100.0/24')).toBe('net:198.51.100.0/24!203.0.113.9');
+    expect(forward('198.51.100.0/24,!198.51.100.9')).toBe('net:198.51.100.0/24!198.51.100.9');
+  });
+
+  it('only excluded addresses: everyone but them', () => {
+    expect(forward('!198.51.100.9,!198.51.100.10')).toBe('net:!198.51.100.9,198.51.100.10');
+    expect(forward('!198.51.100.9')).toBe('net:!198.51.100.9');
   });
 });

@@ -108,7 +108,9 @@ describe('db refuses the provider problems the networks database alone shows', (
   it('the interface of a provider losing its red role', () => {
     const db = networks({ isp: rec('provider', { interface: 'eth1' }) });
     db['eth1'] = rec('ethernet', { role: 'green', bootproto: 'dhcp' });
-    expect(crossRecordProblems('networks', db, ['eth1']).map((p) => `${p.key}/${p.prop}: ${p.message}`)).toEqual(['eth1/role: provider isp uses this interface, which must stay red']);
+    expect(crossRecordProblems('networks', db, ['eth1']).map((p) => `${p.key}/${p.prop}: ${p.message}`)).toEqual(['eth1/role: provider isp uses this interface, which must stay a red interface']);
+    db['eth1'] = rec('xdsl-disabled', { role: 'red' });
+    expect(crossRecordProblems('networks', db, ['eth1']).map((p) => `${p.key}/${p.prop ?? ''}: ${p.message}`)).toEqual(['eth1/: provider isp uses this interface, which must stay a red interface']);
   });
 
   it('db set refuses the record and writes nothing; a good provider is taken', async () => {

@@ -15,6 +15,8 @@ import { projectDir } from '../templates/build.js';
 
 const why = labUnavailableReason() ?? (spawnSync('sh', ['-c', 'command -v conntrack']).status === 0 ? undefined : 'conntrack is not installed');
 if (why) console.warn(`skipped multi-WAN lab: ${why}`);
+const shapingWhy = ['iperf3', 'fireqos', 'tc'].find((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+if (!why && shapingWhy) console.warn(`skipped the BindTo measurement: ${shapingWhy} is not installed`);
 
 /** Interval 1 s and 3 losses: a cut provider is down within 3 s of probes, plus the event. */
 const PING_INTERVAL_S = 1;
@@ -194,12 +196,20 @@ describe.skipIf(why)('multi-WAN in the two-ISP lab', () => {
     monitor.stderr!.on('data', (c: Buffer) => (monitorOut += c.toString()));
     await new Promise((r) => setTimeout(r, 1500));
 
+    const pinnedToIsp1 = async (): Promise<string[]> =>
+      (await lab.exec('gw', 'conntrack', ['-L', '-p', 'tcp', '-m', '0x10000/0xf0000']).catch((e: { stdout?: string }) => e.stdout ?? ''))
+        .split('\n')
+        .filter((l) => l.includes('dport=8080'));
+    expect((await pinnedToIsp1()).length, 'LAN connections through isp1 before the cut').toBeGreaterThan(0);
     await lab.cut('isp1');
     const budget = MAX_LOSS * PING_INTERVAL_S * 1000 + FAILOVER_MARGIN_MS;
     const failover = await timeUntil('isp2', budget).catch((e: Error) => {
       throw new Error(`${e.message}\nmonitor:\n${monitorOut}`);
     });
     figures['failover (cut -> first new connection via isp2)'] = `${failover} ms (budget ${budget} ms)`;
+    // wan-uplink-update down forgot the connections pinned to isp1, so theirs start over through isp2.
+    for (let t0 = Date.now(); (await pinnedToIsp1()).length > 0 && Date.now() - t0 < 2000; ) await new Promise((r) => setTimeout(r, 100));
+    expect(await pinnedToIsp1(), 'LAN connections still pinned to the dead isp1').toEqual([]);
     expect(await lab.connect('gw', 'inet', MW.inet, 8080).then(provider), "the firewall's own traffic follows the live provider").toBe('isp2');
 
     await lab.restore('isp1');
@@ -277,6 +287,50 @@ describe.skipIf(why)('multi-WAN in the two-ISP lab', () => {
     monitor.kill('SIGTERM');
     monitor = undefined;
   }, 90_000);
+
+  it.skipIf(shapingWhy)('BindTo limits a traffic class to its red interface: low (ceil 20%, BindTo red0) caps through isp1 only', async () => {
+    const RATE_KBIT = 10_000;
+    const CEIL_TOLERANCE = 0.15;
+    const servers = [5201, 5211].map((port) => spawn('ip', ['netns', 'exec', lab.ns.inet, 'iperf3', '-s', '-p', String(port)], { stdio: 'ignore' }));
+    try {
+      for (const red of ['red0', 'red1']) await db('networks', 'setprop', red, 'FwInBandwidth', String(RATE_KBIT), 'FwOutBandwidth', String(RATE_KBIT));
+      await db('tc', 'setprop', 'low', 'MaxInputRate', '20', 'MaxOutputRate', '20', 'BindTo', 'red0');
+      await db('fwservices', 'set', 'iperf-isp1', 'fwservice', 'Protocol', 'tcp', 'Ports', '5201');
+      await db('fwservices', 'set', 'iperf-isp2', 'fwservice', 'Protocol', 'tcp', 'Ports', '5211');
+      // Both ports in low; a divert rule pins each to one provider.
+      await db('fwrules', 'set', '30', 'rule', 'Src', 'role;green', 'Dst', 'role;red', 'Service', 'fwservice;iperf-isp1', 'Action', 'class;low', 'status', 'enabled', 'Position', '30');
+      await db('fwrules', 'set', '31', 'rule', 'Src', 'role;green', 'Dst', 'role;red', 'Service', 'fwservice;iperf-isp2', 'Action', 'class;low', 'status', 'enabled', 'Position', '31');
+      await db('fwrules', 'set', '32', 'rule', 'Src', '192.168.1.0/24', 'Dst', 'any', 'Service', 'fwservice;iperf-isp1', 'Action', 'provider;isp1', 'status', 'enabled', 'Position', '32');
+      await db('fwrules', 'set', '33', 'rule', 'Src', '192.168.1.0/24', 'Dst', 'any', 'Service', 'fwservice;iperf-isp2', 'Action', 'provider;isp2', 'status', 'enabled', 'Position', '33');
+      await adjust();
+      expect(await lab.exec('gw', 'tc', ['class', 'show', 'dev', 'red0']), 'low on red0').toMatch(/ceil 2Mbit/);
+      expect(await lab.exec('gw', 'tc', ['class', 'show', 'dev', 'red1']), 'no low on red1').not.toMatch(/ceil 2Mbit/);
+      const upload = async (port: number): Promise<number> => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const out = await lab.exec('green', 'iperf3', ['-c', MW.inet, '-p', String(port), '-t', '3', '-O', '1', '-J']);
+            return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1000;
+          } catch (e) {
+            if (attempt >= 4) throw e;
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        }
+      };
+      const viaIsp1 = await upload(5201);
+      const viaIsp2 = await upload(5211);
+      figures['BindTo: low upload via red0 (bound)'] = `${(viaIsp1 / 1000).toFixed(2)} Mbit/s (ceil 2, +${CEIL_TOLERANCE * 100}%)`;
+      figures['BindTo: low upload via red1 (not bound)'] = `${(viaIsp2 / 1000).toFixed(2)} Mbit/s (link 10)`;
+      expect(viaIsp1).toBeLessThanOrEqual(RATE_KBIT * 0.2 * (1 + CEIL_TOLERANCE));
+      expect(viaIsp1).toBeGreaterThan(RATE_KBIT * 0.2 * 0.5);
+      expect(viaIsp2, 'red1 does not hold low: its traffic is in the default class').toBeGreaterThan(RATE_KBIT * 0.2 * (1 + CEIL_TOLERANCE) * 1.5);
+    } finally {
+      for (const s of servers) s.kill();
+      for (const key of ['30', '31', '32', '33']) await db('fwrules', 'delete', key).catch(() => undefined);
+      for (const red of ['red0', 'red1']) await db('networks', 'delprop', red, 'FwInBandwidth', 'FwOutBandwidth').catch(() => undefined);
+      await db('tc', 'delprop', 'low', 'BindTo').catch(() => undefined);
+      // The next test's firewall-adjust applies the cleaned databases.
+    }
+  }, 120_000);
 
   it('removing the providers and routes takes Gatehouse routing out and puts the default route back', async () => {
     await db('fwrules', 'delete', '1');

@@ -1,5 +1,5 @@
 /**
- * `gatehouse compile [--root DIR] [--dir DIR] [--dir6 DIR] [--out DIR] [--apply MODE] [--addresses FILE] [--check]`:
+ * `gatehouse compile [--root DIR] [--dir DIR] [--dir6 DIR] [--out DIR] [--apply MODE] [--addresses FILE] [--check] [--explain]`:
  * the one compile entry (src/plan, shared with the `compile` event action) on
  * $ROOT/etc/shorewall (and etc/shorewall6 when it exists), written into
  * $ROOT/var/lib/gatehouse/plan/next (or --out) in one rename. The target's interface
@@ -15,8 +15,10 @@ import type { PlanSummary } from '../../compile/index.js';
 import { GatehouseError } from '../../errors/index.js';
 import { resolveRoot, runtimePaths } from '../../layout/index.js';
 import {
+  type PlanOrigins,
   type PlanSources,
   compilePlan,
+  describeOrigin,
   defaultPlanSources,
   describePlanSources,
   parseInterfaceAddresses,
@@ -34,6 +36,7 @@ interface CompileArgs {
   addresses?: string;
   check?: boolean;
   verbose?: boolean;
+  explain?: boolean;
 }
 
 export function formatSummary(summary: PlanSummary, verbose = false): string {
@@ -49,6 +52,17 @@ export function formatSummary(summary: PlanSummary, verbose = false): string {
   lines.push(`ipsets: ${summary.ipsets} (${summary.ipsetEntries} entries)`);
   for (const note of summary.notes) lines.push(`note: ${note}`);
   if (verbose) for (const detail of summary.details) lines.push(`inert: ${detail}`);
+  return lines.join('\n') + '\n';
+}
+
+/** `gatehouse compile --explain`: each rule with an origin, per family, as the kernel will hold it. */
+export function formatOrigins(origins: PlanOrigins | undefined): string {
+  if (!origins) return '';
+  const lines: string[] = [];
+  for (const [label, list] of [['IPv4', origins.v4], ['IPv6', origins.v6]] as const) {
+    lines.push(`${label}: ${list.length} rules from the files`);
+    for (const o of list) lines.push(`  ${describeOrigin(o)}  ${o.table}  ${o.rule}`);
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -71,7 +85,8 @@ export const command: CommandModule<object, CompileArgs> = {
       .option('apply', { type: 'string', describe: 'target whose interface addresses are read for &eth0 (default GATEHOUSE_APPLY; none in dry-run)' })
       .option('addresses', { type: 'string', describe: 'interface addresses from a file (`ip -j addr show` output) instead of the target' })
       .option('check', { type: 'boolean', default: false, describe: 'validate only; write nothing' })
-      .option('verbose', { type: 'boolean', default: false, describe: 'also list what was read without effect (inert settings, documentation files)' }) as never,
+      .option('verbose', { type: 'boolean', default: false, describe: 'also list what was read without effect (inert settings, documentation files)' })
+      .option('explain', { type: 'boolean', default: false, describe: 'list every compiled rule with the file, line and database record it came from' }) as never,
   handler: async (args) => {
     const root = resolveRoot(args.root);
     const paths = runtimePaths(root);
@@ -87,6 +102,7 @@ export const command: CommandModule<object, CompileArgs> = {
           : async () => (await readInterfaceAddresses(createKernelRunner(mode))) ?? {};
     const sources: PlanSources = { dir, ...(dir6 !== undefined ? { dir6 } : {}), ...(interfaceAddresses ? { interfaceAddresses } : {}) };
     const plan = await compilePlan(sources);
+    if (args.explain) process.stdout.write(formatOrigins(plan.origins));
     if (args.check) {
       process.stdout.write(`checked ${describePlanSources(sources)}: valid\n${formatSummary(plan.summary, args.verbose)}`);
       return;

@@ -36,6 +36,7 @@ export const DIFFERENCES: readonly string[] = [
   'a hairpin port forward without Dst translates only the forwarded port (NethServer SNATs every TCP port of that host)',
   'MAC validation runs in the filter table (MACLIST_TABLE=filter), so MACValidationPolicy may also be reject (NethServer: mangle, drop or accept)',
   'the firewall itself may open connections into custom roles ($FW <zone> ACCEPT), as into green, blue and orange (NethServer leaves them to the final all all REJECT)',
+  "a zone record without Interface or Network is refused at import, and one whose Interface is no longer configured fails the event (NethServer skipped both silently, which gives the zone's hosts their interface zone's access)",
 ];
 
 /** Rules NethServer 7 skipped because they had no status: written as status=disabled so they stay off. */

@@ -7,7 +7,8 @@
  * left closed by apply's own rollback (the previous plan or the stopped ruleset).
  */
 import type { CommandModule } from 'yargs';
-import { applyPlan, describeApplyOutcome, rollBackUnconfirmed } from '../../apply/index.js';
+import { join } from 'node:path';
+import { REJECTED_MARK, applyPlan, describeApplyOutcome, rollBackUnconfirmed, stopFirewall } from '../../apply/index.js';
 import { planPaths } from '../../plan/index.js';
 import { exists } from './exists.js';
 import { type RootAndModeArgs, rootAndMode, withRootAndMode } from './apply.js';
@@ -24,7 +25,11 @@ export const command: CommandModule<object, RootAndModeArgs> = {
       const unconfirmed = await rollBackUnconfirmed(root);
       if (unconfirmed) process.stdout.write(`the apply of ${unconfirmed.source} was never confirmed: ${unconfirmed.message}\n`);
     }
-    if (await exists(current)) {
+    if (await exists(join(current, REJECTED_MARK))) {
+      // The last plan was never confirmed and nothing came before it: stay closed.
+      await stopFirewall(root, { mode });
+      process.stdout.write(`plan/current was rolled back unconfirmed with no plan before it: its stopped ruleset is loaded (closed); run firewall-adjust or gatehouse apply to load a plan\n`);
+    } else if (await exists(current)) {
       const outcome = await applyPlan(root, { mode, planDir: current });
       if (mode.kind !== 'dry-run') process.stdout.write(describeApplyOutcome(outcome) + '\n');
     } else {

@@ -63,13 +63,13 @@ export function providerProblems(networks: Database, touched: ReadonlySet<string
   }
   for (const key of touched) {
     const rec = Object.hasOwn(networks, key) ? networks[key] : undefined;
-    if (!rec || !INTERFACE_TYPES.has(rec.type) || rec.props['role'] === 'red') continue;
+    if (!rec || rec.type === 'provider' || (INTERFACE_TYPES.has(rec.type) && rec.props['role'] === 'red')) continue;
     const users = providers.filter((p) => networks[p]!.props['interface'] === key);
     if (users.length > 0) {
       out.push({
         key,
-        prop: 'role',
-        message: `provider${users.length > 1 ? 's' : ''} ${users.join(', ')} use${users.length > 1 ? '' : 's'} this interface, which must stay red`,
+        prop: INTERFACE_TYPES.has(rec.type) ? 'role' : undefined,
+        message: `provider${users.length > 1 ? 's' : ''} ${users.join(', ')} use${users.length > 1 ? '' : 's'} this interface, which must stay a red interface`,
         hint: `delete or move the provider first (db networks delete ${users[0]})`,
       });
     }

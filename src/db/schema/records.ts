@@ -224,6 +224,8 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
       },
       zone: {
         props: { Interface: c.interfaceName, Network: c.cidr },
+        // Without them the zone confines nobody and its hosts fall into their interface's zone.
+        required: ['Interface', 'Network'],
         key: c.zoneName,
       },
       network: { props: { Mask: c.netmask }, key: c.ipAddress },

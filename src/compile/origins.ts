@@ -1,0 +1,56 @@
+/**
+ * The origin of compiled rules (pure): which Shorewall-style line, and which database record
+ * the fragment wrote it from. The record is read from the line's ?COMMENT, where the model's
+ * fragments already name it in NethServer's words (src/model: `RULE#17 <description>` for
+ * fwrules, `PF#3 ...` for portforward, `service sshd` for configuration, `route ...` for
+ * routes, `SNAT eth0:1` for an alias of networks; comment text keeps no `#`, so the files
+ * say `RULE 17`). The generated files stay as they are, readable, and a custom fragment
+ * that writes no such comment gives rules with a file and line only.
+ */
+import { join } from 'node:path';
+import type { OriginLine, PlanOrigins } from '../plan/index.js';
+import type { ShorewallConfig, SourcePlace } from '../shorewall/index.js';
+import { ruleText } from './emit.js';
+import type { RuleOrigin, Ruleset } from './ir.js';
+
+const RECORD_COMMENTS: [RegExp, string][] = [
+  [/^RULE[# ](\S+)/, 'fwrules'],
+  [/^PF[# ](\S+)/, 'portforward'],
+  [/^service (\S+)$/, 'configuration'],
+  [/^route (\S+)/, 'routes'],
+  [/^SNAT (\S+)$/, 'networks'],
+];
+
+/** The database record a ?COMMENT names (`fwrules/17`), if it names one. */
+export function recordOfComment(comment: string | undefined): string | undefined {
+  if (comment === undefined) return undefined;
+  for (const [pattern, db] of RECORD_COMMENTS) {
+    const m = pattern.exec(comment);
+    if (m) return `${db}/${m[1]}`;
+  }
+  return undefined;
+}
+
+/** The origin of rules compiled from the entry at `place` (with its ?COMMENT, if any). */
+export function originOf(config: ShorewallConfig, entry: { place: SourcePlace; comment?: string | undefined }): RuleOrigin {
+  const record = recordOfComment(entry.comment);
+  return { file: join(config.dir, entry.place.file), line: entry.place.line, ...(record ? { record } : {}) };
+}
+
+function linesOf(ruleset: Ruleset): OriginLine[] {
+  const out: OriginLine[] = [];
+  for (const table of ruleset.tables) {
+    for (const chain of table.chains) {
+      for (const rule of chain.rules) {
+        if (!rule.origin) continue;
+        out.push({ table: table.name, rule: ruleText(chain.name, rule), ...rule.origin });
+      }
+    }
+  }
+  return out;
+}
+
+/** origins.json of a plan: every rule that has an origin, per family. */
+export function planOrigins(v4: Ruleset, v6: Ruleset): PlanOrigins {
+  return { v4: linesOf(v4), v6: linesOf(v6) };
+}
