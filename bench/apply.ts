@@ -78,12 +78,17 @@ async function main(): Promise<number> {
     return 0;
   }
   const ns = `ghbench-${randomBytes(3).toString('hex')}`;
-  const cleanup = (): void => void spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  // The floor runs in a namespace of its own: a whole-table restore into the target would replace what Gatehouse owns there.
+  const floorNs = `${ns}-fl`;
+  const cleanup = (): void => {
+    for (const name of [ns, floorNs]) spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+  };
   process.once('exit', cleanup);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (cleanup(), process.exit(130)));
   const root = await mkdtemp(join(tmpdir(), 'gatehouse-bench-'));
   try {
     await execa('ip', ['netns', 'add', ns]);
+    await execa('ip', ['netns', 'add', floorNs]);
     const mode = { kind: 'netns' as const, name: ns };
     // Run i applies four plans, each with a rules.v4 no earlier plan had.
     const plans: { small: string; large: string; largeSameV6: string; largeSameV6Known: string }[] = [];
@@ -97,7 +102,7 @@ async function main(): Promise<number> {
       });
     }
     const rulesV4 = zonePairRuleset(4, RULES, 5000);
-    const floor = () => execa('ip', ['netns', 'exec', ns, 'iptables-restore'], { input: rulesV4 });
+    const floor = () => execa('ip', ['netns', 'exec', floorNs, 'iptables-restore'], { input: rulesV4 });
 
     // Warm up both paths once (first load creates the tables and chains).
     await floor();

@@ -82,7 +82,9 @@ async function main(): Promise<number> {
     return 0;
   }
   const id = randomBytes(3).toString('hex');
-  const ns = { gw: `ghbgw-${id}`, green: `ghbgr-${id}`, inet: `ghbin-${id}` };
+  // The floor is measured in a namespace of its own: a whole-table restore into the gateway would replace
+  // what Gatehouse owns there, and every event would then rewrite all its chains.
+  const ns = { gw: `ghbgw-${id}`, green: `ghbgr-${id}`, inet: `ghbin-${id}`, floor: `ghbfl-${id}` };
   const cleanup = (): void => {
     for (const name of Object.values(ns)) spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
   };
@@ -98,7 +100,7 @@ async function main(): Promise<number> {
     await adjust(); // warm-up: first plan in place
     const rulesV4 = await readFile(join(planPaths(root).current, 'rules.v4'), 'utf8');
     const rulesV6 = await readFile(join(planPaths(root).current, 'rules.v6'), 'utf8');
-    const restore = (cmd: string, input: string) => execa('ip', ['netns', 'exec', ns.gw, cmd], { input });
+    const restore = (cmd: string, input: string) => execa('ip', ['netns', 'exec', ns.floor, cmd], { input });
 
     const eventLog = join(root, 'var/log/gatehouse/events.log');
     const logSize = async (): Promise<number> => (await readFile(eventLog)).length;

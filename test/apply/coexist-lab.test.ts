@@ -133,9 +133,19 @@ describe.skipIf(why)('Docker’s chains and rules survive Gatehouse (hand-writte
     expect(await inetToPublished()).toBe('accepted');
   });
 
+  it('upgrading from a Gatehouse that restored whole tables: its rules right in the built-in chains go', async () => {
+    await lab.exec('gw', 'iptables-restore', [], gatewayPlan()['rules.v4']);
+    expect(await save()).toMatch(/^-A FORWARD -i green0 -o orange0 -j green2orange$/m);
+    await applyPlan(root, { mode, planDir: join(root, 'one') });
+    const after = await save();
+    expect(after).not.toMatch(/^-A (FORWARD|INPUT|PREROUTING|POSTROUTING) -[^j]/m);
+    expect(after).toMatch(/^-A FORWARD -j gatehouse-FORWARD$/m);
+    expect((await firewallStatus(root)).kernel).toBe('matches');
+  });
+
   it('IPv6: Gatehouse’s chains only; nothing of another family or tool is touched', async () => {
     const six = await save(6);
     expect(six).toMatch(/^-A FORWARD -j gatehouse-FORWARD$/m);
-    expect(six).toMatch(/^:gatehouse-state - /m);
+    expect(six).toMatch(/^:gatehouse-state-[0-9a-f]{12} - /m);
   });
 });

@@ -55,8 +55,9 @@ describe.skipIf(why)('a ruleset that has not changed is not reloaded', () => {
   });
 
   it('an identical filter.v6 is reloaded when the kernel no longer holds it', async () => {
-    // The digest in gatehouse-state no longer names what the plan left: every owned chain is rewritten.
-    await lab.exec('gw', 'ip6tables', ['-F', 'gatehouse-state']);
+    // The state chain no longer names what the plan left: every owned chain is rewritten.
+    const state = /^-N (gatehouse-state-\S+)$/m.exec(await lab.exec('gw', 'ip6tables', ['-S']))![1]!;
+    await lab.exec('gw', 'ip6tables', ['-X', state]);
     await lab.exec('gw', 'ip6tables', ['-I', 'gatehouse-FORWARD', '1', '-s', 'fd00:10::10', '-j', 'ACCEPT']);
     const next = await writePlanFiles(join(root, 'v4-only'), gatewayPlan({ extraV4Rule: '-A INPUT -p tcp --dport 9 -j DROP' }));
     const outcome = await applyPlan(root, { mode, planDir: next });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changeScript, fullScript, ownedView, parseLayout, parseSave } from '../../src/plan/parts/owned.js';
+import { changeScript, fullScript, hookScript, ownedView, parseLayout, parseSave, stateChain } from '../../src/plan/parts/owned.js';
 import { describeError } from '../../src/errors/index.js';
 
 const plan = (extra: string[] = [], web = 'ACCEPT') =>
@@ -40,7 +40,7 @@ const kernel = `*nat
 :dnat@red - [0:0]
 :gatehouse-PREROUTING - [0:0]
 :gatehouse-POSTROUTING - [0:0]
-:gatehouse-state - [0:0]
+:gatehouse-state-000000000000 - [0:0]
 -A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
 -A PREROUTING -j gatehouse-PREROUTING
 -A POSTROUTING -j gatehouse-POSTROUTING
@@ -49,7 +49,6 @@ const kernel = `*nat
 -A dnat@red -p tcp -m tcp --dport 8080 -j DNAT --to-destination 192.168.20.10:80
 -A gatehouse-PREROUTING -i red0 -j dnat@red
 -A gatehouse-POSTROUTING -o red0 -j MASQUERADE
--A gatehouse-state -m comment --comment "gatehouse 0" -j RETURN
 COMMIT
 *filter
 :INPUT DROP [0:0]
@@ -59,6 +58,7 @@ COMMIT
 :DOCKER-USER - [0:0]
 :gone-chain - [0:0]
 :gatehouse-FORWARD - [0:0]
+:gatehouse-state-000000000000 - [0:0]
 -A FORWARD -j DOCKER-USER
 -A FORWARD -j gatehouse-FORWARD
 -A FORWARD -o docker0 -j DOCKER
@@ -138,20 +138,41 @@ describe('the full script (from whatever the kernel holds)', () => {
   });
 });
 
+describe('upgrading from a Gatehouse that restored whole tables', () => {
+  it('a table with chains of the plan before but no state chain was all Gatehouse’s: its built-in chains are emptied first', () => {
+    const legacy = parseSave(plan().replace('*filter', '# old\n*filter'));
+    const script = fullScript(parseLayout(plan(), 'r'), legacy, [parseLayout(plan(), 'r')]).split('\n');
+    expect(script).toContain('-F FORWARD');
+    expect(script).toContain('-F POSTROUTING');
+    expect(script.filter((l) => l.startsWith('-D '))).toEqual([]);
+    // After a reboot (nothing of Gatehouse's in the kernel) nothing is emptied: other tools' rules stay.
+    expect(fullScript(parseLayout(plan(), 'r'), parseSave(kernel.replace(/gatehouse-state-0+/g, 'x'))).split('\n')).not.toContain('-F FORWARD');
+  });
+});
+
 describe('the change script (from the plan the kernel holds)', () => {
   const before = parseLayout(plan(), 'r');
 
   it('rewrites only the chains that changed, after checking the kernel holds the plan before', () => {
-    const change = changeScript(before, parseLayout(plan([], 'DROP'), 'r'))!;
+    const next = parseLayout(plan([], 'DROP'), 'r');
+    const change = changeScript(before, next)!;
     expect(change.changed).toBe(1);
     const filter = change.script.split('*filter\n')[1]!.split('\n');
-    expect(filter[0]).toBe(`-C gatehouse-state -m comment --comment "gatehouse ${before.tables[1]!.digest}" -j RETURN`);
-    expect(filter.filter((l) => /^:[a-z]/.test(l))).toEqual([':green-orange - [0:0]', ':gatehouse-state - [0:0]']);
-    expect(filter.filter((l) => l.startsWith('-A ') && !l.startsWith('-A gatehouse-state'))).toEqual(['-A green-orange -p tcp --dport 80 -j DROP']);
-    // The nat table did not change: checked, hooks put first again, nothing rewritten.
+    expect(filter.slice(0, 2)).toEqual([`-X ${stateChain(before.tables[1]!.digest)}`, `:${stateChain(next.tables[1]!.digest)} - [0:0]`]);
+    expect(filter.filter((l) => /^:[a-z]/.test(l) && !l.startsWith(':gatehouse-state-'))).toEqual([':green-orange - [0:0]']);
+    expect(filter.filter((l) => l.startsWith('-A '))).toEqual(['-A green-orange -p tcp --dport 80 -j DROP']);
+    // Nothing that needs the rules already in the kernel (iptables-nft would read them all).
+    expect(change.script).not.toMatch(/^-[CD] /m);
+    // The nat table did not change: its state chain checked and kept, nothing rewritten.
     const nat = change.script.split('*filter\n')[0]!;
-    expect(nat).not.toMatch(/^:[a-z]/m);
-    expect(nat).toMatch(/^-D PREROUTING -j gatehouse-PREROUTING\n-I PREROUTING 1 -j gatehouse-PREROUTING$/m);
+    expect(nat.split('\n').filter((l) => /^[-:][^A-Z]/.test(l) && !/gatehouse-state-/.test(l))).toEqual([]);
+  });
+
+  it('putting the jumps first again is a separate restore of the built-in chains only', () => {
+    expect(hookScript(before)).toBe(
+      ['*nat', '-D PREROUTING -j gatehouse-PREROUTING', '-I PREROUTING 1 -j gatehouse-PREROUTING', '-D POSTROUTING -j gatehouse-POSTROUTING', '-I POSTROUTING 1 -j gatehouse-POSTROUTING', 'COMMIT',
+        '*filter', '-D INPUT -j gatehouse-INPUT', '-I INPUT 1 -j gatehouse-INPUT', '-D FORWARD -j gatehouse-FORWARD', '-I FORWARD 1 -j gatehouse-FORWARD', 'COMMIT', ''].join('\n'),
+    );
   });
 
   it('a chain that goes is flushed, unhooked and removed; a new one made', () => {
@@ -160,6 +181,8 @@ describe('the change script (from the plan the kernel holds)', () => {
     expect(change.script).toMatch(/^:extra - \[0:0\]$/m);
     expect(change.script).toMatch(/^-X extra$/m);
     expect(change.changed).toBe(2);
+    // red-orange lost its jump to extra before extra goes; the hooks did not change, so they are not touched.
+    expect(change.script).not.toMatch(/^-[DI] /m);
   });
 
   it('nothing changed: no chain rewritten', () => {
@@ -180,5 +203,42 @@ describe('what status compares (the owned view)', () => {
     expect(view).toContain("FORWARD: 1 rule(s) of other tools before Gatehouse's (first: -A FORWARD -j DOCKER-USER)");
     expect(view).toContain('-A gatehouse-FORWARD -j gone-chain');
     expect(view).toContain(':green-orange (missing)');
+  });
+});
+
+describe('long chains are kept in pieces', () => {
+  const big = (n: number, edit?: (rules: string[]) => void) => {
+    const rules = Array.from({ length: n }, (_, i) => `-A loc-net -s 10.${i >> 16}.${(i >> 8) & 255}.${i & 255} -p tcp --dport ${1000 + (i % 50000)} -j ACCEPT`);
+    edit?.(rules);
+    return ['*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]', ':loc-net - [0:0]', '-A FORWARD -j loc-net', ...rules, 'COMMIT', ''].join('\n');
+  };
+
+  it('a 5,000-rule chain becomes a short chain of jumps to pieces holding every rule in order', () => {
+    const filter = parseLayout(big(5000), 'r').tables[0]!;
+    const parent = filter.chains.get('loc-net')!;
+    expect(parent.length).toBeGreaterThan(4);
+    expect(parent.every((r) => /^-A loc-net -j gatehouse-[0-9a-f]{12}$/.test(r))).toBe(true);
+    const all = parent.flatMap((r) => filter.chains.get(r.split(' ').pop()!)!.map((l) => l.replace(/^-A \S+ /, '')));
+    expect(all).toEqual(big(5000).split('\n').filter((l) => l.startsWith('-A loc-net ')).map((l) => l.replace(/^-A loc-net /, '')));
+    expect(Math.max(...parent.map((r) => filter.chains.get(r.split(' ').pop()!)!.length))).toBeLessThanOrEqual(1024);
+  });
+
+  it('changing, adding or removing one rule rewrites one piece and the chain of jumps, not the 5,000 rules', () => {
+    const before = parseLayout(big(5000), 'r');
+    for (const edit of [
+      (r: string[]) => void (r[2500] = '-A loc-net -s 10.99.0.1 -j DROP'),
+      (r: string[]) => void r.splice(1234, 0, '-A loc-net -s 10.99.0.2 -j DROP'),
+      (r: string[]) => void r.splice(4321, 1),
+    ]) {
+      const change = changeScript(before, parseLayout(big(5000, edit), 'r'))!;
+      const appended = change.script.split('\n').filter((l) => l.startsWith('-A '));
+      expect(change.changed).toBeLessThanOrEqual(4);
+      expect(appended.length).toBeLessThan(700);
+    }
+  });
+
+  it('a chain with RETURN rules stays whole (a RETURN in a piece would only leave the piece)', () => {
+    const filter = parseLayout(big(2000, (r) => void (r[10] = '-A loc-net -s 10.99.0.3 -j RETURN')), 'r').tables[0]!;
+    expect(filter.chains.get('loc-net')).toHaveLength(2000);
   });
 });

@@ -56,11 +56,14 @@ export async function liveSetNames(target: KernelRunner): Promise<Set<string>> {
 /**
  * Builds every set under a temporary name, then swaps it with the live one (or renames it
  * when there is none), in one `ipset restore`: the swaps come after every build line, so a
- * set that fails to build leaves every live set as it was.
+ * set that fails to build leaves every live set as it was. Sets named in `same` (identical in
+ * the plan in force) are left alone when the kernel has them. Returns how many were loaded.
  */
-export async function loadIpsets(target: KernelRunner, sets: readonly IpsetDefinition[]): Promise<void> {
-  if (sets.length === 0) return;
+export async function loadIpsets(target: KernelRunner, all: readonly IpsetDefinition[], same: ReadonlySet<string> = new Set()): Promise<number> {
+  if (all.length === 0) return 0;
   const live = await liveSetNames(target);
+  const sets = all.filter((s) => !(same.has(s.name) && live.has(s.name)));
+  if (sets.length === 0) return 0;
   const leftovers = [...live].filter((n) => n.startsWith(TEMPORARY_SET_PREFIX));
   const temporary = sets.map((_, i) => `${TEMPORARY_SET_PREFIX}${i}`);
   const script = [
@@ -74,6 +77,20 @@ export async function loadIpsets(target: KernelRunner, sets: readonly IpsetDefin
     await destroySets(target, temporary);
     throw e;
   }
+  return sets.length;
+}
+
+/** Sets of `next` that `before` defines identically (name, type and entries). */
+function identicalSets(before: readonly IpsetDefinition[], next: readonly IpsetDefinition[]): Set<string> {
+  const was = new Map(before.map((s) => [s.name, s]));
+  return new Set(
+    next
+      .filter((s) => {
+        const b = was.get(s.name);
+        return b !== undefined && b.spec === s.spec && b.entries.length === s.entries.length && b.entries.every((e, i) => e === s.entries[i]);
+      })
+      .map((s) => s.name),
+  );
 }
 
 /** Destroys sets, one by one; a set a rule still uses cannot go, and leaving it is harmless. */
@@ -126,9 +143,11 @@ export const ipsetsPart = definePart<IpsetDefinition[]>({
   required: false,
   parse: (files, dir) => parseIpsets(files['ipsets'] ?? '', `${dir}/ipsets`),
   commands: (sets) => (sets.length > 0 ? ['ipset'] : []),
-  async apply(target, sets) {
-    await loadIpsets(target, sets);
-    return {};
+  async apply(target, sets, context) {
+    // Only the sets that changed are built and swapped (sets are named after their content).
+    const same = context.beforeInForce && context.before ? identicalSets(context.before, sets) : new Set<string>();
+    const loaded = await loadIpsets(target, sets, same);
+    return loaded === 0 && sets.length > 0 && target.mode.kind !== 'dry-run' ? { unchanged: true } : {};
   },
   async settle(target, sets, before) {
     const keep = new Set(sets.map((s) => s.name));

@@ -14,22 +14,29 @@
  *   created when missing; Gatehouse's rules for them go into `gatehouse-DOCKER-USER`, jumped
  *   to first. A built-in chain's rule that only jumps to a shared chain (`-A FORWARD -j
  *   DOCKER-USER`) is kept present but never removed: the other tool needs it too;
- * - every table holds `gatehouse-state`, one rule whose comment is the digest of what
- *   Gatehouse holds in that table, changed in the same transaction as the rest.
+ * - every table holds an empty chain `gatehouse-state-<digest>`, named after what Gatehouse
+ *   holds in that table, renamed (deleted and made) in the same transaction as the rest.
  *
  * Everything is loaded with `iptables-restore --noflush`, one invocation per family, each
- * table one transaction. A change from a plan the kernel is known to hold (the digest in
- * `gatehouse-state` says so; the restore fails before committing anything otherwise) only
- * rewrites the chains that changed; any other change starts from a save of the kernel and
- * rewrites every chain Gatehouse owns.
+ * table one transaction. A change from a plan the kernel is known to hold only rewrites the
+ * chains that changed: each table first deletes the state chain of the plan before, which
+ * fails (and fails the restore, nothing of that table committed) when the kernel holds
+ * anything else; then the caller rewrites every chain Gatehouse owns from a save of the
+ * kernel. The change script asks nothing of the rules already in the kernel (no -C, no
+ * delete by rule), so iptables-nft need not read them: that read costs as much as a save.
+ * Putting Gatehouse's jumps first again is a separate, small restore (hookScript).
  */
 import { createHash } from 'node:crypto';
 import { GatehouseError } from '../../errors/index.js';
 
 /** Every chain named so is Gatehouse's, whatever plan made it. */
 export const OWNED_PREFIX = 'gatehouse-';
-/** The chain holding the digest of what Gatehouse holds in its table. */
-export const STATE_CHAIN = 'gatehouse-state';
+/** Every table holds one empty chain named after the digest of what Gatehouse holds there. */
+export const STATE_PREFIX = 'gatehouse-state-';
+
+export function stateChain(digest: string): string {
+  return `${STATE_PREFIX}${digest.slice(0, 12)}`;
+}
 
 export const BUILTIN_CHAINS: Readonly<Record<string, readonly string[]>> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
@@ -92,6 +99,58 @@ function jumpTarget(rest: string): string | undefined {
   return /(?:^|\s)-[jg]\s+(\S+)$/.exec(rest)?.[1];
 }
 
+/** Chains longer than this are kept in pieces (see withPieces). */
+export const LONG_CHAIN = 1024;
+const PIECE_MAX = 512;
+const PIECE_MIN = 32;
+/** One rule in this many ends a piece, chosen by the rule's text. */
+const PIECE_SPREAD = 128;
+
+/** FNV-1a of a rule's text: cheap, and the same for the same text in every run. */
+function ruleHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * A long chain is kept in the kernel as a chain of jumps to pieces of a few hundred rules,
+ * `gatehouse-<digest>`, so a one-rule change in a zone pair of 5,000 rules rewrites one piece
+ * and the short chain of jumps, not 5,000 rules. Pieces end where a rule's own text says
+ * so (one rule in PIECE_SPREAD, between PIECE_MIN and PIECE_MAX rules), so inserting or
+ * removing a rule moves no boundary elsewhere; a piece is named after its rules, so an
+ * unchanged piece keeps its name. Falling off a piece continues with the next one, exactly
+ * as in the whole chain; a chain with RETURN or goto rules is left whole (a RETURN in a piece
+ * would only leave the piece).
+ */
+function withPieces(chains: Map<string, string[]>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const [name, rules] of chains) {
+    const rests = rules.map((r) => r.slice(`-A ${name}`.length).trim());
+    if (rules.length <= LONG_CHAIN || rests.some((r) => /(?:^|\s)(?:-j\s+RETURN|-g\s)/.test(r) || /(?:^|\s)-j\s+RETURN$/.test(r))) {
+      out.set(name, rules);
+      continue;
+    }
+    const pieces: string[][] = [];
+    let piece: string[] = [];
+    for (const rest of rests) {
+      piece.push(rest);
+      if (piece.length >= PIECE_MAX || (piece.length >= PIECE_MIN && ruleHash(rest) % PIECE_SPREAD === 0)) {
+        pieces.push(piece);
+        piece = [];
+      }
+    }
+    if (piece.length > 0) pieces.push(piece);
+    const named = pieces.map((p) => {
+      const piece = `${OWNED_PREFIX}${createHash('sha256').update(name).update('\n').update(p.join('\n')).digest('hex').slice(0, 12)}`;
+      return [piece, p.map((r) => `-A ${piece}${r === '' ? '' : ' ' + r}`)] as const;
+    });
+    out.set(name, named.map(([piece]) => `-A ${name} -j ${piece}`));
+    for (const [piece, pieceRules] of named) out.set(piece, pieceRules);
+  }
+  return out;
+}
+
 function digestOf(t: Omit<TableLayout, 'digest'>): string {
   const h = createHash('sha256');
   h.update(JSON.stringify([t.table, t.policies, t.hooks, t.sharedJumps, t.shared]));
@@ -137,7 +196,7 @@ export function parseLayout(text: string, file: string): Layout {
         chains.set(wrapper, own.map((r) => `-A ${wrapper}${r === '' ? '' : ' ' + r}`));
       }
       for (const chain of declared) chains.set(chain, (rules.get(chain) ?? []).map((r) => `-A ${chain}${r === '' ? '' : ' ' + r}`));
-      const layout = { table: t, policies, hooks, sharedJumps, shared: [...shared].sort(), chains };
+      const layout = { table: t, policies, hooks, sharedJumps, shared: [...shared].sort(), chains: withPieces(chains) };
       tables.push({ ...layout, digest: digestOf(layout) });
       table = undefined;
       return;
@@ -209,10 +268,6 @@ export function parseSave(text: string): Map<string, KernelTable> {
   return out;
 }
 
-function stateRule(digest: string): string {
-  return `-m comment --comment "gatehouse ${digest}" -j RETURN`;
-}
-
 /** Gatehouse's chains in a table: the layouts' chains and every chain named gatehouse-. */
 function ownerOf(table: string, layouts: readonly Layout[]): (chain: string) => boolean {
   const names = new Set<string>();
@@ -235,20 +290,27 @@ function tableNames(layouts: readonly Layout[], kernel?: Map<string, KernelTable
  */
 export function fullScript(layout: Layout, kernel: Map<string, KernelTable>, others: readonly Layout[] = []): string {
   const out: string[] = [];
+  // Chains of Gatehouse's plans but none named gatehouse- in any table (no state chain, no hook targets):
+  // loaded by a Gatehouse that restored whole tables, whose rules sit right in the built-in chains. Those
+  // tables were all Gatehouse's: their built-in chains are emptied. (After a reboot nothing is there at all.)
+  const all = [...kernel].flatMap(([t, k]) => [...k.chains].map((c) => ({ t, c })));
+  const legacy = !all.some(({ c }) => c.startsWith(OWNED_PREFIX)) && all.some(({ t, c }) => !isBuiltin(t, c) && ownerOf(t, [layout, ...others])(c));
   for (const name of tableNames([layout], kernel)) {
     const want = layout.tables.find((t) => t.table === name);
     const have = kernel.get(name) ?? { policies: new Map(), chains: new Set<string>(), rules: new Map() };
     const owned = ownerOf(name, [layout, ...others]);
     const existing = [...have.chains].filter((c) => owned(c) && !isBuiltin(name, c) && !isShared(name, c));
-    const keep = new Set(want ? [...want.chains.keys(), STATE_CHAIN] : []);
+    const keep = new Set(want ? [...want.chains.keys(), stateChain(want.digest)] : []);
     const gone = existing.filter((c) => !keep.has(c));
     out.push(`*${name}`);
     for (const chain of want?.shared ?? []) if (!have.chains.has(chain)) out.push(`:${chain} - [0:0]`);
     for (const chain of keep) out.push(`:${chain} - [0:0]`);
     for (const chain of gone) out.push(`:${chain} - [0:0]`);
     for (const [chain, policy] of want?.policies ?? []) out.push(`:${chain} ${policy} [0:0]`);
+    if (legacy) for (const chain of BUILTIN_CHAINS[name] ?? []) if ((have.rules.get(chain) ?? []).length > 0) out.push(`-F ${chain}`);
     // Every jump to a chain of Gatehouse's from a built-in or shared chain goes; the hooks come back first.
     for (const chain of [...(BUILTIN_CHAINS[name] ?? []), ...(SHARED_CHAINS[name] ?? [])]) {
+      if (legacy && isBuiltin(name, chain)) continue;
       for (const rest of have.rules.get(chain) ?? []) {
         const target = jumpTarget(rest);
         if (target !== undefined && owned(target) && !isShared(name, target)) out.push(`-D ${chain} ${rest}`);
@@ -256,9 +318,8 @@ export function fullScript(layout: Layout, kernel: Map<string, KernelTable>, oth
     }
     if (want) {
       for (const rules of want.chains.values()) out.push(...rules);
-      for (const j of want.sharedJumps) if (!(have.rules.get(j.chain) ?? []).includes(j.rule)) out.push(`-I ${j.chain} 1 ${j.rule}`);
+      for (const j of want.sharedJumps) if (legacy || !(have.rules.get(j.chain) ?? []).includes(j.rule)) out.push(`-I ${j.chain} 1 ${j.rule}`);
       for (const h of want.hooks) out.push(`-I ${h.chain} 1 -j ${h.wrapper}`);
-      out.push(`-A ${STATE_CHAIN} ${stateRule(want.digest)}`);
     }
     for (const chain of gone) out.push(`-X ${chain}`);
     out.push('COMMIT');
@@ -278,10 +339,10 @@ export interface ChangeScript {
 
 /**
  * The restore script from `before`, which the kernel is believed to hold, to `next`: only
- * the chains that differ are rewritten. Each table first checks `gatehouse-state` holds
- * `before`'s digest, so a kernel holding anything else fails the restore with nothing
- * committed in that table (the caller then falls back to fullScript). Undefined when the
- * change needs a look at the kernel (shared chains or tables come or go).
+ * the chains that differ are rewritten. Each table first deletes `before`'s state chain, so
+ * a kernel holding anything else fails the restore with nothing committed in that table (the
+ * caller then falls back to fullScript). Undefined when the change needs a look at the
+ * kernel (shared chains or tables come or go).
  */
 export function changeScript(before: Layout, next: Layout): ChangeScript | undefined {
   const names = tableNames([before, next]);
@@ -292,26 +353,45 @@ export function changeScript(before: Layout, next: Layout): ChangeScript | undef
     const n = next.tables.find((t) => t.table === name);
     if (!b || !n) return undefined;
     if (JSON.stringify([b.shared, b.sharedJumps]) !== JSON.stringify([n.shared, n.sharedJumps])) return undefined;
-    out.push(`*${name}`, `-C ${STATE_CHAIN} ${stateRule(b.digest)}`);
+    out.push(`*${name}`, `-X ${stateChain(b.digest)}`, `:${stateChain(n.digest)} - [0:0]`);
     for (const [chain, policy] of n.policies) out.push(`:${chain} ${policy} [0:0]`);
     if (b.digest === n.digest) {
-      // Nothing of Gatehouse's changes; its hooks are put first again (another tool may have inserted above them).
-      for (const h of n.hooks) out.push(`-D ${h.chain} -j ${h.wrapper}`, `-I ${h.chain} 1 -j ${h.wrapper}`);
       out.push('COMMIT');
       continue;
     }
     const rewrite = [...n.chains.keys()].filter((c) => !sameRules(b.chains.get(c), n.chains.get(c)));
     const gone = [...b.chains.keys()].filter((c) => !n.chains.has(c));
     changed += rewrite.length + gone.length;
-    for (const chain of [...rewrite, ...gone, STATE_CHAIN]) out.push(`:${chain} - [0:0]`);
-    for (const h of b.hooks) out.push(`-D ${h.chain} -j ${h.wrapper}`);
+    for (const chain of [...rewrite, ...gone]) out.push(`:${chain} - [0:0]`);
+    // Hooks that come or go (rare: a built-in chain gains or loses all its rules) are the only deletes by rule.
+    const key = (h: Hook) => `${h.chain} ${h.wrapper}`;
+    const had = new Set(b.hooks.map(key));
+    const has = new Set(n.hooks.map(key));
+    for (const h of b.hooks) if (!has.has(key(h))) out.push(`-D ${h.chain} -j ${h.wrapper}`);
     for (const chain of rewrite) out.push(...n.chains.get(chain)!);
-    for (const h of n.hooks) out.push(`-I ${h.chain} 1 -j ${h.wrapper}`);
-    out.push(`-A ${STATE_CHAIN} ${stateRule(n.digest)}`);
+    for (const h of n.hooks) if (!had.has(key(h))) out.push(`-I ${h.chain} 1 -j ${h.wrapper}`);
     for (const chain of gone) out.push(`-X ${chain}`);
     out.push('COMMIT');
   }
   return { script: out.join('\n') + '\n', changed };
+}
+
+/**
+ * Gatehouse's jumps put first again in their built-in (or shared) chains, where another
+ * tool may have inserted rules above them (dockerd does when it restarts). A separate
+ * restore: with no chain rewritten, iptables-nft reads only those chains. It fails when a
+ * jump is missing, which means the kernel is not as the plan left it. Undefined when the
+ * layout has no hooks.
+ */
+export function hookScript(layout: Layout): string | undefined {
+  const out: string[] = [];
+  for (const t of layout.tables) {
+    if (t.hooks.length === 0) continue;
+    out.push(`*${t.table}`);
+    for (const h of t.hooks) out.push(`-D ${h.chain} -j ${h.wrapper}`, `-I ${h.chain} 1 -j ${h.wrapper}`);
+    out.push('COMMIT');
+  }
+  return out.length === 0 ? undefined : out.join('\n') + '\n';
 }
 
 /**
@@ -344,7 +424,7 @@ export function ownedView(save: string, layout: Layout): string {
       if (first > 0) out.push(`${chain}: ${first} rule(s) of other tools before Gatehouse's (first: -A ${chain} ${rules[0]})`);
       for (const rest of rules) if (ours(rest)) out.push(`-A ${chain} ${rest}`);
     }
-    const chains = [...(want ? [...want.chains.keys(), STATE_CHAIN] : [])];
+    const chains = [...(want ? [...want.chains.keys(), stateChain(want.digest)] : [])];
     for (const c of [...have.chains].filter((c) => owned(c) && !chains.includes(c) && !isBuiltin(name, c) && !isShared(name, c)).sort()) chains.push(c);
     for (const chain of chains) {
       if (!have.chains.has(chain)) {
