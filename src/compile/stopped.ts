@@ -64,5 +64,9 @@ export function buildStopped(ctx: FamilyContext): Ruleset {
       }
     }
   }
+  // Gatehouse owns its chains, not the built-in ones: other tools' rules (Docker's accepts for
+  // containers and published ports) follow its hook and would come before the DROP policy.
+  // The stopped state decides everything itself.
+  for (const chain of ['INPUT', 'FORWARD']) filter.add(chain, [], { kind: 'DROP' });
   return { family, tables: [raw.build(), mangle.build(), nat.build(), filter.build()] };
 }

@@ -105,6 +105,10 @@ describe.skipIf(why)('Docker on the gateway, through db and signal-event', () =>
     expect(dockerLines(stopped)).toEqual(docker);
     expect(stopped).not.toMatch(/gatehouse-DOCKER-USER|gatehouse-PREROUTING/);
     expect(await lab.probe('green', 'inet', 'tcp', 80)).toBe('dropped');
+    // Docker's own accepts follow Gatehouse's hook in FORWARD: the stopped state must not leave
+    // the decision to them (a false accept of a stopped, "closed" firewall otherwise).
+    expect(await containerToInet(), 'false accept: a container got out through the stopped firewall').not.toBe('accepted');
+    expect(await inetToPublished(), 'false accept: a published port answered through the stopped firewall').not.toBe('accepted');
     expect((await firewallStatus(gh.root)).kernel).toBe('matches');
   });
 });
