@@ -66,6 +66,18 @@ describe.skipIf(why)('a ruleset that has not changed is not reloaded', () => {
     expect((await firewallStatus(root)).kernel).toBe('matches');
   });
 
+  it('a rule added by hand inside a chain of Gatehouse is removed when the same filter.v6 is applied again (the state chain left alone)', async () => {
+    const next = await writePlanFiles(join(root, 'v4-only'), gatewayPlan({ extraV4Rule: '-A INPUT -p tcp --dport 9 -j DROP' }));
+    await applyPlan(root, { mode, planDir: next });
+    await lab.exec('gw', 'ip6tables', ['-I', 'gatehouse-FORWARD', '1', '-s', 'fd00:10::10', '-j', 'ACCEPT']);
+    expect((await firewallStatus(root)).kernel).toBe('differs');
+    const again = await writePlanFiles(join(root, 'v4-only-again'), gatewayPlan({ extraV4Rule: '-A INPUT -p tcp --dport 9 -j DROP' }));
+    const outcome = await applyPlan(root, { mode, planDir: again });
+    expect(outcome.unchanged, 'a false accept: the hand-inserted ACCEPT was kept as unchanged').not.toContain('filter.v6');
+    expect(await lab.exec('gw', 'ip6tables', ['-S', 'gatehouse-FORWARD'])).not.toContain('fd00:10::10');
+    expect((await firewallStatus(root)).kernel).toBe('matches');
+  });
+
   it('a rule another tool inserted above the hook of Gatehouse stays, below it, when an unchanged filter.v6 is applied', async () => {
     await lab.exec('gw', 'ip6tables', ['-I', 'FORWARD', '1', '-s', 'fd00:10::10', '-j', 'ACCEPT']);
     expect((await firewallStatus(root)).differences['filter.v6']!.join('\n')).toContain("FORWARD: 1 rule(s) of other tools before Gatehouse's");

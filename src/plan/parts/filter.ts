@@ -109,8 +109,15 @@ function filterPart(family: Family): PlanPart<FilterContent> {
               // The kernel does not hold the plan before as it left it: every chain is rewritten below.
               () => false,
             );
-          if (done) {
-            if (change.changed === 0) return { unchanged: true, ...(context.beforeRecord !== undefined ? { record: context.beforeRecord } : {}) };
+          if (done && change.changed === 0) {
+            // Nothing to change, so the time is there to check what the state chain cannot see:
+            // a rule added or removed by hand inside Gatehouse's chains. Applying the same plan
+            // again must repair it (a hand-inserted ACCEPT would otherwise stay), so it is kept
+            // as unchanged only when the kernel shows what was recorded. Without a record (the last
+            // change was not read back) there is nothing to compare with: what it shows becomes the record.
+            const view = await readView(target, family, content.layout);
+            if (view !== undefined && (context.beforeRecord === undefined || view === context.beforeRecord)) return { unchanged: true, record: view };
+          } else if (done) {
             // No read-back: a save costs more than the change; status works out what to expect when asked.
             return {};
           }
