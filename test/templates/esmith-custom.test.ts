@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { GatehouseError } from '../../src/errors/index.js';
 import { listFragments, renderTarget, type TemplateContext, type TemplateDirs } from '../../src/templates/index.js';
-import { makeTree, removeTree } from './fixtures.js';
+import { errorOf, makeTree, removeTree } from './fixtures.js';
 
 let base: string | undefined;
 afterEach(() => {
@@ -17,16 +16,6 @@ function setup(files: Record<string, string>): TemplateDirs {
 
 const context: TemplateContext = { db: { configuration: { nethvoice: { type: 'service', props: { AllowExternalIAX: 'enabled' } } } } };
 const rules = '/etc/shorewall/rules';
-
-function errorOf(fn: () => unknown): GatehouseError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof GatehouseError) return e;
-    throw e;
-  }
-  throw new Error('expected a GatehouseError');
-}
 
 // NethServer's own custom-fragment lines and a Perl fragment from its documentation.
 const PERL_40NETHVOICE = `{

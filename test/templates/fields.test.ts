@@ -8,12 +8,11 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
-import { GatehouseError } from '../../src/errors/index.js';
 import { shippedPaths } from '../../src/layout/index.js';
 import { buildModel, type Row } from '../../src/model/index.js';
 import { SHOREWALL_COLUMNS } from '../../src/shorewall/index.js';
 import { renderTarget, type TemplateContext, type TemplateDirs } from '../../src/templates/index.js';
-import { makeTree, removeTree } from './fixtures.js';
+import { errorOf, makeTree, removeTree } from './fixtures.js';
 
 const networks: Database = {
   eth0: { type: 'ethernet', props: { role: 'green', bootproto: 'none', ipaddr: '192.168.1.1', netmask: '255.255.255.0', ip6addr: 'fd00:1::1/64' } },
@@ -36,16 +35,6 @@ afterEach(() => {
 function withCustom(files: Record<string, string>): TemplateDirs {
   base = makeTree(files);
   return { shipped: shippedPaths().templates, custom: join(base, 'custom'), root: base };
-}
-
-function errorOf(fn: () => unknown): GatehouseError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof GatehouseError) return e;
-    throw e;
-  }
-  throw new Error('expected a GatehouseError');
 }
 
 describe('rows reach fragments as named fields', () => {

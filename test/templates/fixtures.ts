@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { GatehouseError } from '../../src/errors/index.js';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -21,4 +22,15 @@ export function writeTree(dir: string, files: Record<string, string | { text: st
 
 export function removeTree(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** The GatehouseError `fn` throws (anything else fails the test). */
+export function errorOf(fn: () => unknown): GatehouseError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof GatehouseError) return e;
+    throw e;
+  }
+  throw new Error('expected a GatehouseError');
 }

@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GatehouseError } from '../../src/errors/index.js';
 import { fragmentCacheStats, renderTarget, type TemplateContext, type TemplateDirs } from '../../src/templates/index.js';
-import { makeTree, removeTree } from './fixtures.js';
+import { errorOf, makeTree, removeTree } from './fixtures.js';
 
 let base: string | undefined;
 afterEach(() => {
@@ -27,16 +26,6 @@ const context: TemplateContext = {
     },
   },
 };
-
-function errorOf(fn: () => unknown): GatehouseError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof GatehouseError) return e;
-    throw e;
-  }
-  throw new Error('expected a GatehouseError');
-}
 
 describe('fragment rendering', () => {
   it('a fragment reads a prop as db.<name>.<key>.props.<Prop>', () => {
