@@ -101,9 +101,16 @@ export interface KernelFeatures {
   clsBpf: boolean;
 }
 
+// The scratch IFB is named after the probing shell: removed on exit and on a signal, and one
+// left by a probe killed outright (SIGKILL) is removed by the next probe once its shell is gone.
 const PROBE_SCRIPT = `
+for old in $(ip -o link show type ifb 2>/dev/null | sed -n 's/^[0-9]*: \\(ghqos[0-9]*\\)[:@].*/\\1/p'); do
+  kill -0 "\${old#ghqos}" 2>/dev/null || ip link del "$old" 2>/dev/null
+done
 dev="ghqos$$"
 if ! ip link add "$dev" type ifb 2>/dev/null; then echo "ifb no"; exit 0; fi
+trap 'ip link del "$dev" 2>/dev/null' EXIT
+trap 'exit 1' INT TERM HUP
 echo "ifb yes"
 ip link set "$dev" up 2>/dev/null
 for q in ${[...LEAF_QDISCS, 'htb'].join(' ')}; do

@@ -18,6 +18,7 @@ import {
   readDirectives,
   readLiveClasses,
   startFireqos,
+  probeKernel,
   stopFireqos,
 } from '../../src/qos/index.js';
 
@@ -93,6 +94,14 @@ describe.skipIf(skip)('FireQOS in a network namespace', { timeout: 240_000 }, ()
   });
 
   let applied: Awaited<ReturnType<typeof startFireqos>> | undefined;
+
+  it('the kernel probe leaves no scratch IFB behind, and removes one a killed probe left', async () => {
+    // A probe killed outright (SIGKILL) leaves its ghqos<pid>; no process has that pid.
+    sh('ip link add ghqos4194300 type ifb');
+    const features = await probeKernel(runner);
+    expect(features.ifb).toBe(true);
+    expect(sh('ip -o link show type ifb')).not.toMatch(/ghqos/);
+  });
 
   it('applies both directions with the fallbacks this kernel needs, and the kernel holds every class with its rates', async () => {
     const started = Date.now();
