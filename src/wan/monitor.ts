@@ -12,7 +12,7 @@
  * Every change fires `signal-event wan-uplink-update up|down PROVIDER`.
  */
 import { spawn } from 'node:child_process';
-import { type ApplyMode, createKernelRunner } from '../apply/index.js';
+import { type ApplyMode, createKernelRunner, pendingExpired, readPending } from '../apply/index.js';
 import { planPaths } from '../plan/index.js';
 import type { ProviderState, ProviderSpec } from '../compile/index.js';
 import { readDatabase } from '../db/index.js';
@@ -190,11 +190,20 @@ export async function runMonitor(o: MonitorOptions): Promise<void> {
   // A red address that comes back (DHCP, PPPoE) or changes needs new source rules: the
   // provider was left out, or still routes from the old address, whatever its state.
   let known: Record<string, string> | undefined;
+  let waitingSaid = false;
   while (!o.signal?.aborted) {
     const started = Date.now();
     const sources = await providerAddresses(o.mode);
     const moved = known === undefined ? [] : providers.filter((p) => sources[p.interface] !== undefined && sources[p.interface] !== known![p.interface]);
-    if (moved.length > 0) {
+    const pending = moved.length > 0 ? await readPending(o.root) : undefined;
+    // An expired one is settled (rolled back) by the event itself.
+    if (moved.length > 0 && pending && !pendingExpired(pending)) {
+      // An apply waits for its confirmation: events are refused until it ends, and compiling
+      // one every round for nothing would only load the box. Tried again once it has ended.
+      if (!waitingSaid) o.print(`${new Date().toISOString()} ${moved.map((p) => `${p.name} (${p.interface})`).join(', ')} changed address: interface-update waits for the pending confirmation of the apply of ${pending.source}`);
+      waitingSaid = true;
+    } else if (moved.length > 0) {
+      waitingSaid = false;
       o.print(`${new Date().toISOString()} ${moved.map((p) => `${p.name} (${p.interface}) has address ${sources[p.interface]}`).join(', ')}: interface-update`);
       // Kept only once the firewall follows: a failed event is fired again next round.
       const seen = { ...sources };
