@@ -78,7 +78,8 @@ cat "$lib/install.config" > "$state/lib/install.config.new" && printf 'LOCALSTAT
 if [ "$1" = start ]; then cat > "$state/fireqos.conf.new" && mv "$state/fireqos.conf.new" "$state/fireqos.conf" || exit 1; set -- "$state/fireqos.conf" start; fi
 out=$(env FIREHOL_OVERRIDE_PROGRAM_DIR="$state/lib" "$prog" "$@" 2>&1 </dev/null); rc=$?
 if [ $rc -ne 0 ]; then
-  printf '%s\\n' "$out" | grep -E -A3 'ERROR|Illegal|Error|rror:|FAILED|already running|not found|Cannot' | grep -v -E '^(--)?$' >&2
+  # iproute2 says this of veth peers in namespaces being deleted meanwhile (harmless, and not FireQOS's error).
+  printf '%s\\n' "$out" | sed 's/Error: Peer netns reference is invalid\\.//' | grep -E -A3 'ERROR|Illegal|Error|rror:|FAILED|already running|not found|Cannot' | grep -v -E '^(--)?$' >&2
   exit $rc
 fi
 printf '%s\\n' "$out"
