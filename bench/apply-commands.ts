@@ -14,53 +14,21 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { projectDir } from '../src/layout/index.js';
 import { planPaths } from '../src/plan/index.js';
-import { median } from './_measure.js';
+import { median, timeAsync } from './_measure.js';
+import { writeBenchPlan, zonePairRuleset } from './_plans.js';
 
 const RULES = 5000;
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
-const ZONES = ['green', 'blue', 'orange', 'red'];
-
-function ruleset(family: 4 | 6, variant: number): string {
-  const pairs = ZONES.flatMap((a) => ZONES.filter((b) => b !== a).map((b) => [a, b] as const));
-  const lines = ['*raw', ':PREROUTING ACCEPT [0:0]', ':OUTPUT ACCEPT [0:0]', 'COMMIT', '*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]'];
-  for (const [a, b] of pairs) lines.push(`:${a}2${b} - [0:0]`);
-  lines.push('-A INPUT -i lo -j ACCEPT', '-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT');
-  for (const [a, b] of pairs) lines.push(`-A FORWARD -i ${a}0 -o ${b}0 -j ${a}2${b}`);
-  for (let i = 0; i < RULES; i++) {
-    const [a, b] = pairs[i % pairs.length]!;
-    const host = family === 4 ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` : `fd00:${(i >> 8).toString(16)}::${(i & 255).toString(16)}`;
-    const port = i === 0 ? 60000 + variant : 1024 + (i % 50000);
-    lines.push(`-A ${a}2${b} -s ${host} -p ${i % 2 ? 'udp' : 'tcp'} --dport ${port} -j ${i % 3 === 0 ? 'DROP' : 'ACCEPT'}`);
-  }
-  for (const [a, b] of pairs) lines.push(`-A ${a}2${b} -j ${b === 'red' ? 'ACCEPT' : 'DROP'}`);
-  lines.push('COMMIT');
-  return lines.join('\n') + '\n';
-}
-
-const STOPPED = '*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n';
-
 async function writePlan(dir: string, variant: number): Promise<{ dir: string; v4: string; v6: string }> {
-  await mkdir(dir, { recursive: true });
-  const v4 = ruleset(4, variant);
-  const v6 = ruleset(6, variant);
-  const files: Record<string, string> = {
-    'rules.v4': v4,
-    'rules.v6': v6,
-    ipsets: ['create bench_blocked hash:ip family inet', ...Array.from({ length: 200 }, (_, i) => `add bench_blocked 192.0.2.${i}`)].join('\n') + '\n',
-    'stopped.v4': STOPPED,
-    'stopped.v6': STOPPED,
-    'sysctl.conf': 'net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\n',
-    'summary.json': '{"bench":true}\n',
-  };
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-  return { dir, v4, v6 };
+  const v4 = zonePairRuleset(4, RULES, variant);
+  const v6 = zonePairRuleset(6, RULES, variant);
+  return { dir: await writeBenchPlan(dir, v4, v6), v4, v6 };
 }
 
 const bin = join(projectDir(), 'bin/gatehouse.js');
@@ -70,11 +38,6 @@ function notReloaded(stdout: string): string {
   return /; (.*) unchanged and still in the kernel/.exec(stdout)?.[1] ?? 'none';
 }
 
-async function timed(action: () => Promise<unknown>): Promise<number> {
-  const t0 = performance.now();
-  await action();
-  return performance.now() - t0;
-}
 
 function load(): string {
   return loadavg()
@@ -121,14 +84,14 @@ async function main(): Promise<number> {
     const statusAfterKillMs: number[] = [];
     let interrupted = 0;
     for (let i = 0; i < RUNS; i++) {
-      floorMs.push(await timed(floor));
+      floorMs.push(await timeAsync(floor));
       const other = 1 - inForce;
-      changedMs.push(await timed(() => apply(plans[other]!.dir)));
+      changedMs.push(await timeAsync(() => apply(plans[other]!.dir)));
       inForce = other;
-      unchangedMs.push(await timed(async () => kept.push(notReloaded((await apply(plans[inForce]!.dir)).stdout))));
+      unchangedMs.push(await timeAsync(async () => kept.push(notReloaded((await apply(plans[inForce]!.dir)).stdout))));
       // A status (not timed) keeps what the kernel should show for each family.
       await execa('node', [bin, 'status', '--root', root], { reject: false });
-      unchangedKnownMs.push(await timed(async () => keptKnown.push(notReloaded((await apply(plans[inForce]!.dir)).stdout))));
+      unchangedKnownMs.push(await timeAsync(async () => keptKnown.push(notReloaded((await apply(plans[inForce]!.dir)).stdout))));
 
       // SIGKILL while the kernel is being changed (the journal names the process), then the next apply.
       const target = 1 - inForce;
@@ -149,8 +112,8 @@ async function main(): Promise<number> {
       if (child.exitCode === null) interrupted++;
       child.kill('SIGKILL');
       await exited;
-      statusAfterKillMs.push(await timed(() => execa('node', [bin, 'status', '--root', root], { reject: false })));
-      recoveryMs.push(await timed(() => apply(plans[target]!.dir)));
+      statusAfterKillMs.push(await timeAsync(() => execa('node', [bin, 'status', '--root', root], { reject: false })));
+      recoveryMs.push(await timeAsync(() => apply(plans[target]!.dir)));
       inForce = target;
     }
     const f = median(floorMs);

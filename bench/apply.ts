@@ -8,48 +8,17 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { applyPlan, firewallStatus } from '../src/apply/index.js';
 import { planPaths } from '../src/plan/index.js';
+import { writeBenchPlan, zonePairRuleset } from './_plans.js';
 import { median, timeAsync } from './_measure.js';
 
 const RULES = 5000;
 const RUNS = 7;
-const ZONES = ['green', 'blue', 'orange', 'red'];
 
-function builtins(table: string): string[] {
-  const chains: Record<string, string[]> = {
-    raw: ['PREROUTING', 'OUTPUT'],
-    mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
-    nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
-  };
-  return [`*${table}`, ...(chains[table] ?? []).map((c) => `:${c} ACCEPT [0:0]`), 'COMMIT'];
-}
-
-/** A filter table with `rules` rules spread over the zone-pair chains; `variant` changes one port. */
-function zonePairRuleset(family: 4 | 6, rules: number, variant = 0): string {
-  const pairs = ZONES.flatMap((a) => ZONES.filter((b) => b !== a).map((b) => [a, b] as const));
-  const lines = [...builtins('raw'), ...builtins('mangle'), ...builtins('nat'), '*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]'];
-  for (const [a, b] of pairs) lines.push(`:${a}2${b} - [0:0]`);
-  lines.push('-A INPUT -i lo -j ACCEPT', '-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT');
-  lines.push('-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT', '-A FORWARD -m conntrack --ctstate INVALID -j DROP');
-  for (const [a, b] of pairs) lines.push(`-A FORWARD -i ${a}0 -o ${b}0 -j ${a}2${b}`);
-  for (let i = 0; i < rules; i++) {
-    const [a, b] = pairs[i % pairs.length]!;
-    const host = family === 4 ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` : `fd00:${(i >> 8).toString(16)}::${(i & 255).toString(16)}`;
-    const verdict = i % 3 === 0 ? 'REJECT' : i % 3 === 1 ? 'DROP' : 'ACCEPT';
-    const port = i === 0 ? 60000 + variant : 1024 + (i % 50000);
-    lines.push(`-A ${a}2${b} -s ${host} -p ${i % 2 ? 'udp' : 'tcp'} --dport ${port} -j ${verdict}`);
-  }
-  for (const [a, b] of pairs) lines.push(`-A ${a}2${b} -j ${b === 'red' ? 'ACCEPT' : 'REJECT'}`);
-  lines.push('COMMIT');
-  return lines.join('\n') + '\n';
-}
-
-const STOPPED = '*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n';
 
 interface PlanShape {
   v4Variant: number;
@@ -58,18 +27,7 @@ interface PlanShape {
 }
 
 async function writePlan(dir: string, shape: PlanShape): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  const files: Record<string, string> = {
-    'rules.v4': zonePairRuleset(4, RULES, shape.v4Variant),
-    'rules.v6': zonePairRuleset(6, shape.v6Rules, shape.v6Variant),
-    ipsets: ['create bench_blocked hash:ip family inet', ...Array.from({ length: 200 }, (_, i) => `add bench_blocked 192.0.2.${i}`)].join('\n') + '\n',
-    'stopped.v4': STOPPED,
-    'stopped.v6': STOPPED,
-    'sysctl.conf': 'net.ipv4.ip_forward = 1\nnet.ipv6.conf.all.forwarding = 1\n',
-    'summary.json': '{"bench":true}\n',
-  };
-  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
-  return dir;
+  return writeBenchPlan(dir, zonePairRuleset(4, RULES, shape.v4Variant), zonePairRuleset(6, shape.v6Rules, shape.v6Variant));
 }
 
 async function main(): Promise<number> {

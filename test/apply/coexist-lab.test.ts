@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApplyMode, applyPlan, firewallStatus, stopFirewall } from '../../src/apply/index.js';
 import { type Agent, type Lab, createLab, labUnavailableReason, startAgent } from '../lab/lab.js';
-import { CONTAINER, DOCKERD_RESTART, addDocker, dockerLines, removeDocker, runIptables } from './docker.js';
+import { CONTAINER, DOCKERD_RESTART, addDocker, containerProbes, dockerLines, removeDocker, runIptables } from './docker.js';
 import { gatewayPlan, temporaryRoot, writePlanFiles } from './plans.js';
 
 const why = labUnavailableReason();
@@ -27,17 +27,7 @@ describe.skipIf(why)('Docker’s chains and rules survive Gatehouse (hand-writte
   let docker: string[];
 
   const save = async (family: 4 | 6 = 4) => (await execa('ip', ['netns', 'exec', lab.ns.gw, family === 4 ? 'iptables-save' : 'ip6tables-save'])).stdout;
-  /** A TCP connection attempt between agents: accepted, rejected or dropped. */
-  const tcp = async (from: Agent, to: Agent, address: string, port: number, listenPort = port) => {
-    const listening = await to.request({ op: 'listen', proto: 'tcp', port: listenPort });
-    expect(listening['ok'], String(listening['error'])).toBe(true);
-    const answer = await from.request({ op: 'probe', proto: 'tcp', address, port, timeoutMs: 800 });
-    expect(answer['ok'], String(answer['error'])).toBe(true);
-    return answer['verdict'];
-  };
-  const containerToInet = () => tcp(container, inet, '198.51.100.10', 7000);
-  /** inet to the gateway's red address on the port Docker publishes: DNAT by Docker's nat rule to the container. */
-  const inetToPublished = () => tcp(inet, container, '203.0.113.2', CONTAINER.published, CONTAINER.port);
+  const { containerToInet, inetToPublished } = containerProbes(() => ({ container, inet }));
 
   beforeAll(async () => {
     lab = await createLab();

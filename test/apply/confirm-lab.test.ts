@@ -16,7 +16,7 @@ import { type PendingConfirmation, applyPlan, readPending } from '../../src/appl
 import { holderAlive } from '../../src/plan/index.js';
 import { labUnavailableReason } from '../lab/lab.js';
 import { buildProjectIfStale, projectDir } from '../templates/build.js';
-import { gatewayPlan, temporaryRoot, writePlanFiles } from './plans.js';
+import { gatewayPlan, temporaryRoot, writePlanFiles, endProcessesAndNamespace } from './plans.js';
 
 const why = labUnavailableReason();
 if (why) console.warn('skipped: ' + why);
@@ -89,20 +89,7 @@ describe.skipIf(why)('apply --confirm outlives its own process', () => {
     execFileSync('ip', ['netns', 'add', ns]);
   }, 120_000);
   afterAll(async () => {
-    for (const pid of started) {
-      if (holderAlive({ pid, start: '' })) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-      }
-    }
-    try {
-      execFileSync('ip', ['netns', 'del', ns]);
-    } catch {
-      // already gone
-    }
+    endProcessesAndNamespace(started, ns);
     for (const r of roots) await rm(r, { recursive: true, force: true });
   });
   beforeEach(async () => {

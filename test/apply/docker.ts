@@ -8,7 +8,8 @@
  *   container 172.17.0.2 ── eth0 | veth ── docker0 172.17.0.1 [gw]
  */
 import { execa } from 'execa';
-import type { Lab } from '../lab/lab.js';
+import { expect } from 'vitest';
+import type { Agent, Lab } from '../lab/lab.js';
 
 export const CONTAINER = { address: '172.17.0.2', subnet: '172.17.0.0/16', bridge: 'docker0', gateway: '172.17.0.1', published: 8081, port: 80 } as const;
 
@@ -85,4 +86,21 @@ export function dockerLines(save: string): string[] {
     else if (/DOCKER|docker0|172\.17\./.test(line) && !line.includes('gatehouse') && !line.startsWith('#')) out.push(`${table}: ${line}`);
   }
   return out;
+}
+
+/** A TCP connection attempt between agents: accepted, rejected or dropped. */
+export async function tcpVerdict(from: Agent, to: Agent, address: string, port: number, listenPort = port): Promise<unknown> {
+  const listening = await to.request({ op: 'listen', proto: 'tcp', port: listenPort });
+  expect(listening['ok'], String(listening['error'])).toBe(true);
+  const answer = await from.request({ op: 'probe', proto: 'tcp', address, port, timeoutMs: 800 });
+  expect(answer['ok'], String(answer['error'])).toBe(true);
+  return answer['verdict'];
+}
+
+/** The container's two paths through the gateway: out to the internet host, and in through the published port (Docker's DNAT on the red address). */
+export function containerProbes(agents: () => { container: Agent; inet: Agent }): { containerToInet: () => Promise<unknown>; inetToPublished: () => Promise<unknown> } {
+  return {
+    containerToInet: () => tcpVerdict(agents().container, agents().inet, '198.51.100.10', 7000),
+    inetToPublished: () => tcpVerdict(agents().inet, agents().container, '203.0.113.2', CONTAINER.published, CONTAINER.port),
+  };
 }

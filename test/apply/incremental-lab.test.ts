@@ -7,6 +7,7 @@
  * going are part of the sequence. The seed is printed, so a failure can be replayed
  * (GATEHOUSE_INCREMENTAL_SEED=<n>).
  */
+import { random } from '../differential/generator.js';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -22,18 +23,6 @@ const why = labUnavailableReason();
 if (why) console.warn('skipped: ' + why);
 
 const STEPS = 16;
-
-/** mulberry32: a small seeded generator, so a failing sequence can be replayed. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Model {
   policies: Record<'INPUT' | 'FORWARD' | 'OUTPUT', 'ACCEPT' | 'DROP'>;
@@ -51,7 +40,7 @@ class Plans {
   private readonly random: () => number;
   private serial = 0;
   constructor(seed: number) {
-    this.random = generator(seed);
+    this.random = random(seed);
   }
 
   pick<T>(list: readonly T[]): T {

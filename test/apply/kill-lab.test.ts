@@ -16,7 +16,7 @@ import { applyPlan, readPending, recoverPlanStore } from '../../src/apply/index.
 import { holderAlive, planPaths } from '../../src/plan/index.js';
 import { labUnavailableReason } from '../lab/lab.js';
 import { buildProjectIfStale, projectDir } from '../templates/build.js';
-import { largePlan, temporaryRoot, writePlanFiles } from './plans.js';
+import { largePlan, temporaryRoot, writePlanFiles, endProcessesAndNamespace } from './plans.js';
 
 // A few kills run in the normal suite (well under a minute); many points with GATEHOUSE_KILL_TESTS=1.
 const why = labUnavailableReason();
@@ -53,20 +53,7 @@ describe.skipIf(why)('apply killed at any point: status, stop and the next apply
   }, 120_000);
 
   afterAll(async () => {
-    for (const pid of watchdogs) {
-      if (holderAlive({ pid, start: '' })) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone meanwhile
-        }
-      }
-    }
-    try {
-      execFileSync('ip', ['netns', 'del', ns]);
-    } catch {
-      // already gone
-    }
+    endProcessesAndNamespace(watchdogs, ns);
     if (root) await rm(root, { recursive: true, force: true });
   });
 

@@ -3,6 +3,7 @@
  * standing in for the compiler's output: valid iptables-restore text, zone-pair chains,
  * a port forward, masquerading and one ipset.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,4 +134,20 @@ export function largePlan(marker: number): ReturnType<typeof gatewayPlan> {
       .join('\n');
   const add = (text: string, family: 4 | 6) => text.replace(/COMMIT\n$/, `${extra(family)}\nCOMMIT\n`);
   return { ...files, 'rules.v4': add(files['rules.v4'], 4), 'rules.v6': add(files['rules.v6'], 6) };
+}
+
+/** After a lab test: kills what it started that still runs (watchdogs, applies), then removes its namespace. */
+export function endProcessesAndNamespace(pids: Iterable<number>, ns: string): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  try {
+    execFileSync('ip', ['netns', 'del', ns]);
+  } catch {
+    // already gone
+  }
 }

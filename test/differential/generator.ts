@@ -5,8 +5,8 @@
  * always gives the same files, so a difference found once can be replayed.
  */
 
-/** mulberry32: small, fast and good enough to pick configurations. */
-function random(seed: number): () => number {
+/** mulberry32: small, fast and good enough to pick configurations (and replay them by seed). */
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

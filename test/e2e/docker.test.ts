@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan, firewallStatus } from '../../src/apply/index.js';
 import { planPaths } from '../../src/plan/index.js';
 import { type Agent, type Lab, labUnavailableReason, startAgent } from '../lab/lab.js';
-import { CONTAINER, DOCKERD_RESTART, addDocker, dockerLines, removeDocker, runIptables } from '../apply/docker.js';
+import { CONTAINER, DOCKERD_RESTART, addDocker, containerProbes, dockerLines, removeDocker, runIptables } from '../apply/docker.js';
 import { type E2eRoot, closeLabRoot, openLabRoot } from './harness.js';
 
 const why = labUnavailableReason();
@@ -27,15 +27,7 @@ describe.skipIf(why)('Docker on the gateway, through db and signal-event', () =>
   let docker: string[];
 
   const save = async () => (await execa('ip', ['netns', 'exec', lab.ns.gw, 'iptables-save'])).stdout;
-  const tcp = async (from: Agent, to: Agent, address: string, port: number, listenPort = port) => {
-    const listening = await to.request({ op: 'listen', proto: 'tcp', port: listenPort });
-    expect(listening['ok'], String(listening['error'])).toBe(true);
-    const answer = await from.request({ op: 'probe', proto: 'tcp', address, port, timeoutMs: 800 });
-    expect(answer['ok'], String(answer['error'])).toBe(true);
-    return answer['verdict'];
-  };
-  const containerToInet = () => tcp(container, inet, '198.51.100.10', 7000);
-  const inetToPublished = () => tcp(inet, container, '203.0.113.2', CONTAINER.published, CONTAINER.port);
+  const { containerToInet, inetToPublished } = containerProbes(() => ({ container, inet }));
 
   beforeAll(async () => {
     ({ lab, gh } = await openLabRoot());
