@@ -1,54 +1,108 @@
 /**
- * End-to-end benchmark: `signal-event firewall-adjust` (expand, compile, apply) on a
- * database of 5,000 fwrules, applied into a namespace of its own, against
- * `iptables-restore` alone of the same rules.v4 (the kernel floor), both measured in the
- * same run. Every measured event follows a change to one rule, so it always reloads the
- * IPv4 ruleset. Also: the time from starting `signal-event` to the first probe that sees
- * the new verdict. Needs root; skips otherwise. Its namespaces are always removed.
+ * End-to-end benchmark: `signal-event firewall-adjust` as an administrator types it (a new
+ * process: expand, compile, apply into a namespace of its own), for three rule shapes and
+ * growing databases, against `iptables-restore` of the same rules.v4 into an empty namespace
+ * (the full-restore floor), measured in the same run and interleaved with it.
+ *
+ * Shapes (every one has rule 1, the probe's: green -> red tcp/7777, reject):
+ * - objects: host objects and roles on both sides, fwservice objects;
+ * - addresses: a different plain address on each side of every rule, a plain port;
+ * - groups: host groups, CIDR and range objects on the source side, CIDR objects as destinations.
+ * Every measured event follows a change to one rule (rule 2's verdict), so the IPv4 ruleset
+ * is always reloaded; each run is measured with NODE_EXTRA_CA_CERTS in the environment (when
+ * this environment has it, as on a box with a custom CA) and without it, interleaved.
+ * Figures: wall and CPU time (user + system of the event and every process it started) and
+ * peak RSS of the signal-event process, medians of RUNS; the actions' own times come from the
+ * event log. Then, per shape at 5,000 rules, the time from starting `signal-event` to the
+ * first probe that sees the new verdict (rule 1 turned to accept). The load average is printed
+ * before and after: this machine is shared, so CPU times are the steadier figures.
+ *
+ * BENCH_SHAPES (objects,addresses,groups), BENCH_SIZES (1000,5000,50000) and BENCH_RUNS (5)
+ * narrow a run; 50,000 rules are measured for the addresses shape only unless
+ * BENCH_SHAPES names others (an event takes tens of seconds there). Needs root.
  *
  *   green ns 192.168.1.10 ── green0 [gw] red0 203.0.113.2 ── 203.0.113.1 inet ns
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
-import { applyPlan } from '../src/apply/index.js';
-import { planPaths } from '../src/plan/index.js';
 import { type DbRecord, mergeDefaults, setProps, setRecord, setRecords } from '../src/db/index.js';
 import { projectDir } from '../src/layout/index.js';
-import { median, timeAsync } from './_measure.js';
+import { planPaths } from '../src/plan/index.js';
+import { median } from './_measure.js';
 
-const RULES = 5000;
-const RUNS = 5;
+type Shape = 'objects' | 'addresses' | 'groups';
+const SHAPES: Shape[] = ((process.env['BENCH_SHAPES'] ?? 'objects,addresses,groups').split(',') as Shape[]).filter((s) => ['objects', 'addresses', 'groups'].includes(s));
+const SIZES = (process.env['BENCH_SIZES'] ?? '1000,5000,50000').split(',').map(Number);
+const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
+/** 50,000 rules only for these shapes (an event takes tens of seconds there). */
+const BIG = 50000;
+const BIG_SHAPES: Shape[] = process.env['BENCH_SHAPES'] ? SHAPES : ['addresses'];
 const PROBE_PORT = 7777;
+const ACTIONS = ['accept', 'drop', 'reject'];
 
-/** 5,000 rules from green hosts to red, every kind of verdict; rule 1 is the probe's. */
-function benchRules(): { key: string; record: DbRecord }[] {
-  const rules: { key: string; record: DbRecord }[] = [
-    { key: '1', record: { type: 'rule', props: { Position: '1', Src: 'role;green', Dst: 'role;red', Service: String(PROBE_PORT), Action: 'reject' } } },
-  ];
-  const actions = ['accept', 'drop', 'reject'];
-  for (let i = 2; i <= RULES; i++) {
-    rules.push({
-      key: String(i),
-      record: {
-        type: 'rule',
-        props: { Position: String(i * 10), Src: `192.168.1.${(i % 250) + 2}`, Dst: 'role;red', Service: String(10000 + i), Action: actions[i % 3]! },
-      },
-    });
-  }
-  return rules;
+interface Records {
+  hosts: { key: string; record: DbRecord }[];
+  fwservices: { key: string; record: DbRecord }[];
+  fwrules: { key: string; record: DbRecord }[];
 }
 
-async function writeRoot(root: string): Promise<void> {
+const quad = (a: number, i: number) => `${a}.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+
+/** `count` rules of one shape; rule 1 is the probe's. Green is 192.168.0.0/16, so every source address is a green one. */
+function shapeRecords(shape: Shape, count: number): Records {
+  const out: Records = { hosts: [], fwservices: [], fwrules: [] };
+  const rule = (i: number, props: Record<string, string>) => out.fwrules.push({ key: String(i), record: { type: 'rule', props: { Position: String(i * 10), Action: ACTIONS[i % 3]!, ...props } } });
+  rule(1, { Src: 'role;green', Dst: 'role;red', Service: String(PROBE_PORT), Action: 'reject' });
+  const green = (i: number) => `192.168.${(i >> 8) & 255}.${(i & 255) || 254}`;
+  if (shape === 'objects') {
+    const hosts = Math.max(10, Math.floor(count / 5));
+    const services = Math.max(10, Math.floor(count / 10));
+    for (let h = 0; h < hosts; h++) out.hosts.push({ key: `h${h}`, record: { type: 'host', props: { IpAddress: green(h + 2), Description: `host ${h}` } } });
+    for (let s = 0; s < services; s++) out.fwservices.push({ key: `s${s}`, record: { type: 'fwservice', props: { Protocol: s % 2 === 0 ? 'tcp' : 'udp', Ports: `${20000 + s}` } } });
+    for (let i = 2; i <= count; i++) {
+      const host = `host;h${i % hosts}`;
+      const service = `fwservice;s${i % services}`;
+      // Roles and hosts on either side: green hosts out to red, red to a green host, the firewall to a host.
+      if (i % 4 === 0) rule(i, { Src: 'role;red', Dst: host, Service: service });
+      else if (i % 4 === 1) rule(i, { Src: 'fw', Dst: host, Service: service });
+      else rule(i, { Src: host, Dst: 'role;red', Service: service });
+    }
+  } else if (shape === 'addresses') {
+    for (let i = 2; i <= count; i++) rule(i, { Src: green(i), Dst: quad(198, (18 << 16) + i), Service: String(10000 + (i % 50000)) });
+  } else {
+    const groups = Math.max(10, Math.floor(count / 50));
+    const cidrs = Math.max(10, Math.floor(count / 20));
+    const ranges = Math.max(10, Math.floor(count / 20));
+    for (let h = 0; h < groups * 4; h++) out.hosts.push({ key: `m${h}`, record: { type: 'host', props: { IpAddress: green(h + 2) } } });
+    for (let g = 0; g < groups; g++) {
+      const members = [0, 1, 2, 3].map((k) => `m${g * 4 + k}`).join(',');
+      out.hosts.push({ key: `g${g}`, record: { type: 'host-group', props: { Members: members } } });
+    }
+    for (let c = 0; c < cidrs; c++) out.hosts.push({ key: `c${c}`, record: { type: 'cidr', props: { Address: `${quad(10, (c % 65536) << 8).replace(/\.\d+$/, '.0')}/24` } } });
+    for (let r = 0; r < ranges; r++) {
+      const net = `192.168.${200 + (r >> 6)}`;
+      out.hosts.push({ key: `r${r}`, record: { type: 'iprange', props: { Start: `${net}.${(r & 63) * 4}`, End: `${net}.${(r & 63) * 4 + 3}` } } });
+    }
+    const sources = (i: number) => [`host-group;g${i % groups}`, `iprange;r${i % ranges}`, 'role;green'][i % 3]!;
+    for (let i = 2; i <= count; i++) rule(i, { Src: sources(i), Dst: `cidr;c${i % cidrs}`, Service: String(10000 + (i % 50000)) });
+  }
+  return out;
+}
+
+async function writeRoot(root: string, shape: Shape, count: number): Promise<void> {
   await mergeDefaults(root);
-  await setRecord(root, 'networks', 'green0', 'ethernet', { role: 'green', bootproto: 'none', ipaddr: '192.168.1.1', netmask: '255.255.255.0' });
+  await setRecord(root, 'networks', 'green0', 'ethernet', { role: 'green', bootproto: 'none', ipaddr: '192.168.1.1', netmask: '255.255.0.0' });
   await setRecord(root, 'networks', 'red0', 'ethernet', { role: 'red', bootproto: 'none', ipaddr: '203.0.113.2', netmask: '255.255.255.0', gateway: '203.0.113.1' });
   await setProps(root, 'configuration', 'firewall', { Policy: 'strict' });
-  await setRecords(root, 'fwrules', benchRules());
+  const records = shapeRecords(shape, count);
+  if (records.hosts.length > 0) await setRecords(root, 'hosts', records.hosts);
+  if (records.fwservices.length > 0) await setRecords(root, 'fwservices', records.fwservices);
+  await setRecords(root, 'fwrules', records.fwrules);
 }
 
 /** `Action: EVENT NAME SUCCESS [1.234s]` and `Event: NAME SUCCESS [..]` lines -> 'EVENT NAME' / 'event NAME' -> ms. */
@@ -66,8 +120,8 @@ async function buildNamespaces(ns: Record<'gw' | 'green' | 'inet', string>): Pro
   await execa('ip', ['link', 'add', 'green0', 'netns', ns.gw, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.green]);
   await execa('ip', ['link', 'add', 'red0', 'netns', ns.gw, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.inet]);
   const batch = (name: string, lines: string[]) => execa('ip', ['-n', name, '-batch', '-'], { input: lines.join('\n') + '\n' });
-  await batch(ns.gw, ['link set lo up', 'address add 192.168.1.1/24 dev green0', 'link set green0 up', 'address add 203.0.113.2/24 dev red0', 'link set red0 up']);
-  await batch(ns.green, ['link set lo up', 'address add 192.168.1.10/24 dev eth0', 'link set eth0 up', 'route add default via 192.168.1.1']);
+  await batch(ns.gw, ['link set lo up', 'address add 192.168.1.1/16 dev green0', 'link set green0 up', 'address add 203.0.113.2/24 dev red0', 'link set red0 up']);
+  await batch(ns.green, ['link set lo up', 'address add 192.168.1.10/16 dev eth0', 'link set eth0 up', 'route add default via 192.168.1.1']);
   await batch(ns.inet, ['link set lo up', 'address add 203.0.113.1/24 dev eth0', 'link set eth0 up']);
 }
 
@@ -76,88 +130,169 @@ function connects(ns: string): Promise<boolean> {
   return execa('ip', ['netns', 'exec', ns, 'nc', '-z', '-w', '1', '203.0.113.1', String(PROBE_PORT)], { reject: false }).then((r) => r.exitCode === 0);
 }
 
+interface EventRun {
+  ms: number;
+  /** User + system time of signal-event and every process it waited for. */
+  cpuMs: number;
+  maxRssMb: number;
+}
+
+/** One whole `signal-event firewall-adjust`, timed by GNU time (wall, CPU of the tree, peak RSS of the largest process). */
+function eventOnce(root: string, gw: string, caCerts: boolean): EventRun {
+  const env: NodeJS.ProcessEnv = { ...process.env, GATEHOUSE_ROOT: root };
+  if (!caCerts) delete env['NODE_EXTRA_CA_CERTS'];
+  const signalEvent = join(projectDir(), 'bin/signal-event.js');
+  const start = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', '%U %S %M', process.execPath, signalEvent, '--root', root, '--apply', `netns:${gw}`, 'firewall-adjust'], { env, encoding: 'utf8', maxBuffer: 64 << 20 });
+  const ms = performance.now() - start;
+  if (r.status !== 0) throw new Error(`signal-event firewall-adjust failed:\n${r.stderr}`);
+  const [user, sys, rss] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  return { ms, cpuMs: (user! + sys!) * 1000, maxRssMb: rss! / 1024 };
+}
+
+function restoreMs(ns: string, command: string, input: string): number {
+  const start = performance.now();
+  const r = spawnSync('ip', ['netns', 'exec', ns, command], { input, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`${command} of the floor failed: ${r.stderr}`);
+  return performance.now() - start;
+}
+
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+
+interface Row {
+  shape: Shape;
+  size: number;
+  lines: number;
+  floor: number;
+  ca?: EventRun;
+  plain: EventRun;
+  actions: Map<string, number>;
+  toVerdict?: number;
+}
+
 async function main(): Promise<number> {
   if (process.getuid?.() !== 0) {
     console.log('skipped: the end-to-end benchmark needs root (it builds network namespaces)');
     return 0;
   }
   const id = randomBytes(3).toString('hex');
-  // The floor is measured in a namespace of its own: a whole-table restore into the gateway would replace
-  // what Gatehouse owns there, and every event would then rewrite all its chains.
-  const ns = { gw: `ghbgw-${id}`, green: `ghbgr-${id}`, inet: `ghbin-${id}`, floor: `ghbfl-${id}` };
+  const ns = { gw: `ghbgw-${id}`, green: `ghbgr-${id}`, inet: `ghbin-${id}` };
+  const floorNs = `ghbfl-${id}`;
   const cleanup = (): void => {
-    for (const name of Object.values(ns)) spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+    for (const name of [...Object.values(ns), floorNs]) spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
   };
   process.once('SIGINT', () => (cleanup(), process.exit(130)));
-  const root = await mkdtemp(join(tmpdir(), 'gatehouse-bench-e2e-'));
+  const hasCa = process.env['NODE_EXTRA_CA_CERTS'] !== undefined;
+  const loadBefore = load();
+  const rows: Row[] = [];
   let listener: ReturnType<typeof spawn> | undefined;
   try {
     await buildNamespaces(ns);
-    await writeRoot(root);
-    const signalEvent = join(projectDir(), 'bin/signal-event.js');
-    const adjust = () => execa(process.execPath, [signalEvent, '--root', root, '--apply', `netns:${ns.gw}`, 'firewall-adjust'], { env: { ...process.env, GATEHOUSE_ROOT: root } });
-
-    await adjust(); // warm-up: first plan in place
-    const rulesV4 = await readFile(join(planPaths(root).current, 'rules.v4'), 'utf8');
-    const rulesV6 = await readFile(join(planPaths(root).current, 'rules.v6'), 'utf8');
-    const restore = (cmd: string, input: string) => execa('ip', ['netns', 'exec', ns.floor, cmd], { input });
-
-    const eventLog = join(root, 'var/log/gatehouse/events.log');
-    const logSize = async (): Promise<number> => (await readFile(eventLog)).length;
-    const perAction = new Map<string, number[]>();
-    const event: number[] = [];
-    const floor: number[] = [];
-    const floorBoth: number[] = [];
-    const applyOnly: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      floor.push(await timeAsync(() => restore('iptables-restore', rulesV4)));
-      floorBoth.push(await timeAsync(async () => Promise.all([restore('iptables-restore', rulesV4), restore('ip6tables-restore', rulesV6)])));
-      // A real change every run: rule 2's verdict moves on, so rules.v4 differs from the
-      // running one and is reloaded (an unchanged family would not be).
-      await setProps(root, 'fwrules', '2', { Action: ['accept', 'drop', 'reject'][i % 3]! });
-      const before = await logSize();
-      event.push(await timeAsync(adjust));
-      const added = (await readFile(eventLog)).subarray(before).toString('utf8');
-      for (const [name, ms] of durationsFromLog(added)) perAction.set(name, [...(perAction.get(name) ?? []), ms]);
-      applyOnly.push(await timeAsync(() => applyPlan(root, { mode: { kind: 'netns', name: ns.gw }, planDir: planPaths(root).current })));
-    }
-
-    // Time to effect: rule 1 flips from reject to accept; probe until a connection gets through.
     listener = spawn('ip', ['netns', 'exec', ns.inet, 'nc', '-k', '-l', String(PROBE_PORT)], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 200));
-    if (await connects(ns.green)) throw new Error('the probe connects before the change: the rule under test is not in force');
-    await setProps(root, 'fwrules', '1', { Action: 'accept' });
-    const t0 = performance.now();
-    const running = adjust();
-    let seen: number | undefined;
-    while (seen === undefined && performance.now() - t0 < 60_000) {
-      if (await connects(ns.green)) seen = performance.now() - t0;
-      else await new Promise((r) => setTimeout(r, 10));
+    for (const size of SIZES) {
+      for (const shape of SHAPES) {
+        if (size >= BIG && !BIG_SHAPES.includes(shape)) continue;
+        const root = await mkdtemp(join(tmpdir(), `gatehouse-bench-e2e-${shape}-`));
+        try {
+          await writeRoot(root, shape, size);
+          eventOnce(root, ns.gw, hasCa); // the first plan in place (and the fragments compiled)
+          const rulesV4 = await readFile(join(planPaths(root).current, 'rules.v4'), 'utf8');
+          // A fresh floor namespace per shape, holding the plan's sets (rules name them); only the restore is timed.
+          spawnSync('ip', ['netns', 'del', floorNs], { stdio: 'ignore' });
+          await execa('ip', ['netns', 'add', floorNs]);
+          const sets = await Promise.all(['ipsets', 'runtime-ipsets'].map((f) => readFile(join(planPaths(root).current, f), 'utf8').catch(() => '')));
+          await execa('ip', ['netns', 'exec', floorNs, 'ipset', 'restore', '-exist'], { input: sets.join('\n') });
+          const eventLog = join(root, 'var/log/gatehouse/events.log');
+          const floor: number[] = [];
+          const withCa: EventRun[] = [];
+          const plain: EventRun[] = [];
+          const perAction = new Map<string, number[]>();
+          let turn = 0;
+          const changed = async (caCerts: boolean): Promise<EventRun> => {
+            await setProps(root, 'fwrules', '2', { Action: ACTIONS[turn++ % 3]! });
+            const before = (await readFile(eventLog)).length;
+            const run = eventOnce(root, ns.gw, caCerts);
+            for (const [name, ms] of durationsFromLog((await readFile(eventLog)).subarray(before).toString('utf8'))) perAction.set(name, [...(perAction.get(name) ?? []), ms]);
+            return run;
+          };
+          for (let i = 0; i < RUNS; i++) {
+            floor.push(restoreMs(floorNs, 'iptables-restore', rulesV4));
+            if (hasCa) withCa.push(await changed(true));
+            plain.push(await changed(false));
+          }
+          const med = (runs: EventRun[]): EventRun => ({ ms: median(runs.map((r) => r.ms)), cpuMs: median(runs.map((r) => r.cpuMs)), maxRssMb: Math.max(...runs.map((r) => r.maxRssMb)) });
+          const row: Row = {
+            shape,
+            size,
+            lines: rulesV4.split('\n').filter((l) => l.startsWith('-A')).length,
+            floor: median(floor),
+            ...(hasCa ? { ca: med(withCa) } : {}),
+            plain: med(plain),
+            actions: new Map([...perAction].map(([name, values]) => [name, median(values)])),
+          };
+          if (size === 5000) {
+            // Signal to verdict: rule 1 flips from reject to accept; probe until a connection gets through.
+            await new Promise((r) => setTimeout(r, 100));
+            if (await connects(ns.green)) throw new Error(`${shape}: the probe connects before the change: the rule under test is not in force`);
+            await setProps(root, 'fwrules', '1', { Action: 'accept' });
+            const env = { ...process.env, GATEHOUSE_ROOT: root };
+            const t0 = performance.now();
+            const running = execa(process.execPath, [join(projectDir(), 'bin/signal-event.js'), '--root', root, '--apply', `netns:${ns.gw}`, 'firewall-adjust'], { env });
+            while (row.toVerdict === undefined && performance.now() - t0 < 60_000) {
+              if (await connects(ns.green)) row.toVerdict = performance.now() - t0;
+              else await new Promise((r) => setTimeout(r, 10));
+            }
+            await running;
+          }
+          rows.push(row);
+        } finally {
+          await rm(root, { recursive: true, force: true });
+        }
+      }
     }
-    await running;
-
-    const f = median(floor);
-    const e = median(event);
-    const lines = rulesV4.split('\n').filter((l) => l.startsWith('-A')).length;
-    console.log(`end-to-end firewall-adjust, ${RULES} fwrules (${lines} iptables rules in rules.v4), median of ${RUNS} runs, namespace ${ns.gw}`);
-    console.log(`${f.toFixed(1).padStart(9)} ms  1.00x  iptables-restore alone of rules.v4 (the floor)`);
-    console.log(`${median(floorBoth).toFixed(1).padStart(9)} ms  ${(median(floorBoth) / f).toFixed(2)}x  iptables-restore + ip6tables-restore side by side`);
-    console.log(`${median(applyOnly).toFixed(1).padStart(9)} ms  ${(median(applyOnly) / f).toFixed(2)}x  applyPlan of the same plan in-process (the apply layer's share)`);
-    console.log(`${e.toFixed(1).padStart(9)} ms  ${(e / f).toFixed(2)}x  signal-event firewall-adjust (process start, expand, compile, apply, both families) — goal <= 2.00x`);
-    const inEvent = median(perAction.get('event firewall-adjust') ?? [NaN]);
-    console.log('where the event spends its time (medians, from the event log):');
-    console.log(`${(e - inEvent).toFixed(1).padStart(9)} ms  outside the actions: node start, module loading, argument parsing, lock, log`);
-    for (const [name, values] of perAction) {
-      if (name.startsWith('event ') || name.endsWith('S20fire-firewall-event')) continue;
-      console.log(`${median(values).toFixed(1).padStart(9)} ms  ${name}`);
-    }
-    console.log(seen === undefined ? 'time to effect: the new verdict was never seen within 60 s' : `${seen.toFixed(1).padStart(9)} ms  time from starting signal-event to the first probe that sees the new verdict`);
-    return 0;
   } finally {
     listener?.kill('SIGKILL');
     cleanup();
-    await rm(root, { recursive: true, force: true });
   }
+
+  const f0 = (n: number) => n.toFixed(0);
+  const x = (a: number, b: number) => `${(a / b).toFixed(2)}x`;
+  console.log(`signal-event firewall-adjust as typed after a one-rule change, median of ${RUNS} runs (wall / CPU ms, peak RSS); load average before ${loadBefore}, after ${load()} (2 cores)`);
+  console.log('floor: iptables-restore of the whole rules.v4 into an empty namespace. Goal: the event at most 2.00x the floor for every shape (met when at least 10% under it)');
+  console.log('     shape |  rules | iptables rules |  floor | with NODE_EXTRA_CA_CERTS        | without                         | x floor (with, without)');
+  for (const r of rows) {
+    const cell = (e: EventRun) => `${f0(e.ms)} / ${f0(e.cpuMs)}, ${f0(e.maxRssMb)} MB`.padEnd(31);
+    console.log(
+      [
+        r.shape.padStart(10),
+        String(r.size).padStart(6),
+        String(r.lines).padStart(14),
+        f0(r.floor).padStart(6),
+        r.ca ? cell(r.ca) : 'not set here'.padEnd(31),
+        cell(r.plain),
+        `${r.ca ? x(r.ca.ms, r.floor) : '-'}, ${x(r.plain.ms, r.floor)}`,
+      ].join(' | '),
+    );
+  }
+  console.log('where the event spends its time (medians of every measured event, from the event log; the rest is process start, module loading, lock and log):');
+  for (const r of rows) {
+    const inEvent = r.actions.get('event firewall-adjust');
+    const parts = [...r.actions].filter(([name]) => !name.startsWith('event ') && !name.endsWith('S20fire-firewall-event')).map(([name, ms]) => `${name.split(' ').pop()} ${f0(ms)}`);
+    console.log(`  ${r.shape} ${r.size}: ${parts.join(', ')}${inEvent !== undefined ? `; outside the actions ${f0((r.ca ?? r.plain).ms - inEvent)}` : ''}`);
+  }
+  for (const shape of SHAPES) {
+    const growth = rows.filter((r) => r.shape === shape);
+    if (growth.length > 1) console.log(`growth, ${shape}: ${growth.map((r) => `${r.size} rules ${f0((r.ca ?? r.plain).ms)} ms (cpu ${f0((r.ca ?? r.plain).cpuMs)}), ${f0((r.ca ?? r.plain).maxRssMb)} MB`).join('; ')}`);
+  }
+  for (const r of rows) {
+    if (r.size !== 5000) continue;
+    console.log(
+      r.toVerdict === undefined
+        ? `${r.shape}: the new verdict was never seen within 60 s`
+        : `${r.shape}: ${f0(r.toVerdict)} ms from starting signal-event to the first probe that sees the new verdict, ${x(r.toVerdict, r.floor)} the floor (goal: at most 1.50x)`,
+    );
+  }
+  return 0;
 }
 
 process.exitCode = await main();

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import type { AnyPlanPart, PlanPart } from './part.js';
 import { PLAN_PARTS } from './parts/index.js';
-import { ORIGINS_FILE, parseOrigins } from './origins.js';
+import { ORIGINS_FILE, type PlanOrigins, parseOrigins } from './origins.js';
 import { MANIFEST_FILE, type Plan, type PlanInputs, type PlanManifest, SUMMARY_FILE } from './types.js';
 
 export function sha256(text: string): string {
@@ -96,7 +96,9 @@ function heldParts(dir: string, present: (file: string) => boolean, manifest: Pl
 }
 
 /** Validates plan files already in memory. `files` holds every file by name (plan.json optional). */
-export function parsePlan(dir: string, files: Readonly<Record<string, string>>): LoadedPlan {
+export function parsePlan(dir: string, files: Readonly<Record<string, string>>, known: Readonly<Record<string, string>> = {}): LoadedPlan {
+  // readPlan has hashed the files the manifest names already: a plan of 5,000 rules is megabytes.
+  const digestOf = (f: string): string => known[f] ?? sha256(files[f]!);
   let manifest: PlanManifest | undefined;
   if (files[MANIFEST_FILE] !== undefined) {
     try {
@@ -120,7 +122,7 @@ export function parsePlan(dir: string, files: Readonly<Record<string, string>>):
     const own: Record<string, string> = {};
     for (const f of part.files) {
       own[f] = files[f]!;
-      digests[f] = sha256(own[f]);
+      digests[f] = digestOf(f);
     }
     planParts[part.name] = own;
     return { part, content: part.parse(own, dir), digest: sha256(part.files.map((f) => digests[f]).join('\n')) };
@@ -129,16 +131,24 @@ export function parsePlan(dir: string, files: Readonly<Record<string, string>>):
   for (const part of held) for (const f of part.files) own[f] = files[f]!;
   if (files[SUMMARY_FILE] !== undefined) {
     own[SUMMARY_FILE] = files[SUMMARY_FILE];
-    digests[SUMMARY_FILE] = sha256(files[SUMMARY_FILE]);
-  }
-  // Only for messages: an unreadable origins.json is no reason to refuse the plan.
-  const origins = files[ORIGINS_FILE] === undefined ? undefined : parseOrigins(files[ORIGINS_FILE]);
-  if (files[ORIGINS_FILE] !== undefined) {
-    own[ORIGINS_FILE] = files[ORIGINS_FILE];
-    digests[ORIGINS_FILE] = sha256(files[ORIGINS_FILE]);
+    digests[SUMMARY_FILE] = digestOf(SUMMARY_FILE);
   }
   const inputs: PlanInputs = manifest?.inputs ?? {};
-  return { dir, plan: { parts: planParts, summary, inputs, ...(origins ? { origins } : {}) }, parts, files: own, digests };
+  const plan: Plan = { parts: planParts, summary, inputs };
+  const originsText = files[ORIGINS_FILE];
+  if (originsText !== undefined) {
+    own[ORIGINS_FILE] = originsText;
+    digests[ORIGINS_FILE] = digestOf(ORIGINS_FILE);
+    // Only for messages (a line the kernel refuses, --explain), so parsed when first asked for:
+    // it is the largest file of a plan. An unreadable one is no reason to refuse the plan.
+    let parsed: PlanOrigins | undefined | null = null;
+    Object.defineProperty(plan, 'origins', {
+      enumerable: true,
+      configurable: true,
+      get: () => (parsed === null ? (parsed = parseOrigins(originsText)) : parsed),
+    });
+  }
+  return { dir, plan, parts, files: own, digests };
 }
 
 async function readIfPresent(path: string): Promise<string | undefined> {
@@ -148,8 +158,21 @@ async function readIfPresent(path: string): Promise<string | undefined> {
   });
 }
 
+interface ReadFiles {
+  files: Record<string, string>;
+  /** sha256 of the files the manifest names, checked against it. */
+  digests: Record<string, string>;
+}
+
+async function readBytesIfPresent(path: string): Promise<Buffer | undefined> {
+  return readFile(path).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return undefined;
+    throw e;
+  });
+}
+
 /** One read of the directory; undefined when a file did not match the manifest (the directory changed meanwhile). */
-async function readOnce(dir: string): Promise<Record<string, string> | undefined> {
+async function readOnce(dir: string): Promise<ReadFiles | undefined> {
   const manifestText = await readIfPresent(join(dir, MANIFEST_FILE));
   const names = new Set([SUMMARY_FILE, ORIGINS_FILE, ...PLAN_PARTS.flatMap((p) => p.files)]);
   let manifest: PlanManifest | undefined;
@@ -161,16 +184,25 @@ async function readOnce(dir: string): Promise<Record<string, string> | undefined
       manifest = undefined; // parsePlan reports it
     }
   }
-  const entries = await Promise.all([...names].map(async (n) => [n, await readIfPresent(join(dir, n))] as const));
+  const entries = await Promise.all([...names].map(async (n) => [n, await readBytesIfPresent(join(dir, n))] as const));
   const files: Record<string, string> = {};
-  for (const [n, text] of entries) if (text !== undefined) files[n] = text;
+  const digests: Record<string, string> = {};
+  for (const [n, bytes] of entries) {
+    if (bytes === undefined) continue;
+    // The bytes are hashed as read (the same digest as of the text they decode to, when it is UTF-8).
+    const expected = manifest?.sha256?.[n];
+    if (expected !== undefined) {
+      const digest = createHash('sha256').update(bytes).digest('hex');
+      if (digest !== expected) return undefined;
+      digests[n] = digest;
+    }
+    files[n] = bytes.toString('utf8');
+  }
   if (manifestText !== undefined) files[MANIFEST_FILE] = manifestText;
   if (manifest?.sha256) {
-    for (const [n, digest] of Object.entries(manifest.sha256)) {
-      if (files[n] === undefined || sha256(files[n]) !== digest) return undefined;
-    }
+    for (const n of Object.keys(manifest.sha256)) if (files[n] === undefined) return undefined;
   }
-  return files;
+  return { files, digests };
 }
 
 /**
@@ -187,10 +219,10 @@ export async function readPlan(dir: string): Promise<LoadedPlan> {
         hint: 'run `gatehouse compile` (or signal-event firewall-adjust) first, or name a plan with --plan',
       });
     }
-    const files = await readOnce(real!);
+    const read = await readOnce(real!);
     // A stored plan removed while being read (the link moved on): read where the link points now.
-    const gone = files === undefined || !(await stat(real!).then(() => true, () => false));
-    if (!gone) return parsePlan(dir, files);
+    const gone = read === undefined || !(await stat(real!).then(() => true, () => false));
+    if (!gone) return parsePlan(dir, read.files, read.digests);
     if (attempt >= 50) {
       throw new GatehouseError(`plan ${dir} does not match its manifest (plan.json): its files were changed by hand, or it is being rewritten without pause`, {
         hint: 'recompile the plan',
