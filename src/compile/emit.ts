@@ -180,9 +180,25 @@ export function ruleText(chain: string, rule: IrRule): string {
   return text + renderTarget(rule.target);
 }
 
+/** The text emitChain wrote for each rule with an origin, and in which chain: origins.json repeats it. */
+const EMITTED = new WeakMap<IrRule, { chain: string; text: string }>();
+
+/** ruleText, as emitted already when it was (rendering every match again was a tenth of the compile). */
+export function emittedRuleText(chain: string, rule: IrRule): string {
+  const emitted = EMITTED.get(rule);
+  return emitted !== undefined && emitted.chain === chain ? emitted.text : ruleText(chain, rule);
+}
+
 function emitChain(chain: Chain, out: Text): void {
   const start = `-A ${chain.name} `;
   for (const rule of chain.rules) {
+    if (rule.origin) {
+      const text = ruleText(chain.name, rule);
+      EMITTED.set(rule, { chain: chain.name, text });
+      out.push(text);
+      out.push('\n');
+      continue;
+    }
     out.push(start);
     for (const m of rule.matches) {
       out.push(renderMatch(m));

@@ -11,7 +11,7 @@ export function row(...cells: string[]): Row {
 
 /** The rows with their cells named by `file`'s columns, for fragments. */
 export function named(file: ColumnFile, rows: Row[]): Row[] {
-  return rows.map((r) => ({ ...r, fields: namedCells(file, r.cells) }));
+  return rows.map((r) => ({ ...r, fields: namedCells(file, r.cells, r.line) }));
 }
 
 export function namedGroups(file: ColumnFile, groups: CommentedRows[]): CommentedRows[] {

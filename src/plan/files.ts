@@ -1,5 +1,5 @@
 /** A plan as the files of its directory (pure): every part's files, summary.json and the manifest. */
-import { ORIGINS_FILE } from './origins.js';
+import { ORIGINS_FILE, serializeOrigins } from './origins.js';
 import { sha256 } from './read.js';
 import { MANIFEST_FILE, type Plan, type PlanInputs, type PlanManifest, SUMMARY_FILE } from './types.js';
 
@@ -29,7 +29,7 @@ export function planContentFiles(plan: Plan): Record<string, string> {
     }
   }
   files[SUMMARY_FILE] = JSON.stringify(plan.summary, null, 2) + '\n';
-  if (plan.origins) files[ORIGINS_FILE] = JSON.stringify(plan.origins) + '\n';
+  if (plan.origins) files[ORIGINS_FILE] = serializeOrigins(plan.origins);
   return files;
 }
 

@@ -53,7 +53,7 @@
  */
 export type { Plan, PlanInputs, PlanManifest, InterfaceAddresses, RuntimeIpset } from './types.js';
 export { MANIFEST_FILE, SUMMARY_FILE } from './types.js';
-export { type OriginLine, type PlanOrigins, ORIGINS_FILE, describeOrigin, findOrigins, findSetUsers, parseOrigins } from './origins.js';
+export { type OriginLine, type PlanOrigins, ORIGINS_FILE, describeOrigin, findOrigins, findSetUsers, parseOrigins, serializeOrigins } from './origins.js';
 export type {
   AnyPlanPart,
   PartApplyContext,

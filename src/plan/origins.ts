@@ -32,10 +32,56 @@ function splitRule(text: string): { chain: string; body: string } | undefined {
   return m ? { chain: m[1]!, body: m[2]! } : undefined;
 }
 
+/** One origin as stored: [table, rule, index into `files`, line, record?]. */
+type StoredOrigin = [string, string, number, number, string?];
+
+interface StoredOrigins {
+  format: 2;
+  files: string[];
+  v4: StoredOrigin[];
+  v6: StoredOrigin[];
+}
+
+/**
+ * origins.json: each file named once, each origin an array. The file is as long as the
+ * ruleset itself, and every event writes it, hashes it and reads it back: objects with
+ * the same five keys and the same few file names made it twice that.
+ */
+export function serializeOrigins(origins: PlanOrigins): string {
+  const files: string[] = [];
+  const index = new Map<string, number>();
+  const compact = (list: OriginLine[]): StoredOrigin[] =>
+    list.map((o) => {
+      let i = index.get(o.file);
+      if (i === undefined) {
+        i = files.push(o.file) - 1;
+        index.set(o.file, i);
+      }
+      return o.record === undefined ? [o.table, o.rule, i, o.line] : [o.table, o.rule, i, o.line, o.record];
+    });
+  const stored: StoredOrigins = { format: 2, files, v4: compact(origins.v4), v6: compact(origins.v6) };
+  return JSON.stringify(stored) + '\n';
+}
+
 export function parseOrigins(text: string): PlanOrigins | undefined {
   try {
-    const value = JSON.parse(text) as Partial<PlanOrigins>;
-    return { v4: Array.isArray(value.v4) ? value.v4 : [], v6: Array.isArray(value.v6) ? value.v6 : [] };
+    const value = JSON.parse(text) as Partial<PlanOrigins> | Partial<StoredOrigins>;
+    if ((value as Partial<StoredOrigins>).format === 2) {
+      const stored = value as Partial<StoredOrigins>;
+      const files = Array.isArray(stored.files) ? stored.files : [];
+      const expand = (list: unknown): OriginLine[] =>
+        (Array.isArray(list) ? (list as StoredOrigin[]) : []).map(([table, rule, file, line, record]) => ({
+          table,
+          rule,
+          file: files[file] ?? '?',
+          line,
+          ...(record === undefined ? {} : { record }),
+        }));
+      return { v4: expand(stored.v4), v6: expand(stored.v6) };
+    }
+    // Plans written before the compact form (an upgrade keeps them as previous).
+    const plain = value as Partial<PlanOrigins>;
+    return { v4: Array.isArray(plain.v4) ? plain.v4 : [], v6: Array.isArray(plain.v6) ? plain.v6 : [] };
   } catch {
     return undefined;
   }

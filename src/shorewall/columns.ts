@@ -30,8 +30,17 @@ export const SHOREWALL_COLUMNS = {
 
 export type ColumnFile = keyof typeof SHOREWALL_COLUMNS;
 
-/** Cells named by the file's columns, every column present (`-` when empty), in column order. */
-export function namedCells(file: ColumnFile, cells: readonly string[]): Record<string, string> {
+/**
+ * The text of rows whose fields the model named, by their fields object: `{{row fields}}`
+ * prints it as it is instead of joining the fields again (once per rule of every event).
+ */
+const KNOWN_LINES = new WeakMap<object, string>();
+
+/**
+ * Cells named by the file's columns, every column present (`-` when empty), in column order.
+ * `line`: the row's text (the model's row(): the same as joinFields of the result), kept for joinFields.
+ */
+export function namedCells(file: ColumnFile, cells: readonly string[], line?: string): Record<string, string> {
   const names = SHOREWALL_COLUMNS[file];
   if (cells.length > names.length) {
     // A writer bug, not input: every row Gatehouse writes fits its file's layout.
@@ -39,11 +48,14 @@ export function namedCells(file: ColumnFile, cells: readonly string[]): Record<s
   }
   const fields: Record<string, string> = {};
   names.forEach((name, i) => (fields[name] = cells[i] === undefined || cells[i] === '' ? '-' : cells[i]!));
+  if (line !== undefined) KNOWN_LINES.set(fields, line);
   return fields;
 }
 
 /** A row's text from its fields, in the order given: tab-separated, trailing `-` columns left out. */
 export function joinFields(fields: Record<string, unknown>): string {
+  const known = KNOWN_LINES.get(fields);
+  if (known !== undefined) return known;
   const cells = Object.values(fields).map((v) => (v === undefined || v === null || v === '' ? '-' : String(v)));
   while (cells.length > 1 && cells[cells.length - 1] === '-') cells.pop();
   return cells.join('\t');

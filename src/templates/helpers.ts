@@ -84,8 +84,11 @@ const HELPERS: Record<string, Helper> = {
     if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
       throw new Error('give it a row\'s fields: {{row fields}} inside {{#each family.rules.rules}}{{#each rows}}...');
     }
+    const hash = options.hash ?? {};
+    // Nothing replaced: the row as the model wrote it.
+    if (Object.keys(hash).length === 0) return joinFields(fields as Record<string, unknown>);
     const out: Record<string, unknown> = { ...(fields as Record<string, unknown>) };
-    for (const [name, value] of Object.entries(options.hash ?? {})) {
+    for (const [name, value] of Object.entries(hash)) {
       if (!Object.hasOwn(out, name)) throw new Error(`'${name}' is not a column of this row (columns: ${Object.keys(out).join(', ')})`);
       out[name] = value;
     }
