@@ -250,7 +250,7 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
   const source = options.planDir ?? paths.next;
   const plan = await readPlan(source);
   // A line the kernel refuses is reported with the file, line and record it came from.
-  const runner = explainingRefusals(runnerFor(options), plan.plan.origins);
+  const runner = explainingRefusals(runnerFor(options), () => plan.plan.origins);
   await runner.preflight(commandsForParts(plan));
 
   if (options.mode.kind === 'dry-run') {

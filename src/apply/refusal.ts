@@ -55,7 +55,9 @@ export function describeRefusedLine(message: string, command: KernelCommand, ori
 }
 
 /** A runner whose refusals name the origin of the refused line (same commands, same results otherwise). */
-export function explainingRefusals(runner: KernelRunner, origins: PlanOrigins | undefined): KernelRunner {
+export function explainingRefusals(runner: KernelRunner, originsOf: PlanOrigins | undefined | (() => PlanOrigins | undefined)): KernelRunner {
+  // Read only when a line is refused: origins.json is as large as the ruleset.
+  const origins = (): PlanOrigins | undefined => (typeof originsOf === 'function' ? originsOf() : originsOf);
   return {
     mode: runner.mode,
     preflight: (commands) => runner.preflight(commands),
@@ -63,7 +65,7 @@ export function explainingRefusals(runner: KernelRunner, origins: PlanOrigins | 
       try {
         return await runner.run(command);
       } catch (e) {
-        const said = describeRefusedLine(messageOf(e), command, origins);
+        const said = describeRefusedLine(messageOf(e), command, origins());
         if (said === undefined) throw e;
         const hint = e instanceof GatehouseError ? e.hint : undefined;
         throw new GatehouseError(`${messageOf(e)}; ${said}`, { ...(hint ? { hint } : { hint: 'fix that line (or the record it was written from) and run the event again' }), cause: e });

@@ -113,9 +113,14 @@ function ruleHash(text: string): number {
   return h >>> 0;
 }
 
+/** `-A CHAIN rest`, as a save shows it (a rule with no matches and no target is `-A CHAIN`). */
+function appendRule(chain: string, rest: string): string {
+  return rest === '' ? `-A ${chain}` : `-A ${chain} ${rest}`;
+}
+
 /**
- * A long chain is kept in the kernel as a chain of jumps to pieces of a few hundred rules,
- * `gatehouse-<digest>`, so a one-rule change in a zone pair of 5,000 rules rewrites one piece
+ * Chains given as their rules after `-A CHAIN`, written out whole. A long chain is kept in
+ * the kernel as a chain of jumps to pieces of a few hundred rules, `gatehouse-<digest>`, so a one-rule change in a zone pair of 5,000 rules rewrites one piece
  * and the short chain of jumps, not 5,000 rules. Pieces end where a rule's own text says
  * so (one rule in PIECE_SPREAD, between PIECE_MIN and PIECE_MAX rules), so inserting or
  * removing a rule moves no boundary elsewhere; a piece is named after its rules, so an
@@ -125,10 +130,9 @@ function ruleHash(text: string): number {
  */
 function withPieces(chains: Map<string, string[]>): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const [name, rules] of chains) {
-    const rests = rules.map((r) => r.slice(`-A ${name}`.length).trim());
-    if (rules.length <= LONG_CHAIN || rests.some((r) => /(?:^|\s)(?:-j\s+RETURN|-g\s)/.test(r) || /(?:^|\s)-j\s+RETURN$/.test(r))) {
-      out.set(name, rules);
+  for (const [name, rests] of chains) {
+    if (rests.length <= LONG_CHAIN || rests.some((r) => /(?:^|\s)(?:-j\s+RETURN|-g\s)/.test(r) || /(?:^|\s)-j\s+RETURN$/.test(r))) {
+      out.set(name, rests.map((r) => appendRule(name, r)));
       continue;
     }
     const pieces: string[][] = [];
@@ -143,7 +147,7 @@ function withPieces(chains: Map<string, string[]>): Map<string, string[]> {
     if (piece.length > 0) pieces.push(piece);
     const named = pieces.map((p) => {
       const piece = `${OWNED_PREFIX}${createHash('sha256').update(name).update('\n').update(p.join('\n')).digest('hex').slice(0, 12)}`;
-      return [piece, p.map((r) => `-A ${piece}${r === '' ? '' : ' ' + r}`)] as const;
+      return [piece, p.map((r) => appendRule(piece, r))] as const;
     });
     out.set(name, named.map(([piece]) => `-A ${name} -j ${piece}`));
     for (const [piece, pieceRules] of named) out.set(piece, pieceRules);
@@ -193,9 +197,10 @@ export function parseLayout(text: string, file: string): Layout {
         if (!own || own.length === 0) continue;
         const wrapper = wrapperName(chain);
         hooks.push({ chain, wrapper });
-        chains.set(wrapper, own.map((r) => `-A ${wrapper}${r === '' ? '' : ' ' + r}`));
+        chains.set(wrapper, own);
       }
-      for (const chain of declared) chains.set(chain, (rules.get(chain) ?? []).map((r) => `-A ${chain}${r === '' ? '' : ' ' + r}`));
+      // Rules as read (after `-A CHAIN`): withPieces writes each one out once, in its chain or piece.
+      for (const chain of declared) chains.set(chain, rules.get(chain) ?? []);
       const layout = { table: t, policies, hooks, sharedJumps, shared: [...shared].sort(), chains: withPieces(chains) };
       tables.push({ ...layout, digest: digestOf(layout) });
       table = undefined;
