@@ -167,6 +167,8 @@ interface Row {
   ca?: EventRun;
   plain: EventRun;
   actions: Map<string, number>;
+  /** Wall time of the process outside the event's own duration (Node start, module loading, lock, log), per run. */
+  outside: number;
   toVerdict?: number;
 }
 
@@ -208,11 +210,15 @@ async function main(): Promise<number> {
           const plain: EventRun[] = [];
           const perAction = new Map<string, number[]>();
           let turn = 0;
+          const outside: number[] = [];
           const changed = async (caCerts: boolean): Promise<EventRun> => {
             await setProps(root, 'fwrules', '2', { Action: ACTIONS[turn++ % 3]! });
             const before = (await readFile(eventLog)).length;
             const run = eventOnce(root, ns.gw, caCerts);
-            for (const [name, ms] of durationsFromLog((await readFile(eventLog)).subarray(before).toString('utf8'))) perAction.set(name, [...(perAction.get(name) ?? []), ms]);
+            const logged = durationsFromLog((await readFile(eventLog)).subarray(before).toString('utf8'));
+            for (const [name, ms] of logged) perAction.set(name, [...(perAction.get(name) ?? []), ms]);
+            const inEvent = logged.get('event firewall-adjust');
+            if (inEvent !== undefined) outside.push(run.ms - inEvent);
             return run;
           };
           for (let i = 0; i < RUNS; i++) {
@@ -229,6 +235,7 @@ async function main(): Promise<number> {
             ...(hasCa ? { ca: med(withCa) } : {}),
             plain: med(plain),
             actions: new Map([...perAction].map(([name, values]) => [name, median(values)])),
+            outside: median(outside),
           };
           if (size === 5000) {
             // Signal to verdict: rule 1 flips from reject to accept; probe until a connection gets through.
@@ -276,13 +283,12 @@ async function main(): Promise<number> {
   }
   console.log('where the event spends its time (medians of every measured event, from the event log; the rest is process start, module loading, lock and log):');
   for (const r of rows) {
-    const inEvent = r.actions.get('event firewall-adjust');
     const parts = [...r.actions].filter(([name]) => !name.startsWith('event ') && !name.endsWith('S20fire-firewall-event')).map(([name, ms]) => `${name.split(' ').pop()} ${f0(ms)}`);
-    console.log(`  ${r.shape} ${r.size}: ${parts.join(', ')}${inEvent !== undefined ? `; outside the actions ${f0((r.ca ?? r.plain).ms - inEvent)}` : ''}`);
+    console.log(`  ${r.shape} ${r.size}: ${parts.join(', ')}; outside the event (process start, modules, lock) ${f0(r.outside)}`);
   }
   for (const shape of SHAPES) {
     const growth = rows.filter((r) => r.shape === shape);
-    if (growth.length > 1) console.log(`growth, ${shape}: ${growth.map((r) => `${r.size} rules ${f0((r.ca ?? r.plain).ms)} ms (cpu ${f0((r.ca ?? r.plain).cpuMs)}), ${f0((r.ca ?? r.plain).maxRssMb)} MB`).join('; ')}`);
+    if (growth.length > 1) console.log(`growth, ${shape} (${hasCa ? 'with' : 'without'} NODE_EXTRA_CA_CERTS): ${growth.map((r) => `${r.size} rules ${f0((r.ca ?? r.plain).ms)} ms (cpu ${f0((r.ca ?? r.plain).cpuMs)}), ${f0((r.ca ?? r.plain).maxRssMb)} MB`).join('; ')}`);
   }
   for (const r of rows) {
     if (r.size !== 5000) continue;
