@@ -5,17 +5,21 @@
  * 1. the kernel queue works out what a batch changes against the entries in force (a
  *    duplicate changes nothing) and sends the changes to the kernel in one ipset batch:
  *    this is what stops the packets, and it never waits for the disk;
- * 2. the database queue then writes every change of the batches that reached the
- *    kernel in one locked update. Only then are the requests answered. If the write
- *    fails, the kernel changes are undone (in reverse order) and the requests fail, so
- *    nothing is ever half-applied.
+ * 2. the database queue then records every change of the batches that reached the
+ *    kernel in one locked append to the database's journal (src/db/journal.ts: a line
+ *    per change, synced, so the cost does not grow with the list; merged into the file
+ *    at start and whenever it outgrows it). Only then are the requests answered. If the
+ *    write fails, the kernel changes are undone (in reverse order) and the requests
+ *    fail, so nothing is ever half-applied.
  *
  * Expiry: the kernel drops an expired element by itself (ipset timeouts); the record is
  * removed from the database by the next write or the purge timer, and is never listed
  * once expired. On start every set is rebuilt from the database with the time left, so
- * entries survive restarts and reboots and still expire on time.
+ * entries survive restarts and reboots and still expire on time; expired records are
+ * removed and the journal merged into the file.
  */
-import { updateDatabase } from '../db/index.js';
+import { type JournalChange, appendDatabase, databaseFile, journalFile, updateDatabase } from '../db/index.js';
+import { existsSync } from 'node:fs';
 import { GatehouseError } from '../errors/index.js';
 import { type BlockEntry, EntryError, type StoredEntry, entryKey, networksOverlap } from './entry.js';
 import { type BlocklistKernel, addLine, delLine } from './kernel.js';
@@ -108,7 +112,13 @@ export class Blocklist {
     await this.options.kernel.apply([]);
     this.entries = new Map(live.map((e) => [e.key, e]));
     const expired = read.entries.length - live.length;
-    if (expired > 0) await this.purge();
+    // One whole write: expired records go, and the journal is merged into the file.
+    if (expired > 0 || existsSync(journalFile(databaseFile(this.options.root, BLOCKLIST_DB)))) {
+      await updateDatabase(this.options.root, BLOCKLIST_DB, (db) => {
+        for (const e of read.entries) if (isExpired(e, now)) delete db[e.key];
+      });
+      this.databaseWrites++;
+    }
     const every = (this.options.purgeSeconds ?? 60) * 1000;
     this.timer = setInterval(() => void this.purge().catch(() => undefined), every);
     this.timer.unref();
@@ -247,19 +257,16 @@ export class Blocklist {
       while (this.toWrite.length > 0) {
         const batch = this.toWrite.splice(0, this.toWrite.length);
         try {
-          await updateDatabase(this.options.root, BLOCKLIST_DB, (db) => {
-            const now = this.now();
-            // Expired records go: the kernel has already dropped their elements.
-            for (const key in db) {
-              const expires = db[key]!.props['Expires'];
-              if (expires !== undefined && expires !== '' && Number(expires) <= now) delete db[key];
-            }
-            for (const a of batch) {
-              if (!a.write) continue;
-              if (a.write.entry) db[a.write.key] = entryRecord(a.write.entry, a.write.entry.created, a.write.entry.expires);
-              else delete db[a.write.key];
-            }
-          });
+          // The last change of each key wins; expired records go (the kernel has already dropped their elements).
+          const changes = new Map<string, JournalChange>();
+          for (const a of batch) {
+            if (!a.write) continue;
+            const e = a.write.entry;
+            changes.set(a.write.key, { key: a.write.key, record: e ? entryRecord(e, e.created, e.expires) : undefined });
+          }
+          const now = this.now();
+          for (const [key, e] of this.entries) if (isExpired(e, now)) changes.set(key, { key, record: undefined });
+          await appendDatabase(this.options.root, BLOCKLIST_DB, [...changes.values()]);
           this.databaseWrites++;
           this.forgetExpired();
           for (const a of batch) a.done(a.result);
