@@ -14,15 +14,17 @@
  *
  * Expiry: the kernel drops an expired element by itself (ipset timeouts); the record is
  * removed from the database by the next write or the purge timer, and is never listed
- * once expired. On start every set is rebuilt from the database with the time left, so
+ * once expired. A forward pair is a rule (src/compile/blocklist.ts says why): its time
+ * match stops it at its expiry, and a timer here deletes the rule then (the next batch, or
+ * the next start, does when the API was not running). On start every set is rebuilt from the database with the time left, so
  * entries survive restarts and reboots and still expire on time; expired records are
  * removed and the journal merged into the file.
  */
 import { type JournalChange, appendDatabase, databaseFile, journalFile, updateDatabase } from '../db/index.js';
 import { existsSync } from 'node:fs';
 import { GatehouseError } from '../errors/index.js';
-import { type BlockEntry, EntryError, type StoredEntry, entryKey, networksOverlap } from './entry.js';
-import { type BlocklistKernel, addLine, delLine } from './kernel.js';
+import { type BlockChain, type BlockEntry, EntryError, type StoredEntry, entryKey, networksOverlap } from './entry.js';
+import { type BlocklistKernel, type Counters, addLine, delLine, inversePairLine, isPairLine } from './kernel.js';
 import { BLOCKLIST_DB, entryRecord, isExpired, readEntries } from './store.js';
 
 export interface ChangeResult {
@@ -32,7 +34,8 @@ export interface ChangeResult {
 }
 
 interface Request {
-  kind: 'add' | 'remove';
+  /** sweep: only remove the rules of expired pairs (the expiry timer). */
+  kind: 'add' | 'remove' | 'sweep';
   at: number;
   entry: BlockEntry;
   expire?: number;
@@ -73,7 +76,7 @@ export interface BlocklistStats {
 
 /** The key of the same entry with the interface as an exact name instead of a prefix, or the other way round. */
 function siblingKey(entry: BlockEntry): string | undefined {
-  if (entry.interface === 'any') return undefined;
+  if (entry.interface === 'any' || entry.to) return undefined;
   const other = entry.interface.endsWith('+') ? entry.interface.slice(0, -1) : `${entry.interface}+`;
   return entryKey({ ...entry, interface: other });
 }
@@ -86,6 +89,8 @@ export class Blocklist {
   /** The entries in force: what the kernel holds, by key. */
   private entries = new Map<string, StoredEntry>();
   private timer: NodeJS.Timeout | undefined;
+  /** Fires at the next expiry of a pair rule. */
+  private pairTimer: NodeJS.Timeout | undefined;
   /** Epoch seconds now (the clock the entries' expiry is judged by). */
   readonly now: () => number;
   private kernelBatches = 0;
@@ -107,10 +112,11 @@ export class Blocklist {
     }
     const now = this.now();
     const live = read.entries.filter((e) => !isExpired(e, now));
-    await this.options.kernel.load(live.map((entry) => ({ entry, ...(entry.expires !== undefined ? { timeout: entry.expires - now } : {}) })));
+    await this.options.kernel.load(live.map((entry) => ({ entry, ...(entry.expires !== undefined ? { timeout: entry.expires - now, expires: entry.expires } : {}) })));
     // Start the long-lived ipset process now, not on the first request.
     await this.options.kernel.apply([]);
     this.entries = new Map(live.map((e) => [e.key, e]));
+    this.schedulePairExpiry();
     const expired = read.entries.length - live.length;
     // One whole write: expired records go, and the journal is merged into the file.
     if (expired > 0 || existsSync(journalFile(databaseFile(this.options.root, BLOCKLIST_DB)))) {
@@ -127,6 +133,7 @@ export class Blocklist {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.pairTimer) clearTimeout(this.pairTimer);
     this.options.kernel.close();
   }
 
@@ -162,6 +169,11 @@ export class Blocklist {
     return [...this.entries.values()].filter((e) => !isExpired(e, now) && filter(e)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  /** The kernel's packet and byte counters of the entries of `chain`, by key. */
+  counters(chain: BlockChain): Promise<Map<string, Counters>> {
+    return this.options.kernel.counters(chain);
+  }
+
   get(entry: BlockEntry): StoredEntry | undefined {
     const found = this.entries.get(entryKey(entry));
     return found && !isExpired(found, this.now()) ? found : undefined;
@@ -171,10 +183,22 @@ export class Blocklist {
     const bySet: Record<string, number> = {};
     const entries = this.list();
     for (const e of entries) {
-      const set = `${e.action}/${e.chain}/${e.interface === 'any' ? 'any' : 'interface'}/v${e.family}`;
+      const set = `${e.action}/${e.chain}/${e.to ? 'pairs' : e.interface === 'any' ? 'any' : 'interface'}/v${e.family}`;
       bySet[set] = (bySet[set] ?? 0) + 1;
     }
     return { entries: entries.length, bySet, kernelBatches: this.kernelBatches, databaseWrites: this.databaseWrites };
+  }
+
+  /** Sets the timer for the next pair to expire (the kernel's time match has stopped it; its rule goes then). */
+  private schedulePairExpiry(): void {
+    if (this.pairTimer) clearTimeout(this.pairTimer);
+    this.pairTimer = undefined;
+    let next: number | undefined;
+    for (const e of this.entries.values()) if (e.to && e.expires !== undefined && (next === undefined || e.expires < next)) next = e.expires;
+    if (next === undefined) return;
+    const wait = Math.max(0, next - this.now()) * 1000 + 50;
+    this.pairTimer = setTimeout(() => void this.enqueue({ kind: 'sweep', entry: undefined as unknown as BlockEntry }).catch(() => undefined), Math.min(wait, 2 ** 31 - 1));
+    this.pairTimer.unref();
   }
 
   private enqueue(request: Omit<Request, 'done' | 'fail' | 'at'>): Promise<ChangeResult> {
@@ -184,8 +208,19 @@ export class Blocklist {
     });
   }
 
+  /** Pair rules first (one restore per family, all or nothing), then the set lines; a set failure undoes the rules. */
   private kernel(lines: string[]): Promise<void> {
-    const run = this.kernelChain.then(() => this.options.kernel.apply(lines));
+    const run = this.kernelChain.then(async () => {
+      const rules = lines.filter(isPairLine);
+      const sets = rules.length === 0 ? lines : lines.filter((l) => !isPairLine(l));
+      if (rules.length > 0) await this.options.kernel.rules(rules);
+      try {
+        if (sets.length > 0 || rules.length === 0) await this.options.kernel.apply(sets);
+      } catch (e) {
+        if (rules.length > 0) await this.options.kernel.rules([...rules].reverse().map(inversePairLine)).catch(() => undefined);
+        throw e;
+      }
+    });
     this.kernelChain = run.catch(() => undefined);
     return run;
   }
@@ -200,7 +235,18 @@ export class Blocklist {
         const applied: Applied[] = [];
         const forward: string[] = [];
         const entries = new Map(this.entries);
+        // Expired pairs first: their rules go (the time match stopped them already), and their records.
+        for (const [key, e] of entries) {
+          if (!e.to || !isExpired(e, now)) continue;
+          entries.delete(key);
+          forward.push(delLine(e, e.expires));
+          applied.push({ done: () => undefined, fail: () => undefined, result: { changed: true, entry: e }, write: { key, entry: undefined }, undo: [addLine(e, undefined, e.expires)], before: e });
+        }
         for (const request of batch) {
+          if (request.kind === 'sweep') {
+            applied.push({ done: request.done, fail: request.fail, result: { changed: false, entry: undefined }, undo: [], before: undefined });
+            continue;
+          }
           const key = entryKey(request.entry);
           let existing = entries.get(key);
           if (existing && isExpired(existing, now)) existing = undefined;
@@ -219,8 +265,8 @@ export class Blocklist {
             const expires = request.expire === undefined ? undefined : now + request.expire;
             const stored: StoredEntry = { ...request.entry, key, created: now, ...(expires !== undefined ? { expires } : {}) };
             entries.set(key, stored);
-            forward.push(addLine(request.entry, request.expire));
-            applied.push({ done: request.done, fail: request.fail, result: { changed: true, entry: stored }, write: { key, entry: stored }, undo: [delLine(request.entry)], before: undefined });
+            forward.push(addLine(request.entry, request.expire, expires));
+            applied.push({ done: request.done, fail: request.fail, result: { changed: true, entry: stored }, write: { key, entry: stored }, undo: [delLine(request.entry, expires)], before: undefined });
             continue;
           }
           if (!existing) {
@@ -228,9 +274,9 @@ export class Blocklist {
             continue;
           }
           entries.delete(key);
-          forward.push(delLine(request.entry));
+          forward.push(delLine(existing, existing.expires));
           const left = existing.expires === undefined ? undefined : Math.max(1, existing.expires - now);
-          applied.push({ done: request.done, fail: request.fail, result: { changed: true, entry: existing }, write: { key, entry: undefined }, undo: [addLine(existing, left)], before: existing });
+          applied.push({ done: request.done, fail: request.fail, result: { changed: true, entry: existing }, write: { key, entry: undefined }, undo: [addLine(existing, left, existing.expires)], before: existing });
         }
         try {
           const k0 = performance.now();
@@ -242,6 +288,7 @@ export class Blocklist {
         }
         this.kernelBatches++;
         this.entries = entries;
+        if (batch.some((r) => r.kind === 'sweep' || r.entry.to) || applied.some((a) => a.before?.to)) this.schedulePairExpiry();
         this.toWrite.push(...applied);
         if (!this.writing) void this.writeDatabase();
       }
@@ -265,7 +312,8 @@ export class Blocklist {
             changes.set(a.write.key, { key: a.write.key, record: e ? entryRecord(e, e.created, e.expires) : undefined });
           }
           const now = this.now();
-          for (const [key, e] of this.entries) if (isExpired(e, now)) changes.set(key, { key, record: undefined });
+          // (An expired pair keeps its record until the sweep has deleted its rule.)
+          for (const [key, e] of this.entries) if (!e.to && isExpired(e, now)) changes.set(key, { key, record: undefined });
           await appendDatabase(this.options.root, BLOCKLIST_DB, [...changes.values()]);
           this.databaseWrites++;
           this.forgetExpired();
@@ -296,6 +344,7 @@ export class Blocklist {
 
   private forgetExpired(): void {
     const now = this.now();
-    for (const [key, e] of this.entries) if (isExpired(e, now)) this.entries.delete(key);
+    // Expired pairs stay until the sweep has deleted their rules.
+    for (const [key, e] of this.entries) if (!e.to && isExpired(e, now)) this.entries.delete(key);
   }
 }

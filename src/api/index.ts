@@ -105,7 +105,7 @@ export async function restoreBlocklist(root: string, mode: ApplyMode): Promise<{
   const now = Math.floor(Date.now() / 1000);
   const live = read.entries.filter((e) => !isExpired(e, now));
   const kernel = createBlocklistKernel(mode);
-  await kernel.load(live.map((entry) => ({ entry, ...(entry.expires !== undefined ? { timeout: entry.expires - now } : {}) })));
+  await kernel.load(live.map((entry) => ({ entry, ...(entry.expires !== undefined ? { timeout: entry.expires - now, expires: entry.expires } : {}) })));
   kernel.close();
   return { loaded: live.length, where: formatApplyMode(mode) };
 }
