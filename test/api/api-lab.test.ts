@@ -7,6 +7,7 @@
  * A wrong verdict names its kind (false accept or false drop).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Lab, labUnavailableReason } from '../lab/lab.js';
@@ -231,5 +232,27 @@ describe.skipIf(why)('the REST API in the lab', () => {
     expect((await lab.exec('gw', 'ipset', ['list', '-n'])).split('\n').filter((n) => n.startsWith('gh-migrate-') || n.startsWith('ghbl-next-'))).toEqual([]);
     expect((await curl('isp', 'DELETE', `/drop/input/any/${INET}`)).status).toBe(200);
     await sshFromInet('accepted', 'deleted');
+  });
+
+  it("the README's API commands work as written (its configuration line, then its curl lines from the allowed client)", async () => {
+    const readme = readFileSync(join(projectDir, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## The REST API and the blocklist'), readme.indexOf('## At boot'));
+    const lines = section.split('\n').filter((l) => l.startsWith('    db ') || l.startsWith('    curl ')).map((l) => l.trim());
+    expect(lines.filter((l) => l.startsWith('curl ')).length).toBeGreaterThanOrEqual(5);
+    const dbLine = lines.find((l) => l.startsWith('db '))!;
+    await gh.db(...dbLine.split(/\s+/).slice(1));
+    await stopApi();
+    const passwd = spawn(process.execPath, [join(projectDir, 'bin/gatehouse.js'), 'api', '--root', gh.root, '--passwd', 'fleet'], { stdio: ['pipe', 'ignore', 'inherit'] });
+    passwd.stdin!.end('a long password\n');
+    await new Promise((resolve) => passwd.once('exit', resolve));
+    await startApi();
+    for (const line of lines.filter((l) => l.startsWith('curl '))) {
+      // As typed, from the README's allowed client (the internet host), where tls.crt is.
+      const out = await lab.exec('inet', 'sh', ['-c', `cd ${join(gh.root, 'etc/gatehouse/api')} && ${line} -sS -m 5`]);
+      const answer = JSON.parse(out) as unknown;
+      expect(answer, line).not.toHaveProperty('error');
+    }
+    expect(await lab.exec('gw', 'ipset', ['list', 'ghbl-drop-input-4'])).toContain('198.51.100.77');
+    expect((await lab.exec('gw', 'iptables', ['-S', 'runtime-blocklist-drop'])).split('\n').filter((l) => l.startsWith('-A')), 'the README deletes the pair it adds').toEqual([]);
   });
 });
