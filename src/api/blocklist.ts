@@ -53,6 +53,8 @@ interface Applied {
   /** Kernel lines that undo it, and the entry in force before it. */
   undo: string[];
   before: StoredEntry | undefined;
+  /** Write the database whole (merging its journal) instead of appending. */
+  whole?: boolean;
 }
 
 export interface BlocklistOptions {
@@ -89,6 +91,7 @@ export class Blocklist {
   /** The entries in force: what the kernel holds, by key. */
   private entries = new Map<string, StoredEntry>();
   private timer: NodeJS.Timeout | undefined;
+  private merged: Promise<void> = Promise.resolve();
   /** Fires at the next expiry of a pair rule. */
   private pairTimer: NodeJS.Timeout | undefined;
   /** Epoch seconds now (the clock the entries' expiry is judged by). */
@@ -118,13 +121,12 @@ export class Blocklist {
     this.entries = new Map(live.map((e) => [e.key, e]));
     this.schedulePairExpiry();
     const expired = read.entries.length - live.length;
-    // One whole write: expired records go, and the journal is merged into the file.
-    if (expired > 0 || existsSync(journalFile(databaseFile(this.options.root, BLOCKLIST_DB)))) {
-      await updateDatabase(this.options.root, BLOCKLIST_DB, (db) => {
-        for (const e of read.entries) if (isExpired(e, now)) delete db[e.key];
-      });
-      this.databaseWrites++;
-    }
+    // One whole write, behind the kernel load (the entries already act) and in the database queue
+    // (requests' writes wait for it, their kernel changes do not): expired records go, the journal is merged.
+    this.merged =
+      expired > 0 || existsSync(journalFile(databaseFile(this.options.root, BLOCKLIST_DB)))
+        ? this.purge(true).catch((e: unknown) => void process.stderr.write(`gatehouse api: merging the blocklist journal failed (the next start tries again): ${(e as Error).message}\n`))
+        : Promise.resolve();
     const every = (this.options.purgeSeconds ?? 60) * 1000;
     this.timer = setInterval(() => void this.purge().catch(() => undefined), every);
     this.timer.unref();
@@ -155,10 +157,15 @@ export class Blocklist {
     return this.enqueue({ kind: 'remove', entry });
   }
 
-  /** Removes expired records from the database (the kernel has already dropped them). */
-  purge(): Promise<void> {
+  /** Settles once the database merge that start() began (if any) is done. */
+  settled(): Promise<void> {
+    return this.merged;
+  }
+
+  /** Removes expired records from the database (the kernel has already dropped them); `whole`: as one whole write that also merges the journal. */
+  purge(whole = false): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.toWrite.push({ done: () => resolve(), fail: reject, result: { changed: false, entry: undefined }, undo: [], before: undefined });
+      this.toWrite.push({ done: () => resolve(), fail: reject, result: { changed: false, entry: undefined }, undo: [], before: undefined, ...(whole ? { whole } : {}) });
       if (!this.writing) void this.writeDatabase();
     });
   }
@@ -314,7 +321,19 @@ export class Blocklist {
           const now = this.now();
           // (An expired pair keeps its record until the sweep has deleted its rule.)
           for (const [key, e] of this.entries) if (!e.to && isExpired(e, now)) changes.set(key, { key, record: undefined });
-          await appendDatabase(this.options.root, BLOCKLIST_DB, [...changes.values()]);
+          if (batch.some((a) => a.whole)) {
+            await updateDatabase(this.options.root, BLOCKLIST_DB, (db) => {
+              // Every expired record, those of before the start too (a pair still in force waits for the sweep to delete its rule).
+              for (const key in db) {
+                const expires = db[key]!.props['Expires'];
+                if (expires !== undefined && expires !== '' && Number(expires) <= now && !this.entries.get(key)?.to) delete db[key];
+              }
+              for (const c of changes.values()) {
+                if (c.record === undefined) delete db[c.key];
+                else db[c.key] = c.record;
+              }
+            });
+          } else await appendDatabase(this.options.root, BLOCKLIST_DB, [...changes.values()]);
           this.databaseWrites++;
           this.forgetExpired();
           for (const a of batch) a.done(a.result);

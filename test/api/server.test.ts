@@ -4,14 +4,15 @@
  * requests served in few batches, nothing half-applied, entries surviving a restart and
  * expiring on time. The real kernel is proved in api-lab.test.ts.
  */
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { appendFile, mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type ApiSettings, Blocklist, type BlocklistKernel, hashPassword, readEntries } from '../../src/api/index.js';
 import { buildServer } from '../../src/api/server.js';
-import { databaseFile, setRecord } from '../../src/db/index.js';
+import { databaseFile, journalFile, setRecord } from '../../src/db/index.js';
 import { GatehouseError } from '../../src/errors/index.js';
 
 class RecordingKernel implements BlocklistKernel {
@@ -248,8 +249,28 @@ describe('the API, with a recording kernel', () => {
     blocklist.stop();
     clock += 10;
     await start();
+    await blocklist.settled();
     expect(kernel.loads.map((l) => ({ ...l, lines: [...l.lines].sort() }))).toEqual([{ entries: 2, lines: ['203.0.113.0/24 0', '203.0.113.7/32 90'] }]);
     expect((await readEntries(root)).entries.map((e) => e.key).sort()).toEqual(['accept/forward/ppp+/203.0.113.0/24', 'drop/input/any/203.0.113.7/32']);
+  });
+
+  it('requests append to the journal (the file is not rewritten); a restart merges it; a torn last line from a crash loses only itself', async () => {
+    const file = databaseFile(root, 'blocklist');
+    await put('/drop/input/any/203.0.113.7');
+    await put('/drop/input/any/203.0.113.8');
+    expect(existsSync(file)).toBe(false);
+    expect(readFileSync(journalFile(file), 'utf8').split('\n')).toHaveLength(4);
+    // The crash: a third change half written.
+    await appendFile(journalFile(file), '{"k":"drop/input/any/203.0.113.9/32","r":{"type":"ent');
+    await app.close();
+    blocklist.stop();
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    await start();
+    await blocklist.settled();
+    stderr.mockRestore();
+    expect(existsSync(journalFile(file))).toBe(false);
+    expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')) as object)).toEqual(['drop/input/any/203.0.113.7/32', 'drop/input/any/203.0.113.8/32']);
+    expect(kernel.loads[0]!.entries).toBe(2);
   });
 
   it('/v1: endpoints, status, list with filters, POST then DELETE', async () => {
