@@ -20,7 +20,7 @@
  * entries survive restarts and reboots and still expire on time; expired records are
  * removed and the journal merged into the file.
  */
-import { type JournalChange, appendDatabase, databaseFile, journalFile, updateDatabase } from '../db/index.js';
+import { type JournalChange, appendDatabase, databaseFile, journalFile, prepareAppend, updateDatabase } from '../db/index.js';
 import { existsSync } from 'node:fs';
 import { GatehouseError } from '../errors/index.js';
 import { type BlockChain, type BlockEntry, EntryError, type StoredEntry, entryKey, networksOverlap } from './entry.js';
@@ -83,6 +83,47 @@ function siblingKey(entry: BlockEntry): string | undefined {
   return entryKey({ ...entry, interface: other });
 }
 
+/** Entries with an expiry, soonest first: a binary heap; an item whose entry changed meanwhile is skipped when it comes due. */
+class ExpiryQueue {
+  private readonly heap: { at: number; key: string }[] = [];
+
+  push(at: number, key: string): void {
+    const h = this.heap;
+    h.push({ at, key });
+    let i = h.length - 1;
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (h[up]!.at <= h[i]!.at) break;
+      [h[up], h[i]] = [h[i]!, h[up]!];
+      i = up;
+    }
+  }
+
+  /** Items due at `now` or before, taken out of the queue. */
+  popDue(now: number): { at: number; key: string }[] {
+    const h = this.heap;
+    const out: { at: number; key: string }[] = [];
+    while (h.length > 0 && h[0]!.at <= now) {
+      out.push(h[0]!);
+      const last = h.pop()!;
+      if (h.length === 0) break;
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && h[l]!.at < h[m]!.at) m = l;
+        if (r < h.length && h[r]!.at < h[m]!.at) m = r;
+        if (m === i) break;
+        [h[m], h[i]] = [h[i]!, h[m]!];
+        i = m;
+      }
+    }
+    return out;
+  }
+}
+
 export class Blocklist {
   private readonly requests: Request[] = [];
   private readonly toWrite: Applied[] = [];
@@ -90,6 +131,10 @@ export class Blocklist {
   private writing = false;
   /** The entries in force: what the kernel holds, by key. */
   private entries = new Map<string, StoredEntry>();
+  /** When entries expire (a batch takes the due ones out, so no batch scans every entry). */
+  private readonly expiries = new ExpiryQueue();
+  /** Keys of the forward pairs in force (few: they are rules). */
+  private readonly pairs = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private merged: Promise<void> = Promise.resolve();
   /** Fires at the next expiry of a pair rule. */
@@ -119,6 +164,7 @@ export class Blocklist {
     // Start the long-lived ipset process now, not on the first request.
     await this.options.kernel.apply([]);
     this.entries = new Map(live.map((e) => [e.key, e]));
+    for (const e of live) this.track(e);
     this.schedulePairExpiry();
     const expired = read.entries.length - live.length;
     // One whole write, behind the kernel load (the entries already act) and in the database queue
@@ -126,7 +172,8 @@ export class Blocklist {
     this.merged =
       expired > 0 || existsSync(journalFile(databaseFile(this.options.root, BLOCKLIST_DB)))
         ? this.purge(true).catch((e: unknown) => void process.stderr.write(`gatehouse api: merging the blocklist journal failed (the next start tries again): ${(e as Error).message}\n`))
-        : Promise.resolve();
+        : // Otherwise the file's digest, which the first append would work out while its request waits.
+          prepareAppend(this.options.root, BLOCKLIST_DB).catch(() => undefined);
     const every = (this.options.purgeSeconds ?? 60) * 1000;
     this.timer = setInterval(() => void this.purge().catch(() => undefined), every);
     this.timer.unref();
@@ -162,12 +209,23 @@ export class Blocklist {
     return this.merged;
   }
 
-  /** Removes expired records from the database (the kernel has already dropped them); `whole`: as one whole write that also merges the journal. */
+  /**
+   * Removes expired entries: their records from the database (the kernel has already dropped
+   * their elements), and the rules of expired pairs. `whole`: only a whole database write
+   * that also removes every expired record and merges the journal (start).
+   */
   purge(whole = false): Promise<void> {
+    if (!whole) return this.enqueue({ kind: 'sweep', entry: undefined as unknown as BlockEntry }).then(() => undefined);
     return new Promise((resolve, reject) => {
-      this.toWrite.push({ done: () => resolve(), fail: reject, result: { changed: false, entry: undefined }, undo: [], before: undefined, ...(whole ? { whole } : {}) });
+      this.toWrite.push({ done: () => resolve(), fail: reject, result: { changed: false, entry: undefined }, undo: [], before: undefined, whole });
       if (!this.writing) void this.writeDatabase();
     });
+  }
+
+  /** Notes an entry now in force: its expiry, whether it is a pair. */
+  private track(e: StoredEntry): void {
+    if (e.expires !== undefined) this.expiries.push(e.expires, e.key);
+    if (e.to) this.pairs.add(e.key);
   }
 
   /** Entries in force now, in key order. */
@@ -201,10 +259,13 @@ export class Blocklist {
     if (this.pairTimer) clearTimeout(this.pairTimer);
     this.pairTimer = undefined;
     let next: number | undefined;
-    for (const e of this.entries.values()) if (e.to && e.expires !== undefined && (next === undefined || e.expires < next)) next = e.expires;
+    for (const key of this.pairs) {
+      const e = this.entries.get(key);
+      if (e?.expires !== undefined && (next === undefined || e.expires < next)) next = e.expires;
+    }
     if (next === undefined) return;
     const wait = Math.max(0, next - this.now()) * 1000 + 50;
-    this.pairTimer = setTimeout(() => void this.enqueue({ kind: 'sweep', entry: undefined as unknown as BlockEntry }).catch(() => undefined), Math.min(wait, 2 ** 31 - 1));
+    this.pairTimer = setTimeout(() => void this.purge().catch(() => undefined), Math.min(wait, 2 ** 31 - 1));
     this.pairTimer.unref();
   }
 
@@ -241,13 +302,22 @@ export class Blocklist {
         const now = this.now();
         const applied: Applied[] = [];
         const forward: string[] = [];
-        const entries = new Map(this.entries);
-        // Expired pairs first: their rules go (the time match stopped them already), and their records.
-        for (const [key, e] of entries) {
-          if (!e.to || !isExpired(e, now)) continue;
+        // The batch's changes over the entries in force, kept apart until the kernel has them (no copy of 100,000 entries).
+        const changes = new Map<string, StoredEntry | undefined>();
+        const entries = {
+          get: (key: string) => (changes.has(key) ? changes.get(key) : this.entries.get(key)),
+          set: (key: string, e: StoredEntry) => void changes.set(key, e),
+          delete: (key: string) => void changes.set(key, undefined),
+        };
+        // Expired entries first: their records go, and the rules of expired pairs (their time match stopped them already).
+        const due = this.expiries.popDue(now);
+        for (const { at, key } of due) {
+          const e = entries.get(key);
+          if (!e || e.expires !== at) continue;
           entries.delete(key);
-          forward.push(delLine(e, e.expires));
-          applied.push({ done: () => undefined, fail: () => undefined, result: { changed: true, entry: e }, write: { key, entry: undefined }, undo: [addLine(e, undefined, e.expires)], before: e });
+          const undo = e.to ? [addLine(e, undefined, e.expires)] : [];
+          if (e.to) forward.push(delLine(e, e.expires));
+          applied.push({ done: () => undefined, fail: () => undefined, result: { changed: true, entry: e }, write: { key, entry: undefined }, undo, before: e });
         }
         for (const request of batch) {
           if (request.kind === 'sweep') {
@@ -290,11 +360,20 @@ export class Blocklist {
           if (forward.length > 0) await this.kernel(forward);
           if (process.env['GATEHOUSE_TRACE_BATCHES']) process.stderr.write(`kernel batch ${batch.length}: ${(performance.now() - k0).toFixed(1)} ms; waited ${(k0 - Math.min(...batch.map((r) => r.at))).toFixed(1)} ms\n`);
         } catch (e) {
+          for (const d of due) this.expiries.push(d.at, d.key);
           for (const a of applied) a.fail(e);
           continue;
         }
         this.kernelBatches++;
-        this.entries = entries;
+        for (const [key, e] of changes) {
+          if (e === undefined) {
+            this.entries.delete(key);
+            this.pairs.delete(key);
+          } else {
+            this.entries.set(key, e);
+            this.track(e);
+          }
+        }
         if (batch.some((r) => r.kind === 'sweep' || r.entry.to) || applied.some((a) => a.before?.to)) this.schedulePairExpiry();
         this.toWrite.push(...applied);
         if (!this.writing) void this.writeDatabase();
@@ -319,8 +398,6 @@ export class Blocklist {
             changes.set(a.write.key, { key: a.write.key, record: e ? entryRecord(e, e.created, e.expires) : undefined });
           }
           const now = this.now();
-          // (An expired pair keeps its record until the sweep has deleted its rule.)
-          for (const [key, e] of this.entries) if (!e.to && isExpired(e, now)) changes.set(key, { key, record: undefined });
           if (batch.some((a) => a.whole)) {
             await updateDatabase(this.options.root, BLOCKLIST_DB, (db) => {
               // Every expired record, those of before the start too (a pair still in force waits for the sweep to delete its rule).
@@ -335,7 +412,6 @@ export class Blocklist {
             });
           } else await appendDatabase(this.options.root, BLOCKLIST_DB, [...changes.values()]);
           this.databaseWrites++;
-          this.forgetExpired();
           for (const a of batch) a.done(a.result);
         } catch (e) {
           await this.undo(batch);
@@ -349,21 +425,19 @@ export class Blocklist {
 
   /** Takes the kernel and the entries in force back to before `batch`, newest change first. */
   private async undo(batch: Applied[]): Promise<void> {
-    const entries = new Map(this.entries);
     const lines: string[] = [];
     for (const a of [...batch].reverse()) {
       if (!a.write) continue;
       lines.push(...a.undo);
-      if (a.before) entries.set(a.write.key, a.before);
-      else entries.delete(a.write.key);
+      if (a.before) {
+        this.entries.set(a.write.key, a.before);
+        this.track(a.before);
+      } else {
+        this.entries.delete(a.write.key);
+        this.pairs.delete(a.write.key);
+      }
     }
-    this.entries = entries;
     await this.kernel(lines).catch(() => undefined);
   }
 
-  private forgetExpired(): void {
-    const now = this.now();
-    // Expired pairs stay until the sweep has deleted their rules.
-    for (const [key, e] of this.entries) if (!e.to && isExpired(e, now)) this.entries.delete(key);
-  }
 }

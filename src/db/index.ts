@@ -14,6 +14,7 @@ export {
   listShippedDatabases,
   updateDatabase,
   appendDatabase,
+  prepareAppend,
   type AppendOptions,
   sortDatabase,
   serializeDatabase,

@@ -116,7 +116,7 @@ export async function readDatabase(root: string, name: string): Promise<Database
   }
 }
 
-/** What tells one version of a file from another without reading it. */
+/** What tells one version of a file from another without reading it: inode, then its stamp (size and modification time). */
 async function identity(file: string): Promise<string> {
   try {
     const s = await stat(file, { bigint: true });
@@ -301,6 +301,8 @@ export async function updateDatabase<T>(
     // Databases may hold secrets (PPPoE passwords): owner-only, whatever the umask
     // (lowdb's temp file gets the umask's mode; the folder is owner-only too).
     await chmod(file, 0o600);
+    // The next append begins a journal naming this file: its digest is known now.
+    digests.set(file, { identity: await identity(file), digest: baseDigest(after) });
     // Merged into the file renamed in above: a crash before this leaves a journal naming the file before, which readers ignore.
     if (journal !== undefined) await unlink(journalFile(file)).catch(() => undefined);
     return result;
@@ -353,11 +355,7 @@ export async function appendDatabase(root: string, name: string, changes: readon
   const jf = journalFile(file);
   const grown = await withLock(file, async (compromised) => {
     const id = await identity(file);
-    let known = digests.get(file);
-    if (known?.identity !== id) {
-      known = { identity: id, digest: baseDigest(await readText(file)) };
-      digests.set(file, known);
-    }
+    const digest = () => baseDigestOf(file, id);
     const lines = journalLines(changes);
     const handle = await open(jf, 'r+').catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return undefined;
@@ -366,7 +364,7 @@ export async function appendDatabase(root: string, name: string, changes: readon
     let size: number | undefined;
     if (handle) {
       try {
-        size = await appendable(handle, jf, known.digest);
+        size = await appendable(handle, jf, digest);
         if (size !== undefined) {
           if (compromised()) throw lockLost(file, compromised()!);
           await handle.write(lines, size, 'utf8');
@@ -380,7 +378,7 @@ export async function appendDatabase(root: string, name: string, changes: readon
     if (size === undefined) {
       // No journal, or one that extends another file (merged already): a new one, whole or not at all.
       if (compromised()) throw lockLost(file, compromised()!);
-      const text = journalHeader(known.digest) + lines;
+      const text = journalHeader(await digest()) + lines;
       const temp = `${jf}.tmp`;
       const out = await open(temp, 'w', 0o600);
       try {
@@ -399,18 +397,38 @@ export async function appendDatabase(root: string, name: string, changes: readon
   if (grown) await updateDatabase(root, name, () => undefined);
 }
 
+/** The digest of a database file as it is now (`id`), read and hashed only when this process has not seen that version. */
+async function baseDigestOf(file: string, id: string): Promise<string> {
+  const known = digests.get(file);
+  if (known?.identity === id) return known.digest;
+  const digest = baseDigest(await readText(file));
+  digests.set(file, { identity: id, digest });
+  return digest;
+}
+
 /**
- * Where the next line goes in an open journal extending the file of digest `base`: its
- * size, after cutting off a torn last line; undefined when it extends another file.
+ * Prepares appends to a database: works out its file's digest ahead of the first append
+ * (which would otherwise read and hash the file while a request waits).
  */
-async function appendable(handle: import('node:fs/promises').FileHandle, file: string, base: string): Promise<number | undefined> {
+export async function prepareAppend(root: string, name: string): Promise<void> {
+  assertDatabaseName(name);
+  const file = databaseFile(root, name);
+  await baseDigestOf(file, await identity(file));
+}
+
+/**
+ * Where the next line goes in an open journal, when it extends the database file as it is
+ * now (of digest `digest()`): its size, after cutting off a torn last line; undefined when
+ * it extends another file.
+ */
+async function appendable(handle: import('node:fs/promises').FileHandle, file: string, digest: () => Promise<string>): Promise<number | undefined> {
   const { size } = await handle.stat();
-  const head = Buffer.alloc(Math.min(size, 256));
+  const head = Buffer.alloc(Math.min(size, 512));
   await handle.read(head, 0, head.length, 0);
   const newline = head.indexOf(10);
   if (newline === -1) return undefined;
   try {
-    if (parseJournal(head.subarray(0, newline + 1).toString('utf8')).base !== base) return undefined;
+    if (parseJournal(head.subarray(0, newline + 1).toString('utf8')).base !== (await digest())) return undefined;
   } catch {
     return undefined;
   }
