@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyPlan } from '../../src/apply/index.js';
+import { parseLayout } from '../../src/plan/parts/owned.js';
 import { labUnavailableReason } from '../lab/lab.js';
 import { DOCKERD_COMMANDS, runIptables } from './docker.js';
 import { temporaryRoot, writePlanFiles } from './plans.js';
@@ -212,6 +213,17 @@ function chainsOf(text: string): Map<string, string> {
 }
 
 /** How many chains differ between two plans' rulesets (changed, new or gone). */
+/**
+ * Chains whose rules differ between the layouts of two rulesets, long chains in their pieces:
+ * what a change from one to the other rewrites.
+ */
+function changedLayoutChains(before: string, after: string): number {
+  const chains = (text: string) => new Map(parseLayout(text, 'rules.v4').tables.flatMap((t) => [...t.chains].map(([c, rules]) => [`${t.table}:${c}`, rules.join('\n')] as const)));
+  const a = chains(before);
+  const b = chains(after);
+  return [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k)).length;
+}
+
 function changedChains(before: string, after: string): number {
   const a = chainsOf(before);
   const b = chainsOf(after);
@@ -332,8 +344,13 @@ describe.skipIf(why)('incremental applies equal a full load, rule for rule, over
         expect(restores[0], `seed ${seed}: ${what}`).not.toMatch(/^-C /m);
         expect(restores[1], `seed ${seed}: ${what}`).toMatch(/^-I (FORWARD 1 -j gatehouse-FORWARD|DOCKER-USER 1 -j gatehouse-DOCKER-USER)$/m);
         const rewritten = restores[0]!.split('\n').filter((l) => /^:[a-z]/.test(l) && !l.startsWith(':gatehouse-state-'));
-        // A change in the 1,500-rule chain rewrites one of its pieces and its chain of jumps.
-        if (what.includes('of big')) expect(rewritten.length, `seed ${seed}, ${what}: ${rewritten.join(', ')}`).toBeLessThanOrEqual(4);
+        // A change in the 1,500-rule chain rewrites the pieces that differ and its chain of jumps: usually one
+        // piece, or the two a rule joins or splits; when that moves a piece cut at PIECE_MAX rules, the cut after
+        // it moves too (seeds 1724973302 and 1108768326 rewrite 5 chains). Never more than a few.
+        if (what.includes('of big')) {
+          expect(rewritten.length, `seed ${seed}, ${what}: ${rewritten.join(', ')}`).toBe(changedLayoutChains(previous, current));
+          expect(rewritten.length, `seed ${seed}, ${what}: ${rewritten.join(', ')}`).toBeLessThanOrEqual(8);
+        }
         else expect(rewritten.length, `seed ${seed}, ${what}: ${rewritten.join(', ')}`).toBe(changedChains(previous, planFiles(model)['rules.v4']));
         expect(rewritten.length, `seed ${seed}, ${what}`).toBeLessThan(chainsOf(previous).size / 2);
         incremental++;
