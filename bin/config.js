@@ -5,6 +5,6 @@
 // (about 60 ms) and Gatehouse opens no TLS connection. runCommand gives the variable back
 // to the programs the command runs. `node bin/<name>.js` starts Node directly, with it.
 // `config ARGS` is exactly `db configuration ARGS`, as on NethServer.
-import { main, runCommand } from '../dist/bin/db.js';
+const { main, runCommand } = require('../dist/bin/db.cjs');
 
-await runCommand('config', () => main(['configuration', ...process.argv.slice(2)]), { exit: 'now' });
+void runCommand('config', () => main(['configuration', ...process.argv.slice(2)]), { exit: 'now' });

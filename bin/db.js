@@ -4,7 +4,7 @@
 // this file starts Node without NODE_EXTRA_CA_CERTS: Node reads that file at every start
 // (about 60 ms) and Gatehouse opens no TLS connection. runCommand gives the variable back
 // to the programs the command runs. `node bin/<name>.js` starts Node directly, with it.
-import { main, runCommand } from '../dist/bin/db.js';
+const { main, runCommand } = require('../dist/bin/db.cjs');
 
 // Exits once stdout and stderr have taken all the output (a pipe may still be draining).
-await runCommand('db', () => main(process.argv.slice(2)), { exit: 'now' });
+void runCommand('db', () => main(process.argv.slice(2)), { exit: 'now' });

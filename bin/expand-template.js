@@ -4,7 +4,6 @@
 // this file starts Node without NODE_EXTRA_CA_CERTS: Node reads that file at every start
 // (about 60 ms) and Gatehouse opens no TLS connection. runCommand gives the variable back
 // to the programs the command runs. `node bin/<name>.js` starts Node directly, with it.
-import { main, runCommand } from '../dist/bin/expand-template.js';
 
 // Exits once stdout and stderr have taken all the output (a pipe may still be draining).
-await runCommand('expand-template', () => main(process.argv.slice(2)));
+void import('../dist/bin/expand-template.js').then(({ main, runCommand }) => runCommand('expand-template', () => main(process.argv.slice(2))));

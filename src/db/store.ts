@@ -338,7 +338,7 @@ async function updateOneRecord<T>(
   const after = serializeDatabase(one).slice(2, -3);
   if (after === line) return { result };
   if (compromised()) throw lockLost(file, compromised()!);
-  const out = Buffer.concat([bytes.subarray(0, start + 1), Buffer.from(comma ? `${after},` : after), bytes.subarray(end)]);
+  const out = [bytes.subarray(0, start + 1), Buffer.from(comma ? `${after},` : after), bytes.subarray(end)];
   replaceFile(file, out);
   writeCanonicalMark(file, out);
   return { result };
@@ -358,9 +358,9 @@ function readCanonicalMark(file: string): string | undefined {
 }
 
 /** Best effort: a mark that could not be written only means the next write takes the whole path. */
-function writeCanonicalMark(file: string, bytes: Buffer): void {
+function writeCanonicalMark(file: string, bytes: Buffer | readonly Buffer[]): void {
   try {
-    replaceFile(canonicalMarkFile(file), Buffer.from(`${digestOf(bytes)}\n`));
+    replaceFile(canonicalMarkFile(file), [Buffer.from(`${digestOf(bytes)}\n`)]);
   } catch {
     try {
       rmSync(canonicalMarkFile(file), { force: true });
@@ -370,19 +370,23 @@ function writeCanonicalMark(file: string, bytes: Buffer): void {
   }
 }
 
-function digestOf(bytes: Buffer): string {
+/** SHA-256 of the bytes, or of the parts one after the other. */
+function digestOf(bytes: Buffer | readonly Buffer[]): string {
   // process.getBuiltinModule: the CommonJS module itself; an ESM import of node:crypto builds its facade (a few ms).
-  const crypto = process.getBuiltinModule('node:crypto');
-  return crypto.createHash('sha256').update(bytes).digest('hex');
+  const hash = process.getBuiltinModule('node:crypto').createHash('sha256');
+  for (const part of Buffer.isBuffer(bytes) ? [bytes] : bytes) hash.update(part);
+  return hash.digest('hex');
 }
 
-/** Write a temp file beside `file`, owner-only from its creation, and rename it over `file`. */
-function replaceFile(file: string, bytes: Buffer): void {
+/** Write `parts` one after the other to a temp file beside `file`, owner-only from its creation, and rename it over `file`. */
+function replaceFile(file: string, parts: readonly Buffer[]): void {
   const temp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
   try {
     const fd = openSync(temp, 'w', 0o600);
     try {
-      writeSync(fd, bytes);
+      for (const part of parts) {
+        for (let done = 0; done < part.length; ) done += writeSync(fd, part, done);
+      }
     } finally {
       closeSync(fd);
     }
