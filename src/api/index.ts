@@ -8,13 +8,13 @@ import { type ApplyMode, formatApplyMode } from '../apply/index.js';
 import { GatehouseError } from '../errors/index.js';
 import { Blocklist } from './blocklist.js';
 import { createBlocklistKernel } from './kernel.js';
-import { checkTlsFiles, readApiSettings, readUsers, type ApiSettings } from './settings.js';
+import { checkTlsFiles, readApiSettings, usersReader, type ApiSettings } from './settings.js';
 import { isExpired, readEntries } from './store.js';
 
 export { type BlockEntry, type StoredEntry, EntryError, parseRfwTarget, parseNetwork, parseEntryBody, entryKey } from './entry.js';
 export { Blocklist, type BlocklistOptions, type ChangeResult } from './blocklist.js';
 export { type BlocklistKernel, createBlocklistKernel, addLine, delLine, loadScript } from './kernel.js';
-export { type ApiSettings, apiSettings, readApiSettings, readUsers, greenNetworks, isLoopback, API_KEY, USERS_DB, DEFAULT_PORT } from './settings.js';
+export { type ApiSettings, apiSettings, readApiSettings, readUsers, usersReader, greenNetworks, isLoopback, API_KEY, USERS_DB, DEFAULT_PORT } from './settings.js';
 export { hashPassword, verifyPassword, isPasswordHash, FailureLimiter, VerifiedLogins } from './auth.js';
 export { BLOCKLIST_DB, readEntries } from './store.js';
 export { makeSelfSignedCertificate } from './certificate.js';
@@ -68,7 +68,7 @@ export async function runApi(options: RunApiOptions): Promise<RunningApi> {
       settings,
       blocklist,
       mode: options.mode,
-      users: () => readUsers(options.root),
+      users: usersReader(options.root),
       adjust: async () => {
         const { signalEvent } = await import('../events/index.js');
         return signalEvent({ root: options.root, event: 'firewall-adjust', applyMode: options.mode });

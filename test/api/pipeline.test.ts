@@ -1,0 +1,77 @@
+/**
+ * The per-request parts of the API's pipeline made cheap for bursts: the users read
+ * again only when their database changed, the client address check made once per
+ * connection, and the verified-login cache keyed so that no two logins share a key.
+ */
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { VerifiedLogins, hashPassword, usersReader } from '../../src/api/index.js';
+import { ClientCheck } from '../../src/api/server.js';
+import { databaseFile, setProps, setRecord } from '../../src/db/index.js';
+
+describe('usersReader', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gatehouse-users-'));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('sees every change of the apiusers database, and reads it only then', async () => {
+    const users = usersReader(root);
+    expect(await users()).toEqual(new Map());
+    const first = await hashPassword('correct horse');
+    await setRecord(root, 'apiusers', 'alice', 'user', { PasswordHash: first, status: 'enabled' });
+    const read = await users();
+    expect(read).toEqual(new Map([['alice', first]]));
+    // Just written: read at every request (a write in the same clock step could look alike).
+    expect(await users()).not.toBe(read);
+    // Older than that: the same map while the file is unchanged, not a new read.
+    const old = new Date(Date.now() - 5000);
+    await utimes(databaseFile(root, 'apiusers'), old, old);
+    const settled = await users();
+    expect(settled).toEqual(read);
+    expect(await users()).toBe(settled);
+    const second = await hashPassword('battery staple');
+    await setProps(root, 'apiusers', 'alice', { PasswordHash: second });
+    expect((await users()).get('alice')).toBe(second);
+    await setProps(root, 'apiusers', 'alice', { status: 'disabled' });
+    expect((await users()).has('alice')).toBe(false);
+  });
+});
+
+describe('ClientCheck', () => {
+  const check = new ClientCheck(['127.0.0.0/8', '::1/128', '198.51.100.0/24', '2001:db8::/32']);
+
+  it('allows the listed networks, IPv4-mapped addresses as IPv4, and nothing else', () => {
+    expect(check.check('198.51.100.7')).toEqual({ client: '198.51.100.7', allowed: true });
+    expect(check.check('::ffff:198.51.100.7')).toEqual({ client: '198.51.100.7', allowed: true });
+    expect(check.check('2001:db8::5')).toEqual({ client: '2001:db8::5', allowed: true });
+    expect(check.check('203.0.113.7')).toEqual({ client: '203.0.113.7', allowed: false });
+    expect(check.check('2001:db9::5')).toEqual({ client: '2001:db9::5', allowed: false });
+    expect(check.check('')).toEqual({ client: '', allowed: false });
+  });
+
+  it('checks each connection once; another connection is checked on its own', () => {
+    const a = { remoteAddress: '198.51.100.7' };
+    const b = { remoteAddress: '203.0.113.7' };
+    const first = check.of(a);
+    expect(check.of(a)).toBe(first);
+    expect(first.allowed).toBe(true);
+    expect(check.of(b).allowed).toBe(false);
+  });
+});
+
+describe('VerifiedLogins', () => {
+  it('a verified login never stands for the same characters split differently between user and password', async () => {
+    const logins = new VerifiedLogins();
+    const stored = await hashPassword('bc');
+    expect(await logins.check('a', 'bc', stored)).toBe(true);
+    expect(await logins.check('ab', 'c', stored)).toBe(false);
+    expect(await logins.check('a', 'bc', stored)).toBe(true);
+    expect(await logins.check('a', 'bc', await hashPassword('other'))).toBe(false);
+  });
+});
