@@ -160,7 +160,7 @@ async function underPlanLock<T>(
   purpose: string,
   options: KernelOptions,
   work: (state: StoreState) => Promise<T>,
-  whilePending: 'refuse' | 'allow' = 'refuse',
+  whilePending: 'refuse' | 'allow' | 'roll back' = 'refuse',
 ): Promise<T> {
   const log = logFor(options);
   return withPlanLock(
@@ -168,7 +168,10 @@ async function underPlanLock<T>(
     purpose,
     async () => {
       const recovered = await recoverInterrupted(root, { ...(options.env ? { env: options.env } : {}), log });
-      const state = await settleExpired(root, recovered, { ...(options.env ? { env: options.env } : {}), log, by: purpose });
+      const env = options.env ? { env: options.env } : {};
+      // `stop` ends a trial at once: the plan before comes back, and its stopped ruleset is loaded.
+      const settle = whilePending === 'roll back' ? { now: true, kernelHoldsCurrent: true, why: `before ${purpose}` } : {};
+      const state = await settleExpired(root, recovered, { ...env, log, by: purpose, ...settle });
       if (whilePending === 'refuse') {
         const pending = await readPending(root);
         if (pending) throw stillPendingError(pending);
@@ -186,6 +189,10 @@ interface SettleOptions {
   by: string;
   /** Roll back even before the deadline (at boot: nobody confirmed before the reboot). */
   now?: boolean;
+  /** With `now`: the kernel still holds the unconfirmed plan (not a boot), so unchanged parts stay. */
+  kernelHoldsCurrent?: boolean;
+  /** With `now`: why it is rolled back before its deadline, for the log. */
+  why?: string;
 }
 
 /**
@@ -208,14 +215,14 @@ async function settleExpired(root: string, state: StoreState, options: SettleOpt
   const kernel: KernelOptions = { mode, ...(options.env ? { env: options.env } : {}), log: options.log };
   let message: string;
   try {
-    message = (await rollbackLocked(root, kernel, state, pending.previous, !options.now)).message;
+    message = (await rollbackLocked(root, kernel, state, pending.previous, options.kernelHoldsCurrent ?? !options.now)).message;
   } catch (e) {
     // The unconfirmed plan must not stay: with the plan before unusable, close the firewall.
     const current = await readState(root);
     await stopLocked(root, kernel, current);
     message = `putting the previous plan back failed (${describeReason(e)}), so the stopped ruleset is loaded (closed, not open)`;
   }
-  const when = pending.deadline ? `by ${pending.deadline}` : 'before its apply was interrupted';
+  const when = options.why ?? (pending.deadline ? `by ${pending.deadline}` : 'before its apply was interrupted');
   await endPending(root, pending, 'rolled back', options.by, message);
   options.log(`the apply of ${pending.source} was not confirmed ${when}: ${message}`);
   return readState(root);
@@ -470,7 +477,7 @@ export async function stopFirewall(root: string, options: KernelOptions): Promis
     await stopParts(runner, plan);
     return;
   }
-  await underPlanLock(root, 'gatehouse stop', options, (state) => stopLocked(root, options, state));
+  await underPlanLock(root, 'gatehouse stop', options, (state) => stopLocked(root, options, state), 'roll back');
 }
 
 async function stopLocked(root: string, options: KernelOptions, state: StoreState): Promise<void> {

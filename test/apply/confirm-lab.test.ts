@@ -188,6 +188,28 @@ describe.skipIf(why)('apply --confirm outlives its own process', () => {
     }
   }, 90_000);
 
+  it('gatehouse stop while an apply waits for its confirmation: the plan before comes back, then its stopped ruleset is loaded', async () => {
+    const { child, pending } = await startConfirmApply();
+    const exited = new Promise<number | null>((r) => child.once('exit', r));
+    const stop = await gatehouse(['stop', '--root', root, '--apply', apply]);
+    expect(stop.exitCode, stop.stderr).toBe(0);
+    expect(stop.stderr).toMatch(/the apply of .*plan-41002 was not confirmed before gatehouse stop: the previous plan is back in force/);
+    // A false accept if the unconfirmed plan's udp/41002 (or the old plan's 41001) stayed open.
+    expect(await markers()).toEqual({ v4: [], v6: [] });
+    expect(await readPending(root)).toBeUndefined();
+    // The waiting apply learns its plan was rolled back, and ends; so does the watchdog.
+    expect(await exited).not.toBe(0);
+    for (let i = 0; i < 50 && holderAlive(pending.watchdog!); i++) await sleep(100);
+    expect(holderAlive(pending.watchdog!)).toBe(false);
+    const status = await gatehouse(['status', '--root', root]);
+    expect(status.stdout).toContain(`plan: ${plans[OLD]}`);
+    expect(status.stdout).toMatch(/stopped/);
+    // The next start brings the confirmed plan back, not the unconfirmed one.
+    const start = await gatehouse(['start', '--root', root, '--apply', apply]);
+    expect(start.exitCode, start.stderr).toBe(0);
+    expect(await markers()).toEqual({ v4: [OLD], v6: [OLD] });
+  }, 60_000);
+
   it('a confirmed apply --confirm exits 0 and the plan stays', async () => {
     const { child, pending } = await startConfirmApply();
     const exited = new Promise<number | null>((r) => child.once('exit', r));
