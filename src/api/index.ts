@@ -17,7 +17,7 @@ export { type BlocklistKernel, createBlocklistKernel, addLine, delLine, loadScri
 export { type ApiSettings, apiSettings, readApiSettings, readUsers, usersReader, greenNetworks, isLoopback, API_KEY, USERS_DB, DEFAULT_PORT } from './settings.js';
 export { hashPassword, verifyPassword, isPasswordHash, FailureLimiter, VerifiedLogins } from './auth.js';
 export { BLOCKLIST_DB, readEntries } from './store.js';
-export { makeSelfSignedCertificate } from './certificate.js';
+export { makeSelfSignedCertificate, type CertificateKeyType, CERTIFICATE_KEY_TYPES } from './certificate.js';
 
 /** Exit code of `gatehouse api` when configuration api status is not enabled (sysexits EX_CONFIG). */
 export const API_DISABLED_EXIT_CODE = 78;
