@@ -15,7 +15,7 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,6 +150,7 @@ async function latency(root: string): Promise<void> {
   await makeSelfSignedCertificate(join(root, 'etc/gatehouse/api/tls.crt'), join(root, 'etc/gatehouse/api/tls.key'), ['127.0.0.1']);
   await setRecord(root, 'apiusers', 'bench', 'user', { PasswordHash: await hashPassword('bench-password') });
   // The API in its own process, as the service runs it; the clients in others.
+  // BENCH_API_CPU_PROF=DIR: a CPU profile of the API process there, and the bursts' times (bursts.json).
   const profile = process.env['BENCH_API_CPU_PROF'];
   const api = spawn(process.execPath, [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), join(projectDir(), 'bin/gatehouse.js'), 'api', '--root', root, '--apply', `netns:${ns.gw}`], {
     env: { ...process.env, GATEHOUSE_TRACE_REQUESTS: '1' },
@@ -166,6 +167,8 @@ async function latency(root: string): Promise<void> {
   const auth = 'Basic ' + Buffer.from('bench:bench-password').toString('base64');
   const [sink, prober] = await Promise.all([startHelper('_api-prober.mjs', [], ns.lan), startHelper('_api-prober.mjs', [], ns.inet)]);
   const helpers: Helper[] = [sink, prober];
+  /** Each burst's PUTs, from firing them to their last answer, in µs of CLOCK_MONOTONIC (the clock of V8's CPU profiles). */
+  const bursts: [number, number][] = [];
   try {
     await sink.send({ op: 'sink', port: 7 });
     const cpu = () => ({ api: cpuOf(api.pid!), probes: cpuOf(prober.child.pid!) + cpuOf(sink.child.pid!), clients: helpers.slice(2).reduce((t, h) => t + cpuOf(h.child.pid!), 0), at: performance.now() });
@@ -174,13 +177,15 @@ async function latency(root: string): Promise<void> {
     const burst = async (groups: { clients: Helper; sources: string[] }[]): Promise<Sample[]> => {
       await prober.send({ op: 'stream', sources, to: '192.168.1.10', port: 7, everyMs: PROBE_EVERY_MS });
       await sleep(30);
+      const firedAt = process.hrtime.bigint();
       const fired = await Promise.all(groups.map((g) => g.clients.send({ op: 'fire', method: 'PUT', paths: g.sources.map((s) => `/drop/forward/any/${s}`) })));
+      bursts.push([Number(firedAt / 1000n), Number(process.hrtime.bigint() / 1000n)]);
       await sleep(30);
       const { sent } = (await prober.send({ op: 'stop' })) as unknown as { sent: Record<string, string[]> };
       await sleep(20);
       const { seen } = (await sink.send({ op: 'seen' })) as unknown as { seen: Record<string, number> };
       await Promise.all(groups.map((g) => g.clients.send({ op: 'fire', method: 'DELETE', paths: g.sources.map((s) => `/drop/forward/any/${s}`) })));
-      await sleep(40); // the API writes its trace lines 20 ms after they are made
+      await sleep(300); // the API writes its trace lines 250 ms after they are made
       const received = new Map<string, string>();
       for (const m of trace.matchAll(/^trace request (.*)$/gm)) {
         const r = JSON.parse(m[1]!) as { method: string; url: string; received: string };
@@ -259,6 +264,7 @@ async function latency(root: string): Promise<void> {
       report(`${ROUNDS} bursts of ${CLIENTS} requests, ${count} client process${count === 1 ? '' : 'es'} (${CLIENTS / count} connections each)${count === 1 ? ': the conservative figure' : ''}:`, samples, used(c0));
     }
   } finally {
+    if (profile) writeFileSync(join(profile, 'bursts.json'), JSON.stringify(bursts));
     for (const h of helpers) h.child.kill();
     if (api.exitCode === null) {
       const exited = new Promise((r) => api.once('exit', r));

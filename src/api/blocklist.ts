@@ -170,7 +170,11 @@ export class Blocklist {
   private enqueue(request: Omit<Request, 'done' | 'fail' | 'at'>): Promise<ChangeResult> {
     return new Promise((done, fail) => {
       this.requests.push({ ...request, at: performance.now(), done, fail });
-      if (!this.kernelBusy) void this.serveKernel();
+      if (!this.kernelBusy) {
+        // After the current round of I/O, so that every request read in it goes in the same batch.
+        this.kernelBusy = true;
+        setImmediate(() => void this.serveKernel());
+      }
     });
   }
 

@@ -91,7 +91,7 @@ export class ClientCheck {
 
 /** GATEHOUSE_TRACE_REQUESTS: when fastify had read a request, ran its handler, and answered it. */
 function traceRequests(app: FastifyInstance): void {
-  const at = new WeakMap<FastifyRequest, { received: string; handler?: string }>();
+  const at = new WeakMap<FastifyRequest, { received: bigint; handler?: bigint }>();
   app.addHook('onRequest', async (request) => void at.set(request, { received: traceNow() }));
   app.addHook('preHandler', async (request) => {
     const t = at.get(request);
