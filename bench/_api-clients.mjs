@@ -3,10 +3,13 @@
 // one Node thread serialising and encrypting 100 requests is itself a bottleneck.
 // Reads one JSON command per line on stdin and answers each with one JSON line.
 //   {"op":"open","count":N,"path":P}   opens N connections (a GET of P on each)
-//   {"op":"fire","method":M,"paths":[...]}  one request per path, all at once, one per connection;
+//   {"op":"fire","method":M,"paths":[...],"fresh":B}  one request per path, all at once, one per
+//                                       connection (fresh: each on a new connection, a full TLS
+//                                       handshake, as curl run per request does);
 //                                       per path: when the request was made (call), when its
 //                                       bytes were about to be written to its socket (sending:
-//                                       node writes them right after the 'socket' event), when
+//                                       node writes them right after the 'socket' event; for a
+//                                       fresh connection, before it connects), when
 //                                       they had been (written), when the answer had arrived
 //                                       (answered), and the status
 // Argument: a JSON object {host, port, auth}. Times are process.hrtime.bigint() in ns, as strings.
@@ -17,10 +20,10 @@ const { host, port, auth } = JSON.parse(process.argv[2]);
 const say = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 let agent;
 
-function call(method, path) {
+function call(method, path, fresh = false) {
   return new Promise((resolve, reject) => {
     const t = { call: String(process.hrtime.bigint()), sending: '', written: '', answered: '', status: 0 };
-    const req = request({ host, port, method, path, agent, rejectUnauthorized: false, headers: { authorization: auth } }, (res) => {
+    const req = request({ host, port, method, path, agent: fresh ? false : agent, rejectUnauthorized: false, headers: { authorization: auth } }, (res) => {
       res.resume();
       res.on('end', () => {
         t.answered = String(process.hrtime.bigint());
@@ -44,7 +47,7 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
       const r = await Promise.all(Array.from({ length: m.count }, () => call('GET', m.path)));
       say({ ok: true, statuses: r.map((t) => t.status) });
     } else if (m.op === 'fire') {
-      const r = await Promise.all(m.paths.map((p) => call(m.method, p)));
+      const r = await Promise.all(m.paths.map((p) => call(m.method, p, Boolean(m.fresh))));
       say({ ok: true, results: Object.fromEntries(m.paths.map((p, i) => [p, r[i]])) });
     }
   } catch (e) {

@@ -35,6 +35,8 @@ const ROUNDS = 5;
 const CLIENT_PROCESSES = [1, 4];
 const PROBE_EVERY_MS = 4;
 const PORT = 17393;
+/** The certificate's key: `gatehouse api --make-cert`'s default (ec), or BENCH_API_KEY_TYPE=rsa. */
+const KEY_TYPE = process.env['BENCH_API_KEY_TYPE'] === 'rsa' ? 'rsa' : 'ec';
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const ENTRIES = 100_000;
 
@@ -126,6 +128,12 @@ interface Timing {
   status: number;
 }
 
+/** One ipset batch of a burst's blocks: its lines, and its time from writing them to ipset's last prompt. */
+interface Batch {
+  lines: number;
+  ms: number;
+}
+
 /** What one request did, in ms from its start in its client. */
 interface Sample {
   /** The probe bounds of the drop: the last probe through and the first one dropped. */
@@ -147,7 +155,7 @@ function summary(values: number[]): string {
 
 async function latency(root: string): Promise<void> {
   await setRecord(root, 'configuration', 'api', 'service', { status: 'enabled', ListenAddress: '127.0.0.1', TCPPort: String(PORT) });
-  await makeSelfSignedCertificate(join(root, 'etc/gatehouse/api/tls.crt'), join(root, 'etc/gatehouse/api/tls.key'), ['127.0.0.1']);
+  await makeSelfSignedCertificate(join(root, 'etc/gatehouse/api/tls.crt'), join(root, 'etc/gatehouse/api/tls.key'), ['127.0.0.1'], 30, KEY_TYPE);
   await setRecord(root, 'apiusers', 'bench', 'user', { PasswordHash: await hashPassword('bench-password') });
   // The API in its own process, as the service runs it; the clients in others.
   // BENCH_API_CPU_PROF=DIR: a CPU profile of the API process there, and the bursts' times (bursts.json).
@@ -174,11 +182,11 @@ async function latency(root: string): Promise<void> {
     const cpu = () => ({ api: cpuOf(api.pid!), probes: cpuOf(prober.child.pid!) + cpuOf(sink.child.pid!), clients: helpers.slice(2).reduce((t, h) => t + cpuOf(h.child.pid!), 0), at: performance.now() });
 
     /** One burst: every source's client blocks it at once; then they are unblocked. */
-    const burst = async (groups: { clients: Helper; sources: string[] }[]): Promise<Sample[]> => {
+    const burst = async (groups: { clients: Helper; sources: string[] }[], fresh = false): Promise<{ samples: Sample[]; batches: Batch[] }> => {
       await prober.send({ op: 'stream', sources, to: '192.168.1.10', port: 7, everyMs: PROBE_EVERY_MS });
       await sleep(30);
       const firedAt = process.hrtime.bigint();
-      const fired = await Promise.all(groups.map((g) => g.clients.send({ op: 'fire', method: 'PUT', paths: g.sources.map((s) => `/drop/forward/any/${s}`) })));
+      const fired = await Promise.all(groups.map((g) => g.clients.send({ op: 'fire', method: 'PUT', fresh, paths: g.sources.map((s) => `/drop/forward/any/${s}`) })));
       bursts.push([Number(firedAt / 1000n), Number(process.hrtime.bigint() / 1000n)]);
       await sleep(30);
       const { sent } = (await prober.send({ op: 'stop' })) as unknown as { sent: Record<string, string[]> };
@@ -192,9 +200,12 @@ async function latency(root: string): Promise<void> {
         if (r.method === 'PUT') received.set(r.url, r.received);
       }
       const kernelDone = new Map<string, string>();
+      const batches: Batch[] = [];
       for (const m of trace.matchAll(/^trace kernel (.*)$/gm)) {
-        const k = JSON.parse(m[1]!) as { done: string; lines: string[] };
-        for (const line of k.lines) if (line.startsWith('add ')) kernelDone.set(line.split(' ')[3]!.replace(/\/32$/, ''), k.done);
+        const k = JSON.parse(m[1]!) as { sent: string; done: string; lines: string[] };
+        if (!k.lines[0]?.startsWith('add ')) continue;
+        batches.push({ lines: k.lines.length, ms: ns2ms(k.done, k.sent) });
+        for (const line of k.lines) kernelDone.set(line.split(' ')[3]!.replace(/\/32$/, ''), k.done);
       }
       trace = trace.replace(/^trace .*\n/gm, '');
       const samples: Sample[] = [];
@@ -219,7 +230,7 @@ async function latency(root: string): Promise<void> {
           });
         }
       });
-      return samples;
+      return { samples, batches };
     };
 
     /** `count` client processes sharing the sources, their connections open. */
@@ -235,7 +246,7 @@ async function latency(root: string): Promise<void> {
       return groups;
     };
 
-    const report = (title: string, samples: Sample[], use: { at: number; api: number; clients: number; probes: number }) => {
+    const report = (title: string, { samples, batches }: { samples: Sample[]; batches: Batch[] }, bursts: number, use: { at: number; api: number; clients: number; probes: number }) => {
       console.log(title);
       console.log(`  request to dropped packet (from the request's start in its client): ${summary(samples.map((s) => s.drop))}`);
       console.log(`  from when its bytes were sent to the server (a fleet's view):        ${summary(samples.map((s) => s.drop - s.sending))}`);
@@ -244,6 +255,7 @@ async function latency(root: string): Promise<void> {
       console.log(`  inside the API, fastify read it to ipset done:                       ${summary(samples.map((s) => s.kernelDone - s.received))}`);
       console.log(`  waiting before fastify read it (after its bytes were sent):          ${summary(samples.map((s) => s.received - s.sending))}`);
       console.log(`  request to response (kernel, then database write, then answer):      ${summary(samples.map((s) => s.answered))}`);
+      console.log(`  ipset batches: ${(batches.length / bursts).toFixed(1)} per burst of ${CLIENTS}, ${(batches.reduce((t, b) => t + b.lines, 0) / batches.length).toFixed(1)} lines each on average; time in ipset per batch ${summary(batches.map((b) => b.ms))}`);
       console.log(`  CPU over ${(use.at / 1000).toFixed(1)} s of wall: API ${use.api.toFixed(0)} ms, clients ${use.clients.toFixed(0)} ms, probes (sender and sink) ${use.probes.toFixed(0)} ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     };
     const used = (before: ReturnType<typeof cpu>) => {
@@ -255,14 +267,27 @@ async function latency(root: string): Promise<void> {
     const single = await clientsOf(1);
     let c0 = cpu();
     const cold = await burst(single);
-    report(`first burst after the API started (cold JIT), 1 client process:`, cold, used(c0));
+    report(`first burst after the API started (cold JIT), 1 client process:`, cold, 1, used(c0));
+    const measure = async (groups: { clients: Helper; sources: string[] }[], fresh = false) => {
+      const all = { samples: [] as Sample[], batches: [] as Batch[] };
+      for (let round = 0; round < ROUNDS; round++) {
+        const one = await burst(groups, fresh);
+        all.samples.push(...one.samples);
+        all.batches.push(...one.batches);
+      }
+      return all;
+    };
+    let spread = single;
     for (const count of CLIENT_PROCESSES) {
-      const groups = count === 1 ? single : await clientsOf(count);
-      const samples: Sample[] = [];
+      const groups = count === 1 ? single : (spread = await clientsOf(count));
       c0 = cpu();
-      for (let round = 0; round < ROUNDS; round++) samples.push(...(await burst(groups)));
-      report(`${ROUNDS} bursts of ${CLIENTS} requests, ${count} client process${count === 1 ? '' : 'es'} (${CLIENTS / count} connections each)${count === 1 ? ': the conservative figure' : ''}:`, samples, used(c0));
+      const measured = await measure(groups);
+      report(`${ROUNDS} bursts of ${CLIENTS} requests, ${count} client process${count === 1 ? '' : 'es'} (${CLIENTS / count} connections each)${count === 1 ? ': the conservative figure' : ''}:`, measured, ROUNDS, used(c0));
     }
+    // Clients that connect for each request (curl run per request): a full TLS handshake each.
+    c0 = cpu();
+    const fresh = await measure(spread, true);
+    report(`${ROUNDS} bursts of ${CLIENTS} requests, each on a new connection (a full TLS handshake, ${KEY_TYPE === 'ec' ? 'ECDSA P-256' : 'RSA 2048'} certificate), ${spread.length} client processes:`, fresh, ROUNDS, used(c0));
   } finally {
     if (profile) writeFileSync(join(profile, 'bursts.json'), JSON.stringify(bursts));
     for (const h of helpers) h.child.kill();
