@@ -231,6 +231,8 @@ export class Blocklist {
           if (forward.length > 0) await this.kernel(forward);
           if (process.env['GATEHOUSE_TRACE_BATCHES']) process.stderr.write(`kernel batch ${batch.length}: ${(performance.now() - k0).toFixed(1)} ms; waited ${(k0 - Math.min(...batch.map((r) => r.at))).toFixed(1)} ms\n`);
         } catch (e) {
+          // ipset does each line on its own: the other lines of the batch are undone, newest first, so nothing is half-applied.
+          await this.kernel([...applied].reverse().flatMap((a) => (a.write ? a.undo : []))).catch(() => undefined);
           for (const a of applied) a.fail(e);
           continue;
         }

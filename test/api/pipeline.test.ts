@@ -7,9 +7,10 @@ import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { VerifiedLogins, hashPassword, usersReader } from '../../src/api/index.js';
+import { Blocklist, type BlocklistKernel, VerifiedLogins, hashPassword, readEntries, usersReader } from '../../src/api/index.js';
 import { ClientCheck } from '../../src/api/server.js';
 import { databaseFile, setProps, setRecord } from '../../src/db/index.js';
+import { GatehouseError } from '../../src/errors/index.js';
 
 describe('usersReader', () => {
   let root: string;
@@ -73,5 +74,51 @@ describe('VerifiedLogins', () => {
     expect(await logins.check('ab', 'c', stored)).toBe(false);
     expect(await logins.check('a', 'bc', stored)).toBe(true);
     expect(await logins.check('a', 'bc', await hashPassword('other'))).toBe(false);
+  });
+});
+
+describe('a kernel batch that fails on one line', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gatehouse-batch-'));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('is undone whole (ipset does each line on its own), and every request of it fails', async () => {
+    // A kernel like `ipset -`: each line applied by itself; the one naming 203.0.113.9 is refused.
+    const held = new Set<string>();
+    const batches: string[][] = [];
+    const kernel: BlocklistKernel = {
+      mode: { kind: 'dry-run' },
+      async apply(lines) {
+        if (lines.length > 0) batches.push(lines);
+        let refused: string | undefined;
+        for (const line of lines) {
+          const [verb, , , element] = line.split(' ');
+          if (element === '203.0.113.9/32') refused ??= line;
+          else if (verb === 'add') held.add(element!);
+          else held.delete(element!);
+        }
+        if (refused) throw new GatehouseError(`ipset refused '${refused}': Hash is full`);
+      },
+      async load() {},
+      close() {},
+    };
+    const blocklist = new Blocklist({ root, kernel, whitelist: () => [] });
+    await blocklist.start();
+    const entry = (address: string) => ({ action: 'drop' as const, chain: 'input' as const, interface: 'any', family: 4 as const, address });
+    await blocklist.add(entry('203.0.113.1/32'));
+    expect([...held]).toEqual(['203.0.113.1/32']);
+    // Requests made in one round of I/O share a batch.
+    const results = await Promise.allSettled([blocklist.add(entry('203.0.113.7/32')), blocklist.remove(entry('203.0.113.1/32')), blocklist.add(entry('203.0.113.9/32'))]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(batches.at(-2)).toHaveLength(3);
+    expect(batches.at(-1)).toEqual(['del -exist ghbl-drop-input-4 203.0.113.9/32', 'add -exist ghbl-drop-input-4 203.0.113.1/32 timeout 0', 'del -exist ghbl-drop-input-4 203.0.113.7/32']);
+    expect([...held]).toEqual(['203.0.113.1/32']);
+    expect(blocklist.list().map((e) => e.address)).toEqual(['203.0.113.1/32']);
+    expect((await readEntries(root)).entries.map((e) => e.address)).toEqual(['203.0.113.1/32']);
+    blocklist.stop();
   });
 });
