@@ -1,7 +1,8 @@
 // Runs inside a namespace for bench/api.ts. Reads one JSON command per line on stdin and
 // answers each with one JSON line.
 //   {"op":"sink","port":N}                        counts probes: the highest sequence number per source
-//   {"op":"seen"}                                 the sink's highest sequence per source, then forgets them
+//   {"op":"seen","keep":B}                        the sink's highest sequence per source, then forgets
+//                                                 them (unless keep)
 //   {"op":"stream","sources":[...],"to":"A","port":N,"everyMs":M}
 //                                                 each source sends a probe every M ms, the sources spread
 //                                                 evenly over the M ms (a steady load, not 100-packet bursts)
@@ -27,7 +28,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     s.bind(m.port, () => say({ ok: true }));
   } else if (m.op === 'seen') {
     say({ ok: true, seen: Object.fromEntries(seen) });
-    seen = new Map();
+    if (!m.keep) seen = new Map();
   } else if (m.op === 'stream') {
     let bound = 0;
     streams = m.sources.map((source) => {

@@ -184,7 +184,13 @@ async function latency(root: string): Promise<void> {
     /** One burst: every source's client blocks it at once; then they are unblocked. */
     const burst = async (groups: { clients: Helper; sources: string[] }[], fresh = false): Promise<{ samples: Sample[]; batches: Batch[] }> => {
       await prober.send({ op: 'stream', sources, to: '192.168.1.10', port: 7, everyMs: PROBE_EVERY_MS });
-      await sleep(30);
+      // Until a probe of every source has gone through (a loaded machine can hold the prober back).
+      for (let waited = 0; ; waited += 10) {
+        await sleep(10);
+        const { seen } = (await sink.send({ op: 'seen', keep: true })) as unknown as { seen: Record<string, number> };
+        if (sources.every((s) => (seen[s] ?? -1) >= 1)) break;
+        if (waited > 2000) throw new Error('the probes do not go through gw before the block');
+      }
       const firedAt = process.hrtime.bigint();
       const fired = await Promise.all(groups.map((g) => g.clients.send({ op: 'fire', method: 'PUT', fresh, paths: g.sources.map((s) => `/drop/forward/any/${s}`) })));
       bursts.push([Number(firedAt / 1000n), Number(process.hrtime.bigint() / 1000n)]);

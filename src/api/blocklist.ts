@@ -6,9 +6,10 @@
  *    duplicate changes nothing) and sends the changes to the kernel in one ipset batch:
  *    this is what stops the packets, and it never waits for the disk;
  * 2. the database queue then writes every change of the batches that reached the
- *    kernel in one locked update. Only then are the requests answered. If the write
- *    fails, the kernel changes are undone (in reverse order) and the requests fail, so
- *    nothing is ever half-applied.
+ *    kernel in one locked update, once no more requests wait for the kernel (or after
+ *    DATABASE_DEFER_MS), so a burst's drops never queue behind a write. Only then are
+ *    the requests answered. If the write fails, the kernel changes are undone (in
+ *    reverse order) and the requests fail, so nothing is ever half-applied.
  *
  * Expiry: the kernel drops an expired element by itself (ipset timeouts); the record is
  * removed from the database by the next write or the purge timer, and is never listed
@@ -67,6 +68,9 @@ export interface BlocklistStats {
   databaseWrites: number;
 }
 
+/** The longest a change in the kernel waits for its database write while more requests wait for the kernel. */
+const DATABASE_DEFER_MS = 20;
+
 /** The key of the same entry with the interface as an exact name instead of a prefix, or the other way round. */
 function siblingKey(entry: BlockEntry): string | undefined {
   if (entry.interface === 'any') return undefined;
@@ -88,6 +92,8 @@ export class Blocklist {
   private databaseWrites = 0;
   /** Serialises every kernel change (batches and undos). */
   private kernelChain: Promise<unknown> = Promise.resolve();
+  /** When the oldest change not yet written reached the kernel (performance.now()). */
+  private unwrittenSince = 0;
 
   constructor(private readonly options: BlocklistOptions) {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -238,11 +244,14 @@ export class Blocklist {
         }
         this.kernelBatches++;
         this.entries = entries;
+        if (this.toWrite.length === 0) this.unwrittenSince = performance.now();
         this.toWrite.push(...applied);
-        if (!this.writing) void this.writeDatabase();
+        // The database write waits while more requests wait for the kernel (their drops come first), but never long.
+        if (!this.writing && (this.requests.length === 0 || performance.now() - this.unwrittenSince > DATABASE_DEFER_MS)) void this.writeDatabase();
       }
     } finally {
       this.kernelBusy = false;
+      if (!this.writing && this.toWrite.length > 0) void this.writeDatabase();
     }
   }
 

@@ -4,7 +4,7 @@
  * whitelist built from the administrator's list, the green networks and the API's own
  * allowed clients.
  */
-import { statSync } from 'node:fs';
+import { type BigIntStats, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import ipaddr from 'ipaddr.js';
@@ -140,9 +140,9 @@ export async function readUsers(root: string): Promise<Map<string, string>> {
 /**
  * `readUsers` for every request, without reading the file every time: the users are
  * read again whenever the apiusers file is another one (the db layer writes by atomic
- * rename: a new inode and new times) or appears or goes. One stat per request,
- * synchronous (microseconds), instead of a whole read through the thread pool, which
- * made a burst of 100 logins wait for 100 file reads.
+ * rename: a new inode and new times) or appears or goes. One stat per round of I/O,
+ * synchronous (microseconds), instead of a whole read per request through the thread
+ * pool, which made a burst of 100 logins wait for 100 file reads.
  *
  * File times come from a coarse clock and inode numbers are reused, so two writes in
  * the same clock step could leave inode, size and times alike ("racy git"): a read is
@@ -151,9 +151,15 @@ export async function readUsers(root: string): Promise<Map<string, string>> {
 export function usersReader(root: string): () => Promise<Map<string, string>> {
   const file = databaseFile(root, USERS_DB);
   let known: { version: string; users: Promise<Map<string, string>> } | undefined;
+  // One stat per round of I/O: every request handled in a round had arrived before the round began, so a stat made
+  // during the round is later than each of them, as one made for each request would be.
+  let round: { now: number; info: BigIntStats | undefined } | undefined;
   return () => {
-    const now = Date.now();
-    const info = statSync(file, { bigint: true, throwIfNoEntry: false });
+    if (!round) {
+      round = { now: Date.now(), info: statSync(file, { bigint: true, throwIfNoEntry: false }) };
+      setImmediate(() => (round = undefined));
+    }
+    const { now, info } = round;
     const version = info ? `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}` : 'absent';
     if (known?.version === version) return known.users;
     const users = readUsers(root);
