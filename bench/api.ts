@@ -2,16 +2,27 @@
  * API benchmark (needs root): three namespaces, an internet side (inet, with 100 probe
  * addresses), the gateway (gw) forwarding to a LAN host (lan). gw holds only the
  * blocklist chains and sets (src/compile/blocklist.ts), so what is measured is the
- * blocklist itself.
+ * blocklist itself. The API runs in its own process, as the service does.
  *
  * 1. Request to dropped packet: each of 100 probe addresses sends a UDP probe through
- *    gw to an echo server every few ms; 100 concurrent HTTPS clients (connections
- *    already open, as a fleet's are) each PUT /drop/forward/any/<its address>; the drop
- *    time is when the first unanswered probe was sent (an upper bound, to the probe
- *    interval). Three rounds; p50 and p99 of all, with the request to response time.
+ *    gw to a sink in lan every few ms (the sources spread evenly over the interval; the
+ *    sink only counts, so the probes take little of the CPU the API needs); 100 HTTPS
+ *    clients each PUT /drop/forward/any/<its address> at once; the drop time is when the
+ *    first probe that did not arrive was sent (an upper bound: the probe gap around the
+ *    drop is printed). The clients run in one process first (the conservative figure:
+ *    one thread serialising and encrypting 100 requests), then in 4 (a fleet is 100
+ *    machines); each time beside the whole figure (from the request's start in its
+ *    client) the figure from when its bytes were sent, the API's own share (from its
+ *    trace, GATEHOUSE_TRACE_REQUESTS), the ipset batches and the CPU of every process.
+ *    Keep-alive connections, opened before, as a fleet's are; then a burst where each
+ *    request opens its own connection (a full TLS handshake, as curl per request).
+ *    A first, cold burst right after the API started is reported apart.
+ *    BENCH_API_CPU_PROF=DIR writes a CPU profile of the API and the bursts' times there;
+ *    BENCH_API_KEY_TYPE=rsa uses an RSA 2048 certificate instead of ECDSA P-256.
  * 2. 100,000 entries: load time into the kernel at API start (database read, ipset
  *    restore, swap), process memory and the kernel set's memory.
  * 3. Throughput lan <- inet through gw (iperf3, TCP, 3 s) with 0 and 100,000 entries.
+ * BENCH_API=latency runs part 1 only.
  */
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
