@@ -28,6 +28,7 @@ import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:chil
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -45,7 +46,13 @@ const ROUNDS = 5;
 /** All the clients in one process (the conservative figure), then spread as a fleet is. */
 const CLIENT_PROCESSES = [1, 4];
 const PROBE_EVERY_MS = 4;
-const PORT = 17393;
+/** A port free now (another benchmark may be running on this machine at the same time). */
+const PORT = await new Promise<number>((resolve) => {
+  const probe = createServer().listen(0, '127.0.0.1', () => {
+    const { port } = probe.address() as AddressInfo;
+    probe.close(() => resolve(port));
+  });
+});
 /** The certificate's key: `gatehouse api --make-cert`'s default (ec), or BENCH_API_KEY_TYPE=rsa. */
 const KEY_TYPE = process.env['BENCH_API_KEY_TYPE'] === 'rsa' ? 'rsa' : 'ec';
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
