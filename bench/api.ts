@@ -18,7 +18,8 @@
  *    request opens its own connection (a full TLS handshake, as curl per request).
  *    A first, cold burst right after the API started is reported apart.
  *    BENCH_API_CPU_PROF=DIR writes a CPU profile of the API and the bursts' times there;
- *    BENCH_API_KEY_TYPE=rsa uses an RSA 2048 certificate instead of ECDSA P-256.
+ *    BENCH_API_KEY_TYPE=rsa uses an RSA 2048 certificate instead of ECDSA P-256;
+ *    BENCH_API_BIN=PATH/bin/gatehouse.js serves with another build (before/after).
  * 2. 100,000 entries: load time into the kernel at API start (database read, ipset
  *    restore, swap), process memory and the kernel set's memory.
  * 3. Throughput lan <- inet through gw (iperf3, TCP, 3 s) with 0 and 100,000 entries.
@@ -168,6 +169,8 @@ interface Sample {
 }
 
 function summary(values: number[]): string {
+  values = values.filter((v) => !Number.isNaN(v));
+  if (values.length === 0) return 'n/a (no trace from this build)';
   return `p50 ${percentile(values, 50).toFixed(1)} ms, p99 ${percentile(values, 99).toFixed(1)} ms, max ${Math.max(...values).toFixed(1)} ms`;
 }
 
@@ -178,7 +181,7 @@ async function latency(root: string): Promise<void> {
   // The API in its own process, as the service runs it; the clients in others.
   // BENCH_API_CPU_PROF=DIR: a CPU profile of the API process there, and the bursts' times (bursts.json).
   const profile = process.env['BENCH_API_CPU_PROF'];
-  const api = spawn(process.execPath, [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), join(projectDir(), 'bin/gatehouse.js'), 'api', '--root', root, '--apply', `netns:${ns.gw}`], {
+  const api = spawn(process.execPath, [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), process.env['BENCH_API_BIN'] ?? join(projectDir(), 'bin/gatehouse.js'), 'api', '--root', root, '--apply', `netns:${ns.gw}`], {
     env: { ...process.env, GATEHOUSE_TRACE_REQUESTS: '1' },
   });
   let trace = '';
@@ -247,8 +250,8 @@ async function latency(root: string): Promise<void> {
             lastThrough: ns2ms(probes[last]!, t.call),
             drop: ns2ms(probes[last + 1]!, t.call),
             sending: ns2ms(t.sending, t.call),
-            received: ns2ms(received.get(path) ?? t.call, t.call),
-            kernelDone: ns2ms(kernelDone.get(source) ?? t.call, t.call),
+            received: received.has(path) ? ns2ms(received.get(path)!, t.call) : NaN,
+            kernelDone: kernelDone.has(source) ? ns2ms(kernelDone.get(source)!, t.call) : NaN,
             answered: ns2ms(t.answered, t.call),
             probeGap: ns2ms(probes[last + 1]!, probes[last]!),
           });
@@ -279,7 +282,7 @@ async function latency(root: string): Promise<void> {
       console.log(`  inside the API, fastify read it to ipset done:                       ${summary(samples.map((s) => s.kernelDone - s.received))}`);
       console.log(`  waiting before fastify read it (after its bytes were sent):          ${summary(samples.map((s) => s.received - s.sending))}`);
       console.log(`  request to response (kernel, then database write, then answer):      ${summary(samples.map((s) => s.answered))}`);
-      console.log(`  ipset batches: ${(batches.length / bursts).toFixed(1)} per burst of ${CLIENTS}, ${(batches.reduce((t, b) => t + b.lines, 0) / batches.length).toFixed(1)} lines each on average; time in ipset per batch ${summary(batches.map((b) => b.ms))}`);
+      if (batches.length > 0) console.log(`  ipset batches: ${(batches.length / bursts).toFixed(1)} per burst of ${CLIENTS}, ${(batches.reduce((t, b) => t + b.lines, 0) / batches.length).toFixed(1)} lines each on average; time in ipset per batch ${summary(batches.map((b) => b.ms))}`);
       console.log(`  CPU over ${(use.at / 1000).toFixed(1)} s of wall: API ${use.api.toFixed(0)} ms, clients ${use.clients.toFixed(0)} ms, probes (sender and sink) ${use.probes.toFixed(0)} ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     };
     const used = (before: ReturnType<typeof cpu>) => {
