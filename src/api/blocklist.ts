@@ -5,21 +5,27 @@
  * 1. the kernel queue works out what a batch changes against the entries in force (a
  *    duplicate changes nothing) and sends the changes to the kernel in one ipset batch:
  *    this is what stops the packets, and it never waits for the disk;
- * 2. the database queue then writes every change of the batches that reached the
- *    kernel in one locked update, once no more requests wait for the kernel (or after
- *    DATABASE_DEFER_MS), so a burst's drops never queue behind a write. Only then are
- *    the requests answered. If the write fails, the kernel changes are undone (in
- *    reverse order) and the requests fail, so nothing is ever half-applied.
+ * 2. the database queue then records every change of the batches that reached the
+ *    kernel in one locked append to the database's journal (src/db/journal.ts: a line
+ *    per change, synced, so the cost does not grow with the list; merged into the file
+ *    at start and whenever it outgrows it), once no more requests wait for the kernel
+ *    (or after DATABASE_DEFER_MS), so a burst's drops never queue behind a write. Only
+ *    then are the requests answered. If the write fails, the kernel changes are undone
+ *    (in reverse order) and the requests fail, so nothing is ever half-applied.
  *
  * Expiry: the kernel drops an expired element by itself (ipset timeouts); the record is
  * removed from the database by the next write or the purge timer, and is never listed
- * once expired. On start every set is rebuilt from the database with the time left, so
- * entries survive restarts and reboots and still expire on time.
+ * once expired. A forward pair is a rule (src/compile/blocklist.ts says why): its time
+ * match stops it at its expiry, and a timer here deletes the rule then (the next batch, or
+ * the next start, does when the API was not running). On start every set is rebuilt from the database with the time left, so
+ * entries survive restarts and reboots and still expire on time; expired records are
+ * removed and the journal merged into the file.
  */
-import { updateDatabase } from '../db/index.js';
+import { type JournalChange, appendDatabase, databaseFile, journalFile, prepareAppend, updateDatabase } from '../db/index.js';
+import { existsSync } from 'node:fs';
 import { GatehouseError } from '../errors/index.js';
-import { type BlockEntry, EntryError, type StoredEntry, entryKey, networksOverlap } from './entry.js';
-import { type BlocklistKernel, addLine, delLine } from './kernel.js';
+import { type BlockChain, type BlockEntry, EntryError, type StoredEntry, entryKey, networksOverlap } from './entry.js';
+import { type BlocklistKernel, type Counters, addLine, delLine, inversePairLine, isPairLine } from './kernel.js';
 import { BLOCKLIST_DB, entryRecord, isExpired, readEntries } from './store.js';
 
 export interface ChangeResult {
@@ -29,7 +35,8 @@ export interface ChangeResult {
 }
 
 interface Request {
-  kind: 'add' | 'remove';
+  /** sweep: only remove the rules of expired pairs (the expiry timer). */
+  kind: 'add' | 'remove' | 'sweep';
   at: number;
   entry: BlockEntry;
   expire?: number;
@@ -47,6 +54,8 @@ interface Applied {
   /** Kernel lines that undo it, and the entry in force before it. */
   undo: string[];
   before: StoredEntry | undefined;
+  /** Write the database whole (merging its journal) instead of appending. */
+  whole?: boolean;
 }
 
 export interface BlocklistOptions {
@@ -73,9 +82,50 @@ const DATABASE_DEFER_MS = 20;
 
 /** The key of the same entry with the interface as an exact name instead of a prefix, or the other way round. */
 function siblingKey(entry: BlockEntry): string | undefined {
-  if (entry.interface === 'any') return undefined;
+  if (entry.interface === 'any' || entry.to) return undefined;
   const other = entry.interface.endsWith('+') ? entry.interface.slice(0, -1) : `${entry.interface}+`;
   return entryKey({ ...entry, interface: other });
+}
+
+/** Entries with an expiry, soonest first: a binary heap; an item whose entry changed meanwhile is skipped when it comes due. */
+class ExpiryQueue {
+  private readonly heap: { at: number; key: string }[] = [];
+
+  push(at: number, key: string): void {
+    const h = this.heap;
+    h.push({ at, key });
+    let i = h.length - 1;
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (h[up]!.at <= h[i]!.at) break;
+      [h[up], h[i]] = [h[i]!, h[up]!];
+      i = up;
+    }
+  }
+
+  /** Items due at `now` or before, taken out of the queue. */
+  popDue(now: number): { at: number; key: string }[] {
+    const h = this.heap;
+    const out: { at: number; key: string }[] = [];
+    while (h.length > 0 && h[0]!.at <= now) {
+      out.push(h[0]!);
+      const last = h.pop()!;
+      if (h.length === 0) break;
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && h[l]!.at < h[m]!.at) m = l;
+        if (r < h.length && h[r]!.at < h[m]!.at) m = r;
+        if (m === i) break;
+        [h[m], h[i]] = [h[i]!, h[m]!];
+        i = m;
+      }
+    }
+    return out;
+  }
 }
 
 export class Blocklist {
@@ -85,7 +135,14 @@ export class Blocklist {
   private writing = false;
   /** The entries in force: what the kernel holds, by key. */
   private entries = new Map<string, StoredEntry>();
+  /** When entries expire (a batch takes the due ones out, so no batch scans every entry). */
+  private readonly expiries = new ExpiryQueue();
+  /** Keys of the forward pairs in force (few: they are rules). */
+  private readonly pairs = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
+  private merged: Promise<void> = Promise.resolve();
+  /** Fires at the next expiry of a pair rule. */
+  private pairTimer: NodeJS.Timeout | undefined;
   /** Epoch seconds now (the clock the entries' expiry is judged by). */
   readonly now: () => number;
   private kernelBatches = 0;
@@ -109,12 +166,20 @@ export class Blocklist {
     }
     const now = this.now();
     const live = read.entries.filter((e) => !isExpired(e, now));
-    await this.options.kernel.load(live.map((entry) => ({ entry, ...(entry.expires !== undefined ? { timeout: entry.expires - now } : {}) })));
+    await this.options.kernel.load(live.map((entry) => ({ entry, ...(entry.expires !== undefined ? { timeout: entry.expires - now, expires: entry.expires } : {}) })));
     // Start the long-lived ipset process now, not on the first request.
     await this.options.kernel.apply([]);
     this.entries = new Map(live.map((e) => [e.key, e]));
+    for (const e of live) this.track(e);
+    this.schedulePairExpiry();
     const expired = read.entries.length - live.length;
-    if (expired > 0) await this.purge();
+    // One whole write, behind the kernel load (the entries already act) and in the database queue
+    // (requests' writes wait for it, their kernel changes do not): expired records go, the journal is merged.
+    this.merged =
+      expired > 0 || existsSync(journalFile(databaseFile(this.options.root, BLOCKLIST_DB)))
+        ? this.purge(true).catch((e: unknown) => void process.stderr.write(`gatehouse api: merging the blocklist journal failed (the next start tries again): ${(e as Error).message}\n`))
+        : // Otherwise the file's digest, which the first append would work out while its request waits.
+          prepareAppend(this.options.root, BLOCKLIST_DB).catch(() => undefined);
     const every = (this.options.purgeSeconds ?? 60) * 1000;
     this.timer = setInterval(() => void this.purge().catch(() => undefined), every);
     this.timer.unref();
@@ -123,6 +188,7 @@ export class Blocklist {
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.pairTimer) clearTimeout(this.pairTimer);
     this.options.kernel.close();
   }
 
@@ -144,18 +210,39 @@ export class Blocklist {
     return this.enqueue({ kind: 'remove', entry });
   }
 
-  /** Removes expired records from the database (the kernel has already dropped them). */
-  purge(): Promise<void> {
+  /** Settles once the database merge that start() began (if any) is done. */
+  settled(): Promise<void> {
+    return this.merged;
+  }
+
+  /**
+   * Removes expired entries: their records from the database (the kernel has already dropped
+   * their elements), and the rules of expired pairs. `whole`: only a whole database write
+   * that also removes every expired record and merges the journal (start).
+   */
+  purge(whole = false): Promise<void> {
+    if (!whole) return this.enqueue({ kind: 'sweep', entry: undefined as unknown as BlockEntry }).then(() => undefined);
     return new Promise((resolve, reject) => {
-      this.toWrite.push({ done: () => resolve(), fail: reject, result: { changed: false, entry: undefined }, undo: [], before: undefined });
+      this.toWrite.push({ done: () => resolve(), fail: reject, result: { changed: false, entry: undefined }, undo: [], before: undefined, whole });
       if (!this.writing) void this.writeDatabase();
     });
+  }
+
+  /** Notes an entry now in force: its expiry, whether it is a pair. */
+  private track(e: StoredEntry): void {
+    if (e.expires !== undefined) this.expiries.push(e.expires, e.key);
+    if (e.to) this.pairs.add(e.key);
   }
 
   /** Entries in force now, in key order. */
   list(filter: (e: StoredEntry) => boolean = () => true): StoredEntry[] {
     const now = this.now();
     return [...this.entries.values()].filter((e) => !isExpired(e, now) && filter(e)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** The kernel's packet and byte counters of the entries of `chain`, by key. */
+  counters(chain: BlockChain): Promise<Map<string, Counters>> {
+    return this.options.kernel.counters(chain);
   }
 
   get(entry: BlockEntry): StoredEntry | undefined {
@@ -167,10 +254,25 @@ export class Blocklist {
     const bySet: Record<string, number> = {};
     const entries = this.list();
     for (const e of entries) {
-      const set = `${e.action}/${e.chain}/${e.interface === 'any' ? 'any' : 'interface'}/v${e.family}`;
+      const set = `${e.action}/${e.chain}/${e.to ? 'pairs' : e.interface === 'any' ? 'any' : 'interface'}/v${e.family}`;
       bySet[set] = (bySet[set] ?? 0) + 1;
     }
     return { entries: entries.length, bySet, kernelBatches: this.kernelBatches, databaseWrites: this.databaseWrites };
+  }
+
+  /** Sets the timer for the next pair to expire (the kernel's time match has stopped it; its rule goes then). */
+  private schedulePairExpiry(): void {
+    if (this.pairTimer) clearTimeout(this.pairTimer);
+    this.pairTimer = undefined;
+    let next: number | undefined;
+    for (const key of this.pairs) {
+      const e = this.entries.get(key);
+      if (e?.expires !== undefined && (next === undefined || e.expires < next)) next = e.expires;
+    }
+    if (next === undefined) return;
+    const wait = Math.max(0, next - this.now()) * 1000 + 50;
+    this.pairTimer = setTimeout(() => void this.purge().catch(() => undefined), Math.min(wait, 2 ** 31 - 1));
+    this.pairTimer.unref();
   }
 
   private enqueue(request: Omit<Request, 'done' | 'fail' | 'at'>): Promise<ChangeResult> {
@@ -184,8 +286,19 @@ export class Blocklist {
     });
   }
 
+  /** Pair rules first (one restore per family, all or nothing), then the set lines; a set failure undoes the rules. */
   private kernel(lines: string[]): Promise<void> {
-    const run = this.kernelChain.then(() => this.options.kernel.apply(lines));
+    const run = this.kernelChain.then(async () => {
+      const rules = lines.filter(isPairLine);
+      const sets = rules.length === 0 ? lines : lines.filter((l) => !isPairLine(l));
+      if (rules.length > 0) await this.options.kernel.rules(rules);
+      try {
+        if (sets.length > 0 || rules.length === 0) await this.options.kernel.apply(sets);
+      } catch (e) {
+        if (rules.length > 0) await this.options.kernel.rules([...rules].reverse().map(inversePairLine)).catch(() => undefined);
+        throw e;
+      }
+    });
     this.kernelChain = run.catch(() => undefined);
     return run;
   }
@@ -199,14 +312,28 @@ export class Blocklist {
         const now = this.now();
         const applied: Applied[] = [];
         const forward: string[] = [];
-        // What the batch changes, over the entries in force (a copy of 100,000 entries per batch would cost milliseconds).
+        // The batch's changes over the entries in force, kept apart until the kernel has them (no copy of 100,000 entries).
         const changes = new Map<string, StoredEntry | undefined>();
         const entries = {
           get: (key: string) => (changes.has(key) ? changes.get(key) : this.entries.get(key)),
           set: (key: string, e: StoredEntry) => void changes.set(key, e),
           delete: (key: string) => void changes.set(key, undefined),
         };
+        // Expired entries first: their records go, and the rules of expired pairs (their time match stopped them already).
+        const due = this.expiries.popDue(now);
+        for (const { at, key } of due) {
+          const e = entries.get(key);
+          if (!e || e.expires !== at) continue;
+          entries.delete(key);
+          const undo = e.to ? [addLine(e, undefined, e.expires)] : [];
+          if (e.to) forward.push(delLine(e, e.expires));
+          applied.push({ done: () => undefined, fail: () => undefined, result: { changed: true, entry: e }, write: { key, entry: undefined }, undo, before: e });
+        }
         for (const request of batch) {
+          if (request.kind === 'sweep') {
+            applied.push({ done: request.done, fail: request.fail, result: { changed: false, entry: undefined }, undo: [], before: undefined });
+            continue;
+          }
           const key = entryKey(request.entry);
           let existing = entries.get(key);
           if (existing && isExpired(existing, now)) existing = undefined;
@@ -225,8 +352,8 @@ export class Blocklist {
             const expires = request.expire === undefined ? undefined : now + request.expire;
             const stored: StoredEntry = { ...request.entry, key, created: now, ...(expires !== undefined ? { expires } : {}) };
             entries.set(key, stored);
-            forward.push(addLine(request.entry, request.expire));
-            applied.push({ done: request.done, fail: request.fail, result: { changed: true, entry: stored }, write: { key, entry: stored }, undo: [delLine(request.entry)], before: undefined });
+            forward.push(addLine(request.entry, request.expire, expires));
+            applied.push({ done: request.done, fail: request.fail, result: { changed: true, entry: stored }, write: { key, entry: stored }, undo: [delLine(request.entry, expires)], before: undefined });
             continue;
           }
           if (!existing) {
@@ -234,25 +361,34 @@ export class Blocklist {
             continue;
           }
           entries.delete(key);
-          forward.push(delLine(request.entry));
+          forward.push(delLine(existing, existing.expires));
           const left = existing.expires === undefined ? undefined : Math.max(1, existing.expires - now);
-          applied.push({ done: request.done, fail: request.fail, result: { changed: true, entry: existing }, write: { key, entry: undefined }, undo: [addLine(existing, left)], before: existing });
+          applied.push({ done: request.done, fail: request.fail, result: { changed: true, entry: existing }, write: { key, entry: undefined }, undo: [addLine(existing, left, existing.expires)], before: existing });
         }
         try {
           const k0 = performance.now();
           if (forward.length > 0) await this.kernel(forward);
           if (process.env['GATEHOUSE_TRACE_BATCHES']) process.stderr.write(`kernel batch ${batch.length}: ${(performance.now() - k0).toFixed(1)} ms; waited ${(k0 - Math.min(...batch.map((r) => r.at))).toFixed(1)} ms\n`);
         } catch (e) {
-          // ipset does each line on its own: the other lines of the batch are undone, newest first, so nothing is half-applied.
-          await this.kernel([...applied].reverse().flatMap((a) => (a.write ? a.undo : []))).catch(() => undefined);
+          // ipset does each line on its own: the batch's other set lines are undone, newest first, so nothing is
+          // half-applied (its pair rules went all or nothing, and this.kernel has put them back already).
+          const undo = [...applied].reverse().flatMap((a) => (a.write ? a.undo : [])).filter((l) => !isPairLine(l));
+          if (undo.length > 0) await this.kernel(undo).catch(() => undefined);
+          for (const d of due) this.expiries.push(d.at, d.key);
           for (const a of applied) a.fail(e);
           continue;
         }
         this.kernelBatches++;
         for (const [key, e] of changes) {
-          if (e) this.entries.set(key, e);
-          else this.entries.delete(key);
+          if (e === undefined) {
+            this.entries.delete(key);
+            this.pairs.delete(key);
+          } else {
+            this.entries.set(key, e);
+            this.track(e);
+          }
         }
+        if (batch.some((r) => r.kind === 'sweep' || r.entry.to) || applied.some((a) => a.before?.to)) this.schedulePairExpiry();
         if (this.toWrite.length === 0) this.unwrittenSince = performance.now();
         this.toWrite.push(...applied);
         // The database write waits while more requests wait for the kernel (their drops come first), but never long.
@@ -271,21 +407,28 @@ export class Blocklist {
       while (this.toWrite.length > 0) {
         const batch = this.toWrite.splice(0, this.toWrite.length);
         try {
-          await updateDatabase(this.options.root, BLOCKLIST_DB, (db) => {
-            const now = this.now();
-            // Expired records go: the kernel has already dropped their elements.
-            for (const key in db) {
-              const expires = db[key]!.props['Expires'];
-              if (expires !== undefined && expires !== '' && Number(expires) <= now) delete db[key];
-            }
-            for (const a of batch) {
-              if (!a.write) continue;
-              if (a.write.entry) db[a.write.key] = entryRecord(a.write.entry, a.write.entry.created, a.write.entry.expires);
-              else delete db[a.write.key];
-            }
-          });
+          // The last change of each key wins; expired records go (the kernel has already dropped their elements).
+          const changes = new Map<string, JournalChange>();
+          for (const a of batch) {
+            if (!a.write) continue;
+            const e = a.write.entry;
+            changes.set(a.write.key, { key: a.write.key, record: e ? entryRecord(e, e.created, e.expires) : undefined });
+          }
+          const now = this.now();
+          if (batch.some((a) => a.whole)) {
+            await updateDatabase(this.options.root, BLOCKLIST_DB, (db) => {
+              // Every expired record, those of before the start too (a pair still in force waits for the sweep to delete its rule).
+              for (const key in db) {
+                const expires = db[key]!.props['Expires'];
+                if (expires !== undefined && expires !== '' && Number(expires) <= now && !this.entries.get(key)?.to) delete db[key];
+              }
+              for (const c of changes.values()) {
+                if (c.record === undefined) delete db[c.key];
+                else db[c.key] = c.record;
+              }
+            });
+          } else await appendDatabase(this.options.root, BLOCKLIST_DB, [...changes.values()]);
           this.databaseWrites++;
-          this.forgetExpired();
           for (const a of batch) a.done(a.result);
         } catch (e) {
           await this.undo(batch);
@@ -299,20 +442,19 @@ export class Blocklist {
 
   /** Takes the kernel and the entries in force back to before `batch`, newest change first. */
   private async undo(batch: Applied[]): Promise<void> {
-    const entries = new Map(this.entries);
     const lines: string[] = [];
     for (const a of [...batch].reverse()) {
       if (!a.write) continue;
       lines.push(...a.undo);
-      if (a.before) entries.set(a.write.key, a.before);
-      else entries.delete(a.write.key);
+      if (a.before) {
+        this.entries.set(a.write.key, a.before);
+        this.track(a.before);
+      } else {
+        this.entries.delete(a.write.key);
+        this.pairs.delete(a.write.key);
+      }
     }
-    this.entries = entries;
     await this.kernel(lines).catch(() => undefined);
   }
 
-  private forgetExpired(): void {
-    const now = this.now();
-    for (const [key, e] of this.entries) if (isExpired(e, now)) this.entries.delete(key);
-  }
 }

@@ -2,8 +2,10 @@
  * Blocklist entries: what an rfw path or a /v1 body asks for, checked and put in
  * canonical form (pure). An entry is an action (drop or accept), a chain (input, output,
  * forward), an interface (`any`, a name, or a prefix such as `ppp` = ppp+) and one
- * network. Its key, `drop/input/any/203.0.113.7/32`, is the same for every spelling of
- * the same entry, so a repeated request finds it and changes nothing.
+ * network; rfw's forward form adds a second interface and network, the destination
+ * (a pair). Its key, `drop/input/any/203.0.113.7/32` (a pair:
+ * `drop/forward/eth0/203.0.113.0/24/eth1/192.168.1.10/32`), is the same for every
+ * spelling of the same entry, so a repeated request finds it and changes nothing.
  */
 import ipaddr from 'ipaddr.js';
 
@@ -25,6 +27,8 @@ export interface BlockEntry {
   family: Family;
   /** Canonical network with its prefix: `203.0.113.7/32`, `2001:db8::/48`. */
   address: string;
+  /** A forward pair only: the outgoing interface and the destination network (same family). */
+  to?: { interface: string; address: string };
 }
 
 /** An entry as stored: with its expiry (epoch seconds), if any. */
@@ -48,7 +52,8 @@ export class EntryError extends Error {
 }
 
 export function entryKey(e: BlockEntry): string {
-  return `${e.action}/${e.chain}/${e.interface}/${e.address}`;
+  const key = `${e.action}/${e.chain}/${e.interface}/${e.address}`;
+  return e.to ? `${key}/${e.to.interface}/${e.to.address}` : key;
 }
 
 /** Linux interface names: 1..15 characters, no slash, no white space, not `.` or `..`. */
@@ -146,30 +151,39 @@ export function parseExpire(text: string | undefined): number | undefined {
 }
 
 /**
- * The part of an rfw path after `/<action>/<chain>/`: `<interface>/<address>[/<prefix>]`.
- * rfw's forward form with a second interface and address needs a set type matching two
- * networks (hash:net,net), which this kernel does not have: it is refused, never half-done.
+ * The part of an rfw path after `/<action>/<chain>/`: `<interface>/<address>[/<prefix>]`,
+ * and for forward also rfw's pair form `.../<interface2>/<address2>[/<prefix2>]`: from the
+ * first network arriving on the first interface to the second network leaving by the second.
  */
 export function parseRfwTarget(action: BlockAction, chain: BlockChain, rest: string): BlockEntry {
   const parts = rest.split('/').filter((p, i, all) => p !== '' || i < all.length - 1);
   if (parts.length < 2 || parts.some((p) => p === '')) {
     throw new EntryError(`expected /${action}/${chain}/<interface|any|ppp>/<address>[/<prefix>]`);
   }
-  const iface = parseInterface(decodeSegment(parts[0]!));
-  let addressText = decodeSegment(parts[1]!);
-  let used = 2;
-  if (parts.length >= 3 && /^\d{1,3}$/.test(parts[2]!)) {
-    addressText += `/${parts[2]}`;
-    used = 3;
-  }
-  if (parts.length > used) {
-    if (chain !== 'forward' || parts.length > used + 3) throw new EntryError(`unexpected '/${parts.slice(used).join('/').slice(0, 60)}' after the address`);
-    throw new EntryError(
-      'the forward form with a second interface and address is not supported (it needs a two-network set the kernel lacks); block the source address alone',
-      422,
-    );
-  }
-  return { action, chain, interface: iface, ...parseNetwork(addressText) };
+  // <interface>/<address>[/<prefix>] starting at `at`: what it names and how many segments it took.
+  const target = (at: number) => {
+    const iface = parseInterface(decodeSegment(parts[at]!));
+    let addressText = decodeSegment(parts[at + 1]!);
+    let used = 2;
+    if (parts.length > at + 2 && /^\d{1,3}$/.test(parts[at + 2]!)) {
+      addressText += `/${parts[at + 2]}`;
+      used = 3;
+    }
+    return { iface, network: parseNetwork(addressText), used };
+  };
+  const from = target(0);
+  if (parts.length === from.used) return { action, chain, interface: from.iface, ...from.network };
+  const after = `'/${parts.slice(from.used).join('/').slice(0, 60)}' after the address`;
+  if (chain !== 'forward') throw new EntryError(`unexpected ${after} (only forward takes a second interface and address)`);
+  if (parts.length === from.used + 1) throw new EntryError(`unexpected ${after} (expected /<interface2>/<address2>[/<prefix2>])`);
+  const to = target(from.used);
+  if (parts.length > from.used + to.used) throw new EntryError(`unexpected '/${parts.slice(from.used + to.used).join('/').slice(0, 60)}' after the second address`);
+  return pairEntry(action, from.iface, from.network, to.iface, to.network);
+}
+
+function pairEntry(action: BlockAction, inInterface: string, from: { family: Family; address: string }, outInterface: string, to: { family: Family; address: string }): BlockEntry {
+  if (from.family !== to.family) throw new EntryError(`${from.address} and ${to.address} are not of the same IP version`);
+  return { action, chain: 'forward', interface: inInterface, ...from, to: { interface: outInterface, address: to.address } };
 }
 
 function decodeSegment(segment: string): string {
@@ -180,24 +194,28 @@ function decodeSegment(segment: string): string {
   }
 }
 
-/** A /v1 body: `{action?, chain?, interface?, address, expire?}` with rfw's defaults. */
+/** A /v1 body: `{action?, chain?, interface?, address, toInterface?, toAddress?, expire?}` with rfw's defaults (a pair: forward only). */
 export function parseEntryBody(body: unknown): { entry: BlockEntry; expire?: number } {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new EntryError('the body must be a JSON object such as {"address":"203.0.113.7"}');
   const b = body as Record<string, unknown>;
-  const known = new Set(['action', 'chain', 'interface', 'address', 'expire']);
+  const known = new Set(['action', 'chain', 'interface', 'address', 'toInterface', 'toAddress', 'expire']);
   const unknown = Object.keys(b).filter((k) => !known.has(k));
-  if (unknown.length > 0) throw new EntryError(`unknown field '${unknown[0]!.slice(0, 30)}' (valid: action, chain, interface, address, expire)`);
+  if (unknown.length > 0) throw new EntryError(`unknown field '${unknown[0]!.slice(0, 30)}' (valid: action, chain, interface, address, toInterface, toAddress, expire)`);
   const text = (name: string, fallback?: string): string => {
     const v = b[name] ?? fallback;
     if (typeof v !== 'string') throw new EntryError(`'${name}' must be a string`);
     return v;
   };
-  const entry: BlockEntry = {
+  let entry: BlockEntry = {
     action: parseAction(text('action', 'drop')),
     chain: parseChain(text('chain', 'input')),
     interface: parseInterface(text('interface', 'any')),
     ...parseNetwork(text('address')),
   };
+  if (b['toAddress'] !== undefined || b['toInterface'] !== undefined) {
+    if (entry.chain !== 'forward') throw new EntryError(`'toAddress' goes with chain forward only`);
+    entry = pairEntry(entry.action, entry.interface, entry, parseInterface(text('toInterface', 'any')), parseNetwork(text('toAddress')));
+  }
   const expire = b['expire'];
   if (expire === undefined || expire === null) return { entry };
   if (typeof expire !== 'number' || !Number.isInteger(expire)) throw new EntryError(`'expire' must be a whole number of seconds (1 to ${MAX_EXPIRE_SECONDS})`);

@@ -5,6 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { type ApplyMode, formatApplyMode } from '../apply/index.js';
+import { blocklistPairChainName } from '../compile/index.js';
 import { GatehouseError } from '../errors/index.js';
 import { Blocklist } from './blocklist.js';
 import { createBlocklistKernel } from './kernel.js';
@@ -105,7 +106,7 @@ export async function restoreBlocklist(root: string, mode: ApplyMode): Promise<{
   const now = Math.floor(Date.now() / 1000);
   const live = read.entries.filter((e) => !isExpired(e, now));
   const kernel = createBlocklistKernel(mode);
-  await kernel.load(live.map((entry) => ({ entry, ...(entry.expires !== undefined ? { timeout: entry.expires - now } : {}) })));
+  await kernel.load(live.map((entry) => ({ entry, ...(entry.expires !== undefined ? { timeout: entry.expires - now, expires: entry.expires } : {}) })));
   kernel.close();
   return { loaded: live.length, where: formatApplyMode(mode) };
 }
@@ -130,6 +131,14 @@ export async function blocklistStatus(root: string, mode: ApplyMode): Promise<Bl
   for (const line of text.split('\n')) {
     if (line.startsWith('Name: ')) name = line.slice(6).trim();
     else if (line.startsWith('Number of entries: ') && name?.startsWith('ghbl-') && !name.startsWith('ghbl-next-')) kernel[name] = Number(line.slice(19));
+  }
+  // Forward pairs are rules in the run-time chains.
+  for (const [command, family] of [['iptables', 4], ['ip6tables', 6]] as const) {
+    for (const action of ['drop', 'accept'] as const) {
+      const chain = blocklistPairChainName(action);
+      const rules = await runner.run({ step: `${command} -S ${chain}`, command, args: ['-w', '-S', chain] }).catch(() => undefined);
+      if (rules !== undefined) kernel[`${chain} (IPv${family} pairs)`] = rules.split('\n').filter((l) => l.startsWith('-A ')).length;
+    }
   }
   return { database, kernel };
 }

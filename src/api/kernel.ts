@@ -11,9 +11,9 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { type ApplyMode, createKernelRunner, formatApplyMode } from '../apply/index.js';
-import { blocklistSetName, blocklistSets } from '../compile/index.js';
+import { blocklistPairChainName, blocklistSetName, blocklistSets } from '../compile/index.js';
 import { GatehouseError } from '../errors/index.js';
-import type { BlockEntry } from './entry.js';
+import { type BlockChain, type BlockEntry, entryKey, parseNetwork } from './entry.js';
 import { TRACING, now as traceNow, trace } from './trace.js';
 
 const PROMPT = 'ipset> ';
@@ -22,15 +22,67 @@ export interface BlocklistKernel {
   readonly mode: ApplyMode;
   /** Runs add/del lines as one batch; rejects with the first error, naming its line. */
   apply(lines: string[]): Promise<void>;
-  /** Replaces the content of every blocklist set by `entries` (built aside, then swapped in). */
+  /** Runs pair rule lines (pairRuleLine) as one `iptables-restore --noflush` per family: all or nothing. */
+  rules(lines: string[]): Promise<void>;
+  /** Replaces the content of every blocklist set and pair chain by `entries` (built aside, then swapped in; the chains in one transaction per family). */
   load(entries: readonly KernelEntry[]): Promise<void>;
+  /** Packet and byte counters of the entries of `chain`, by entry key (sets' element counters, pairs' rule counters). */
+  counters(chain: BlockChain): Promise<Map<string, Counters>>;
   close(): void;
+}
+
+export interface Counters {
+  packets: number;
+  bytes: number;
 }
 
 export interface KernelEntry {
   entry: BlockEntry;
   /** Seconds left; undefined: permanent. */
   timeout?: number;
+  /** A pair's expiry, epoch seconds (its rule stops matching then, by the kernel's clock). */
+  expires?: number;
+}
+
+/**
+ * A forward pair's rule (without `-A chain`): interfaces where given, source, destination,
+ * its expiry as a time match (the kernel stops matching it at that second even when the
+ * API is not running; the API deletes it then), and its key as a comment, by which its
+ * counters are found.
+ */
+export function pairRule(entry: BlockEntry, expires?: number): string {
+  const to = entry.to!;
+  const out = [`-s ${entry.address}`, `-d ${to.address}`];
+  if (entry.interface !== 'any') out.push(`-i ${entry.interface}`);
+  if (to.interface !== 'any') out.push(`-o ${to.interface}`);
+  if (expires !== undefined) out.push(`-m time --datestop ${new Date(expires * 1000).toISOString().slice(0, 19)}`);
+  out.push(`-m comment --comment "${entryKey(entry)}"`, `-j ${entry.action === 'drop' ? 'DROP' : 'ACCEPT'}`);
+  return out.join(' ');
+}
+
+/** `4 -A runtime-blocklist-drop <rule>`: a pair rule line, for the family's restore. */
+export function pairLine(verb: '-A' | '-D', entry: BlockEntry, expires?: number): string {
+  return `${entry.family} ${verb} ${blocklistPairChainName(entry.action)} ${pairRule(entry, expires)}`;
+}
+
+export function isPairLine(line: string): boolean {
+  return line.startsWith('4 -') || line.startsWith('6 -');
+}
+
+/** The line that undoes a pair rule line. */
+export function inversePairLine(line: string): string {
+  return line.slice(0, 2) + (line.slice(2, 4) === '-A' ? '-D' : '-A') + line.slice(4);
+}
+
+/** One restore text per family: `*filter`, the lines, COMMIT (plus `head` lines first, e.g. chain declarations). */
+function pairScripts(lines: readonly string[], head: readonly string[] = []): Map<4 | 6, string> {
+  const out = new Map<4 | 6, string>();
+  for (const family of [4, 6] as const) {
+    const mine = lines.filter((l) => l.startsWith(`${family} `)).map((l) => l.slice(2));
+    if (mine.length === 0 && head.length === 0) continue;
+    out.set(family, ['*filter', ...head, ...mine, 'COMMIT'].join('\n') + '\n');
+  }
+  return out;
 }
 
 /** The set holding an entry and the element text in it. */
@@ -43,20 +95,29 @@ export function kernelElement(entry: BlockEntry): { set: string; element: string
   return { set, element: `${entry.address},${name}`, wildcard };
 }
 
-export function addLine(entry: BlockEntry, timeout?: number): string {
+/** The kernel line that adds an entry: an ipset add, or for a pair its rule (`expires`: absolute, for its time match). */
+export function addLine(entry: BlockEntry, timeout?: number, expires?: number): string {
+  if (entry.to) return pairLine('-A', entry, expires);
   const { set, element, wildcard } = kernelElement(entry);
   return `add -exist ${set} ${element}${wildcard ? ' wildcard' : ''} timeout ${timeout ?? 0}`;
 }
 
-export function delLine(entry: BlockEntry): string {
+export function delLine(entry: BlockEntry, expires?: number): string {
+  if (entry.to) return pairLine('-D', entry, expires);
   const { set, element } = kernelElement(entry);
   return `del -exist ${set} ${element}`;
 }
 
-/** The restore script that rebuilds every blocklist set with `entries`, one swap per set. */
-export function loadScript(entries: readonly KernelEntry[]): string {
+/**
+ * The restore script that rebuilds every blocklist set with `entries`, one swap per set:
+ * each is built under a temporary name with the declared options and swapped with the
+ * live set (`live`: the names the kernel holds), so a set made by an older Gatehouse
+ * (without `counters`) is replaced by one with them, its entries in place all along.
+ */
+export function loadScript(entries: readonly KernelEntry[], live: ReadonlySet<string> = new Set()): string {
   const bySet = new Map<string, string[]>();
   for (const { entry, timeout } of entries) {
+    if (entry.to) continue;
     const line = addLine(entry, timeout);
     const set = kernelElement(entry).set;
     let list = bySet.get(set);
@@ -66,11 +127,55 @@ export function loadScript(entries: readonly KernelEntry[]): string {
   const out: string[] = [];
   blocklistSets().forEach((s, i) => {
     const temporary = `ghbl-next-${i}`;
-    out.push(`create -exist ${s.name} ${s.spec}`, `create -exist ${temporary} ${s.spec}`, `flush ${temporary}`);
+    if (live.has(temporary)) out.push(`destroy ${temporary}`);
+    out.push(`create ${temporary} ${s.spec}`);
     for (const line of bySet.get(s.name) ?? []) out.push(line.replace(` ${s.name} `, ` ${temporary} `));
-    out.push(`swap ${temporary} ${s.name}`, `destroy ${temporary}`);
+    out.push(...(live.has(s.name) ? [`swap ${temporary} ${s.name}`, `destroy ${temporary}`] : [`rename ${temporary} ${s.name}`]));
   });
   return out.join('\n') + '\n';
+}
+
+/** The restore texts that rebuild both pair chains of each family with `entries`' pairs, one transaction each. */
+export function pairLoadScripts(entries: readonly KernelEntry[]): Map<4 | 6, string> {
+  const lines = entries.filter((e) => e.entry.to).map((e) => pairLine('-A', e.entry, e.expires));
+  // Declaring a chain in a --noflush restore creates it, or empties it in the same transaction as the refill.
+  return pairScripts(lines, (['drop', 'accept'] as const).map((a) => `:${blocklistPairChainName(a)} - [0:0]`));
+}
+
+/** Counters from `ipset save` lines of the blocklist sets: `add <set> <element> ... packets P bytes B`. */
+export function parseSetCounters(text: string, out = new Map<string, Counters>()): Map<string, Counters> {
+  for (const line of text.split('\n')) {
+    const m = /^add (ghbl-(drop|accept)-(input|output|forward)(-if)?-[46]) (\S+)(.*)$/.exec(line);
+    if (!m) continue;
+    const packets = /\bpackets (\d+)/.exec(m[6]!);
+    const bytes = /\bbytes (\d+)/.exec(m[6]!);
+    if (!packets || !bytes) continue;
+    let iface = 'any';
+    let address = m[5]!;
+    if (m[4]) {
+      const comma = address.lastIndexOf(',');
+      iface = address.slice(comma + 1) + (/\bwildcard\b/.test(m[6]!) ? '+' : '');
+      address = address.slice(0, comma);
+    }
+    let network: string;
+    try {
+      network = parseNetwork(address).address;
+    } catch {
+      continue;
+    }
+    out.set(`${m[2]}/${m[3]}/${iface}/${network}`, { packets: Number(packets[1]), bytes: Number(bytes[1]) });
+  }
+  return out;
+}
+
+/** Counters from `iptables -v -S <pair chain>`: each rule's comment is its entry's key. */
+export function parseRuleCounters(text: string, out = new Map<string, Counters>()): Map<string, Counters> {
+  for (const line of text.split('\n')) {
+    const key = /--comment "?([^"\s]+)"?/.exec(line)?.[1];
+    const c = /\s-c (\d+) (\d+)/.exec(line);
+    if (key && c) out.set(key, { packets: Number(c[1]), bytes: Number(c[2]) });
+  }
+  return out;
 }
 
 interface Waiter {
@@ -173,20 +278,62 @@ export function createBlocklistKernel(mode: ApplyMode, options: { print?: (line:
       async apply(lines) {
         for (const line of lines) print(`ipset ${line}`);
       },
+      async rules(lines) {
+        for (const [family, script] of pairScripts(lines)) print(`${family === 4 ? 'iptables' : 'ip6tables'}-restore --noflush <<'EOF'\n${script}EOF`);
+      },
       async load(entries) {
         print(`ipset restore < blocklist (${entries.length} entries, ${blocklistSets().length} sets swapped in)`);
+        for (const family of pairLoadScripts(entries).keys()) print(`${family === 4 ? 'iptables' : 'ip6tables'}-restore --noflush < blocklist pair chains (IPv${family})`);
+      },
+      async counters() {
+        return new Map();
       },
       close() {},
     };
   }
   const session = new IpsetSession(mode);
   const runner = createKernelRunner(mode);
+  const restore = (family: 4 | 6, script: string, what: string) => {
+    const command = family === 4 ? 'iptables-restore' : 'ip6tables-restore';
+    return runner.run({ step: `${command} --noflush (${what}) in ${formatApplyMode(mode)}`, command, args: ['--noflush'], input: script });
+  };
   return {
     mode,
     apply: (lines) => session.run(lines),
+    async rules(lines) {
+      // IPv4 first; if IPv6 then fails, IPv4's lines are undone, so the batch is all or nothing.
+      const scripts = [...pairScripts(lines)];
+      for (let i = 0; i < scripts.length; i++) {
+        const [family, script] = scripts[i]!;
+        try {
+          await restore(family, script, 'blocklist pairs');
+        } catch (e) {
+          for (const [done] of scripts.slice(0, i)) await restore(done, pairScripts(lines.filter((l) => l.startsWith(`${done} `)).reverse().map(inversePairLine)).get(done)!, 'blocklist pairs, undo').catch(() => undefined);
+          throw e;
+        }
+      }
+    },
     async load(entries) {
       await runner.preflight(['ipset']);
-      await runner.run({ step: `ipset restore (blocklist, ${entries.length} entries) in ${formatApplyMode(mode)}`, command: 'ipset', args: ['restore'], input: loadScript(entries) });
+      const live = new Set((await runner.run({ step: 'ipset list -n', command: 'ipset', args: ['list', '-n'] })).split('\n').map((l) => l.trim()));
+      await runner.run({ step: `ipset restore (blocklist, ${entries.length} entries) in ${formatApplyMode(mode)}`, command: 'ipset', args: ['restore'], input: loadScript(entries, live) });
+      for (const [family, script] of pairLoadScripts(entries)) await restore(family, script, 'blocklist pair chains');
+    },
+    async counters(chain) {
+      const sets = blocklistSets().filter((s) => s.name.includes(`-${chain}-`)).map((s) => s.name);
+      const out = new Map<string, Counters>();
+      // One process for the sets (they may hold 100,000 entries each: ipset save is the cheapest listing).
+      const saved = await runner.run({ step: 'ipset save (blocklist counters)', command: 'sh', args: ['-c', 'for s; do ipset save "$s" 2>/dev/null; done; exit 0', 'sh', ...sets] });
+      parseSetCounters(saved, out);
+      if (chain === 'forward') {
+        for (const command of ['iptables', 'ip6tables']) {
+          for (const action of ['drop', 'accept'] as const) {
+            const text = await runner.run({ step: `${command} -S (blocklist pair counters)`, command, args: ['-w', '-v', '-S', blocklistPairChainName(action)] }).catch(() => '');
+            parseRuleCounters(text, out);
+          }
+        }
+      }
+      return out;
     },
     close: () => session.close(),
   };

@@ -2,7 +2,8 @@
  * The HTTP API (fastify): rfw's paths and meaning, and a JSON API under /v1.
  *
  *   PUT|DELETE /<drop|accept>/<input|output|forward>/<interface|any|ppp>/<address>[/<prefix>][?expire=SECONDS]
- *   GET        /list/<input|output|forward>           rfw's JSON list of the chain's entries
+ *   PUT|DELETE /<drop|accept>/forward/<interface>/<address>[/<prefix>]/<interface2>/<address2>[/<prefix2>][?expire=SECONDS]
+ *   GET        /list/<input|output|forward>           rfw's JSON list of the chain's entries, with their packet and byte counters
  *   GET        /v1                                    this list of endpoints
  *   GET        /v1/status                             entries per set, batches, settings in force
  *   GET        /v1/blocklist[?action=&chain=]         entries, with their expiry
@@ -33,6 +34,7 @@ import {
   parseExpire,
   parseRfwTarget,
 } from './entry.js';
+import type { Counters } from './kernel.js';
 import { type ApiSettings } from './settings.js';
 import { TRACING, now as traceNow, trace } from './trace.js';
 
@@ -50,10 +52,11 @@ export interface ServerOptions {
 
 const ENDPOINTS = [
   'PUT|DELETE /<drop|accept>/<input|output|forward>/<interface|any|ppp>/<address>[/<prefix>][?expire=SECONDS]',
+  'PUT|DELETE /<drop|accept>/forward/<interface|any|ppp>/<address>[/<prefix>]/<interface2|any|ppp>/<address2>[/<prefix2>][?expire=SECONDS]',
   'GET /list/<input|output|forward>',
   'GET /v1/status',
   'GET /v1/blocklist[?action=drop|accept&chain=input|output|forward]',
-  'POST /v1/blocklist {"address": "203.0.113.7", "action": "drop", "chain": "input", "interface": "any", "expire": 600}',
+  'POST /v1/blocklist {"address": "203.0.113.7", "action": "drop", "chain": "input", "interface": "any", "expire": 600} (a forward pair: also "toInterface", "toAddress")',
   'DELETE /v1/blocklist/<action>/<chain>/<interface>/<address>[/<prefix>]',
   'POST /v1/events/firewall-adjust',
 ];
@@ -110,6 +113,7 @@ function entryJson(e: StoredEntry, now: number) {
     chain: e.chain,
     interface: e.interface,
     address: e.address,
+    ...(e.to ? { toInterface: e.to.interface, toAddress: e.to.address } : {}),
     family: e.family,
     created: new Date(e.created * 1000).toISOString(),
     expires: e.expires === undefined ? null : new Date(e.expires * 1000).toISOString(),
@@ -117,21 +121,24 @@ function entryJson(e: StoredEntry, now: number) {
   };
 }
 
-/** An entry as rfw's `GET /list/<chain>` shows an iptables rule. */
-function rfwRow(e: StoredEntry, num: number, now: number) {
+/** An entry as rfw's `GET /list/<chain>` shows an iptables rule, with its kernel counters (0 when the kernel shows none). */
+function rfwRow(e: StoredEntry, num: number, now: number, counters: Counters | undefined) {
   const anywhere = e.family === 4 ? '0.0.0.0/0' : '::/0';
   const iface = e.interface === 'any' ? '*' : e.interface;
   const out = e.chain === 'output';
+  const toIface = e.to === undefined || e.to.interface === 'any' ? '*' : e.to.interface;
   return {
     chain: e.chain.toUpperCase(),
     num: String(num),
+    pkts: String(counters?.packets ?? 0),
+    bytes: String(counters?.bytes ?? 0),
     target: e.action.toUpperCase(),
     prot: 'all',
     opt: '--',
     inp: out ? '*' : iface,
-    out: out ? iface : '*',
+    out: out ? iface : toIface,
     source: out ? anywhere : e.address,
-    destination: out ? e.address : anywhere,
+    destination: out ? e.address : (e.to?.address ?? anywhere),
     extra: e.expires === undefined ? '' : `expires in ${Math.max(0, e.expires - now)}s`,
   };
 }
@@ -232,8 +239,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.get('/list/:chain', async (request) => {
     const chain = parseChain((request.params as { chain: string }).chain);
+    const counters = await blocklist.counters(chain);
     const t = now();
-    return blocklist.list((e) => e.chain === chain).map((e, i) => rfwRow(e, i + 1, t));
+    return blocklist.list((e) => e.chain === chain).map((e, i) => rfwRow(e, i + 1, t, counters.get(e.key)));
   });
 
   app.get('/v1', async () => ({ endpoints: ENDPOINTS }));

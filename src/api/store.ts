@@ -17,6 +17,10 @@ export function entryRecord(entry: BlockEntry, created: number, expires?: number
     Address: entry.address,
     Created: String(created),
   };
+  if (entry.to) {
+    props['ToInterface'] = entry.to.interface;
+    props['ToAddress'] = entry.to.address;
+  }
   if (expires !== undefined) props['Expires'] = String(expires);
   return { type: ENTRY_TYPE, props };
 }
@@ -32,6 +36,12 @@ export function recordEntry(key: string, record: DbRecord): StoredEntry | string
       interface: parseInterface(p['Interface'] ?? 'any'),
       ...parseNetwork(p['Address'] ?? ''),
     };
+    if (p['ToAddress'] !== undefined || p['ToInterface'] !== undefined) {
+      const to = parseNetwork(p['ToAddress'] ?? '');
+      if (entry.chain !== 'forward') return 'ToAddress goes with Chain forward only';
+      if (to.family !== entry.family) return `ToAddress ${to.address} is not of the IP version of Address`;
+      entry.to = { interface: parseInterface(p['ToInterface'] ?? 'any'), address: to.address };
+    }
     if (entryKey(entry) !== key) return `the key should be ${entryKey(entry)}`;
     const expires = p['Expires'] === undefined || p['Expires'] === '' ? undefined : Number(p['Expires']);
     if (expires !== undefined && !Number.isInteger(expires)) return `Expires '${p['Expires']}' is not epoch seconds`;
@@ -78,7 +88,9 @@ function sameRecord(e: StoredEntry, record: DbRecord): boolean {
     p['Action'] === e.action &&
     p['Chain'] === e.chain &&
     p['Interface'] === e.interface &&
-    p['Address'] === e.address
+    p['Address'] === e.address &&
+    p['ToInterface'] === e.to?.interface &&
+    p['ToAddress'] === e.to?.address
   );
 }
 

@@ -11,6 +11,17 @@
  * the drop sets come before the accept sets: an address both dropped and accepted is
  * dropped. An address no set holds returns to the zone rules unchanged.
  *
+ * rfw's two-address forward form (`/drop/forward/<in>/<source>/<out>/<destination>`)
+ * matches a pair of networks and two interfaces. This kernel has no hash:net,net, and the
+ * set types it has are not the same thing: hash:ip,ip holds hosts only (no prefixes, no
+ * interfaces), hash:net,port,net needs a protocol and port in every element, so one pair
+ * would take an element per protocol. Pairs are therefore rules, one per pair, in two
+ * run-time chains the API fills (`runtime-blocklist-drop`, `runtime-blocklist-accept`;
+ * the plan declares them and never flushes them, see src/plan/parts/owned.ts). Their
+ * order in `blocklist@forward`: the drop sets, the drop pairs, the accept sets, the
+ * accept pairs; a packet meets one rule per pair, so pairs suit a handful of exceptions,
+ * not fleet-sized lists (those are the sets).
+ *
  * Sets, per family (4, 6), action (drop, accept) and chain: `ghbl-drop-input-4`
  * (hash:net: any interface) and `ghbl-drop-input-if-4` (hash:net,iface: one interface,
  * or a name prefix with the wildcard flag). Input and forward match the source address
@@ -33,6 +44,11 @@ export function blocklistChainName(chain: BlocklistChain): string {
   return `blocklist@${chain}`;
 }
 
+/** The run-time chain holding the forward pair rules of an action (filled by the API). */
+export function blocklistPairChainName(action: BlocklistAction): string {
+  return `runtime-blocklist-${action}`;
+}
+
 export function blocklistSetName(action: BlocklistAction, chain: BlocklistChain, byInterface: boolean, family: Family): string {
   return `ghbl-${action}-${chain}${byInterface ? '-if' : ''}-${family}`;
 }
@@ -44,6 +60,8 @@ export interface BlocklistSet {
   maxelem: number;
   /** Entries carry their own timeout; 0: none unless given. */
   timeout: 0;
+  /** Every element counts its packets and bytes (GET /list shows them, as rfw shows its rules' counters). */
+  counters: true;
   /** The rest of the `create` line after the name, as the plan's run-time sets write it. */
   spec: string;
 }
@@ -62,7 +80,8 @@ export function blocklistSets(): BlocklistSet[] {
             type,
             maxelem: BLOCKLIST_MAXELEM,
             timeout: 0,
-            spec: `${type} family ${family === 4 ? 'inet' : 'inet6'} maxelem ${BLOCKLIST_MAXELEM} timeout 0`,
+            counters: true,
+            spec: `${type} family ${family === 4 ? 'inet' : 'inet6'} maxelem ${BLOCKLIST_MAXELEM} timeout 0 counters`,
           });
         }
       }
@@ -80,6 +99,7 @@ function chainRules(chain: BlocklistChain, family: Family): IrRule[] {
     rules.push({ matches: [{ kind: 'set', name: blocklistSetName(action, chain, false, family), direction }], target });
     // hash:net,iface: the second flag picks the incoming (src) or outgoing (dst) interface.
     rules.push({ matches: [{ kind: 'set', name: blocklistSetName(action, chain, true, family), direction: direction === 'src' ? 'src,src' : 'dst,dst' }], target });
+    if (chain === 'forward') rules.push({ matches: [], target: { kind: 'jump', chain: blocklistPairChainName(action) } });
   }
   return rules;
 }
@@ -107,6 +127,9 @@ export function withBlocklist(filter: Table, family: Family): Table {
     rules.splice(chain === 'forward' ? 0 : afterLoopback(c), 0, { matches: [], target: { kind: 'jump', chain: blocklistChainName(chain) } });
     return { ...c, rules };
   });
-  const own: Chain[] = CHAINS.map((chain) => ({ name: blocklistChainName(chain), rules: chainRules(chain, family) }));
+  const own: Chain[] = [
+    ...CHAINS.map((chain) => ({ name: blocklistChainName(chain), rules: chainRules(chain, family) })),
+    ...ACTIONS.map((action) => ({ name: blocklistPairChainName(action), rules: [] })),
+  ];
   return { name: filter.name, chains: [...chains, ...own] };
 }

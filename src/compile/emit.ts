@@ -215,6 +215,7 @@ export function emitRuntimeIpsets(sets: readonly RuntimeIpset[]): string {
       }
       const spec = [set.type, 'family', set.family === 4 ? 'inet' : 'inet6', 'maxelem', String(set.maxelem ?? 65536)];
       if (set.timeout !== undefined) spec.push('timeout', String(set.timeout));
+      if (set.counters) spec.push('counters');
       return `create ${set.name} ${spec.join(' ')}`;
     });
   return ['# Run-time sets: created when missing, never emptied by Gatehouse. Generated; do not edit.', ...lines].join('\n') + '\n';

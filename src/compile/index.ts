@@ -26,7 +26,7 @@ export type { Chain, IrRule, Match, RuleOrigin, Ruleset, Table, Target } from '.
 export { emitRuleset, ruleText } from './emit.js';
 export { originOf, planOrigins, recordOfComment } from './origins.js';
 export * from './routing.js';
-export { type BlocklistSet, blocklistSets, blocklistSetName, blocklistChainName, withBlocklist } from './blocklist.js';
+export { type BlocklistSet, blocklistSets, blocklistSetName, blocklistChainName, blocklistPairChainName, withBlocklist } from './blocklist.js';
 export { MANGLE_CHAINS } from './mangle.js';
 
 export interface FamilySummary {
@@ -147,7 +147,7 @@ export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, op
     .join('\n');
   const notes = [...v4.notes, ...(v6 ? v6.notes.map((n) => `shorewall6/${n}`) : [])];
   if (v6?.settings.docker) notes.push('shorewall6/shorewall6.conf: DOCKER=Yes is not acted upon: the Docker integration is IPv4 only, as in Shorewall');
-  const runtime = [...(options.runtimeIpsets ?? []), ...(options.blocklist ? blocklistSets().map(({ name, family, type, maxelem, timeout }) => ({ name, family, type, maxelem, timeout })) : [])];
+  const runtime = [...(options.runtimeIpsets ?? []), ...(options.blocklist ? blocklistSets().map(({ name, family, type, maxelem, timeout }) => ({ name, family, type, maxelem, timeout, counters: true })) : [])];
   const external = externalSets([v4, ...(v6 ? [v6] : [])], new Set(runtime.map((s) => s.name)));
   if (external.length > 0) notes.push(`ipsets named in the files but not defined by the plan (create them before applying): ${external.join(', ')}`);
   const texts = {

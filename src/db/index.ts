@@ -13,6 +13,9 @@ export {
   readAllDatabases,
   listShippedDatabases,
   updateDatabase,
+  appendDatabase,
+  prepareAppend,
+  type AppendOptions,
   sortDatabase,
   serializeDatabase,
   checkDatabaseShape,
@@ -32,6 +35,7 @@ export {
   importEsmithText,
   mergeDefaults,
 } from './operations.js';
+export { type JournalChange, journalFile } from './journal.js';
 export { escapeField, splitFields, formatRawValue, parseRawValue, parseEsmithText, formatEsmithText, type ParsedEntry } from './esmith.js';
 export {
   type JsonEntry,

@@ -3,11 +3,12 @@
  * Reads never lock (writes are atomic renames, so a reader sees the old or the new file).
  * Writes take an inter-process lock, re-read, change, and write atomically.
  */
-import { chmod, readFile, readdir } from 'node:fs/promises';
+import { chmod, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import { makePrivateDir, runtimePaths, shippedPaths } from '../layout/index.js';
+import { type JournalChange, JournalCorruption, baseDigest, journalFile, journalHeader, journalLines, parseJournal, replayJournal } from './journal.js';
 
 /** One record: its type and its props (all values are strings, as in e-smith). */
 export interface DbRecord {
@@ -100,10 +101,51 @@ export async function readDefaults(name: string): Promise<Database> {
   return (await parseFile(defaultsFile(name))) ?? {};
 }
 
-/** Read a database; one that does not exist yet reads as its shipped defaults. */
+/** Read a database; one that does not exist yet reads as its shipped defaults. Its journal, if any, is replayed over it. */
 export async function readDatabase(root: string, name: string): Promise<Database> {
   assertDatabaseName(name);
-  return (await parseFile(databaseFile(root, name))) ?? (await readDefaults(name));
+  const file = databaseFile(root, name);
+  for (let attempt = 0; ; attempt++) {
+    const before = await identity(file);
+    const text = await readText(file);
+    const journal = await readText(journalFile(file));
+    if (journal === undefined) return text === undefined ? await readDefaults(name) : parseText(text, file);
+    // A whole-file write may have merged and removed the journal between the two reads: read both again.
+    if (attempt < 5 && (await identity(file)) !== before) continue;
+    return withJournal(text === undefined ? await readDefaults(name) : parseText(text, file), text, journal, file);
+  }
+}
+
+/** What tells one version of a file from another without reading it: inode, then its stamp (size and modification time). */
+async function identity(file: string): Promise<string> {
+  try {
+    const s = await stat(file, { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}`;
+  } catch {
+    return 'absent';
+  }
+}
+
+/** `db` with its journal replayed, when the journal extends this very file (else it was merged already). */
+function withJournal(db: Database, text: string | undefined, journal: string, file: string): Database {
+  const jf = journalFile(file);
+  let parsed;
+  try {
+    parsed = parseJournal(journal);
+  } catch (e) {
+    if (!(e instanceof JournalCorruption)) throw e;
+    throw new GatehouseError(`database journal is corrupt: ${e.message}; refusing to use or overwrite it`, {
+      place: { file: jf, line: e.line },
+      hint: 'repair or remove the line by hand (every line is one JSON change), or restore it from a backup',
+    });
+  }
+  if (parsed.torn !== undefined) warnTorn(jf, parsed.torn.length);
+  if (parsed.base === undefined || parsed.base !== baseDigest(text)) return db;
+  return replayJournal(db, parsed.changes);
+}
+
+function warnTorn(file: string, bytes: number): void {
+  process.stderr.write(`warning: ${file}: the last line (${bytes} bytes) has no end: a write torn by a crash, ignored (nothing before it is lost)\n`);
 }
 
 /** Every database that exists under the root or has shipped defaults, by name. */
@@ -238,6 +280,37 @@ export async function updateDatabase<T>(
   // lowdb loads while the lock and the file are being fetched.
   const lowdbNode = import('lowdb/node');
   lowdbNode.catch(() => undefined); // a failure surfaces where it is awaited
+  return withLock(file, async (compromised) => {
+    const before = await readText(file);
+    const journal = await readText(journalFile(file));
+    let current = before === undefined ? await readDefaults(name) : parseText(before, file);
+    if (journal !== undefined) current = withJournal(current, before, journal, file);
+    const result = await change(current);
+    options.validate?.(current);
+    const after = serializeDatabase(current);
+    if (after === before) {
+      // The file stays as it is, so a journal kept would still extend it: removing the journal is the commit.
+      if (journal !== undefined) await unlink(journalFile(file));
+      return result;
+    }
+    // Another writer may own the lock now; writing would lose its update.
+    if (compromised()) throw lockLost(file, compromised()!);
+    // lowdb's text adapter writes a temp file and renames it over the database.
+    const { TextFile } = await lowdbNode;
+    await new TextFile(file).write(after);
+    // Databases may hold secrets (PPPoE passwords): owner-only, whatever the umask
+    // (lowdb's temp file gets the umask's mode; the folder is owner-only too).
+    await chmod(file, 0o600);
+    // The next append begins a journal naming this file: its digest is known now.
+    digests.set(file, { identity: await identity(file), digest: baseDigest(after) });
+    // Merged into the file renamed in above: a crash before this leaves a journal naming the file before, which readers ignore.
+    if (journal !== undefined) await unlink(journalFile(file)).catch(() => undefined);
+    return result;
+  });
+}
+
+/** Runs `body` holding the database's inter-process lock; `compromised()` says whether it was lost meanwhile. */
+async function withLock<T>(file: string, body: (compromised: () => Error | undefined) => Promise<T>): Promise<T> {
   // A chunk of the command's bundle (scripts/bundle.mjs), loaded only by commands that write.
   const { default: lockfile } = await import('proper-lockfile');
   let compromised: Error | undefined;
@@ -253,24 +326,139 @@ export async function updateDatabase<T>(
     },
   });
   try {
-    const before = await readText(file);
-    const current = before === undefined ? await readDefaults(name) : parseText(before, file);
-    const result = await change(current);
-    options.validate?.(current);
-    const after = serializeDatabase(current);
-    if (after !== before) {
-      // Another writer may own the lock now; writing would lose its update.
-      if (compromised) throw lockLost(file, compromised);
-      // lowdb's text adapter writes a temp file and renames it over the database.
-      const { TextFile } = await lowdbNode;
-      await new TextFile(file).write(after);
-      // Databases may hold secrets (PPPoE passwords): owner-only, whatever the umask
-      // (lowdb's temp file gets the umask's mode; the folder is owner-only too).
-      await chmod(file, 0o600);
-    }
-    return result;
+    return await body(() => compromised);
   } finally {
     if (!compromised) await release();
+  }
+}
+
+/** The digest of each database file this process last saw, by its identity: appends must not hash 10 MB each time. */
+const digests = new Map<string, { identity: string; digest: string }>();
+
+export interface AppendOptions {
+  /** Merge the journal into the file once it is larger than this many bytes (default: 1 MiB or the file's size, whichever is larger). */
+  compactBytes?: number;
+}
+
+/**
+ * Records changes to a database by appending them to its journal (see ./journal.ts),
+ * under the same lock as every write, synced to disk before it returns: the cost of a
+ * change does not grow with the database. Unvalidated: for databases only a program
+ * writes (the API's blocklist). Once the journal outgrows the file it is merged in.
+ */
+export async function appendDatabase(root: string, name: string, changes: readonly JournalChange[], options: AppendOptions = {}): Promise<void> {
+  if (changes.length === 0) return;
+  assertDatabaseName(name);
+  const file = databaseFile(root, name);
+  const dir = runtimePaths(root).dbDir;
+  if (!existsSync(dir)) makePrivateDir(dir);
+  const jf = journalFile(file);
+  const grown = await withLock(file, async (compromised) => {
+    const id = await identity(file);
+    const digest = () => baseDigestOf(file, id);
+    const lines = journalLines(changes);
+    const handle = await open(jf, 'r+').catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return undefined;
+      throw e;
+    });
+    let size: number | undefined;
+    if (handle) {
+      try {
+        size = await appendable(handle, jf, digest);
+        if (size !== undefined) {
+          if (compromised()) throw lockLost(file, compromised()!);
+          await handle.write(lines, size, 'utf8');
+          await handle.datasync();
+          size += Buffer.byteLength(lines);
+        }
+      } finally {
+        await handle.close();
+      }
+    }
+    if (size === undefined) {
+      // No journal, or one that extends another file (merged already): a new one, whole or not at all.
+      if (compromised()) throw lockLost(file, compromised()!);
+      const text = journalHeader(await digest()) + lines;
+      const temp = `${jf}.tmp`;
+      const out = await open(temp, 'w', 0o600);
+      try {
+        await out.write(text, 0, 'utf8');
+        await out.datasync();
+      } finally {
+        await out.close();
+      }
+      await rename(temp, jf);
+      await syncDir(dir);
+      size = Buffer.byteLength(text);
+    }
+    const limit = options.compactBytes ?? Math.max(1 << 20, Number(id.split(':')[1] ?? 0));
+    return size > limit;
+  });
+  if (grown) await updateDatabase(root, name, () => undefined);
+}
+
+/** The digest of a database file as it is now (`id`), read and hashed only when this process has not seen that version. */
+async function baseDigestOf(file: string, id: string): Promise<string> {
+  const known = digests.get(file);
+  if (known?.identity === id) return known.digest;
+  const digest = baseDigest(await readText(file));
+  digests.set(file, { identity: id, digest });
+  return digest;
+}
+
+/**
+ * Prepares appends to a database: works out its file's digest ahead of the first append
+ * (which would otherwise read and hash the file while a request waits).
+ */
+export async function prepareAppend(root: string, name: string): Promise<void> {
+  assertDatabaseName(name);
+  const file = databaseFile(root, name);
+  await baseDigestOf(file, await identity(file));
+}
+
+/**
+ * Where the next line goes in an open journal, when it extends the database file as it is
+ * now (of digest `digest()`): its size, after cutting off a torn last line; undefined when
+ * it extends another file.
+ */
+async function appendable(handle: import('node:fs/promises').FileHandle, file: string, digest: () => Promise<string>): Promise<number | undefined> {
+  const { size } = await handle.stat();
+  const head = Buffer.alloc(Math.min(size, 512));
+  await handle.read(head, 0, head.length, 0);
+  const newline = head.indexOf(10);
+  if (newline === -1) return undefined;
+  try {
+    if (parseJournal(head.subarray(0, newline + 1).toString('utf8')).base !== (await digest())) return undefined;
+  } catch {
+    return undefined;
+  }
+  // A last line without its newline was torn by a crash: cut it off, so the next line cannot join it.
+  let end = size;
+  const tail = Buffer.alloc(Math.min(size, 64 * 1024));
+  while (end > 0) {
+    const from = Math.max(0, end - tail.length);
+    await handle.read(tail, 0, end - from, from);
+    const at = tail.subarray(0, end - from).lastIndexOf(10);
+    if (at !== -1) {
+      end = from + at + 1;
+      break;
+    }
+    end = from;
+  }
+  if (end < size) {
+    warnTorn(file, size - end);
+    await handle.truncate(end);
+  }
+  return end;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => undefined);
+  if (!handle) return;
+  try {
+    await handle.sync().catch(() => undefined);
+  } finally {
+    await handle.close();
   }
 }
 

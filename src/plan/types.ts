@@ -20,6 +20,8 @@ export interface RuntimeIpset {
   timeout?: number;
   /** Room for this many entries (default 65536). */
   maxelem?: number;
+  /** Per-element packet and byte counters (the API's GET /list shows them). */
+  counters?: boolean;
 }
 
 export interface PlanInputs {

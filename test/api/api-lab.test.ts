@@ -2,9 +2,12 @@
  * The API inside the lab's gateway namespace, driven over TLS with curl from the ISP
  * router (the allowed client), its verdicts proved by probes from the internet host:
  * block, delete, expire, whitelist 409, 401, 403, a firewall-adjust and an API restart
- * between block and probe. A wrong verdict names its kind (false accept or false drop).
+ * between block and probe; rfw's two-address forward form (pairs) in both families, and
+ * the per-entry counters of GET /list, with sets made without counters migrated in place.
+ * A wrong verdict names its kind (false accept or false drop).
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Lab, labUnavailableReason } from '../lab/lab.js';
@@ -145,5 +148,111 @@ describe.skipIf(why)('the REST API in the lab', () => {
     await sshFromInet('dropped', 'the API reloads its database at start');
     expect((await curl('isp', 'DELETE', `/drop/input/any/${INET}`)).status).toBe(200);
     await sshFromInet('accepted', 'block deleted after the restart');
+  });
+
+  const probe = (from: 'blue' | 'green', to: 'inet' | 'isp', verdict: 'accepted' | 'dropped', why: string, family: 4 | 6 = 4) =>
+    ({ from, to, proto: 'tcp' as const, port: 443, verdict, options: { family }, why });
+
+  it('a forward pair drops that pair only: the same source to another destination and another source to the same destination pass', async () => {
+    await expectVerdicts(lab, [probe('blue', 'inet', 'accepted', 'nothing blocked yet'), probe('green', 'inet', 'accepted', 'nothing blocked yet')]);
+    const put = await curl('isp', 'PUT', '/drop/forward/blue0/192.168.10.10/red0/198.51.100.10');
+    expect(put.status, put.body).toBe(200);
+    await expectVerdicts(lab, [
+      probe('blue', 'inet', 'dropped', 'the pair blue -> inet is blocked'),
+      probe('green', 'inet', 'accepted', 'another source, same destination: not the pair'),
+      probe('blue', 'isp', 'accepted', 'same source, another destination: not the pair'),
+    ]);
+    // The pair chain holds one rule per pair, and GET /list shows it with the packets it dropped.
+    expect(await lab.exec('gw', 'iptables', ['-S', 'runtime-blocklist-drop'])).toContain('-s 192.168.10.10/32 -d 198.51.100.10/32 -i blue0 -o red0');
+    const rows = JSON.parse((await curl('isp', 'GET', '/list/forward')).body) as { inp: string; out: string; source: string; destination: string; pkts: string; bytes: string }[];
+    const row = rows.find((r) => r.source === '192.168.10.10/32');
+    expect(row).toMatchObject({ inp: 'blue0', out: 'red0', destination: '198.51.100.10/32' });
+    expect(Number(row!.pkts), 'the rule counted the dropped probe').toBeGreaterThan(0);
+    expect(Number(row!.bytes)).toBeGreaterThan(0);
+    // A duplicate changes nothing (still one rule).
+    expect(JSON.parse((await curl('isp', 'PUT', '/drop/forward/blue0/192.168.10.10/red0/198.51.100.10')).body).result).toBe('exists');
+    expect((await lab.exec('gw', 'iptables', ['-S', 'runtime-blocklist-drop'])).split('\n').filter((l) => l.startsWith('-A'))).toHaveLength(1);
+  });
+
+  it('the pair survives a firewall-adjust, a restart of the API, and gatehouse stop then start', async () => {
+    await gh.adjust();
+    await expectVerdicts(lab, [probe('blue', 'inet', 'dropped', 'run-time chains survive firewall-adjust'), probe('green', 'inet', 'accepted', 'not the pair')]);
+    await stopApi();
+    await startApi();
+    await expectVerdicts(lab, [probe('blue', 'inet', 'dropped', 'reloaded from the database at API start')]);
+    await stopApi();
+    const stop = await gh.gatehouse(['stop', '--apply', `netns:${lab.ns.gw}`]);
+    expect(stop.code, stop.stderr).toBe(0);
+    // Stopped: the plan's chains are gone, the run-time chain and its rule are not.
+    expect(await lab.exec('gw', 'iptables', ['-S', 'runtime-blocklist-drop'])).toContain('-s 192.168.10.10/32');
+    const start = await gh.gatehouse(['start', '--apply', `netns:${lab.ns.gw}`]);
+    expect(start.code, start.stderr).toBe(0);
+    await expectVerdicts(lab, [probe('blue', 'inet', 'dropped', 'the pair is back after stop and start'), probe('green', 'inet', 'accepted', 'not the pair')]);
+    await startApi();
+    expect((await curl('isp', 'DELETE', '/drop/forward/blue0/192.168.10.10/red0/198.51.100.10')).status).toBe(200);
+    await expectVerdicts(lab, [probe('blue', 'inet', 'accepted', 'pair deleted')]);
+  });
+
+  it('IPv6 pairs, with expiry: dropped, then accepted again after about 2 s; the whitelisted green source is refused', async () => {
+    await expectVerdicts(lab, [probe('blue', 'inet', 'accepted', 'nothing blocked', 6)]);
+    const put = await curl('isp', 'PUT', '/drop/forward/any/fd00:10::/64/any/2001:db8:2::10?expire=2');
+    expect(put.status, put.body).toBe(200);
+    await expectVerdicts(lab, [probe('blue', 'inet', 'dropped', 'the IPv6 pair is blocked', 6), probe('green', 'inet', 'accepted', 'another source', 6), probe('blue', 'inet', 'accepted', 'IPv4 is not the pair')]);
+    await new Promise((r) => setTimeout(r, 3000));
+    await expectVerdicts(lab, [probe('blue', 'inet', 'accepted', 'the pair expired', 6)]);
+    expect((await lab.exec('gw', 'ip6tables', ['-S', 'runtime-blocklist-drop'])).split('\n').filter((l) => l.startsWith('-A')), 'the API deleted the expired rule').toEqual([]);
+    expect((await curl('isp', 'PUT', '/drop/forward/green0/192.168.1.0/24/red0/198.51.100.10')).status).toBe(409);
+  });
+
+  it('GET /list shows the packets and bytes each set entry dropped', async () => {
+    expect((await curl('isp', 'PUT', `/drop/input/any/${INET}`)).status).toBe(200);
+    await sshFromInet('dropped', 'blocked');
+    const rows = JSON.parse((await curl('isp', 'GET', '/list/input')).body) as { source: string; pkts: string; bytes: string }[];
+    const row = rows.find((r) => r.source === `${INET}/32`)!;
+    expect(Number(row.pkts), 'the set element counted the dropped SYNs').toBeGreaterThan(0);
+    expect(Number(row.bytes)).toBeGreaterThanOrEqual(40 * Number(row.pkts));
+  });
+
+  it('sets made without counters (an older Gatehouse) are migrated at apply and at API start, entries and time left kept, never unblocked', async () => {
+    await stopApi();
+    const old = (name: string, extra: string) =>
+      lab.exec('gw', 'ipset', ['restore'], [`create gh-old ${extra}`, `add gh-old ${INET} timeout 0`, `add gh-old 198.51.100.77 timeout 500`, `swap gh-old ${name}`, 'destroy gh-old'].join('\n') + '\n');
+    await old('ghbl-drop-input-4', 'hash:net family inet maxelem 1048576 timeout 0');
+    expect(await lab.exec('gw', 'ipset', ['list', '-t', 'ghbl-drop-input-4'])).not.toContain('counters');
+    await gh.adjust();
+    const migrated = await lab.exec('gw', 'ipset', ['save', 'ghbl-drop-input-4']);
+    expect(migrated).toMatch(/create ghbl-drop-input-4 .*counters/);
+    expect(migrated).toMatch(/add ghbl-drop-input-4 198\.51\.100\.77 timeout (49\d|500) packets 0 bytes 0/);
+    await sshFromInet('dropped', 'the entry is in the migrated set');
+    // Again without counters, now migrated by the API's start (its load rebuilds from the database, swapping).
+    await old('ghbl-drop-input-4', 'hash:net family inet maxelem 1048576 timeout 0');
+    await startApi();
+    expect(await lab.exec('gw', 'ipset', ['list', '-t', 'ghbl-drop-input-4'])).toContain('counters');
+    await sshFromInet('dropped', 'the API reloaded the entry into a set with counters');
+    expect((await lab.exec('gw', 'ipset', ['list', '-n'])).split('\n').filter((n) => n.startsWith('gh-migrate-') || n.startsWith('ghbl-next-'))).toEqual([]);
+    expect((await curl('isp', 'DELETE', `/drop/input/any/${INET}`)).status).toBe(200);
+    await sshFromInet('accepted', 'deleted');
+  });
+
+  it("the README's API commands work as written (its configuration line, then its curl lines from the allowed client)", async () => {
+    const readme = readFileSync(join(projectDir, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## The REST API and the blocklist'), readme.indexOf('## At boot'));
+    const lines = section.split('\n').filter((l) => l.startsWith('    db ') || l.startsWith('    curl ')).map((l) => l.trim());
+    expect(lines.filter((l) => l.startsWith('curl ')).length).toBeGreaterThanOrEqual(5);
+    const dbLine = lines.find((l) => l.startsWith('db '))!;
+    await gh.db(...dbLine.split(/\s+/).slice(1));
+    await stopApi();
+    const passwd = spawn(process.execPath, [join(projectDir, 'bin/gatehouse.js'), 'api', '--root', gh.root, '--passwd', 'fleet'], { stdio: ['pipe', 'ignore', 'inherit'] });
+    passwd.stdin!.end('a long password\n');
+    await new Promise((resolve) => passwd.once('exit', resolve));
+    await startApi();
+    for (const line of lines.filter((l) => l.startsWith('curl '))) {
+      // As typed, from the README's allowed client (the internet host), where tls.crt is.
+      const out = await lab.exec('inet', 'sh', ['-c', `cd ${join(gh.root, 'etc/gatehouse/api')} && ${line} -sS -m 5`]);
+      const answer = JSON.parse(out) as unknown;
+      expect(answer, line).not.toHaveProperty('error');
+    }
+    expect(await lab.exec('gw', 'ipset', ['list', 'ghbl-drop-input-4'])).toContain('198.51.100.77');
+    expect((await lab.exec('gw', 'iptables', ['-S', 'runtime-blocklist-drop'])).split('\n').filter((l) => l.startsWith('-A')), 'the README deletes the pair it adds').toEqual([]);
   });
 });

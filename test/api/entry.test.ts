@@ -43,8 +43,20 @@ describe('rfw paths', () => {
     expect(reason(() => parseRfwTarget('drop', 'input', 'any/1.2.3.4/extra')).message).toContain('unexpected');
   });
 
-  it("rfw's forward form with a second interface and address is refused, not half-applied", () => {
-    expect(reason(() => parseRfwTarget('accept', 'forward', 'ppp/1.2.3.0/24/eth0/5.5.5.5')).status).toBe(422);
+  it("rfw's forward form: a pair of interfaces and networks, one canonical key for every spelling", () => {
+    const pair = parseRfwTarget('accept', 'forward', 'ppp/1.2.3.0/24/eth0/5.5.5.5');
+    expect(pair).toEqual({ action: 'accept', chain: 'forward', interface: 'ppp+', family: 4, address: '1.2.3.0/24', to: { interface: 'eth0', address: '5.5.5.5/32' } });
+    expect(entryKey(pair)).toBe('accept/forward/ppp+/1.2.3.0/24/eth0/5.5.5.5/32');
+    expect(entryKey(parseRfwTarget('accept', 'forward', 'ppp+/1.2.3.0/24/eth0/5.5.5.5/32'))).toBe(entryKey(pair));
+    expect(parseRfwTarget('drop', 'forward', 'any/2001:db8::/48/any/2001:db8:1::1').to).toEqual({ interface: 'any', address: '2001:db8:1::1/128' });
+  });
+
+  it('the pair form is refused on input and output, half-given, with mixed IP versions, or with more after it', () => {
+    expect(reason(() => parseRfwTarget('drop', 'input', 'eth0/1.2.3.4/eth1/5.5.5.5')).message).toContain('only forward takes a second interface');
+    expect(reason(() => parseRfwTarget('drop', 'forward', 'eth0/1.2.3.4/eth1')).message).toContain('expected /<interface2>/<address2>');
+    expect(reason(() => parseRfwTarget('drop', 'forward', 'eth0/1.2.3.4/eth1/2001:db8::1')).message).toContain('not of the same IP version');
+    expect(reason(() => parseRfwTarget('drop', 'forward', 'eth0/1.2.3.4/eth1/5.5.5.5/32/x')).message).toContain('after the second address');
+    expect(reason(() => parseRfwTarget('drop', 'forward', 'eth0/1.2.3.4/eth1/5.5.5.1/30')).message).toContain('host bits');
   });
 
   it('expire is whole seconds within what ipset accepts', () => {

@@ -103,7 +103,11 @@ describe('a kernel batch that fails on one line', () => {
         }
         if (refused) throw new GatehouseError(`ipset refused '${refused}': Hash is full`);
       },
+      async rules() {},
       async load() {},
+      async counters() {
+        return new Map();
+      },
       close() {},
     };
     const blocklist = new Blocklist({ root, kernel, whitelist: () => [] });

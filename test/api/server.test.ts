@@ -4,30 +4,49 @@
  * requests served in few batches, nothing half-applied, entries surviving a restart and
  * expiring on time. The real kernel is proved in api-lab.test.ts.
  */
-import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { appendFile, mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type ApiSettings, Blocklist, type BlocklistKernel, hashPassword, readEntries } from '../../src/api/index.js';
 import { buildServer } from '../../src/api/server.js';
-import { databaseFile, setRecord } from '../../src/db/index.js';
+import { databaseFile, journalFile, setRecord } from '../../src/db/index.js';
 import { GatehouseError } from '../../src/errors/index.js';
 
 class RecordingKernel implements BlocklistKernel {
   readonly mode = { kind: 'dry-run' } as const;
   batches: string[][] = [];
+  rulesBatches: string[][] = [];
   loads: { entries: number; lines: string[] }[] = [];
+  counted = new Map<string, { packets: number; bytes: number }>();
   failNext = false;
+  failRules = false;
+  /** Fails an apply whose lines name this. */
+  failOn: string | undefined;
+  /** When set, the next apply waits for it (so the requests that follow form one batch). */
+  hold: Promise<void> | undefined;
   async apply(lines: string[]): Promise<void> {
+    const hold = this.hold;
+    this.hold = undefined;
+    if (hold) await hold;
+    if (this.failOn && lines.some((l) => l.includes(this.failOn!))) throw new GatehouseError('ipset refused');
     if (this.failNext) {
       this.failNext = false;
       throw new GatehouseError('ipset refused');
     }
     if (lines.length > 0) this.batches.push(lines);
   }
-  async load(entries: readonly { entry: { address: string }; timeout?: number }[]): Promise<void> {
-    this.loads.push({ entries: entries.length, lines: entries.map((e) => `${e.entry.address} ${e.timeout ?? 0}`) });
+  async rules(lines: string[]): Promise<void> {
+    if (this.failRules) throw new GatehouseError('iptables-restore refused');
+    this.rulesBatches.push(lines);
+  }
+  async load(entries: readonly { entry: { address: string; to?: { address: string } }; timeout?: number; expires?: number }[]): Promise<void> {
+    this.loads.push({ entries: entries.length, lines: entries.map((e) => `${e.entry.address}${e.entry.to ? ` to ${e.entry.to.address} until ${e.expires ?? '-'}` : ''} ${e.timeout ?? 0}`) });
+  }
+  async counters() {
+    return this.counted;
   }
   close(): void {}
 }
@@ -202,9 +221,8 @@ describe('the API, with a recording kernel', () => {
   });
 
   it('a database write that fails puts the kernel back', async () => {
-    // A directory where the write's temporary file goes: the write fails after the kernel step.
-    await put('/drop/input/any/203.0.113.8');
-    await mkdir(join(root, 'var/lib/gatehouse/db/.blocklist.json.tmp'));
+    // A directory where the journal's first version is written: the write fails after the kernel step.
+    await mkdir(join(root, 'var/lib/gatehouse/db/blocklist.journal.tmp'), { recursive: true });
     const r = await put('/drop/input/any/203.0.113.7');
     expect(r.statusCode).toBeGreaterThanOrEqual(500);
     expect(kernel.batches.at(-1)).toEqual(['del -exist ghbl-drop-input-4 203.0.113.7/32']);
@@ -215,7 +233,7 @@ describe('the API, with a recording kernel', () => {
     expect(kernel.batches[0]).toEqual(['add -exist ghbl-drop-input-4 203.0.113.7/32 timeout 2']);
     const list = await app.inject({ method: 'GET', url: '/list/input', headers: AUTH, remoteAddress: '198.51.100.10' });
     expect(list.json()).toEqual([
-      { chain: 'INPUT', num: '1', target: 'DROP', prot: 'all', opt: '--', inp: '*', out: '*', source: '203.0.113.7/32', destination: '0.0.0.0/0', extra: 'expires in 2s' },
+      { chain: 'INPUT', num: '1', pkts: '0', bytes: '0', target: 'DROP', prot: 'all', opt: '--', inp: '*', out: '*', source: '203.0.113.7/32', destination: '0.0.0.0/0', extra: 'expires in 2s' },
     ]);
     clock += 3;
     expect((await app.inject({ method: 'GET', url: '/list/input', headers: AUTH, remoteAddress: '198.51.100.10' })).json()).toEqual([]);
@@ -231,8 +249,28 @@ describe('the API, with a recording kernel', () => {
     blocklist.stop();
     clock += 10;
     await start();
-    expect(kernel.loads).toEqual([{ entries: 2, lines: ['203.0.113.0/24 0', '203.0.113.7/32 90'] }]);
+    await blocklist.settled();
+    expect(kernel.loads.map((l) => ({ ...l, lines: [...l.lines].sort() }))).toEqual([{ entries: 2, lines: ['203.0.113.0/24 0', '203.0.113.7/32 90'] }]);
     expect((await readEntries(root)).entries.map((e) => e.key).sort()).toEqual(['accept/forward/ppp+/203.0.113.0/24', 'drop/input/any/203.0.113.7/32']);
+  });
+
+  it('requests append to the journal (the file is not rewritten); a restart merges it; a torn last line from a crash loses only itself', async () => {
+    const file = databaseFile(root, 'blocklist');
+    await put('/drop/input/any/203.0.113.7');
+    await put('/drop/input/any/203.0.113.8');
+    expect(existsSync(file)).toBe(false);
+    expect(readFileSync(journalFile(file), 'utf8').split('\n')).toHaveLength(4);
+    // The crash: a third change half written.
+    await appendFile(journalFile(file), '{"k":"drop/input/any/203.0.113.9/32","r":{"type":"ent');
+    await app.close();
+    blocklist.stop();
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    await start();
+    await blocklist.settled();
+    stderr.mockRestore();
+    expect(existsSync(journalFile(file))).toBe(false);
+    expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')) as object)).toEqual(['drop/input/any/203.0.113.7/32', 'drop/input/any/203.0.113.8/32']);
+    expect(kernel.loads[0]!.entries).toBe(2);
   });
 
   it('/v1: endpoints, status, list with filters, POST then DELETE', async () => {
@@ -262,5 +300,96 @@ describe('the API, with a recording kernel', () => {
   it('the schema refuses a clear-text password and a bad AllowedClients', async () => {
     await expect(setRecord(root, 'apiusers', 'bob', 'user', { PasswordHash: 'hunter22' })).rejects.toThrow(/'hunter22' is not valid/);
     await expect(setRecord(root, 'configuration', 'api', 'service', { AllowedClients: '10.0.0.0/33' })).rejects.toThrow(/'10.0.0.0\/33' is not valid/);
+  });
+
+  describe("rfw's two-address forward form (pair rules)", () => {
+    const RULE = '-s 203.0.113.0/24 -d 192.168.1.10/32 -i red0 -o green0';
+
+    it('PUT adds one rule per pair (not an ipset line); the same PUT again changes nothing; DELETE removes the same rule', async () => {
+      const first = await put('/drop/forward/red0/203.0.113.0/24/green0/192.168.1.10');
+      expect(first.statusCode).toBe(200);
+      expect(first.json()).toMatchObject({ result: 'added', changed: true, entry: { toInterface: 'green0', toAddress: '192.168.1.10/32' } });
+      expect(kernel.batches).toEqual([]);
+      expect(kernel.rulesBatches).toEqual([[`4 -A runtime-blocklist-drop ${RULE} -m comment --comment "drop/forward/red0/203.0.113.0/24/green0/192.168.1.10/32" -j DROP`]]);
+      expect((await put('/drop/forward/red0/203.0.113.0/24/green0/192.168.1.10/32')).json()).toMatchObject({ result: 'exists', changed: false });
+      expect(kernel.rulesBatches).toHaveLength(1);
+      const del = await app.inject({ method: 'DELETE', url: '/drop/forward/red0/203.0.113.0/24/green0/192.168.1.10', headers: AUTH, remoteAddress: '198.51.100.10' });
+      expect(del.json()).toMatchObject({ result: 'deleted', changed: true });
+      expect(kernel.rulesBatches[1]).toEqual([kernel.rulesBatches[0]![0]!.replace(' -A ', ' -D ')]);
+      expect((await readEntries(root)).entries).toEqual([]);
+    });
+
+    it('a pair whose source is whitelisted is refused with 409; a whitelisted destination is not the whitelist’s concern', async () => {
+      const r = await put('/drop/forward/green0/192.168.1.0/24/red0/203.0.113.7');
+      expect(r.statusCode).toBe(409);
+      expect(r.json().error).toContain('whitelisted');
+      expect((await put('/drop/forward/red0/203.0.113.7/green0/192.168.1.10')).statusCode).toBe(200);
+    });
+
+    it('an expiring pair carries its end as a time match; once passed, the next batch deletes its rule and record', async () => {
+      await put('/drop/forward/any/2001:db8::/48/any/2001:db8:1::1?expire=5');
+      const until = new Date((clock + 5) * 1000).toISOString().slice(0, 19);
+      expect(kernel.rulesBatches[0]).toEqual([`6 -A runtime-blocklist-drop -s 2001:db8::/48 -d 2001:db8:1::1/128 -m time --datestop ${until} -m comment --comment "drop/forward/any/2001:db8::/48/any/2001:db8:1::1/128" -j DROP`]);
+      clock += 6;
+      await put('/drop/input/any/203.0.113.9');
+      expect(kernel.rulesBatches[1]).toEqual([kernel.rulesBatches[0]![0]!.replace(' -A ', ' -D ')]);
+      expect((await readEntries(root)).entries.map((e) => e.key)).toEqual(['drop/input/any/203.0.113.9/32']);
+    });
+
+    it('a rule failure fails the request and writes nothing; a set failure in the same batch takes the rules back', async () => {
+      kernel.failRules = true;
+      expect((await put('/drop/forward/red0/203.0.113.7/green0/192.168.1.10')).statusCode).toBe(503);
+      expect((await readEntries(root)).entries).toEqual([]);
+      kernel.failRules = false;
+      let release = () => {};
+      kernel.hold = new Promise((r) => (release = r));
+      const first = blocklist.add({ action: 'drop', chain: 'input', interface: 'any', family: 4, address: '203.0.113.1/32' });
+      first.catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 20));
+      const pair = blocklist.add({ action: 'drop', chain: 'forward', interface: 'red0', family: 4, address: '203.0.113.7/32', to: { interface: 'green0', address: '192.168.1.10/32' } });
+      const set = blocklist.add({ action: 'drop', chain: 'input', interface: 'any', family: 4, address: '203.0.113.8/32' });
+      kernel.failNext = true;
+      release();
+      // The held batch takes the failure; the pair and the set then go in one batch, which succeeds.
+      await expect(first).rejects.toThrow('ipset refused');
+      await Promise.all([pair, set]);
+      expect(kernel.rulesBatches).toHaveLength(1);
+      // Now the failure hits a batch holding a pair and a set: the pair's rule is taken back.
+      kernel.hold = new Promise((r) => (release = r));
+      const third = blocklist.add({ action: 'drop', chain: 'input', interface: 'any', family: 4, address: '203.0.113.3/32' });
+      await new Promise((r) => setTimeout(r, 20));
+      const pair2 = blocklist.add({ action: 'drop', chain: 'forward', interface: 'red0', family: 4, address: '203.0.113.9/32', to: { interface: 'green0', address: '192.168.1.10/32' } });
+      const set2 = blocklist.add({ action: 'drop', chain: 'input', interface: 'any', family: 4, address: '203.0.113.4/32' });
+      const settled = Promise.allSettled([pair2, set2]);
+      kernel.failOn = '203.0.113.4/32';
+      release();
+      await third;
+      expect((await settled).map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'fulfilled'))).toEqual(['ipset refused', 'ipset refused']);
+      expect(kernel.rulesBatches.at(-1)).toEqual([kernel.rulesBatches.at(-2)![0]!.replace(' -A ', ' -D ')]);
+      expect((await readEntries(root)).entries.map((e) => e.key).sort()).toEqual(['drop/forward/red0/203.0.113.7/32/green0/192.168.1.10/32', 'drop/input/any/203.0.113.3/32', 'drop/input/any/203.0.113.8/32']);
+    });
+
+    it('a restart loads pairs with their end, in the database and in /v1/blocklist', async () => {
+      await put('/accept/forward/ppp/1.2.3.0/24/eth0/5.5.5.5?expire=100');
+      await app.close();
+      blocklist.stop();
+      clock += 10;
+      await start();
+      expect(kernel.loads[0]!.lines).toEqual([`1.2.3.0/24 to 5.5.5.5/32 until ${clock + 90} 90`]);
+      const list = await app.inject({ method: 'GET', url: '/v1/blocklist?chain=forward', headers: AUTH, remoteAddress: '198.51.100.10' });
+      expect(list.json().entries).toMatchObject([{ key: 'accept/forward/ppp+/1.2.3.0/24/eth0/5.5.5.5/32', interface: 'ppp+', toInterface: 'eth0', expiresIn: 90 }]);
+    });
+
+    it('GET /list shows pairs as rfw shows rules, with the kernel counters of sets and pairs', async () => {
+      await put('/drop/forward/red0/203.0.113.0/24/green0/192.168.1.10');
+      await put('/drop/forward/any/198.51.100.7');
+      kernel.counted.set('drop/forward/red0/203.0.113.0/24/green0/192.168.1.10/32', { packets: 3, bytes: 252 });
+      kernel.counted.set('drop/forward/any/198.51.100.7/32', { packets: 1, bytes: 84 });
+      const list = await app.inject({ method: 'GET', url: '/list/forward', headers: AUTH, remoteAddress: '198.51.100.10' });
+      expect(list.json()).toEqual([
+        { chain: 'FORWARD', num: '1', pkts: '1', bytes: '84', target: 'DROP', prot: 'all', opt: '--', inp: '*', out: '*', source: '198.51.100.7/32', destination: '0.0.0.0/0', extra: '' },
+        { chain: 'FORWARD', num: '2', pkts: '3', bytes: '252', target: 'DROP', prot: 'all', opt: '--', inp: 'red0', out: 'green0', source: '203.0.113.0/24', destination: '192.168.1.10/32', extra: '' },
+      ]);
+    });
   });
 });

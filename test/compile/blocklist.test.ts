@@ -14,7 +14,7 @@ function table() {
 }
 
 describe('the blocklist in the filter table', () => {
-  it('jumped to after the loopback accept and before the connection-state accept; drop sets before accept sets', () => {
+  it('jumped to after the loopback accept and before the connection-state accept; drop sets, then drop pairs, before accept sets and pairs', () => {
     const text = emitRuleset({ family: 4, tables: [withBlocklist(table(), 4)] });
     expect(text.split('\n').filter((l) => l.startsWith('-A'))).toEqual([
       '-A INPUT -i lo -j ACCEPT',
@@ -31,19 +31,24 @@ describe('the blocklist in the filter table', () => {
       '-A blocklist@input -m set --match-set ghbl-accept-input-if-4 src,src -j ACCEPT',
       '-A blocklist@forward -m set --match-set ghbl-drop-forward-4 src -j DROP',
       '-A blocklist@forward -m set --match-set ghbl-drop-forward-if-4 src,src -j DROP',
+      '-A blocklist@forward -j runtime-blocklist-drop',
       '-A blocklist@forward -m set --match-set ghbl-accept-forward-4 src -j ACCEPT',
       '-A blocklist@forward -m set --match-set ghbl-accept-forward-if-4 src,src -j ACCEPT',
+      '-A blocklist@forward -j runtime-blocklist-accept',
       '-A blocklist@output -m set --match-set ghbl-drop-output-4 dst -j DROP',
       '-A blocklist@output -m set --match-set ghbl-drop-output-if-4 dst,dst -j DROP',
       '-A blocklist@output -m set --match-set ghbl-accept-output-4 dst -j ACCEPT',
       '-A blocklist@output -m set --match-set ghbl-accept-output-if-4 dst,dst -j ACCEPT',
     ]);
+    // The pair chains are declared, empty: the API fills them, and plan applies never flush them.
+    expect(text).toContain(':runtime-blocklist-drop - [0:0]');
+    expect(text).toContain(':runtime-blocklist-accept - [0:0]');
   });
 
-  it('24 sets, hash:net and hash:net,iface per family, action and chain, with timeouts', () => {
+  it('24 sets, hash:net and hash:net,iface per family, action and chain, with timeouts and counters', () => {
     const sets = blocklistSets();
     expect(sets).toHaveLength(24);
-    expect(sets.find((s) => s.name === 'ghbl-drop-output-if-6')?.spec).toBe('hash:net,iface family inet6 maxelem 1048576 timeout 0');
+    expect(sets.find((s) => s.name === 'ghbl-drop-output-if-6')?.spec).toBe('hash:net,iface family inet6 maxelem 1048576 timeout 0 counters');
   });
 
   const root = typeof process.getuid === 'function' && process.getuid() === 0 && spawnSync('sh', ['-c', 'command -v ipset'], { stdio: 'ignore' }).status === 0;

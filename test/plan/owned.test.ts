@@ -242,3 +242,36 @@ describe('long chains are kept in pieces', () => {
     expect(filter.chains.get('loc-net')).toHaveLength(2000);
   });
 });
+
+describe('run-time chains (runtime-..., the API’s blocklist pairs)', () => {
+  const withRuntime = plan([':runtime-blocklist-drop - [0:0]', '-A green-orange -j runtime-blocklist-drop']);
+  const stopped = '*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n-A INPUT -i lo -j ACCEPT\nCOMMIT\n';
+  const holding = kernel.replace(':gone-chain - [0:0]', ':gone-chain - [0:0]\n:runtime-blocklist-drop - [0:0]').replace('-A gone-chain -j DROP', '-A gone-chain -j DROP\n-A runtime-blocklist-drop -s 203.0.113.7/32 -d 192.168.1.10/32 -j DROP');
+
+  it('are created when missing, and when present never declared (a --noflush declaration would empty them) nor deleted', () => {
+    const layout = parseLayout(withRuntime, 'r');
+    expect(fullScript(layout, parseSave(kernel)).split('\n')).toContain(':runtime-blocklist-drop - [0:0]');
+    const again = fullScript(layout, parseSave(holding)).split('\n');
+    expect(again.filter((l) => l.includes('runtime-blocklist-drop'))).toEqual(['-A green-orange -j runtime-blocklist-drop']);
+  });
+
+  it('survive a stop and a rollback to a plan without them: never flushed or removed', () => {
+    const script = fullScript(parseLayout(stopped, 's'), parseSave(holding), [parseLayout(withRuntime, 'r')]).split('\n');
+    expect(script.filter((l) => l.includes('runtime-'))).toEqual([]);
+  });
+
+  it('a plan holds no rules for them; the owned view shows them present, never their rules', () => {
+    expect(() => parseLayout(plan([':runtime-x - [0:0]', '-A runtime-x -j DROP']), 'r')).toThrow(/rule for run-time chain runtime-x/);
+    const layout = parseLayout(withRuntime, 'r');
+    expect(ownedView(holding, layout)).toContain(':runtime-blocklist-drop (run-time)');
+    expect(ownedView(holding, layout)).not.toContain('203.0.113.7');
+    expect(ownedView(kernel, layout)).toContain(':runtime-blocklist-drop (run-time, missing)');
+  });
+
+  it('the change script leaves them alone, and needs a look at the kernel when one comes or goes', () => {
+    const before = parseLayout(withRuntime, 'r');
+    const next = parseLayout(withRuntime.replace('--dport 80 -j ACCEPT', '--dport 81 -j ACCEPT'), 'r');
+    expect(changeScript(before, next)!.script).not.toContain(':runtime-blocklist-drop');
+    expect(changeScript(parseLayout(plan(), 'r'), before)).toBeUndefined();
+  });
+});

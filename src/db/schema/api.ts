@@ -45,11 +45,17 @@ export const API_DATABASES: Record<string, DatabaseSchema> = {
           Chain: c.oneOf('input', 'output', 'forward'),
           Interface: interfaceOrAny,
           Address: c.cidr,
+          // A forward pair (rfw's two-address form): the outgoing interface and the destination.
+          ToInterface: interfaceOrAny,
+          ToAddress: c.cidr,
           Created: epochSeconds,
           Expires: epochSeconds,
         },
         required: ['Action', 'Chain', 'Interface', 'Address'],
-        key: (v) => (/^(drop|accept)\/(input|output|forward)\/[^/]+\/[0-9A-Fa-f.:]+\/\d{1,3}$/.test(v) ? undefined : 'action/chain/interface/address/prefix, such as drop/input/any/203.0.113.7/32'),
+        key: (v) =>
+          /^(drop|accept)\/(input|output|forward)\/[^/]+\/[0-9A-Fa-f.:]+\/\d{1,3}(\/[^/]+\/[0-9A-Fa-f.:]+\/\d{1,3})?$/.test(v)
+            ? undefined
+            : 'action/chain/interface/address/prefix[/interface2/address2/prefix2], such as drop/input/any/203.0.113.7/32',
       },
     },
   },

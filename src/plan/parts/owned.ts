@@ -14,6 +14,10 @@
  *   created when missing; Gatehouse's rules for them go into `gatehouse-DOCKER-USER`, jumped
  *   to first. A built-in chain's rule that only jumps to a shared chain (`-A FORWARD -j
  *   DOCKER-USER`) is kept present but never removed: the other tool needs it too;
+ * - run-time chains (`runtime-...`, the API's blocklist pair rules) are filled by another
+ *   Gatehouse program between applies, like the run-time sets: the plan declares them
+ *   (its rules may jump to them) and holds no rules for them; they are created when
+ *   missing and never flushed or deleted, by apply, rollback or stop;
  * - every table holds an empty chain `gatehouse-state-<digest>`, named after what Gatehouse
  *   holds in that table, renamed (deleted and made) in the same transaction as the rest.
  *
@@ -46,6 +50,13 @@ export const BUILTIN_CHAINS: Readonly<Record<string, readonly string[]>> = {
   security: ['INPUT', 'FORWARD', 'OUTPUT'],
 };
 
+/** Chains filled at run time (see the file comment): created when missing, never flushed or deleted. */
+export const RUNTIME_CHAIN_PREFIX = 'runtime-';
+
+function isRuntime(chain: string): boolean {
+  return chain.startsWith(RUNTIME_CHAIN_PREFIX);
+}
+
 /** Other tools' chains Gatehouse hooks into like a built-in one, by table. */
 export const SHARED_CHAINS: Readonly<Record<string, readonly string[]>> = { filter: ['DOCKER-USER'] };
 
@@ -66,6 +77,8 @@ export interface TableLayout {
   sharedJumps: { chain: string; rule: string }[];
   /** Shared chains the plan uses: created when missing. */
   shared: string[];
+  /** Run-time chains the plan declares: created when missing, their rules never touched. */
+  runtime: string[];
   /** Gatehouse's chains (hook targets first) -> their rules, as `-A chain ...` lines. */
   chains: Map<string, string[]>;
   /** Digest of all of the above: what `gatehouse-state` holds. */
@@ -153,7 +166,7 @@ function withPieces(chains: Map<string, string[]>): Map<string, string[]> {
 
 function digestOf(t: Omit<TableLayout, 'digest'>): string {
   const h = createHash('sha256');
-  h.update(JSON.stringify([t.table, t.policies, t.hooks, t.sharedJumps, t.shared]));
+  h.update(JSON.stringify([t.table, t.policies, t.hooks, t.sharedJumps, t.shared, ...(t.runtime.length > 0 ? [t.runtime] : [])]));
   for (const [name, rules] of t.chains) h.update(`\n:${name}\n${rules.join('\n')}`);
   return h.digest('hex').slice(0, 24);
 }
@@ -170,6 +183,7 @@ export function parseLayout(text: string, file: string): Layout {
   let rules = new Map<string, string[]>();
   let sharedJumps: { chain: string; rule: string }[] = [];
   let shared = new Set<string>();
+  let runtime = new Set<string>();
   text.split('\n').forEach((raw, i) => {
     const line = raw.trim();
     const place = { file, line: i + 1 };
@@ -181,6 +195,7 @@ export function parseLayout(text: string, file: string): Layout {
       rules = new Map();
       sharedJumps = [];
       shared = new Set();
+      runtime = new Set();
       return;
     }
     if (table === undefined) return;
@@ -196,7 +211,7 @@ export function parseLayout(text: string, file: string): Layout {
         chains.set(wrapper, own.map((r) => `-A ${wrapper}${r === '' ? '' : ' ' + r}`));
       }
       for (const chain of declared) chains.set(chain, (rules.get(chain) ?? []).map((r) => `-A ${chain}${r === '' ? '' : ' ' + r}`));
-      const layout = { table: t, policies, hooks, sharedJumps, shared: [...shared].sort(), chains: withPieces(chains) };
+      const layout = { table: t, policies, hooks, sharedJumps, shared: [...shared].sort(), runtime: [...runtime].sort(), chains: withPieces(chains) };
       tables.push({ ...layout, digest: digestOf(layout) });
       table = undefined;
       return;
@@ -205,6 +220,7 @@ export function parseLayout(text: string, file: string): Layout {
       const [name, policy] = line.slice(1).split(/\s+/);
       if (isBuiltin(t, name!)) policies.push([name!, policy!]);
       else if (isShared(t, name!)) shared.add(name!);
+      else if (isRuntime(name!)) runtime.add(name!);
       else if (name!.startsWith(OWNED_PREFIX)) {
         throw new GatehouseError(`chain ${name} is named like the chains Gatehouse makes itself`, { place, hint: `rename it: names starting with ${OWNED_PREFIX} are reserved` });
       } else declared.push(name!);
@@ -225,6 +241,8 @@ export function parseLayout(text: string, file: string): Layout {
       if (sharedJumps.some((j) => j.chain === chain)) {
         throw new GatehouseError(`${chain} holds both a jump to a shared chain and rules of its own`, { place, hint: 'put the rules in the shared chain' });
       }
+    } else if (isRuntime(chain)) {
+      throw new GatehouseError(`rule for run-time chain ${chain}`, { place, hint: `chains named ${RUNTIME_CHAIN_PREFIX}... are filled at run time; a plan only declares them and jumps to them` });
     } else if (!isShared(t, chain) && !declared.includes(chain)) {
       throw new GatehouseError(`rule for chain ${chain}, which the table does not declare`, { place, hint: `declare it first: :${chain} - [0:0]` });
     }
@@ -303,7 +321,7 @@ export function fullScript(layout: Layout, kernel: Map<string, KernelTable>, oth
     const keep = new Set(want ? [...want.chains.keys(), stateChain(want.digest)] : []);
     const gone = existing.filter((c) => !keep.has(c));
     out.push(`*${name}`);
-    for (const chain of want?.shared ?? []) if (!have.chains.has(chain)) out.push(`:${chain} - [0:0]`);
+    for (const chain of [...(want?.shared ?? []), ...(want?.runtime ?? [])]) if (!have.chains.has(chain)) out.push(`:${chain} - [0:0]`);
     for (const chain of keep) out.push(`:${chain} - [0:0]`);
     for (const chain of gone) out.push(`:${chain} - [0:0]`);
     for (const [chain, policy] of want?.policies ?? []) out.push(`:${chain} ${policy} [0:0]`);
@@ -352,7 +370,7 @@ export function changeScript(before: Layout, next: Layout): ChangeScript | undef
     const b = before.tables.find((t) => t.table === name);
     const n = next.tables.find((t) => t.table === name);
     if (!b || !n) return undefined;
-    if (JSON.stringify([b.shared, b.sharedJumps]) !== JSON.stringify([n.shared, n.sharedJumps])) return undefined;
+    if (JSON.stringify([b.shared, b.sharedJumps, b.runtime]) !== JSON.stringify([n.shared, n.sharedJumps, n.runtime])) return undefined;
     out.push(`*${name}`, `-X ${stateChain(b.digest)}`, `:${stateChain(n.digest)} - [0:0]`);
     for (const [chain, policy] of n.policies) out.push(`:${chain} ${policy} [0:0]`);
     if (b.digest === n.digest) {
@@ -414,6 +432,8 @@ export function ownedView(save: string, layout: Layout): string {
     }
     for (const [chain] of want?.policies ?? []) out.push(`:${chain} ${have.policies.get(chain) ?? '(missing)'}`);
     for (const chain of want?.shared ?? []) out.push(`:${chain} ${have.chains.has(chain) ? '(shared)' : '(shared, missing)'}`);
+    // Run-time chains' rules change between applies: only their presence is the plan's.
+    for (const chain of want?.runtime ?? []) out.push(`:${chain} ${have.chains.has(chain) ? '(run-time)' : '(run-time, missing)'}`);
     for (const chain of [...(BUILTIN_CHAINS[name] ?? []), ...(SHARED_CHAINS[name] ?? [])]) {
       const rules = have.rules.get(chain) ?? [];
       const ours = (rest: string) => {
