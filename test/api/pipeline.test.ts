@@ -126,3 +126,48 @@ describe('a kernel batch that fails on one line', () => {
     blocklist.stop();
   });
 });
+
+describe('the database write of a burst', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gatehouse-defer-'));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('waits while more requests wait for the kernel: one write after the last batch, then every answer', async () => {
+    // A kernel whose batches end when the test says.
+    const pending: (() => void)[] = [];
+    const kernel: BlocklistKernel = {
+      mode: { kind: 'dry-run' },
+      apply: (lines) => (lines.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => pending.push(resolve))),
+      async rules() {},
+      async load() {},
+      async counters() {
+        return new Map();
+      },
+      close() {},
+    };
+    const blocklist = new Blocklist({ root, kernel, whitelist: () => [] });
+    await blocklist.start();
+    const entry = (address: string) => ({ action: 'drop' as const, chain: 'input' as const, interface: 'any', family: 4 as const, address });
+    const answered: string[] = [];
+    const first = blocklist.add(entry('203.0.113.1/32')).then(() => answered.push('first'));
+    const until = async (test: () => boolean) => {
+      while (!test()) await new Promise((r) => setImmediate(r));
+    };
+    await until(() => pending.length === 1);
+    // Meanwhile another request: it waits for the kernel, so the first batch's write waits too.
+    const second = blocklist.add(entry('203.0.113.2/32')).then(() => answered.push('second'));
+    pending.shift()!();
+    await until(() => pending.length === 1);
+    expect(blocklist.stats().databaseWrites).toBe(0);
+    expect(answered).toEqual([]);
+    pending.shift()!();
+    await Promise.all([first, second]);
+    expect(blocklist.stats()).toMatchObject({ kernelBatches: 2, databaseWrites: 1 });
+    expect((await readEntries(root)).entries.map((e) => e.address).sort()).toEqual(['203.0.113.1/32', '203.0.113.2/32']);
+    blocklist.stop();
+  });
+});
