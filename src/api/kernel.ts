@@ -14,6 +14,7 @@ import { type ApplyMode, createKernelRunner, formatApplyMode } from '../apply/in
 import { blocklistPairChainName, blocklistSetName, blocklistSets } from '../compile/index.js';
 import { GatehouseError } from '../errors/index.js';
 import { type BlockChain, type BlockEntry, entryKey, parseNetwork } from './entry.js';
+import { TRACING, now as traceNow, trace } from './trace.js';
 
 const PROMPT = 'ipset> ';
 
@@ -254,7 +255,11 @@ class IpsetSession {
       if (this.exited) return reject(this.exited);
       const first = this.sent + 1;
       this.sent += lines.length;
-      this.waiter = { until: this.sent + 1, first, lines, resolve, reject };
+      if (TRACING) {
+        // When the lines went to ipset and when ipset had done them.
+        const sent = traceNow();
+        this.waiter = { until: this.sent + 1, first, lines, resolve: () => (trace('kernel', { sent, done: traceNow(), lines }), resolve()), reject };
+      } else this.waiter = { until: this.sent + 1, first, lines, resolve, reject };
       child.stdin.write(lines.join('\n') + '\n');
     });
   }
