@@ -89,7 +89,7 @@ describe.skipIf(why)('the REST API in the lab', () => {
     await new Promise((resolve) => passwd.once('exit', resolve));
     await gh.adjust();
     await startApi();
-  }, 60_000);
+  });
   afterAll(async () => {
     await stopApi();
     await closeLabRoot({ lab, gh });
@@ -232,7 +232,7 @@ describe.skipIf(why)('the REST API in the lab', () => {
     expect((await lab.exec('gw', 'ipset', ['list', '-n'])).split('\n').filter((n) => n.startsWith('gh-migrate-') || n.startsWith('ghbl-next-'))).toEqual([]);
     expect((await curl('isp', 'DELETE', `/drop/input/any/${INET}`)).status).toBe(200);
     await sshFromInet('accepted', 'deleted');
-  });
+  }, 60_000);
 
   it("the README's API commands work as written (its configuration line, then its curl lines from the allowed client)", async () => {
     const readme = readFileSync(join(projectDir, 'README.md'), 'utf8');
