@@ -237,12 +237,10 @@ async function load(root: string): Promise<void> {
   console.log(`load average before the 100,000-entry figures: ${(await import('node:os')).loadavg().map((l) => l.toFixed(1)).join(' ')} (2 cores shared)`);
   // API start, 5 times (the last one stays up): database read and check, kernel load, no journal to merge.
   let blocklist: Blocklist | undefined;
-  let heap0 = process.memoryUsage();
+  global.gc?.();
+  const heap0 = process.memoryUsage();
   const start = await measure(5, async () => {
     blocklist?.stop();
-    blocklist = undefined;
-    global.gc?.();
-    heap0 = process.memoryUsage();
     blocklist = new Blocklist({ root, kernel: createBlocklistKernel({ kind: 'netns', name: ns.gw }), whitelist: () => [] });
     await blocklist.start();
   });
