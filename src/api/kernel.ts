@@ -22,7 +22,7 @@ export interface BlocklistKernel {
   readonly mode: ApplyMode;
   /** Runs add/del lines as one batch; rejects with the first error, naming its line. */
   apply(lines: string[]): Promise<void>;
-  /** Runs pair rule lines (pairRuleLine) as one `iptables-restore --noflush` per family: all or nothing. */
+  /** Runs pair rule lines (pairLine) as one `iptables-restore --noflush` per family: all or nothing. */
   rules(lines: string[]): Promise<void>;
   /** Replaces the content of every blocklist set and pair chain by `entries` (built aside, then swapped in; the chains in one transaction per family). */
   load(entries: readonly KernelEntry[]): Promise<void>;

@@ -106,13 +106,13 @@ export async function readDatabase(root: string, name: string): Promise<Database
   assertDatabaseName(name);
   const file = databaseFile(root, name);
   for (let attempt = 0; ; attempt++) {
-    const before = await identity(file);
     const text = await readText(file);
     const journal = await readText(journalFile(file));
     if (journal === undefined) return text === undefined ? await readDefaults(name) : parseText(text, file);
-    // A whole-file write may have merged and removed the journal between the two reads: read both again.
-    if (attempt < 5 && (await identity(file)) !== before) continue;
-    return withJournal(text === undefined ? await readDefaults(name) : parseText(text, file), text, journal, file);
+    const db = text === undefined ? await readDefaults(name) : parseText(text, file);
+    // A journal naming another file: merged already, or a whole write merged it and began a new one between the two reads (read both again).
+    const replayed = withJournal(db, text, journal, file, attempt < 3);
+    if (replayed) return replayed;
   }
 }
 
@@ -126,8 +126,11 @@ async function identity(file: string): Promise<string> {
   }
 }
 
-/** `db` with its journal replayed, when the journal extends this very file (else it was merged already). */
-function withJournal(db: Database, text: string | undefined, journal: string, file: string): Database {
+/**
+ * `db` with its journal replayed, when the journal extends this very file; a journal
+ * naming another file was merged already and is left out (or, with `retry`, undefined).
+ */
+function withJournal(db: Database, text: string | undefined, journal: string, file: string, retry = false): Database | undefined {
   const jf = journalFile(file);
   let parsed;
   try {
@@ -139,9 +142,10 @@ function withJournal(db: Database, text: string | undefined, journal: string, fi
       hint: 'repair or remove the line by hand (every line is one JSON change), or restore it from a backup',
     });
   }
-  if (parsed.torn !== undefined) warnTorn(jf, parsed.torn.length);
-  if (parsed.base === undefined || parsed.base !== baseDigest(text)) return db;
-  return replayJournal(db, parsed.changes);
+  const extendsFile = parsed.base !== undefined && parsed.base === baseDigest(text);
+  if (!extendsFile && retry) return undefined;
+  if (parsed.torn !== undefined && (extendsFile || parsed.base === undefined)) warnTorn(jf, parsed.torn.length);
+  return extendsFile ? replayJournal(db, parsed.changes) : db;
 }
 
 function warnTorn(file: string, bytes: number): void {
@@ -297,7 +301,8 @@ export async function updateDatabase<T>(
     }
     const before = bytes?.toString('utf8');
     let current = before === undefined ? await readDefaults(name) : parseText(before, file);
-    if (journal !== undefined) current = withJournal(current, before, journal, file);
+    // Under the lock no merge can come between the two reads.
+    if (journal !== undefined) current = withJournal(current, before, journal, file)!;
     const result = await change(current);
     options.validate?.(current);
     const after = serializeDatabase(current);
@@ -317,8 +322,8 @@ export async function updateDatabase<T>(
     // (lowdb's temp file gets the umask's mode; the folder is owner-only too).
     await chmod(file, 0o600);
     writeCanonicalMark(file, Buffer.from(after));
-    // The next append begins a journal naming this file: its digest is known now.
-    digests.set(file, { identity: await identity(file), digest: baseDigest(after) });
+    // A database kept with a journal: the next append begins one naming this file, whose digest is known now.
+    if (journal !== undefined) digests.set(file, { identity: await identity(file), digest: baseDigest(after) });
     // Merged into the file renamed in above: a crash before this leaves a journal naming the file before, which readers ignore.
     if (journal !== undefined) await unlink(journalFile(file)).catch(() => undefined);
     return result;
