@@ -15,7 +15,7 @@ describe('migrating a run-time set', () => {
     let saves = 0;
     const target: KernelRunner = {
       mode: { kind: 'netns', name: 'x' },
-      async run(c) {
+      async run(c: KernelCommand) {
         run.push(c);
         if (c.args[0] !== 'save') return '';
         saves++;
