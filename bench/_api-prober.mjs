@@ -1,55 +1,67 @@
-// Runs inside a namespace for bench/api.ts. Reads one JSON command per line on stdin.
-//   {"op":"echo","port":N}                       UDP echo server
-//   {"op":"stream","sources":[...],"to":"A","port":N,"everyMs":M}   probes from each source
-//   {"op":"stop"}                                 ends the stream, prints per-source results
-// Times are process.hrtime.bigint() (CLOCK_MONOTONIC, shared by every process) in ns.
+// Runs inside a namespace for bench/api.ts. Reads one JSON command per line on stdin and
+// answers each with one JSON line.
+//   {"op":"sink","port":N}                        counts probes: the highest sequence number per source
+//   {"op":"seen","keep":B}                        the sink's highest sequence per source, then forgets
+//                                                 them (unless keep)
+//   {"op":"stream","sources":[...],"to":"A","port":N,"everyMs":M}
+//                                                 each source sends a probe every M ms, the sources spread
+//                                                 evenly over the M ms (a steady load, not 100-packet bursts)
+//   {"op":"stop"}                                 ends the stream; per source, the send times of its probes
+// A sink instead of an echo server: half the packets and no replies to read, so the
+// probes take less of the CPU the API needs. Times are process.hrtime.bigint()
+// (CLOCK_MONOTONIC, shared by every process of the machine) in ns, as strings.
 import dgram from 'node:dgram';
 import { createInterface } from 'node:readline';
 
-const say = (o) => process.stdout.write(JSON.stringify(o, (_, v) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+const say = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+let seen = new Map();
 let streams = [];
 let timer;
 createInterface({ input: process.stdin }).on('line', (line) => {
   const m = JSON.parse(line);
-  if (m.op === 'echo') {
-    const s = dgram.createSocket(m.to?.includes(':') ? 'udp6' : 'udp4');
-    s.on('message', (msg, rinfo) => s.send(msg, rinfo.port, rinfo.address));
+  if (m.op === 'sink') {
+    const s = dgram.createSocket('udp4');
+    s.on('message', (msg, rinfo) => {
+      const seq = msg.readUInt32BE(0);
+      if (seq > (seen.get(rinfo.address) ?? -1)) seen.set(rinfo.address, seq);
+    });
     s.bind(m.port, () => say({ ok: true }));
+  } else if (m.op === 'seen') {
+    say({ ok: true, seen: Object.fromEntries(seen) });
+    if (!m.keep) seen = new Map();
   } else if (m.op === 'stream') {
     let bound = 0;
     streams = m.sources.map((source) => {
-      const s = dgram.createSocket('udp4');
-      const st = { source, socket: s, sent: new Map(), lastReplied: -1, seq: 0 };
-      s.on('message', (msg) => {
-        const seq = msg.readUInt32BE(0);
-        if (seq > st.lastReplied) st.lastReplied = seq;
-      });
-      s.bind(0, source, () => {
-        if (++bound === m.sources.length) say({ ok: true });
+      const socket = dgram.createSocket('udp4');
+      const st = { source, socket, sent: [] };
+      socket.bind(0, source, () => {
+        if (++bound === m.sources.length) start();
       });
       return st;
     });
-    timer = setInterval(() => {
-      for (const st of streams) {
-        const b = Buffer.alloc(4);
-        b.writeUInt32BE(st.seq);
-        st.sent.set(st.seq, process.hrtime.bigint());
-        st.seq++;
-        st.socket.send(b, m.port, m.to);
-      }
-    }, m.everyMs);
+    // Ticks of 1 ms; source i sends on the ticks where tick % everyMs === i % everyMs.
+    const start = () => {
+      let tick = 0;
+      const send = () => {
+        for (let i = tick % m.everyMs; i < streams.length; i += m.everyMs) {
+          const st = streams[i];
+          const b = Buffer.allocUnsafe(4);
+          b.writeUInt32BE(st.sent.length);
+          st.sent.push(String(process.hrtime.bigint()));
+          st.socket.send(b, m.port, m.to);
+        }
+        tick++;
+      };
+      send();
+      timer = setInterval(send, 1);
+      say({ ok: true });
+    };
   } else if (m.op === 'stop') {
     clearInterval(timer);
-    setTimeout(() => {
-      const results = streams.map((st) => {
-        // The drop happened after the last answered probe and by the next one sent.
-        const next = st.sent.get(st.lastReplied + 1);
-        const last = st.sent.get(st.lastReplied);
-        st.socket.close();
-        return { source: st.source, lastAnswered: last ?? null, firstUnanswered: next ?? null, sent: st.seq, answered: st.lastReplied + 1 };
-      });
-      say({ ok: true, results });
-    }, 100);
+    const sent = Object.fromEntries(streams.map((st) => [st.source, st.sent]));
+    for (const st of streams) st.socket.close();
+    streams = [];
+    say({ ok: true, sent });
   }
 });
 say({ ready: true });

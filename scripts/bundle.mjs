@@ -9,6 +9,8 @@
  * never loads the template engine or execa.
  *
  * Tests import src/ directly; the tests that run bin/ exercise this bundle.
+ * bin/ is CommonJS (bin/package.json): db and config require dist/bin/db.cjs, the other
+ * commands import() their ESM bundle.
  */
 import { build } from 'esbuild';
 import { rm } from 'node:fs/promises';
@@ -17,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 
 const project = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(project, 'dist/bin');
-const entries = ['db', 'signal-event', 'expand-template', 'gatehouse'];
+const entries = ['signal-event', 'expand-template', 'gatehouse'];
 
 await rm(out, { recursive: true, force: true });
 await build({
@@ -34,5 +36,43 @@ await build({
   minifySyntax: true,
   // CommonJS dependencies (handlebars) call require(); ESM output has none unless given one.
   banner: { js: "import { createRequire as __ghCreateRequire } from 'node:module'; const require = __ghCreateRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
+
+// db (and config, which is db configuration) also as one CommonJS file, which bin/db.js
+// and bin/config.js load with require(): an ESM entry costs Node its ESM loader, a
+// resolve per chunk and a facade per builtin (node:fs's pulls in the streams), ~25 ms of
+// a setprop whose whole budget over a bare Node start is ~100 ms. Lazy imports stay lazy
+// (esbuild wraps each dynamically imported module; it runs when first imported).
+await build({
+  entryPoints: [join(project, 'dist/src/cli/db.js')],
+  outfile: join(out, 'db.cjs'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // The code locates the project (and ipaddr.js) from its own file.
+  define: { 'import.meta.url': '__ghImportMetaUrl' },
+  banner: { js: "const __ghImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // yargs (with its helpers, 60% of the code) only prints help and usage errors: a file
+  // of its own, so a well-formed command does not even compile it.
+  plugins: [{ name: 'yargs-apart', setup: (b) => b.onResolve({ filter: /^yargs$/ }, () => ({ path: './yargs.cjs', external: true })) }],
+  logLevel: 'warning',
+});
+await build({
+  // import() of a CommonJS file gives module.exports as the default export: the function.
+  stdin: { contents: "module.exports = require('yargs').default;", resolveDir: project, loader: 'js' },
+  outfile: join(out, 'yargs.cjs'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  define: { 'import.meta.url': '__ghImportMetaUrl' },
+  banner: { js: "const __ghImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });

@@ -8,9 +8,10 @@
  * 2. the database queue then records every change of the batches that reached the
  *    kernel in one locked append to the database's journal (src/db/journal.ts: a line
  *    per change, synced, so the cost does not grow with the list; merged into the file
- *    at start and whenever it outgrows it). Only then are the requests answered. If the
- *    write fails, the kernel changes are undone (in reverse order) and the requests
- *    fail, so nothing is ever half-applied.
+ *    at start and whenever it outgrows it), once no more requests wait for the kernel
+ *    (or after DATABASE_DEFER_MS), so a burst's drops never queue behind a write. Only
+ *    then are the requests answered. If the write fails, the kernel changes are undone
+ *    (in reverse order) and the requests fail, so nothing is ever half-applied.
  *
  * Expiry: the kernel drops an expired element by itself (ipset timeouts); the record is
  * removed from the database by the next write or the purge timer, and is never listed
@@ -75,6 +76,9 @@ export interface BlocklistStats {
   kernelBatches: number;
   databaseWrites: number;
 }
+
+/** The longest a change in the kernel waits for its database write while more requests wait for the kernel. */
+const DATABASE_DEFER_MS = 20;
 
 /** The key of the same entry with the interface as an exact name instead of a prefix, or the other way round. */
 function siblingKey(entry: BlockEntry): string | undefined {
@@ -145,6 +149,8 @@ export class Blocklist {
   private databaseWrites = 0;
   /** Serialises every kernel change (batches and undos). */
   private kernelChain: Promise<unknown> = Promise.resolve();
+  /** When the oldest change not yet written reached the kernel (performance.now()). */
+  private unwrittenSince = 0;
 
   constructor(private readonly options: BlocklistOptions) {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -272,7 +278,11 @@ export class Blocklist {
   private enqueue(request: Omit<Request, 'done' | 'fail' | 'at'>): Promise<ChangeResult> {
     return new Promise((done, fail) => {
       this.requests.push({ ...request, at: performance.now(), done, fail });
-      if (!this.kernelBusy) void this.serveKernel();
+      if (!this.kernelBusy) {
+        // After the current round of I/O, so that every request read in it goes in the same batch.
+        this.kernelBusy = true;
+        setImmediate(() => void this.serveKernel());
+      }
     });
   }
 
@@ -360,6 +370,10 @@ export class Blocklist {
           if (forward.length > 0) await this.kernel(forward);
           if (process.env['GATEHOUSE_TRACE_BATCHES']) process.stderr.write(`kernel batch ${batch.length}: ${(performance.now() - k0).toFixed(1)} ms; waited ${(k0 - Math.min(...batch.map((r) => r.at))).toFixed(1)} ms\n`);
         } catch (e) {
+          // ipset does each line on its own: the batch's other set lines are undone, newest first, so nothing is
+          // half-applied (its pair rules went all or nothing, and this.kernel has put them back already).
+          const undo = [...applied].reverse().flatMap((a) => (a.write ? a.undo : [])).filter((l) => !isPairLine(l));
+          if (undo.length > 0) await this.kernel(undo).catch(() => undefined);
           for (const d of due) this.expiries.push(d.at, d.key);
           for (const a of applied) a.fail(e);
           continue;
@@ -375,11 +389,14 @@ export class Blocklist {
           }
         }
         if (batch.some((r) => r.kind === 'sweep' || r.entry.to) || applied.some((a) => a.before?.to)) this.schedulePairExpiry();
+        if (this.toWrite.length === 0) this.unwrittenSince = performance.now();
         this.toWrite.push(...applied);
-        if (!this.writing) void this.writeDatabase();
+        // The database write waits while more requests wait for the kernel (their drops come first), but never long.
+        if (!this.writing && (this.requests.length === 0 || performance.now() - this.unwrittenSince > DATABASE_DEFER_MS)) void this.writeDatabase();
       }
     } finally {
       this.kernelBusy = false;
+      if (!this.writing && this.toWrite.length > 0) void this.writeDatabase();
     }
   }
 

@@ -222,10 +222,26 @@ export function parseEntryBody(body: unknown): { entry: BlockEntry; expire?: num
   return { entry, expire: parseExpire(String(expire))! };
 }
 
+const parsedNetworks = new Map<string, [ipaddr.IPv4 | ipaddr.IPv6, number]>();
+
+/**
+ * A network parsed once (the whitelist is checked against every drop request), by its
+ * own family's parser: ipaddr.parseCIDR tries IPv6 first and throws for every IPv4 one.
+ */
+function parsedNetwork(text: string): [ipaddr.IPv4 | ipaddr.IPv6, number] {
+  let parsed = parsedNetworks.get(text);
+  if (!parsed) {
+    parsed = text.includes(':') ? ipaddr.IPv6.parseCIDR(text) : ipaddr.IPv4.parseCIDR(text);
+    if (parsedNetworks.size >= 4096) parsedNetworks.clear();
+    parsedNetworks.set(text, parsed);
+  }
+  return parsed;
+}
+
 /** Whether two networks share any address (one contains the other). */
 export function networksOverlap(a: string, b: string): boolean {
-  const [ipA, prefixA] = ipaddr.parseCIDR(a);
-  const [ipB, prefixB] = ipaddr.parseCIDR(b);
+  const [ipA, prefixA] = parsedNetwork(a);
+  const [ipB, prefixB] = parsedNetwork(b);
   if (ipA.kind() !== ipB.kind()) return false;
   const shorter = Math.min(prefixA, prefixB);
   return ipA.match(ipB, shorter);

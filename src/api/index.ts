@@ -9,16 +9,16 @@ import { blocklistPairChainName } from '../compile/index.js';
 import { GatehouseError } from '../errors/index.js';
 import { Blocklist } from './blocklist.js';
 import { createBlocklistKernel } from './kernel.js';
-import { checkTlsFiles, readApiSettings, readUsers, type ApiSettings } from './settings.js';
+import { checkTlsFiles, readApiSettings, usersReader, type ApiSettings } from './settings.js';
 import { isExpired, readEntries } from './store.js';
 
 export { type BlockEntry, type StoredEntry, EntryError, parseRfwTarget, parseNetwork, parseEntryBody, entryKey } from './entry.js';
 export { Blocklist, type BlocklistOptions, type ChangeResult } from './blocklist.js';
 export { type BlocklistKernel, createBlocklistKernel, addLine, delLine, loadScript } from './kernel.js';
-export { type ApiSettings, apiSettings, readApiSettings, readUsers, greenNetworks, isLoopback, API_KEY, USERS_DB, DEFAULT_PORT } from './settings.js';
+export { type ApiSettings, apiSettings, readApiSettings, readUsers, usersReader, greenNetworks, isLoopback, API_KEY, USERS_DB, DEFAULT_PORT } from './settings.js';
 export { hashPassword, verifyPassword, isPasswordHash, FailureLimiter, VerifiedLogins } from './auth.js';
 export { BLOCKLIST_DB, readEntries } from './store.js';
-export { makeSelfSignedCertificate } from './certificate.js';
+export { makeSelfSignedCertificate, type CertificateKeyType, CERTIFICATE_KEY_TYPES } from './certificate.js';
 
 /** Exit code of `gatehouse api` when configuration api status is not enabled (sysexits EX_CONFIG). */
 export const API_DISABLED_EXIT_CODE = 78;
@@ -69,7 +69,7 @@ export async function runApi(options: RunApiOptions): Promise<RunningApi> {
       settings,
       blocklist,
       mode: options.mode,
-      users: () => readUsers(options.root),
+      users: usersReader(options.root),
       adjust: async () => {
         const { signalEvent } = await import('../events/index.js');
         return signalEvent({ root: options.root, event: 'firewall-adjust', applyMode: options.mode });

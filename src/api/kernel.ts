@@ -14,6 +14,7 @@ import { type ApplyMode, createKernelRunner, formatApplyMode } from '../apply/in
 import { blocklistPairChainName, blocklistSetName, blocklistSets } from '../compile/index.js';
 import { GatehouseError } from '../errors/index.js';
 import { type BlockChain, type BlockEntry, entryKey, parseNetwork } from './entry.js';
+import { TRACING, now as traceNow, trace } from './trace.js';
 
 const PROMPT = 'ipset> ';
 
@@ -21,7 +22,7 @@ export interface BlocklistKernel {
   readonly mode: ApplyMode;
   /** Runs add/del lines as one batch; rejects with the first error, naming its line. */
   apply(lines: string[]): Promise<void>;
-  /** Runs pair rule lines (pairRuleLine) as one `iptables-restore --noflush` per family: all or nothing. */
+  /** Runs pair rule lines (pairLine) as one `iptables-restore --noflush` per family: all or nothing. */
   rules(lines: string[]): Promise<void>;
   /** Replaces the content of every blocklist set and pair chain by `entries` (built aside, then swapped in; the chains in one transaction per family). */
   load(entries: readonly KernelEntry[]): Promise<void>;
@@ -254,7 +255,11 @@ class IpsetSession {
       if (this.exited) return reject(this.exited);
       const first = this.sent + 1;
       this.sent += lines.length;
-      this.waiter = { until: this.sent + 1, first, lines, resolve, reject };
+      if (TRACING) {
+        // When the lines went to ipset and when ipset had done them.
+        const sent = traceNow();
+        this.waiter = { until: this.sent + 1, first, lines, resolve: () => (trace('kernel', { sent, done: traceNow(), lines }), resolve()), reject };
+      } else this.waiter = { until: this.sent + 1, first, lines, resolve, reject };
       child.stdin.write(lines.join('\n') + '\n');
     });
   }

@@ -36,6 +36,7 @@ import {
 } from './entry.js';
 import type { Counters } from './kernel.js';
 import { type ApiSettings } from './settings.js';
+import { TRACING, now as traceNow, trace } from './trace.js';
 
 export interface ServerOptions {
   settings: ApiSettings;
@@ -60,17 +61,47 @@ const ENDPOINTS = [
   'POST /v1/events/firewall-adjust',
 ];
 
-function clientAddress(request: FastifyRequest): string {
-  const raw = request.socket.remoteAddress ?? '';
-  return ipaddr.isValid(raw) ? ipaddr.process(raw).toString() : raw;
+type Network = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+/**
+ * The client address check, made once per connection (a socket's peer never changes),
+ * against networks parsed once: a burst of requests on open connections pays a WeakMap
+ * lookup each, not an address parse per allowed network.
+ */
+export class ClientCheck {
+  private readonly networks: Network[];
+  private readonly bySocket = new WeakMap<object, { client: string; allowed: boolean }>();
+
+  constructor(networks: readonly string[]) {
+    this.networks = networks.map((n) => ipaddr.parseCIDR(n));
+  }
+
+  of(socket: { remoteAddress?: string | undefined }): { client: string; allowed: boolean } {
+    let known = this.bySocket.get(socket);
+    if (!known) {
+      known = this.check(socket.remoteAddress ?? '');
+      this.bySocket.set(socket, known);
+    }
+    return known;
+  }
+
+  check(raw: string): { client: string; allowed: boolean } {
+    if (!ipaddr.isValid(raw)) return { client: raw, allowed: false };
+    const ip = ipaddr.process(raw);
+    return { client: ip.toString(), allowed: this.networks.some(([net, prefix]) => net.kind() === ip.kind() && ip.match(net, prefix)) };
+  }
 }
 
-function allowed(client: string, networks: readonly string[]): boolean {
-  if (!ipaddr.isValid(client)) return false;
-  const ip = ipaddr.parse(client);
-  return networks.some((n) => {
-    const [net, prefix] = ipaddr.parseCIDR(n);
-    return net.kind() === ip.kind() && ip.match(net, prefix);
+/** GATEHOUSE_TRACE_REQUESTS: when fastify had read a request, ran its handler, and answered it. */
+function traceRequests(app: FastifyInstance): void {
+  const at = new WeakMap<FastifyRequest, { received: bigint; handler?: bigint }>();
+  app.addHook('onRequest', async (request) => void at.set(request, { received: traceNow() }));
+  app.addHook('preHandler', async (request) => {
+    const t = at.get(request);
+    if (t) t.handler = traceNow();
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    trace('request', { method: request.method, url: request.url, status: reply.statusCode, ...at.get(request), answered: traceNow() });
   });
 }
 
@@ -123,11 +154,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   }) as unknown as FastifyInstance;
   const limiter = new FailureLimiter(settings.failureLimit, settings.failureWindowSeconds);
   const logins = new VerifiedLogins();
+  const clients = new ClientCheck(settings.allowedClients);
   const now = blocklist.now;
 
+  if (TRACING) traceRequests(app);
   app.addHook('onRequest', async (request, reply) => {
-    const client = clientAddress(request);
-    if (!allowed(client, settings.allowedClients)) {
+    const { client, allowed } = clients.of(request.socket);
+    if (!allowed) {
       request.log.warn({ client }, 'refused: client address not allowed');
       return reply.code(403).send({ error: `client ${client} is not allowed (configuration api AllowedClients)` });
     }
@@ -147,7 +180,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       const users = await options.users();
       const ok = await logins.check(user, password, users.get(user));
       if (ok) return undefined;
-      const client = clientAddress(request);
+      const { client } = clients.of(request.socket);
       const count = limiter.fail(client);
       request.log.warn({ client, user: user.slice(0, 64), failures: count }, 'authentication failed');
       return new Error('wrong user or password');

@@ -4,10 +4,11 @@
  * whitelist built from the administrator's list, the green networks and the API's own
  * allowed clients.
  */
+import { type BigIntStats, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import ipaddr from 'ipaddr.js';
-import { type Database, getProp, getRecord, readDatabase } from '../db/index.js';
+import { type Database, databaseFile, getProp, getRecord, readDatabase } from '../db/index.js';
 import { GatehouseError } from '../errors/index.js';
 import { canonicalNetwork } from './entry.js';
 
@@ -135,6 +136,45 @@ export async function readUsers(root: string): Promise<Map<string, string>> {
   }
   return users;
 }
+
+/**
+ * `readUsers` for every request, without reading the file every time: the users are
+ * read again whenever the apiusers file is another one (the db layer writes by atomic
+ * rename: a new inode and new times) or appears or goes. One stat per round of I/O,
+ * synchronous (microseconds), instead of a whole read per request through the thread
+ * pool, which made a burst of 100 logins wait for 100 file reads.
+ *
+ * File times come from a coarse clock and inode numbers are reused, so two writes in
+ * the same clock step could leave inode, size and times alike ("racy git"): a read is
+ * trusted only once the file is older than RACY_MS; until then every request reads it.
+ */
+export function usersReader(root: string): () => Promise<Map<string, string>> {
+  const file = databaseFile(root, USERS_DB);
+  let known: { version: string; users: Promise<Map<string, string>> } | undefined;
+  // One stat per round of I/O: every request handled in a round had arrived before the round began, so a stat made
+  // during the round is later than each of them, as one made for each request would be.
+  let round: { now: number; info: BigIntStats | undefined } | undefined;
+  return () => {
+    if (!round) {
+      round = { now: Date.now(), info: statSync(file, { bigint: true, throwIfNoEntry: false }) };
+      setImmediate(() => (round = undefined));
+    }
+    const { now, info } = round;
+    const version = info ? `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}` : 'absent';
+    if (known?.version === version) return known.users;
+    const users = readUsers(root);
+    const settled = !info || now - Number(info.mtimeNs / 1_000_000n) > RACY_MS;
+    // Trusted from now on: any later write has a later mtime. A write during the read changes the version again.
+    known = settled ? { version, users } : undefined;
+    users.catch(() => {
+      if (known?.users === users) known = undefined;
+    });
+    return users;
+  };
+}
+
+/** Far more than the step of the clock file times come from (a jiffy, at most 10 ms). */
+const RACY_MS = 1000;
 
 /** Root loads the key: it must be readable by root alone, and neither file writable by others. */
 export async function checkTlsFiles(settings: ApiSettings): Promise<void> {

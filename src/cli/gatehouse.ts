@@ -43,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
       parser = parser.command(cmd, describe, () => {}, () => {});
     }
   }
+  skipHelpCaching(parser);
   try {
     await parser.parseAsync();
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
@@ -50,6 +51,22 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`gatehouse: ${describeError(e)}\n`);
     return isGatehouseError(e) ? e.exitCode : 1;
   }
+}
+
+interface YargsInternals {
+  getInternalMethods?: () => { getUsageInstance?: () => { cacheHelpMessage?: () => void } };
+}
+
+/**
+ * yargs renders the whole help text every time a command runs, to keep it in case the
+ * command fails later; with string-width's Unicode tables that was 30-50 ms of every
+ * `gatehouse` command. Our .fail() never prints that text (it throws, and main prints
+ * one line), so the rendering is skipped. `--help` renders as before. Should a later
+ * yargs not have this internal hook, nothing changes but the cost.
+ */
+function skipHelpCaching(parser: unknown): void {
+  const usage = (parser as YargsInternals).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
 /** Ends the process once all output is written (bin/gatehouse.js). */

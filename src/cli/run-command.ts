@@ -39,6 +39,19 @@ function describeWriteError(error: NodeJS.ErrnoException): string {
   return error.code === 'ENOSPC' ? 'no space left on device' : error.code ?? error.message;
 }
 
+/**
+ * Run by name, bin/*.js start Node without NODE_EXTRA_CA_CERTS (Node reads the file at
+ * every start; Gatehouse opens no TLS connection) and carry its value in
+ * GATEHOUSE_NODE_EXTRA_CA_CERTS: the programs a command runs (event actions, hooks) get
+ * the environment the administrator set, unchanged.
+ */
+export function restoreExtraCaCerts(env: NodeJS.ProcessEnv = process.env): void {
+  const carried = env['GATEHOUSE_NODE_EXTRA_CA_CERTS'];
+  if (carried === undefined) return;
+  delete env['GATEHOUSE_NODE_EXTRA_CA_CERTS'];
+  env['NODE_EXTRA_CA_CERTS'] ??= carried;
+}
+
 export interface RunCommandOptions {
   /**
    * `now`: exit as soon as the output is out (db: nothing else runs, and tearing down a
@@ -53,6 +66,7 @@ export interface RunCommandOptions {
  * the one-line message printed when the output could not be written.
  */
 export async function runCommand(name: string, main: () => Promise<number>, options: RunCommandOptions = {}): Promise<void> {
+  restoreExtraCaCerts();
   const state: OutputState = { closed: new Set() };
   watch(process.stdout, state);
   watch(process.stderr, state);

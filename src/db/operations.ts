@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { GatehouseError } from '../errors/index.js';
 import { assertNoProblems, characterProblems } from './names.js';
-import { type Database, type DbRecord, databaseFile, getRecord, listShippedDatabases, readAllDatabases, readDefaults, updateDatabase } from './store.js';
+import { type Database, type DbRecord, type UpdateOptions, databaseFile, getRecord, listShippedDatabases, readAllDatabases, readDefaults, updateDatabase } from './store.js';
 
 type Props = Record<string, string>;
 
@@ -45,13 +45,21 @@ async function validateTouched(db: string, data: Database, keys: Iterable<string
   v.assertNoProblems(problems);
 }
 
+/**
+ * Options of a write that changes the record `key` only: when no check reads the other
+ * records of `db`, the store may hand the change that one record (UpdateOptions.only).
+ */
+async function oneRecord(db: string, key: string): Promise<UpdateOptions> {
+  return (await validation()).checksAcrossRecords(db) ? {} : { only: key };
+}
+
 /** `set`: create or fully replace a record (old props are not kept). */
 export async function setRecord(root: string, db: string, key: string, type: string, props: Props): Promise<void> {
   checkInput(db, key, { type, props });
   await updateDatabase(root, db, async (data) => {
     data[key] = { type, props: { ...props } };
     await validateTouched(db, data, [key]);
-  });
+  }, await oneRecord(db, key));
 }
 
 /** `setdefault`: like set, but only when the key is absent. Returns whether it was created. */
@@ -62,7 +70,7 @@ export async function setDefaultRecord(root: string, db: string, key: string, ty
     data[key] = { type, props: { ...props } };
     await validateTouched(db, data, [key]);
     return true;
-  });
+  }, await oneRecord(db, key));
 }
 
 /** `setprop`: add or overwrite props of an existing record. */
@@ -73,7 +81,7 @@ export async function setProps(root: string, db: string, key: string, props: Pro
     if (!rec) throw missingKey(db, key);
     Object.assign(rec.props, props);
     await validateTouched(db, data, [key]);
-  });
+  }, await oneRecord(db, key));
 }
 
 /** `delprop`: remove props of an existing record (absent props are ignored). */
@@ -84,7 +92,7 @@ export async function deleteProps(root: string, db: string, key: string, names: 
     if (!rec) throw missingKey(db, key);
     for (const n of names) delete rec.props[n];
     await validateTouched(db, data, [key]);
-  });
+  }, await oneRecord(db, key));
 }
 
 /** `settype`: change the type of an existing record, keeping its props. */
@@ -95,7 +103,7 @@ export async function setType(root: string, db: string, key: string, type: strin
     if (!rec) throw missingKey(db, key);
     rec.type = type;
     await validateTouched(db, data, [key]);
-  });
+  }, await oneRecord(db, key));
 }
 
 export interface DeleteOptions {

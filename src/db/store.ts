@@ -4,8 +4,8 @@
  * Writes take an inter-process lock, re-read, change, and write atomically.
  */
 import { chmod, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import { makePrivateDir, runtimePaths, shippedPaths } from '../layout/index.js';
 import { type JournalChange, JournalCorruption, baseDigest, journalFile, journalHeader, journalLines, parseJournal, replayJournal } from './journal.js';
@@ -106,13 +106,13 @@ export async function readDatabase(root: string, name: string): Promise<Database
   assertDatabaseName(name);
   const file = databaseFile(root, name);
   for (let attempt = 0; ; attempt++) {
-    const before = await identity(file);
     const text = await readText(file);
     const journal = await readText(journalFile(file));
     if (journal === undefined) return text === undefined ? await readDefaults(name) : parseText(text, file);
-    // A whole-file write may have merged and removed the journal between the two reads: read both again.
-    if (attempt < 5 && (await identity(file)) !== before) continue;
-    return withJournal(text === undefined ? await readDefaults(name) : parseText(text, file), text, journal, file);
+    const db = text === undefined ? await readDefaults(name) : parseText(text, file);
+    // A journal naming another file: merged already, or a whole write merged it and began a new one between the two reads (read both again).
+    const replayed = withJournal(db, text, journal, file, attempt < 3);
+    if (replayed) return replayed;
   }
 }
 
@@ -126,8 +126,11 @@ async function identity(file: string): Promise<string> {
   }
 }
 
-/** `db` with its journal replayed, when the journal extends this very file (else it was merged already). */
-function withJournal(db: Database, text: string | undefined, journal: string, file: string): Database {
+/**
+ * `db` with its journal replayed, when the journal extends this very file; a journal
+ * naming another file was merged already and is left out (or, with `retry`, undefined).
+ */
+function withJournal(db: Database, text: string | undefined, journal: string, file: string, retry = false): Database | undefined {
   const jf = journalFile(file);
   let parsed;
   try {
@@ -139,9 +142,10 @@ function withJournal(db: Database, text: string | undefined, journal: string, fi
       hint: 'repair or remove the line by hand (every line is one JSON change), or restore it from a backup',
     });
   }
-  if (parsed.torn !== undefined) warnTorn(jf, parsed.torn.length);
-  if (parsed.base === undefined || parsed.base !== baseDigest(text)) return db;
-  return replayJournal(db, parsed.changes);
+  const extendsFile = parsed.base !== undefined && parsed.base === baseDigest(text);
+  if (!extendsFile && retry) return undefined;
+  if (parsed.torn !== undefined && (extendsFile || parsed.base === undefined)) warnTorn(jf, parsed.torn.length);
+  return extendsFile ? replayJournal(db, parsed.changes) : db;
 }
 
 function warnTorn(file: string, bytes: number): void {
@@ -259,6 +263,14 @@ export function serializeDatabase(db: Database): string {
 export interface UpdateOptions {
   /** Called with the changed database before it is written; throw to refuse the change. */
   validate?: (db: Database) => void;
+  /**
+   * The one key `change` reads and writes: it looks at no other record. When the file
+   * holds that key and is byte for byte what a write of ours produced, `change` gets a
+   * database of that one record and only its line is replaced (see updateOneRecord);
+   * otherwise, or when `change` adds or removes records, it runs on the whole database.
+   * `change` must then be safe to call twice.
+   */
+  only?: string;
 }
 
 /**
@@ -281,16 +293,24 @@ export async function updateDatabase<T>(
   const lowdbNode = import('lowdb/node');
   lowdbNode.catch(() => undefined); // a failure surfaces where it is awaited
   return withLock(file, async (compromised) => {
-    const before = await readText(file);
+    const bytes = await readBytes(file);
     const journal = await readText(journalFile(file));
+    if (journal === undefined && options.only !== undefined && options.validate === undefined && bytes !== undefined) {
+      const quick = await updateOneRecord(file, bytes, options.only, change, compromised);
+      if (quick) return quick.result;
+    }
+    const before = bytes?.toString('utf8');
     let current = before === undefined ? await readDefaults(name) : parseText(before, file);
-    if (journal !== undefined) current = withJournal(current, before, journal, file);
+    // Under the lock no merge can come between the two reads.
+    if (journal !== undefined) current = withJournal(current, before, journal, file)!;
     const result = await change(current);
     options.validate?.(current);
     const after = serializeDatabase(current);
     if (after === before) {
       // The file stays as it is, so a journal kept would still extend it: removing the journal is the commit.
       if (journal !== undefined) await unlink(journalFile(file));
+      // Canonical but unmarked (written before marks existed): the next one-record write may splice.
+      else if (bytes !== undefined && options.only !== undefined) writeCanonicalMark(file, bytes);
       return result;
     }
     // Another writer may own the lock now; writing would lose its update.
@@ -301,8 +321,9 @@ export async function updateDatabase<T>(
     // Databases may hold secrets (PPPoE passwords): owner-only, whatever the umask
     // (lowdb's temp file gets the umask's mode; the folder is owner-only too).
     await chmod(file, 0o600);
-    // The next append begins a journal naming this file: its digest is known now.
-    digests.set(file, { identity: await identity(file), digest: baseDigest(after) });
+    writeCanonicalMark(file, Buffer.from(after));
+    // A database kept with a journal: the next append begins one naming this file, whose digest is known now.
+    if (journal !== undefined) digests.set(file, { identity: await identity(file), digest: baseDigest(after) });
     // Merged into the file renamed in above: a crash before this leaves a journal naming the file before, which readers ignore.
     if (journal !== undefined) await unlink(journalFile(file)).catch(() => undefined);
     return result;
@@ -463,6 +484,111 @@ async function syncDir(dir: string): Promise<void> {
 }
 
 const LOCK_STALE_MS = 5_000;
+
+async function readBytes(file: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The one-record write (`setprop` on 10,000 fwrules): parsing and writing back 2 MB of
+ * JSON was most of what such a command cost. A file written by serializeDatabase holds
+ * one record per line, each `"key":{...}` exactly as serializing that record alone gives
+ * it, in an order that depends only on the set of keys. So when the file is byte for byte
+ * what a write of ours produced (the mark beside it holds the SHA-256 of those bytes) and
+ * the change keeps the set of keys, replacing that record's line gives the very bytes the
+ * whole parse and serialization would (the caller takes this path only when no journal
+ * extends the file, see ./journal.ts). Anything else (no mark or another digest: a hand
+ * edit, a file from before marks, a crash between file and mark; the key absent; records
+ * added or removed) returns undefined and the caller runs the whole-database path.
+ */
+async function updateOneRecord<T>(
+  file: string,
+  bytes: Buffer,
+  key: string,
+  change: (db: Database) => T | Promise<T>,
+  compromised: () => Error | undefined,
+): Promise<{ result: T } | undefined> {
+  if (readCanonicalMark(file) !== digestOf(bytes)) return undefined;
+  // A line starts with its key; inside JSON strings a newline is always escaped, so this
+  // finds the record's line and nothing else.
+  const start = bytes.indexOf(`\n${JSON.stringify(key)}:{`);
+  if (start < 0) return undefined;
+  const end = bytes.indexOf(10, start + 1);
+  if (end < 0) return undefined;
+  const text = bytes.toString('utf8', start + 1, end);
+  const comma = text.endsWith(',');
+  const line = comma ? text.slice(0, -1) : text;
+  const one = parseText(`{${line}}`, file);
+  const result = await change(one);
+  const keys = Object.keys(one);
+  if (keys.length !== 1 || keys[0] !== key) return undefined;
+  // serializeDatabase of one record is `{\n<line>\n}\n`.
+  const after = serializeDatabase(one).slice(2, -3);
+  if (after === line) return { result };
+  if (compromised()) throw lockLost(file, compromised()!);
+  const out = [bytes.subarray(0, start + 1), Buffer.from(comma ? `${after},` : after), bytes.subarray(end)];
+  replaceFile(file, out);
+  writeCanonicalMark(file, out);
+  return { result };
+}
+
+/** The mark beside a database file: the digest of the file as serializeDatabase last wrote it. */
+function canonicalMarkFile(file: string): string {
+  return join(dirname(file), `.${basename(file)}.canonical`);
+}
+
+function readCanonicalMark(file: string): string | undefined {
+  try {
+    return readFileSync(canonicalMarkFile(file), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Best effort: a mark that could not be written only means the next write takes the whole path. */
+function writeCanonicalMark(file: string, bytes: Buffer | readonly Buffer[]): void {
+  try {
+    replaceFile(canonicalMarkFile(file), [Buffer.from(`${digestOf(bytes)}\n`)]);
+  } catch {
+    try {
+      rmSync(canonicalMarkFile(file), { force: true });
+    } catch {
+      // Then the digest it holds is of other bytes: ignored.
+    }
+  }
+}
+
+/** SHA-256 of the bytes, or of the parts one after the other. */
+function digestOf(bytes: Buffer | readonly Buffer[]): string {
+  // process.getBuiltinModule: the CommonJS module itself; an ESM import of node:crypto builds its facade (a few ms).
+  const hash = process.getBuiltinModule('node:crypto').createHash('sha256');
+  for (const part of Buffer.isBuffer(bytes) ? [bytes] : bytes) hash.update(part);
+  return hash.digest('hex');
+}
+
+/** Write `parts` one after the other to a temp file beside `file`, owner-only from its creation, and rename it over `file`. */
+function replaceFile(file: string, parts: readonly Buffer[]): void {
+  const temp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
+  try {
+    const fd = openSync(temp, 'w', 0o600);
+    try {
+      for (const part of parts) {
+        for (let done = 0; done < part.length; ) done += writeSync(fd, part, done);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, file);
+  } catch (e) {
+    rmSync(temp, { force: true });
+    throw e;
+  }
+}
 
 function lockLost(file: string, cause: Error): GatehouseError {
   return new GatehouseError(`lost the database lock before writing (${cause.message}); nothing was written`, {

@@ -67,6 +67,11 @@ function sameRecord(a: DbRecord, b: DbRecord): boolean {
 }
 
 
+/** Whether crossRecordProblems looks at other records of this database (a write of one record must then read them all). */
+export function checksAcrossRecords(db: string): boolean {
+  return db === 'networks';
+}
+
 /**
  * Problems between records of one database, blamed on the `touched` keys only (a write is
  * judged by what it changes): in networks, two roles or zone records that would share a
@@ -74,7 +79,7 @@ function sameRecord(a: DbRecord, b: DbRecord): boolean {
  * interface, or more than 15.
  */
 export function crossRecordProblems(db: string, data: Database, touched: Iterable<string>): Problem[] {
-  if (db !== 'networks') return [];
+  if (!checksAcrossRecords(db)) return [];
   const keys = new Set(touched);
   if (keys.size === 0) return [];
   return [...zoneClashes(data, keys).filter((c) => keys.has(c.key)), ...providerProblems(data, keys)].map((c) => ({

@@ -172,7 +172,7 @@ describe.skipIf(why)('the REST API in the lab', () => {
     // A duplicate changes nothing (still one rule).
     expect(JSON.parse((await curl('isp', 'PUT', '/drop/forward/blue0/192.168.10.10/red0/198.51.100.10')).body).result).toBe('exists');
     expect((await lab.exec('gw', 'iptables', ['-S', 'runtime-blocklist-drop'])).split('\n').filter((l) => l.startsWith('-A'))).toHaveLength(1);
-  });
+  }, 60_000);
 
   it('the pair survives a firewall-adjust, a restart of the API, and gatehouse stop then start', async () => {
     await gh.adjust();
@@ -191,7 +191,7 @@ describe.skipIf(why)('the REST API in the lab', () => {
     await startApi();
     expect((await curl('isp', 'DELETE', '/drop/forward/blue0/192.168.10.10/red0/198.51.100.10')).status).toBe(200);
     await expectVerdicts(lab, [probe('blue', 'inet', 'accepted', 'pair deleted')]);
-  });
+  }, 90_000);
 
   it('IPv6 pairs, with expiry: dropped, then accepted again after about 2 s; the whitelisted green source is refused', async () => {
     await expectVerdicts(lab, [probe('blue', 'inet', 'accepted', 'nothing blocked', 6)]);
@@ -202,7 +202,7 @@ describe.skipIf(why)('the REST API in the lab', () => {
     await expectVerdicts(lab, [probe('blue', 'inet', 'accepted', 'the pair expired', 6)]);
     expect((await lab.exec('gw', 'ip6tables', ['-S', 'runtime-blocklist-drop'])).split('\n').filter((l) => l.startsWith('-A')), 'the API deleted the expired rule').toEqual([]);
     expect((await curl('isp', 'PUT', '/drop/forward/green0/192.168.1.0/24/red0/198.51.100.10')).status).toBe(409);
-  });
+  }, 60_000);
 
   it('GET /list shows the packets and bytes each set entry dropped', async () => {
     expect((await curl('isp', 'PUT', `/drop/input/any/${INET}`)).status).toBe(200);
@@ -232,7 +232,7 @@ describe.skipIf(why)('the REST API in the lab', () => {
     expect((await lab.exec('gw', 'ipset', ['list', '-n'])).split('\n').filter((n) => n.startsWith('gh-migrate-') || n.startsWith('ghbl-next-'))).toEqual([]);
     expect((await curl('isp', 'DELETE', `/drop/input/any/${INET}`)).status).toBe(200);
     await sshFromInet('accepted', 'deleted');
-  });
+  }, 60_000);
 
   it("the README's API commands work as written (its configuration line, then its curl lines from the allowed client)", async () => {
     const readme = readFileSync(join(projectDir, 'README.md'), 'utf8');
@@ -254,5 +254,5 @@ describe.skipIf(why)('the REST API in the lab', () => {
     }
     expect(await lab.exec('gw', 'ipset', ['list', 'ghbl-drop-input-4'])).toContain('198.51.100.77');
     expect((await lab.exec('gw', 'iptables', ['-S', 'runtime-blocklist-drop'])).split('\n').filter((l) => l.startsWith('-A')), 'the README deletes the pair it adds').toEqual([]);
-  });
+  }, 60_000);
 });

@@ -32,7 +32,8 @@ function block(marker: string): string[] {
 /** Run command lines in bash with the commands on PATH, in a fresh root. */
 async function sh(lines: string[], root: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const bin = join(root, '.bin');
-  const link = ['db', 'config', 'signal-event', 'expand-template', 'gatehouse'].map((n) => `printf '#!/bin/sh\\nexec node ${join(projectDir, 'bin', n)}.js "$@"\\n' > ${bin}/${n}; chmod +x ${bin}/${n}`).join('; ');
+  // As npm link installs them: a symlink to bin/<name>.js, run through its launcher line.
+  const link = ['db', 'config', 'signal-event', 'expand-template', 'gatehouse'].map((n) => `ln -sf ${join(projectDir, 'bin', n)}.js ${bin}/${n}`).join('; ');
   try {
     const r = await run('bash', ['-e', '-c', `mkdir -p ${bin}; ${link}; export PATH=${bin}:$PATH\n${lines.join('\n')}`], { env: { ...process.env, GATEHOUSE_ROOT: root, GATEHOUSE_APPLY: 'dry-run' } });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };

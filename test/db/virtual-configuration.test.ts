@@ -18,6 +18,16 @@ describe("NethServer's read-only configuration keys", () => {
     expect(virtualConfigurationRecords('gw', 'UTC')).toEqual({ SystemName: { type: 'gw', props: {} }, TimeZone: { type: 'UTC', props: {} } });
   });
 
+  it("the machine's time zone is looked up only when TimeZone is read", () => {
+    let lookups = 0;
+    const db = withVirtualConfiguration({}, virtualConfigurationRecords('gw', () => (lookups++, 'Asia/Tokyo')));
+    expect(Object.keys(db).sort()).toEqual(['SystemName', 'TimeZone']);
+    expect(lookups).toBe(0);
+    expect(db['TimeZone']).toEqual({ type: 'Asia/Tokyo', props: {} });
+    expect(db['TimeZone']?.type).toBe('Asia/Tokyo');
+    expect(lookups).toBe(1);
+  });
+
   it('a stored record (migrated or set by hand) wins over the machine value', () => {
     const db = withVirtualConfiguration({ TimeZone: { type: 'Europe/Rome', props: {} } }, virtualConfigurationRecords('a.b', 'UTC'));
     expect(db['TimeZone']?.type).toBe('Europe/Rome');

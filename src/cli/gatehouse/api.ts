@@ -1,8 +1,8 @@
 /**
  * `gatehouse api [--root DIR] [--apply MODE] [--listen ADDR] [--port N] [--force]`: serves
  * the REST API (src/api) until SIGTERM or SIGINT, with the blocklist loaded into the
- * kernel first. `--make-cert [--name NAME...]` makes a self-signed TLS pair at the
- * configured paths; `--passwd USER` stores USER's password (first line of stdin) as an
+ * kernel first. `--make-cert [--name NAME...] [--key-type ec|rsa]` makes a self-signed
+ * TLS pair at the configured paths; `--passwd USER` stores USER's password (first line of stdin) as an
  * scrypt hash in the apiusers database.
  */
 import { createInterface } from 'node:readline';
@@ -16,6 +16,7 @@ interface ApiArgs extends RootAndModeArgs {
   force?: boolean;
   'make-cert'?: boolean;
   name?: string[];
+  'key-type'?: string;
   passwd?: string;
 }
 
@@ -38,13 +39,14 @@ export const command: CommandModule<object, ApiArgs> = {
       .option('force', { type: 'boolean', default: false, describe: 'serve even when configuration api status is not enabled' })
       .option('make-cert', { type: 'boolean', default: false, describe: 'make a self-signed certificate and key at the configured paths, then exit' })
       .option('name', { type: 'string', array: true, describe: 'with --make-cert: host names or addresses clients use (default: localhost, 127.0.0.1, ::1)' })
+      .option('key-type', { type: 'string', choices: ['ec', 'rsa'], default: 'ec', describe: 'with --make-cert: ec (ECDSA P-256, faster handshakes) or rsa (RSA 2048)' })
       .option('passwd', { type: 'string', describe: 'set the password of API user USER (read from the first line of stdin), then exit' }) as never,
   handler: async (args) => {
     const { root, mode } = rootAndMode(args);
     const api = await import('../../api/index.js');
     if (args['make-cert']) {
       const settings = await api.readApiSettings(root);
-      await api.makeSelfSignedCertificate(settings.certificate, settings.key, args.name?.length ? args.name : ['localhost', '127.0.0.1', '::1']);
+      await api.makeSelfSignedCertificate(settings.certificate, settings.key, args.name?.length ? args.name : ['localhost', '127.0.0.1', '::1'], undefined, args['key-type'] === 'rsa' ? 'rsa' : 'ec');
       process.stdout.write(`wrote ${settings.certificate} and ${settings.key} (mode 600); clients check it with: curl --cacert ${settings.certificate} ...\n`);
       return;
     }

@@ -56,7 +56,8 @@ function elementLine(set: string, saved: string): string {
 
 /** Replaces `name` by a set of `spec` holding the same entries (see the file comment). */
 export async function migrateSet(target: KernelRunner, name: string, spec: string): Promise<void> {
-  const temporary = `${MIGRATION_PREFIX}${name}`.slice(0, 31);
+  // One at a time, so one temporary name serves (set names are at most 31 characters).
+  const temporary = `${MIGRATION_PREFIX}set`;
   const save = () => target.run({ step: `ipset save ${name} (migration)`, command: 'ipset', args: ['save', name] });
   const first = savedElements(await save(), name);
   const script = [`create ${temporary} ${spec}`, ...[...first.values()].map((e) => elementLine(temporary, e)), `swap ${temporary} ${name}`].join('\n') + '\n';

@@ -1,0 +1,173 @@
+/**
+ * The per-request parts of the API's pipeline made cheap for bursts: the users read
+ * again only when their database changed, the client address check made once per
+ * connection, and the verified-login cache keyed so that no two logins share a key.
+ */
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Blocklist, type BlocklistKernel, VerifiedLogins, hashPassword, readEntries, usersReader } from '../../src/api/index.js';
+import { ClientCheck } from '../../src/api/server.js';
+import { databaseFile, setProps, setRecord } from '../../src/db/index.js';
+import { GatehouseError } from '../../src/errors/index.js';
+
+describe('usersReader', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gatehouse-users-'));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('sees every change of the apiusers database, and reads it only then', async () => {
+    const users = usersReader(root);
+    expect(await users()).toEqual(new Map());
+    const first = await hashPassword('correct horse');
+    await setRecord(root, 'apiusers', 'alice', 'user', { PasswordHash: first, status: 'enabled' });
+    const read = await users();
+    expect(read).toEqual(new Map([['alice', first]]));
+    // Just written: read at every request (a write in the same clock step could look alike).
+    expect(await users()).not.toBe(read);
+    // Older than that: the same map while the file is unchanged, not a new read.
+    const old = new Date(Date.now() - 5000);
+    await utimes(databaseFile(root, 'apiusers'), old, old);
+    const settled = await users();
+    expect(settled).toEqual(read);
+    expect(await users()).toBe(settled);
+    const second = await hashPassword('battery staple');
+    await setProps(root, 'apiusers', 'alice', { PasswordHash: second });
+    expect((await users()).get('alice')).toBe(second);
+    await setProps(root, 'apiusers', 'alice', { status: 'disabled' });
+    expect((await users()).has('alice')).toBe(false);
+  });
+});
+
+describe('ClientCheck', () => {
+  const check = new ClientCheck(['127.0.0.0/8', '::1/128', '198.51.100.0/24', '2001:db8::/32']);
+
+  it('allows the listed networks, IPv4-mapped addresses as IPv4, and nothing else', () => {
+    expect(check.check('198.51.100.7')).toEqual({ client: '198.51.100.7', allowed: true });
+    expect(check.check('::ffff:198.51.100.7')).toEqual({ client: '198.51.100.7', allowed: true });
+    expect(check.check('2001:db8::5')).toEqual({ client: '2001:db8::5', allowed: true });
+    expect(check.check('203.0.113.7')).toEqual({ client: '203.0.113.7', allowed: false });
+    expect(check.check('2001:db9::5')).toEqual({ client: '2001:db9::5', allowed: false });
+    expect(check.check('')).toEqual({ client: '', allowed: false });
+  });
+
+  it('checks each connection once; another connection is checked on its own', () => {
+    const a = { remoteAddress: '198.51.100.7' };
+    const b = { remoteAddress: '203.0.113.7' };
+    const first = check.of(a);
+    expect(check.of(a)).toBe(first);
+    expect(first.allowed).toBe(true);
+    expect(check.of(b).allowed).toBe(false);
+  });
+});
+
+describe('VerifiedLogins', () => {
+  it('a verified login never stands for the same characters split differently between user and password', async () => {
+    const logins = new VerifiedLogins();
+    const stored = await hashPassword('bc');
+    expect(await logins.check('a', 'bc', stored)).toBe(true);
+    expect(await logins.check('ab', 'c', stored)).toBe(false);
+    expect(await logins.check('a', 'bc', stored)).toBe(true);
+    expect(await logins.check('a', 'bc', await hashPassword('other'))).toBe(false);
+  });
+});
+
+describe('a kernel batch that fails on one line', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gatehouse-batch-'));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('is undone whole (ipset does each line on its own), and every request of it fails', async () => {
+    // A kernel like `ipset -`: each line applied by itself; the one naming 203.0.113.9 is refused.
+    const held = new Set<string>();
+    const batches: string[][] = [];
+    const kernel: BlocklistKernel = {
+      mode: { kind: 'dry-run' },
+      async apply(lines) {
+        if (lines.length > 0) batches.push(lines);
+        let refused: string | undefined;
+        for (const line of lines) {
+          const [verb, , , element] = line.split(' ');
+          if (element === '203.0.113.9/32') refused ??= line;
+          else if (verb === 'add') held.add(element!);
+          else held.delete(element!);
+        }
+        if (refused) throw new GatehouseError(`ipset refused '${refused}': Hash is full`);
+      },
+      async rules() {},
+      async load() {},
+      async counters() {
+        return new Map();
+      },
+      close() {},
+    };
+    const blocklist = new Blocklist({ root, kernel, whitelist: () => [] });
+    await blocklist.start();
+    const entry = (address: string) => ({ action: 'drop' as const, chain: 'input' as const, interface: 'any', family: 4 as const, address });
+    await blocklist.add(entry('203.0.113.1/32'));
+    expect([...held]).toEqual(['203.0.113.1/32']);
+    // Requests made in one round of I/O share a batch.
+    const results = await Promise.allSettled([blocklist.add(entry('203.0.113.7/32')), blocklist.remove(entry('203.0.113.1/32')), blocklist.add(entry('203.0.113.9/32'))]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(batches.at(-2)).toHaveLength(3);
+    expect(batches.at(-1)).toEqual(['del -exist ghbl-drop-input-4 203.0.113.9/32', 'add -exist ghbl-drop-input-4 203.0.113.1/32 timeout 0', 'del -exist ghbl-drop-input-4 203.0.113.7/32']);
+    expect([...held]).toEqual(['203.0.113.1/32']);
+    expect(blocklist.list().map((e) => e.address)).toEqual(['203.0.113.1/32']);
+    expect((await readEntries(root)).entries.map((e) => e.address)).toEqual(['203.0.113.1/32']);
+    blocklist.stop();
+  });
+});
+
+describe('the database write of a burst', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gatehouse-defer-'));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('waits while more requests wait for the kernel: one write after the last batch, then every answer', async () => {
+    // A kernel whose batches end when the test says.
+    const pending: (() => void)[] = [];
+    const kernel: BlocklistKernel = {
+      mode: { kind: 'dry-run' },
+      apply: (lines) => (lines.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => pending.push(resolve))),
+      async rules() {},
+      async load() {},
+      async counters() {
+        return new Map();
+      },
+      close() {},
+    };
+    const blocklist = new Blocklist({ root, kernel, whitelist: () => [] });
+    await blocklist.start();
+    const entry = (address: string) => ({ action: 'drop' as const, chain: 'input' as const, interface: 'any', family: 4 as const, address });
+    const answered: string[] = [];
+    const first = blocklist.add(entry('203.0.113.1/32')).then(() => answered.push('first'));
+    const until = async (test: () => boolean) => {
+      while (!test()) await new Promise((r) => setImmediate(r));
+    };
+    await until(() => pending.length === 1);
+    // Meanwhile another request: it waits for the kernel, so the first batch's write waits too.
+    const second = blocklist.add(entry('203.0.113.2/32')).then(() => answered.push('second'));
+    pending.shift()!();
+    await until(() => pending.length === 1);
+    expect(blocklist.stats().databaseWrites).toBe(0);
+    expect(answered).toEqual([]);
+    pending.shift()!();
+    await Promise.all([first, second]);
+    expect(blocklist.stats()).toMatchObject({ kernelBatches: 2, databaseWrites: 1 });
+    expect((await readEntries(root)).entries.map((e) => e.address).sort()).toEqual(['203.0.113.1/32', '203.0.113.2/32']);
+    blocklist.stop();
+  });
+});
