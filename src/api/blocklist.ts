@@ -287,17 +287,30 @@ export class Blocklist {
   }
 
   /** Pair rules first (one restore per family, all or nothing), then the set lines; a set failure undoes the rules. */
-  private kernel(lines: string[]): Promise<void> {
+  private kernel(lines: string[], undoing = false): Promise<void> {
     const run = this.kernelChain.then(async () => {
       const rules = lines.filter(isPairLine);
       const sets = rules.length === 0 ? lines : lines.filter((l) => !isPairLine(l));
-      if (rules.length > 0) await this.options.kernel.rules(rules);
+      // Set lines run even when the pair rules fail (an undo must never skip them: a left-over
+      // accept would stay in the kernel with no entry the API knows of); the first failure is reported.
+      let failure: unknown;
+      let rulesDone = false;
+      if (rules.length > 0) {
+        try {
+          await this.options.kernel.rules(rules);
+          rulesDone = true;
+        } catch (e) {
+          failure = e;
+        }
+      }
+      if (failure !== undefined && !undoing) throw failure;
       try {
         if (sets.length > 0 || rules.length === 0) await this.options.kernel.apply(sets);
       } catch (e) {
-        if (rules.length > 0) await this.options.kernel.rules([...rules].reverse().map(inversePairLine)).catch(() => undefined);
-        throw e;
+        if (rulesDone && !undoing) await this.options.kernel.rules([...rules].reverse().map(inversePairLine)).catch(() => undefined);
+        throw failure ?? e;
       }
+      if (failure !== undefined) throw failure;
     });
     this.kernelChain = run.catch(() => undefined);
     return run;
@@ -454,7 +467,7 @@ export class Blocklist {
         this.pairs.delete(a.write.key);
       }
     }
-    await this.kernel(lines).catch(() => undefined);
+    await this.kernel(lines, true).catch(() => undefined);
   }
 
 }

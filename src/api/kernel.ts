@@ -169,6 +169,16 @@ export function parseSetCounters(text: string, out = new Map<string, Counters>()
 }
 
 /** Counters from `iptables -v -S <pair chain>`: each rule's comment is its entry's key. */
+/** The keys (comments) of the pair rules in `iptables -S` output. */
+export function pairKeys(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const key = /--comment "?([^"\s]+)"?/.exec(line)?.[1];
+    if (key) out.add(key);
+  }
+  return out;
+}
+
 export function parseRuleCounters(text: string, out = new Map<string, Counters>()): Map<string, Counters> {
   for (const line of text.split('\n')) {
     const key = /--comment "?([^"\s]+)"?/.exec(line)?.[1];
@@ -297,10 +307,32 @@ export function createBlocklistKernel(mode: ApplyMode, options: { print?: (line:
     const command = family === 4 ? 'iptables-restore' : 'ip6tables-restore';
     return runner.run({ step: `${command} --noflush (${what}) in ${formatApplyMode(mode)}`, command, args: ['--noflush'], input: script });
   };
+  /**
+   * Drops the deletions of pair rules the kernel no longer holds (flushed by hand, or by
+   * another tool): iptables-restore fails a whole transaction on one such `-D`, which would
+   * refuse every later batch that carries it (an expired pair is retried each batch).
+   * Pairs are found by their key, the rule's comment; one listing per chain concerned.
+   */
+  const withoutAbsentDeletes = async (lines: string[]): Promise<string[]> => {
+    const chains = new Set(lines.filter((l) => l.slice(2, 4) === '-D').map((l) => l.split(' ', 3).join(' ')));
+    if (chains.size === 0) return lines;
+    const held = new Map<string, Set<string>>();
+    for (const at of chains) {
+      const [family, , chain] = at.split(' ');
+      const text = await runner.run({ step: `${family === '4' ? 'iptables' : 'ip6tables'} -S ${chain!}`, command: family === '4' ? 'iptables' : 'ip6tables', args: ['-w', '-S', chain!] }).catch(() => '');
+      held.set(at, pairKeys(text));
+    }
+    return lines.filter((l) => {
+      if (l.slice(2, 4) !== '-D') return true;
+      const key = /--comment "([^"]*)"/.exec(l)?.[1];
+      return key !== undefined && held.get(l.split(' ', 3).join(' '))!.has(key);
+    });
+  };
   return {
     mode,
     apply: (lines) => session.run(lines),
-    async rules(lines) {
+    async rules(wanted) {
+      const lines = await withoutAbsentDeletes(wanted);
       // IPv4 first; if IPv6 then fails, IPv4's lines are undone, so the batch is all or nothing.
       const scripts = [...pairScripts(lines)];
       for (let i = 0; i < scripts.length; i++) {

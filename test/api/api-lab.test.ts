@@ -204,6 +204,19 @@ describe.skipIf(why)('the REST API in the lab', () => {
     expect((await curl('isp', 'PUT', '/drop/forward/green0/192.168.1.0/24/red0/198.51.100.10')).status).toBe(409);
   }, 60_000);
 
+  it('a pair whose rule was flushed by hand still expires, and the requests after it still reach the kernel', async () => {
+    expect((await curl('isp', 'PUT', '/drop/forward/blue0/192.168.10.10/red0/198.51.100.10?expire=1')).status).toBe(200);
+    await lab.exec('gw', 'iptables', ['-F', 'runtime-blocklist-drop']);
+    await new Promise((r) => setTimeout(r, 2000));
+    // Its deletion must not fail the batches that follow (iptables-restore refuses a -D of an absent rule).
+    const put = await curl('isp', 'PUT', `/drop/input/any/${INET}`);
+    expect(put.status, put.body).toBe(200);
+    await sshFromInet('dropped', 'a block after the expiry of a pair flushed by hand (false accept if it never reached the kernel)');
+    expect((await curl('isp', 'DELETE', `/drop/input/any/${INET}`)).status).toBe(200);
+    await sshFromInet('accepted', 'the block was deleted');
+    expect(JSON.parse((await curl('isp', 'GET', '/list/forward')).body)).toEqual([]);
+  }, 60_000);
+
   it('GET /list shows the packets and bytes each set entry dropped', async () => {
     expect((await curl('isp', 'PUT', `/drop/input/any/${INET}`)).status).toBe(200);
     await sshFromInet('dropped', 'blocked');

@@ -3,7 +3,7 @@
  * again only when their database changed, the client address check made once per
  * connection, and the verified-login cache keyed so that no two logins share a key.
  */
-import { mkdtemp, rm, utimes } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -123,6 +123,58 @@ describe('a kernel batch that fails on one line', () => {
     expect([...held]).toEqual(['203.0.113.1/32']);
     expect(blocklist.list().map((e) => e.address)).toEqual(['203.0.113.1/32']);
     expect((await readEntries(root)).entries.map((e) => e.address)).toEqual(['203.0.113.1/32']);
+    blocklist.stop();
+  });
+});
+
+describe('a batch taken back after its database write failed', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gatehouse-undo-'));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('takes its set lines back even when taking back its pair rules fails (no accept left in the kernel)', async () => {
+    const held = new Set<string>();
+    let ruleCalls = 0;
+    const kernel: BlocklistKernel = {
+      mode: { kind: 'dry-run' },
+      async apply(lines) {
+        for (const line of lines) {
+          const [verb, , , element] = line.split(' ');
+          if (verb === 'add') held.add(element!);
+          else held.delete(element!);
+        }
+      },
+      // The pair rule goes in; taking it back fails (say, someone removed it meanwhile).
+      async rules() {
+        if (++ruleCalls > 1) throw new GatehouseError('iptables-restore: Bad rule (does a matching rule exist in that chain?)');
+      },
+      async load() {},
+      async counters() {
+        return new Map();
+      },
+      close() {},
+    };
+    const blocklist = new Blocklist({ root, kernel, whitelist: () => [] });
+    await blocklist.start();
+    // Let start's work settle, then make the database write fail: a directory where the journal and the file go.
+    await new Promise((r) => setTimeout(r, 100));
+    const file = databaseFile(root, 'blocklist');
+    await rm(file, { force: true });
+    await mkdir(file, { recursive: true });
+    await mkdir(file.replace(/\.json$/, '.journal'), { recursive: true });
+    const results = await Promise.allSettled([
+      blocklist.add({ action: 'accept', chain: 'forward', interface: 'any', family: 4, address: '192.168.10.10/32', to: { interface: 'any', address: '198.51.100.10/32' } }),
+      blocklist.add({ action: 'accept', chain: 'input', interface: 'any', family: 4, address: '198.51.100.9/32' }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(ruleCalls).toBe(2);
+    // A false accept if 198.51.100.9 stayed in the accept set with no entry the API knows of.
+    expect([...held]).toEqual([]);
+    expect(blocklist.list()).toEqual([]);
     blocklist.stop();
   });
 });
