@@ -168,7 +168,6 @@ export function parseSetCounters(text: string, out = new Map<string, Counters>()
   return out;
 }
 
-/** Counters from `iptables -v -S <pair chain>`: each rule's comment is its entry's key. */
 /** The keys (comments) of the pair rules in `iptables -S` output. */
 export function pairKeys(text: string): Set<string> {
   const out = new Set<string>();
@@ -179,6 +178,7 @@ export function pairKeys(text: string): Set<string> {
   return out;
 }
 
+/** Counters from `iptables -v -S <pair chain>`: each rule's comment is its entry's key. */
 export function parseRuleCounters(text: string, out = new Map<string, Counters>()): Map<string, Counters> {
   for (const line of text.split('\n')) {
     const key = /--comment "?([^"\s]+)"?/.exec(line)?.[1];
@@ -316,16 +316,19 @@ export function createBlocklistKernel(mode: ApplyMode, options: { print?: (line:
   const withoutAbsentDeletes = async (lines: string[]): Promise<string[]> => {
     const chains = new Set(lines.filter((l) => l.slice(2, 4) === '-D').map((l) => l.split(' ', 3).join(' ')));
     if (chains.size === 0) return lines;
-    const held = new Map<string, Set<string>>();
+    // A chain that cannot be listed keeps its deletions: only a rule known to be absent is skipped
+    // (skipping the deletion of an accept pair that is there would leave it accepting).
+    const held = new Map<string, Set<string> | undefined>();
     for (const at of chains) {
       const [family, , chain] = at.split(' ');
-      const text = await runner.run({ step: `${family === '4' ? 'iptables' : 'ip6tables'} -S ${chain!}`, command: family === '4' ? 'iptables' : 'ip6tables', args: ['-w', '-S', chain!] }).catch(() => '');
-      held.set(at, pairKeys(text));
+      const text = await runner.run({ step: `${family === '4' ? 'iptables' : 'ip6tables'} -S ${chain!}`, command: family === '4' ? 'iptables' : 'ip6tables', args: ['-w', '-S', chain!] }).catch(() => undefined);
+      held.set(at, text === undefined ? undefined : pairKeys(text));
     }
     return lines.filter((l) => {
       if (l.slice(2, 4) !== '-D') return true;
+      const keys = held.get(l.split(' ', 3).join(' '));
       const key = /--comment "([^"]*)"/.exec(l)?.[1];
-      return key !== undefined && held.get(l.split(' ', 3).join(' '))!.has(key);
+      return keys === undefined || key === undefined || keys.has(key);
     });
   };
   return {
