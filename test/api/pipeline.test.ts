@@ -12,6 +12,21 @@ import { ClientCheck } from '../../src/api/server.js';
 import { databaseFile, setProps, setRecord } from '../../src/db/index.js';
 import { GatehouseError } from '../../src/errors/index.js';
 
+/** A kernel that does nothing but what a test gives it. */
+function fakeKernel(parts: Partial<BlocklistKernel>): BlocklistKernel {
+  return {
+    mode: { kind: 'dry-run' },
+    async apply() {},
+    async rules() {},
+    async load() {},
+    async counters() {
+      return new Map();
+    },
+    close() {},
+    ...parts,
+  };
+}
+
 describe('usersReader', () => {
   let root: string;
   beforeEach(async () => {
@@ -90,8 +105,7 @@ describe('a kernel batch that fails on one line', () => {
     // A kernel like `ipset -`: each line applied by itself; the one naming 203.0.113.9 is refused.
     const held = new Set<string>();
     const batches: string[][] = [];
-    const kernel: BlocklistKernel = {
-      mode: { kind: 'dry-run' },
+    const kernel = fakeKernel({
       async apply(lines) {
         if (lines.length > 0) batches.push(lines);
         let refused: string | undefined;
@@ -103,13 +117,7 @@ describe('a kernel batch that fails on one line', () => {
         }
         if (refused) throw new GatehouseError(`ipset refused '${refused}': Hash is full`);
       },
-      async rules() {},
-      async load() {},
-      async counters() {
-        return new Map();
-      },
-      close() {},
-    };
+    });
     const blocklist = new Blocklist({ root, kernel, whitelist: () => [] });
     await blocklist.start();
     const entry = (address: string) => ({ action: 'drop' as const, chain: 'input' as const, interface: 'any', family: 4 as const, address });
@@ -139,8 +147,7 @@ describe('a batch taken back after its database write failed', () => {
   it('takes its set lines back even when taking back its pair rules fails (no accept left in the kernel)', async () => {
     const held = new Set<string>();
     let ruleCalls = 0;
-    const kernel: BlocklistKernel = {
-      mode: { kind: 'dry-run' },
+    const kernel = fakeKernel({
       async apply(lines) {
         for (const line of lines) {
           const [verb, , , element] = line.split(' ');
@@ -152,12 +159,7 @@ describe('a batch taken back after its database write failed', () => {
       async rules() {
         if (++ruleCalls > 1) throw new GatehouseError('iptables-restore: Bad rule (does a matching rule exist in that chain?)');
       },
-      async load() {},
-      async counters() {
-        return new Map();
-      },
-      close() {},
-    };
+    });
     const blocklist = new Blocklist({ root, kernel, whitelist: () => [] });
     await blocklist.start();
     // Let start's work settle, then make the database write fail: a directory where the journal and the file go.
@@ -191,16 +193,9 @@ describe('the database write of a burst', () => {
   it('waits while more requests wait for the kernel: one write after the last batch, then every answer', async () => {
     // A kernel whose batches end when the test says.
     const pending: (() => void)[] = [];
-    const kernel: BlocklistKernel = {
-      mode: { kind: 'dry-run' },
+    const kernel = fakeKernel({
       apply: (lines) => (lines.length === 0 ? Promise.resolve() : new Promise<void>((resolve) => pending.push(resolve))),
-      async rules() {},
-      async load() {},
-      async counters() {
-        return new Map();
-      },
-      close() {},
-    };
+    });
     const blocklist = new Blocklist({ root, kernel, whitelist: () => [] });
     await blocklist.start();
     const entry = (address: string) => ({ action: 'drop' as const, chain: 'input' as const, interface: 'any', family: 4 as const, address });

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { isIPv4 } from '../../src/db/schema/checks.js';
+import { random } from '../differential/generator.js';
 
 const ipaddr = createRequire(import.meta.url)('ipaddr.js') as typeof import('ipaddr.js');
 
@@ -19,13 +20,8 @@ describe('isIPv4', () => {
   });
 
   it('agrees with ipaddr.js on 20,000 random dotted strings', () => {
-    let s = 12345;
-    const rand = (n: number): number => {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      return (s >>> 0) % n;
-    };
+    const next = random(12345);
+    const rand = (n: number): number => Math.floor(next() * n);
     const part = (): string => {
       const r = rand(10);
       if (r === 0) return '0' + String(rand(300));

@@ -18,6 +18,7 @@ import {
   setRecord,
   setType,
 } from '../../src/db/index.js';
+import { random } from '../differential/generator.js';
 
 let root: string | undefined;
 afterEach(() => {
@@ -32,22 +33,12 @@ function freshRoot(): string {
 
 const markOf = (file: string): string => join(dirname(file), `.${file.split('/').pop()}.canonical`);
 
-/** Deterministic pseudo-random numbers (xorshift32). */
-function xorshift(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>>= 0);
-  };
-}
-
 describe('one-record writes', () => {
   it('any sequence of writes leaves the bytes the whole-database path gives (random edits, index and other keys)', async () => {
     const r = freshRoot();
     const name = 'scratch';
-    const rand = xorshift(15);
+    const next = random(15);
+    const rand = (): number => Math.floor(next() * 2 ** 32);
     const pick = <T>(items: readonly T[]): T => items[rand() % items.length]!;
     const keys = ['1', '2', '10', '300', '0x', 'alpha', 'beta', 'Zed', 'k"q', 'k\\b', 'ünï'];
     const props = ['Description', 'a', 'Z', 'b', 'status', 'x}},"y'];

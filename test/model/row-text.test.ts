@@ -5,16 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { row } from '../../src/model/index.js';
 import { SHOREWALL_COLUMNS, type ColumnFile, joinFields, namedCells } from '../../src/shorewall/index.js';
+import { random } from '../differential/generator.js';
 
 describe('a row printed by its fields', () => {
   it('is the row text the model wrote, for 5,000 random rows of every file', () => {
-    let s = 99;
-    const rand = (n: number): number => {
-      s ^= s << 13;
-      s ^= s >>> 17;
-      s ^= s << 5;
-      return (s >>> 0) % n;
-    };
+    const next = random(99);
+    const rand = (n: number): number => Math.floor(next() * n);
     const values = ['', '-', 'ACCEPT', 'loc:10.0.0.1', 'net', 'tcp', '22,80', '$FW', 'a-b'];
     const files = Object.keys(SHOREWALL_COLUMNS) as ColumnFile[];
     for (let i = 0; i < 5000; i++) {
