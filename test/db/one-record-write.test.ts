@@ -117,6 +117,29 @@ describe('one-record writes', () => {
     expect(readFileSync(markOf(file), 'utf8')).toBe(`${createHash('sha256').update(readFileSync(file)).digest('hex')}\n`);
   });
 
+  it('a file in the form but without the mark (a value changed by hand, or an upgrade) has only the written line replaced', async () => {
+    const r = freshRoot();
+    const db: Database = {};
+    for (let i = 1; i <= 50; i++) db[String(i)] = { type: 'rule', props: { Action: 'accept', Description: `rule ${i}`, ...(i % 3 === 0 ? { Log: 'info' } : {}) } };
+    db['alpha'] = { type: 'x', props: {} };
+    const file = databaseFile(r, 'scratch');
+    await setRecord(r, 'scratch', '1', 'rule', {});
+    // A hand edit that keeps the form: the mark no longer matches, and is gone here anyway.
+    db['7']!.props['Description'] = 'edited by hand';
+    writeFileSync(file, serializeDatabase(db));
+    rmSync(markOf(file));
+    await setProps(r, 'scratch', '30', { Description: 'thirty', Zone: 'z' });
+    db['30']!.props = { ...db['30']!.props, Description: 'thirty', Zone: 'z' };
+    expect(readFileSync(file, 'utf8')).toBe(serializeDatabase(db));
+    // The whole-database path would have written a mark; the one-line path needs none.
+    expect(() => readFileSync(markOf(file))).toThrow();
+    // A file not in the form (the older two-space indent) is rewritten whole, in the form.
+    writeFileSync(file, JSON.stringify(db, null, 2));
+    await setProps(r, 'scratch', 'alpha', { a: 'b' });
+    db['alpha']!.props = { a: 'b' };
+    expect(readFileSync(file, 'utf8')).toBe(serializeDatabase(db));
+  });
+
   it('an invalid value is refused on the one-record path too, and nothing is written', async () => {
     const r = freshRoot();
     await setRecord(r, 'hosts', 'h', 'host', { IpAddress: '10.0.0.1' });
