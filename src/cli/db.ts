@@ -8,9 +8,9 @@
  * prints the help or the usage error. Loading yargs costs more than node itself starts
  * in, so a well-formed `db ... getprop` must not pay for it.
  */
-import { readFile } from 'node:fs/promises';
 import { GatehouseError, describeError, isGatehouseError } from '../errors/index.js';
 import { resolveRoot } from '../layout/index.js';
+import { writeOutput } from './run-command.js';
 import {
   type Database,
   formatEsmithText,
@@ -203,7 +203,7 @@ async function explainWithYargs(argv: string[]): Promise<number> {
 }
 
 function out(text: string): void {
-  process.stdout.write(text);
+  writeOutput(text);
 }
 
 function pairs(args: string[]): Record<string, string> {
@@ -218,7 +218,8 @@ function pairs(args: string[]): Record<string, string> {
 }
 
 async function readInput(arg: string): Promise<{ text: string; source: string }> {
-  if (arg !== '-') return { text: await readFile(arg, 'utf8'), source: arg };
+  // node:fs/promises loaded here only: every other command would pay for it at start.
+  if (arg !== '-') return { text: await process.getBuiltinModule('node:fs/promises').readFile(arg, 'utf8'), source: arg };
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return { text: Buffer.concat(chunks).toString('utf8'), source: '<stdin>' };
