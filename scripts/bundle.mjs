@@ -62,6 +62,23 @@ await build({
   plugins: [{ name: 'yargs-apart', setup: (b) => b.onResolve({ filter: /^yargs$/ }, () => ({ path: './yargs.cjs', external: true })) }],
   logLevel: 'warning',
 });
+// The read-only db (db-read.cjs): `db getprop` and the other verbs that only read load
+// this bundle alone (bin/db.js picks it by the verb), without the code of the writes,
+// the schemas, the import and the lock, which made up most of db.cjs to compile.
+await build({
+  entryPoints: [join(project, 'dist/src/cli/db-read.js')],
+  outfile: join(out, 'db-read.cjs'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  define: { 'import.meta.url': '__ghImportMetaUrl' },
+  banner: { js: "const __ghImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  logLevel: 'warning',
+});
 await build({
   // import() of a CommonJS file gives module.exports as the default export: the function.
   stdin: { contents: "module.exports = require('yargs').default;", resolveDir: project, loader: 'js' },
