@@ -3,7 +3,7 @@
  * Reads never lock (writes are atomic renames, so a reader sees the old or the new file).
  * Writes take an inter-process lock, re-read, change, and write atomically.
  */
-import { closeSync, existsSync, openSync, readFile, readFileSync, readSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import nodeFs, { closeSync, existsSync, openSync, readFile, readFileSync, readSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import { makePrivateDir, runtimePaths, shippedPaths } from '../layout/index.js';
@@ -347,6 +347,9 @@ async function withLock<T>(file: string, body: (compromised: () => Error | undef
   const { default: lockfile } = await import('proper-lockfile');
   let compromised: Error | undefined;
   const release = await lockfile.lock(file, {
+    // Node's own fs: the default, graceful-fs, patches fs and loads Node's streams when it
+    // loads (a tenth of a `db setprop`), to work around limits a lock's few calls never meet.
+    fs: nodeFs,
     realpath: false,
     lockfilePath: `${file}.lock`,
     // A holder refreshes the lock every stale/2 ms; a lock left by a killed process is
