@@ -19,6 +19,7 @@ import {
   getProp,
   getRecord,
   readDatabase,
+  readRecord,
   toJsonEntries,
   toJsonEntry,
   withVirtualConfiguration,
@@ -143,6 +144,8 @@ export async function runRead(cmd: DbCommand, root: string): Promise<number | un
   const [key] = args;
   // configuration also shows NethServer's read-only SystemName, DomainName and TimeZone.
   const readDb = async (): Promise<Database> => (name === 'configuration' ? withVirtualConfiguration(await readDatabase(root, name)) : readDatabase(root, name));
+  /** The record of `key`: read alone when the file allows (configuration is small, and has its virtual keys). */
+  const readOne = async (): Promise<Database[string] | undefined> => (name === 'configuration' ? getRecord(await readDb(), key!) : readRecord(root, name, key!));
   /** Records selected by an optional key: undefined when the key is missing. */
   const select = async (): Promise<[string, Database[string]][] | undefined> => {
     const data = await readDb();
@@ -158,13 +161,13 @@ export async function runRead(cmd: DbCommand, root: string): Promise<number | un
     }
     case 'get':
     case 'gettype': {
-      const rec = getRecord(await readDb(), key!);
+      const rec = await readOne();
       if (!rec) return 1;
       out(`${cmd.verb === 'get' ? formatRawValue(rec) : rec.type}\n`);
       return 0;
     }
     case 'getprop': {
-      const rec = getRecord(await readDb(), key!);
+      const rec = await readOne();
       const value = rec ? getProp(rec, args[1]!) : undefined;
       if (value === undefined) return 1;
       out(`${value}\n`);
@@ -180,7 +183,7 @@ export async function runRead(cmd: DbCommand, root: string): Promise<number | un
       return 0;
     }
     case 'printprop': {
-      const rec = getRecord(await readDb(), key!);
+      const rec = await readOne();
       if (!rec) return 1;
       out(formatPrintProp(rec, args.slice(1)));
       return 0;

@@ -12,6 +12,9 @@ import {
   databaseFile,
   deleteProps,
   deleteRecord,
+  getRecord,
+  readDatabase,
+  readRecord,
   serializeDatabase,
   setDefaultRecord,
   setProps,
@@ -138,6 +141,27 @@ describe('one-record writes', () => {
     await setProps(r, 'scratch', 'alpha', { a: 'b' });
     db['alpha']!.props = { a: 'b' };
     expect(readFileSync(file, 'utf8')).toBe(serializeDatabase(db));
+  });
+
+  it('reading one record (db getprop) gives what the whole read gives, whatever the file', async () => {
+    const r = freshRoot();
+    const file = databaseFile(r, 'scratch');
+    const db: Database = {};
+    for (let i = 1; i <= 30; i++) db[String(i)] = { type: 'rule', props: { Action: 'accept', Description: `rule ${i} "é"` } };
+    db['alpha'] = { type: 'x', props: {} };
+    const same = async (key: string) => expect(await readRecord(r, 'scratch', key)).toEqual(getRecord(await readDatabase(r, 'scratch'), key));
+    // Absent: the shipped defaults (none for this name).
+    await same('1');
+    await setRecord(r, 'scratch', '1', 'rule', {});
+    for (const text of [serializeDatabase(db), JSON.stringify(db, null, 2), serializeDatabase(db).replace('"props":{}', '"props":{},"note":"mine"')]) {
+      writeFileSync(file, text);
+      for (const key of ['1', '17', '30', 'alpha', '31', 'constructor']) await same(key);
+    }
+    // A corrupt file is refused by both, even where the record itself is whole.
+    writeFileSync(file, serializeDatabase(db).replace('"2":{"type":"rule"', '"2":{"type":2'));
+    await expect(readRecord(r, 'scratch', '1')).rejects.toThrow(/corrupt/);
+    // hosts ships defaults: a missing file reads as them.
+    expect(await readRecord(r, 'configuration', 'firewall')).toEqual((await readDatabase(r, 'configuration'))['firewall']);
   });
 
   it('an invalid value is refused on the one-record path too, and nothing is written', async () => {
