@@ -19,22 +19,19 @@
  * names) is not vouched for, and the caller takes the whole path, right for every file.
  */
 
-/** Printable ASCII but `"` and `\`, as the one-byte (latin1) view of the file shows it. */
-const CHAR = String.raw`[ !#-\[\]-\x7f]`;
-/** The escapes JSON.stringify writes, and UTF-8 sequences of a valid scalar value (no surrogates, no overlong forms). */
-const OTHER = [
-  String.raw`\\["\\bfnrt]`,
-  String.raw`\\u00(?:0[0-7bef]|1[0-9a-f])`,
-  String.raw`[\xc2-\xdf][\x80-\xbf]`,
-  String.raw`\xe0[\xa0-\xbf][\x80-\xbf]`,
-  String.raw`[\xe1-\xec\xee\xef][\x80-\xbf]{2}`,
-  String.raw`\xed[\x80-\x9f][\x80-\xbf]`,
-  String.raw`\xf0[\x90-\xbf][\x80-\xbf]{2}`,
-  String.raw`[\xf1-\xf3][\x80-\xbf]{3}`,
-  String.raw`\xf4[\x80-\x8f][\x80-\xbf]{2}`,
-].join('|');
+/**
+ * A character of a JSON string as JSON.stringify writes it, but `"`, `\\` and escapes:
+ * printable ASCII, and any byte of a UTF-8 sequence (the one-byte view shows each byte as
+ * a character; a block with such bytes must also decode as UTF-8 without a replacement,
+ * see block()).
+ */
+const CHAR = String.raw`[ !#-\[\]-\xff]`;
+/** The escapes JSON.stringify writes. */
+const ESCAPE = String.raw`\\(?:["\\bfnrt]|u00(?:0[0-7bef]|1[0-9a-f]))`;
 /** The inside of a JSON string exactly as JSON.stringify writes it. */
-const STRING = `${CHAR}*(?:(?:${OTHER})${CHAR}*)*`;
+const STRING = `${CHAR}*(?:${ESCAPE}${CHAR}*)*`;
+/** A byte of a UTF-8 sequence (any byte outside ASCII). */
+const NOT_ASCII = /[\x80-\xff]/;
 /** The key at the start of each line of a block of record lines. */
 const KEYS = /^"(?:[^"\\\n]|\\.)*":/gm;
 /** A key JavaScript lists among array indexes, in numeric order (up to 9 digits). */
@@ -108,6 +105,8 @@ export class CanonicalScanner {
   block(chunk: Buffer, from: number, to: number, offset: number): boolean {
     if (!this.ok) return false;
     const text = chunk.toString('latin1', from, to);
+    // Valid UTF-8 (no lone surrogate, no overlong form): decoding it replaces nothing.
+    if (NOT_ASCII.test(text) && chunk.toString('utf8', from, to).includes('\ufffd')) return (this.ok = false);
     if (this.tail !== undefined) {
       this.tail += text;
       return (this.ok = this.tail.length <= 2);
