@@ -104,6 +104,17 @@ export class CanonicalScanner {
    */
   block(chunk: Buffer, from: number, to: number, offset: number): boolean {
     if (!this.ok) return false;
+    try {
+      return this.scanBlock(chunk, from, to, offset);
+    } catch (e) {
+      // A string of millions of escapes overflows the expression's backtracking stack:
+      // not vouched for (the whole path parses it).
+      if (e instanceof RangeError) return (this.ok = false);
+      throw e;
+    }
+  }
+
+  private scanBlock(chunk: Buffer, from: number, to: number, offset: number): boolean {
     const text = chunk.toString('latin1', from, to);
     // Valid UTF-8 (no lone surrogate, no overlong form): decoding it replaces nothing.
     if (NOT_ASCII.test(text) && chunk.toString('utf8', from, to).includes('\ufffd')) return (this.ok = false);
