@@ -113,6 +113,9 @@ export function delLine(entry: BlockEntry, expires?: number): string {
  * each is built under a temporary name with the declared options and swapped with the
  * live set (`live`: the names the kernel holds), so a set made by an older Gatehouse
  * (without `counters`) is replaced by one with them, its entries in place all along.
+ * A set missing from `live` is created first with -exist and then swapped too, never
+ * renamed into place: an apply may create it between the listing and this script (a
+ * rename onto it would fail the API's start), and with the same options -exist lets it be.
  */
 export function loadScript(entries: readonly KernelEntry[], live: ReadonlySet<string> = new Set()): string {
   const bySet = new Map<string, string[]>();
@@ -128,9 +131,10 @@ export function loadScript(entries: readonly KernelEntry[], live: ReadonlySet<st
   blocklistSets().forEach((s, i) => {
     const temporary = `ghbl-next-${i}`;
     if (live.has(temporary)) out.push(`destroy ${temporary}`);
+    if (!live.has(s.name)) out.push(`create -exist ${s.name} ${s.spec}`);
     out.push(`create ${temporary} ${s.spec}`);
     for (const line of bySet.get(s.name) ?? []) out.push(line.replace(` ${s.name} `, ` ${temporary} `));
-    out.push(...(live.has(s.name) ? [`swap ${temporary} ${s.name}`, `destroy ${temporary}`] : [`rename ${temporary} ${s.name}`]));
+    out.push(`swap ${temporary} ${s.name}`, `destroy ${temporary}`);
   });
   return out.join('\n') + '\n';
 }
