@@ -286,7 +286,7 @@ async function latency(root: string): Promise<void> {
       console.log(`  waiting before fastify read it (after its bytes were sent):          ${summary(samples.map((s) => s.received - s.sending))}`);
       console.log(`  request to response (kernel, then database write, then answer):      ${summary(samples.map((s) => s.answered))}`);
       if (batches.length > 0) console.log(`  ipset batches: ${(batches.length / bursts).toFixed(1)} per burst of ${CLIENTS}, ${(batches.reduce((t, b) => t + b.lines, 0) / batches.length).toFixed(1)} lines each on average; time in ipset per batch ${summary(batches.map((b) => b.ms))}`);
-      console.log(`  CPU over ${(use.at / 1000).toFixed(1)} s of wall: API ${use.api.toFixed(0)} ms, clients ${use.clients.toFixed(0)} ms, probes (sender and sink) ${use.probes.toFixed(0)} ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+      console.log(`  CPU over ${(use.at / 1000).toFixed(1)} s of wall: API ${use.api.toFixed(0)} ms (${((use.api * 1000) / (bursts * CLIENTS * 2)).toFixed(0)} µs per request, PUT and DELETE), clients ${use.clients.toFixed(0)} ms, probes (sender and sink) ${use.probes.toFixed(0)} ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     };
     const used = (before: ReturnType<typeof cpu>) => {
       const after = cpu();
