@@ -251,6 +251,27 @@ describe.skipIf(why)('the REST API in the lab', () => {
     await sshFromInet('accepted', 'deleted');
   }, 60_000);
 
+  it('gatehouse start while the API runs leaves the sets to it (a rebuild from the database could drop a block the API just made); stopped, it rebuilds them', async () => {
+    if (!api) await startApi();
+    expect((await curl('isp', 'PUT', `/drop/input/any/${INET}`)).status).toBe(200);
+    // An element the database does not hold, as a change the API made in the kernel and had not yet recorded would be.
+    await lab.exec('gw', 'ipset', ['add', 'ghbl-drop-input-4', '198.51.100.78']);
+    const start = await gh.gatehouse(['start', '--apply', `netns:${lab.ns.gw}`]);
+    expect(start.code, start.stderr).toBe(0);
+    expect(await lab.exec('gw', 'ipset', ['list', 'ghbl-drop-input-4']), 'false accept: the running API\'s kernel change was rebuilt away').toContain('198.51.100.78');
+    expect(start.stdout).toContain('blocklist: left to the running API');
+    await sshFromInet('dropped', 'still blocked after gatehouse start');
+    await stopApi();
+    const again = await gh.gatehouse(['start', '--apply', `netns:${lab.ns.gw}`]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('blocklist: 1 entries loaded');
+    expect(await lab.exec('gw', 'ipset', ['list', 'ghbl-drop-input-4'])).not.toContain('198.51.100.78');
+    await sshFromInet('dropped', 'rebuilt from the database');
+    await startApi();
+    expect((await curl('isp', 'DELETE', `/drop/input/any/${INET}`)).status).toBe(200);
+    await sshFromInet('accepted', 'deleted');
+  }, 90_000);
+
   it("the README's API commands work as written (its configuration line, then its curl lines from the allowed client)", async () => {
     const readme = readFileSync(join(projectDir, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## The REST API and the blocklist'), readme.indexOf('## At boot'));

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Blocklist, type BlocklistKernel, VerifiedLogins, hashPassword, readEntries, usersReader } from '../../src/api/index.js';
+import { Blocklist, type BlocklistKernel, VerifiedLogins, apiRunning, hashPassword, holdApiLock, readEntries, usersReader } from '../../src/api/index.js';
 import { ClientCheck } from '../../src/api/server.js';
 import { databaseFile, setProps, setRecord } from '../../src/db/index.js';
 import { GatehouseError } from '../../src/errors/index.js';
@@ -350,5 +350,24 @@ describe('pipelined kernel batches', () => {
     await until(() => rules.length === 1);
     expect((await pair).changed).toBe(true);
     blocklist.stop();
+  });
+});
+
+describe('the running API lock', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gatehouse-apilock-'));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('says an API runs while one holds it (gatehouse start then leaves the sets alone); a second API is refused', async () => {
+    expect(await apiRunning(root)).toBe(false);
+    const release = await holdApiLock(root);
+    expect(await apiRunning(root)).toBe(true);
+    await expect(holdApiLock(root, 1)).rejects.toThrow(/another gatehouse api is running on this root/);
+    await release();
+    expect(await apiRunning(root)).toBe(false);
   });
 });
