@@ -148,10 +148,23 @@ export async function runApi(options: RunApiOptions): Promise<RunningApi> {
  * left as they are, and `keptByApi` says so.
  */
 export async function restoreBlocklist(root: string, mode: ApplyMode): Promise<{ loaded: number; where: string; keptByApi?: boolean }> {
-  if (mode.kind !== 'dry-run' && (await apiRunning(root))) {
+  // The API's own lock, held during the load: an API starting meanwhile waits for it (its load then comes after this one).
+  const release = mode.kind === 'dry-run' ? async () => undefined : await holdApiLock(root, 0).catch((e: unknown) => {
+    if (e instanceof GatehouseError && e.message.startsWith('another gatehouse api is running')) return undefined;
+    throw e;
+  });
+  if (!release) {
     const now = Math.floor(Date.now() / 1000);
     return { loaded: (await readEntries(root)).entries.filter((e) => !isExpired(e, now)).length, where: formatApplyMode(mode), keptByApi: true };
   }
+  try {
+    return await loadBlocklist(root, mode);
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+async function loadBlocklist(root: string, mode: ApplyMode): Promise<{ loaded: number; where: string }> {
   const read = await readEntries(root);
   if (read.invalid.length > 0) {
     throw new GatehouseError(`the blocklist database holds ${read.invalid.length} invalid record(s), first ${read.invalid[0]}`, { hint: 'fix or delete them with `db blocklist ...`' });
