@@ -495,7 +495,8 @@ export class Blocklist {
         );
         // Settled in the order sent, also a batch with no kernel line (say, only duplicates): it holds only if those before it do.
         const sent = Promise.all([this.lastSettled, outcome]).then(([, o]) => this.settle(flight, o.error, o.ok));
-        this.lastSettled = sent;
+        // A batch's settling never holds up the next one's.
+        this.lastSettled = sent.catch(() => undefined);
         // Pair batches are waited for; set batches are not (the next one goes to the ipset stream at once).
         if (exclusive) await sent;
       }
