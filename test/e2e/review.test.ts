@@ -59,4 +59,20 @@ describe.skipIf(why)('review findings, in the lab', () => {
       { from: 'green', to: 'inet', proto: 'tcp', port: 8000, verdict: 'rejected', options: { family: 6 }, why: 'the same host over IPv6' },
     ]);
   }, 120_000);
+
+  // Review finding: with Src a list or a range the forward ignored Dst without a word and
+  // sent each public port to the same internal port, so the internet reached web:8443, a
+  // port the databases never opened (false accept), and never web:80, the one they did.
+  it('a port forward from a list of public ports to one internal port reaches that port only', async () => {
+    await gh.db('hosts', 'set', 'web', 'host', 'IpAddress', '192.168.20.10');
+    await gh.db('portforward', 'set', '8', 'pf', 'Proto', 'tcp', 'Src', '8080,8443', 'Dst', '80', 'DstHost', 'host;web', 'status', 'enabled');
+    await gh.adjust();
+    // One at a time, and this one first: the agent keeps its listeners, and one on web:80
+    // would answer the connection that must find nothing there.
+    await expectVerdicts(lab, [
+      { from: 'inet', to: 'orange', proto: 'tcp', port: 8443, verdict: 'rejected', options: { address: RED, listenPort: 8443 }, why: 'web:8443 is not forwarded: the connection lands on web:80, where nothing listens yet' },
+    ]);
+    await expectVerdicts(lab, [{ from: 'inet', to: 'orange', proto: 'tcp', port: 8443, verdict: 'accepted', options: { address: RED, listenPort: 80 }, why: 'pf 8: red:8443 -> web:80' }]);
+    await expectVerdicts(lab, [{ from: 'inet', to: 'orange', proto: 'tcp', port: 8080, verdict: 'accepted', options: { address: RED, listenPort: 80 }, why: 'pf 8: red:8080 -> web:80' }]);
+  }, 120_000);
 });

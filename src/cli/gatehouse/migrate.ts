@@ -34,6 +34,7 @@ export const DIFFERENCES: readonly string[] = [
   'a PPPoE interface (ppp0, type xdsl) is declared as an optional red interface; other ppp devices meet the all-zone policies (NethServer declares every ppp+ device optional, in no zone)',
   'an iprange in FwObjectNat is honoured in the 1:1 source NAT (NethServer skips it silently)',
   'a hairpin port forward without Dst translates only the forwarded port (NethServer SNATs every TCP port of that host)',
+  'a port forward whose Src is a range and that has a Dst sends every port of the range to Dst (NethServer ignored Dst for a range and opened the range\'s own ports on the internal host)',
   'MAC validation runs in the filter table (MACLIST_TABLE=filter), so MACValidationPolicy may also be reject (NethServer: mangle, drop or accept)',
   'the firewall itself may open connections into custom roles ($FW <zone> ACCEPT), as into green, blue and orange (NethServer leaves them to the final all all REJECT)',
   "a zone record without Interface or Network is refused at import, and one whose Interface is no longer configured fails the event (NethServer skipped both silently, which gives the zone's hosts their interface zone's access)",
