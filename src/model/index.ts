@@ -14,7 +14,7 @@ import { buildFamilyFiles } from './files.js';
 import { type MultiWanRows, buildMultiWan } from './multiwan.js';
 import { named, namedGroups } from './text.js';
 import { buildOneToOneNat, buildPortForwards } from './nat.js';
-import { readNetwork } from './network.js';
+import { readNetwork, withRoutedNetworks } from './network.js';
 import { objectResolver } from './objects.js';
 import { buildFilterRules, buildServiceRules } from './rules.js';
 import { serviceResolver } from './services.js';
@@ -94,7 +94,7 @@ export function buildModel(input: Record<string, Database>, options: BuildModelO
   const dbs = withoutPrototypes(input);
   const configuration = dbs['configuration'] ?? {};
   const settings = readSettings(configuration);
-  const view = readNetwork(dbs['networks'] ?? {});
+  const view = withRoutedNetworks(readNetwork(dbs['networks'] ?? {}), dbs['routes'] ?? {});
   const objects = objectResolver(view, dbs);
   const services = serviceResolver(dbs);
   // Asked only when a rule has a time window: the first use of Intl costs ~12 ms in a fresh process.

@@ -92,10 +92,10 @@ export function buildPortForwards(
     }
     const srcPorts = srcText === undefined ? '' : portList(srcText);
     if (srcPorts === undefined) throw new GatehouseError(`Src '${srcText ?? ''}' is not a port or range`, { place: place('Src'), hint: 'write a port (2222), a list (80,443) or a range (8000:8010)' });
-    const isRange = srcPorts.includes(':') || srcPorts.includes(',');
-    // With a range the internal ports equal the external ones (Dst is ignored, as in NethServer).
+    // Dst is the one internal port every external port goes to, for a list or a range too
+    // (NethServer ignored it for a range, which opened the internal ports the range names).
     let targetPort = '';
-    if (dstText !== undefined && !isRange) {
+    if (dstText !== undefined) {
       const p = portList(dstText);
       if (p === undefined || p.includes(':') || p.includes(',')) throw new GatehouseError(`Dst '${dstText}' is not a port`, { place: place('Dst'), hint: 'write one port number, or leave it empty to keep Src' });
       targetPort = p;

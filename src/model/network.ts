@@ -183,6 +183,40 @@ export function readNetwork(networks: Database): NetworkView {
   };
 }
 
+/**
+ * Networks the routes database reaches through an inner interface (a router on green) are
+ * in that interface's zone: their hosts' packets come in on it. Without this, a rule naming
+ * such a host put it in `net`, where its traffic never passes, and a DROP had no effect.
+ * Malformed routes are left to the routing stage, which refuses them naming the record.
+ */
+export function withRoutedNetworks(view: NetworkView, routes: Database): NetworkView {
+  // In server mode loc is the green networks listed in hosts; the rest of green is net.
+  if (view.mode === 'server') return view;
+  const extra: ZoneNetwork[] = [];
+  for (const key of Object.keys(routes).sort()) {
+    if (routes[key]?.type !== 'static' || key === 'default') continue;
+    const mask = propOf(routes, key, 'Mask');
+    const prefix = mask === undefined ? undefined : prefixOfNetmask(mask);
+    const dest = parseHostOrNetwork(prefix === undefined ? key : `${key}/${prefix}`);
+    const router = parseHostOrNetwork(propOf(routes, key, 'Router') ?? '');
+    if (!dest || dest.kind === 'range' || !router || router.kind !== 'host') continue;
+    const device = propOf(routes, key, 'Device');
+    const iface =
+      device !== undefined
+        ? view.byName.get(device)
+        : view.interfaces.find((i) =>
+            i[router.family].some((a) => {
+              const net = parseHostOrNetwork(a.network);
+              return net?.kind === 'network' && contains(net, router.ip);
+            }),
+          );
+    if (!iface || iface.zone === 'net') continue;
+    const network = (dest.kind === 'host' ? networkOf(dest.ip, dest.family === 'ipv4' ? 32 : 128) : networkOf(dest.ip, dest.prefix)) as ParsedAddress & { kind: 'network' };
+    extra.push({ zone: iface.zone, network });
+  }
+  return extra.length === 0 ? view : { ...view, lookup: [...view.lookup, ...extra] };
+}
+
 /** The zone an address belongs to: the first zone record or interface network holding it, else `net`. */
 export function zoneOfAddress(view: NetworkView, ip: ipaddr.IPv4 | ipaddr.IPv6): string {
   for (const entry of view.lookup) if (contains(entry.network, ip)) return entry.zone;

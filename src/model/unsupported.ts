@@ -30,6 +30,20 @@ export function unsupportedSettingWarnings(dbs: Record<string, Database>, view: 
       out.push({ place: { db: 'networks', key, prop }, message: `'${value}' has no effect: ${why}` });
     }
   }
+  // A zone record holds one network of one family; over the other family its hosts are in
+  // their interface's zone, so what names the zone (rules, its own policies) misses that traffic.
+  for (const [key, z] of view.zoneRecords) {
+    const other = z.network.family === 'ipv4' ? 'ipv6' : 'ipv4';
+    const iface = view.byName.get(z.interface);
+    if (!iface || iface[other].length === 0) continue;
+    const otherName = other === 'ipv6' ? 'IPv6' : 'IPv4';
+    out.push({
+      place: { db: 'networks', key, prop: 'Network' },
+      message:
+        `zone '${z.zone}' holds ${z.network.family === 'ipv4' ? 'IPv4' : 'IPv6'} only: over ${otherName} its hosts are in zone ${iface.zone} of ${iface.name}, ` +
+        `so rules and policies that name the zone do not hold for their ${otherName} traffic (refuse it by MAC with a mac; Src, or remove ${otherName} from ${iface.name})`,
+    });
+  }
   if (view.mode === 'gateway') {
     for (const key of Object.keys(networks).sort()) {
       if (networks[key]!.type !== 'network') continue;

@@ -34,6 +34,7 @@ export const DIFFERENCES: readonly string[] = [
   'a PPPoE interface (ppp0, type xdsl) is declared as an optional red interface; other ppp devices meet the all-zone policies (NethServer declares every ppp+ device optional, in no zone)',
   'an iprange in FwObjectNat is honoured in the 1:1 source NAT (NethServer skips it silently)',
   'a hairpin port forward without Dst translates only the forwarded port (NethServer SNATs every TCP port of that host)',
+  'a port forward whose Src is a range and that has a Dst sends every port of the range to Dst (NethServer ignored Dst for a range and opened the range\'s own ports on the internal host)',
   'MAC validation runs in the filter table (MACLIST_TABLE=filter), so MACValidationPolicy may also be reject (NethServer: mangle, drop or accept)',
   'the firewall itself may open connections into custom roles ($FW <zone> ACCEPT), as into green, blue and orange (NethServer leaves them to the final all all REJECT)',
   "a zone record without Interface or Network is refused at import, and one whose Interface is no longer configured fails the event (NethServer skipped both silently, which gives the zone's hosts their interface zone's access)",
@@ -45,6 +46,19 @@ async function keepStatuslessRulesOff(root: string): Promise<string[]> {
   const keys = Object.keys(fwrules).filter((k) => fwrules[k]!.type === 'rule' && (fwrules[k]!.props['status'] ?? '') === '');
   for (const key of keys) await setProps(root, 'fwrules', key, { status: 'disabled' });
   return keys.sort((a, b) => Number(a) - Number(b) || (a < b ? -1 : 1));
+}
+
+/**
+ * Local services (configuration records of type service) NethServer 7 did not open because
+ * they had no status (its 70services fragment needs status=enabled); Gatehouse opens one
+ * without status, so they are written as status=disabled. Run after the shipped defaults,
+ * which give the services Gatehouse ships their status as NethServer's defaults did.
+ */
+async function keepStatuslessServicesOff(root: string): Promise<string[]> {
+  const configuration = await readDatabase(root, 'configuration');
+  const keys = Object.keys(configuration).filter((k) => configuration[k]!.type === 'service' && (configuration[k]!.props['status'] ?? '') === '');
+  for (const key of keys) await setProps(root, 'configuration', key, { status: 'disabled' });
+  return keys.sort();
 }
 
 interface FragmentFate {
@@ -90,6 +104,8 @@ export interface MigrationReport {
   /** Records and props added from Gatehouse's shipped defaults, per database. */
   defaults: string[];
   disabledRules: string[];
+  /** Local services without status, written as status=disabled (NethServer 7 left them closed). */
+  disabledServices?: string[];
   fragments: FragmentFate[];
   adjust: { ok: boolean; warnings: string[]; error?: string };
 }
@@ -119,6 +135,7 @@ export async function migrate(dir: string, root: string, custom?: string): Promi
   // As NethServer's initialize-default-databases does on every update: missing records and props only.
   const defaults = (await mergeDefaults(root)).filter((d) => d.added.length > 0).map((d) => `${d.db}: ${d.added.join(' ')}`);
   const disabledRules = await keepStatuslessRulesOff(root);
+  const disabledServices = await keepStatuslessServicesOff(root);
   const fragments = custom === undefined ? [] : await copyCustomFragments(custom, root);
   const { signalEvent } = await import('../../events/index.js');
   let adjust: MigrationReport['adjust'];
@@ -129,7 +146,7 @@ export async function migrate(dir: string, root: string, custom?: string): Promi
   } catch (e) {
     adjust = { ok: false, warnings: [], error: describeError(e) };
   }
-  return { imports, skippedDatabases, defaults, disabledRules, fragments, adjust };
+  return { imports, skippedDatabases, defaults, disabledRules, disabledServices, fragments, adjust };
 }
 
 export function formatMigrationReport(r: MigrationReport, root: string): string {
@@ -152,6 +169,9 @@ export function formatMigrationReport(r: MigrationReport, root: string): string 
   out += '== Gatehouse does differently\n';
   if (r.disabledRules.length > 0) {
     out += `fwrules ${r.disabledRules.join(', ')}: no status; NethServer 7 skipped such rules, so they were written as status=disabled (Gatehouse would enable a rule without status)\n`;
+  }
+  if ((r.disabledServices ?? []).length > 0) {
+    out += `configuration ${r.disabledServices!.join(', ')}: service without status; NethServer 7 did not open its ports, so it was written as status=disabled (Gatehouse would open a service without status)\n`;
   }
   out += DIFFERENCES.map((d) => `${d}\n`).join('');
   out += `== Dry-run firewall-adjust: ${r.adjust.ok ? `ok, ${r.adjust.warnings.length} warning(s)` : 'FAILED (see above)'}\n`;
