@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import type { OriginLine, PlanOrigins } from '../plan/index.js';
 import type { ShorewallConfig, SourcePlace } from '../shorewall/index.js';
-import { emittedRuleText } from './emit.js';
+import { ruleText } from './emit.js';
 import type { RuleOrigin, Ruleset } from './ir.js';
 
 const RECORD_COMMENTS: [RegExp, string][] = [
@@ -43,14 +43,14 @@ function linesOf(ruleset: Ruleset): OriginLine[] {
     for (const chain of table.chains) {
       for (const rule of chain.rules) {
         if (!rule.origin) continue;
-        out.push({ table: table.name, rule: emittedRuleText(chain.name, rule), ...rule.origin });
+        out.push({ table: table.name, rule: ruleText(chain.name, rule), ...rule.origin });
       }
     }
   }
   return out;
 }
 
-/** origins.json of a plan: every rule that has an origin, per family. */
+/** origins.json of a plan: every rule that has an origin, per family (compile takes them from emitRuleset, which renders each rule once). */
 export function planOrigins(v4: Ruleset, v6: Ruleset): PlanOrigins {
   return { v4: linesOf(v4), v6: linesOf(v6) };
 }
