@@ -36,15 +36,16 @@ function numeric(text: string | undefined): number {
 
 /** Rule keys in Position order, ties by key (numerically when both keys are numbers). */
 export function sortRuleKeys(fwrules: Database, keys: string[]): string[] {
-  const position = new Map(keys.map((k) => [k, numeric(propOf(fwrules, k, 'Position'))]));
-  return keys.sort((a, b) => {
-    const d = (position.get(a) ?? 0) - (position.get(b) ?? 0);
+  // Position and the key's number read once per key, not once per comparison.
+  const sortable = keys.map((key) => ({ key, position: numeric(propOf(fwrules, key, 'Position')), number: Number(key) }));
+  sortable.sort((a, b) => {
+    const d = a.position - b.position;
     if (d !== 0) return d;
-    const na = Number(a);
-    const nb = Number(b);
-    if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
-    return a < b ? -1 : a > b ? 1 : 0;
+    if (Number.isFinite(a.number) && Number.isFinite(b.number) && a.number !== b.number) return a.number - b.number;
+    return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
   });
+  sortable.forEach((s, i) => (keys[i] = s.key));
+  return keys;
 }
 
 /** Log suffix for an action: `''` for none, `:info` and so on. */
