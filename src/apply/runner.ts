@@ -9,6 +9,7 @@ import { delimiter, join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import type { KernelCommand, KernelRunner } from '../plan/index.js';
 import { type ApplyMode, formatApplyMode } from './mode.js';
+import { runCommand } from './spawn.js';
 
 export type { KernelCommand, KernelRunner };
 
@@ -41,17 +42,7 @@ export function createKernelRunner(mode: ApplyMode, options: RunnerOptions = {})
         return '';
       }
       const [file, args] = argvFor(c);
-      // Loaded on first use: execa costs ~70 ms to import, and dry-run never needs it.
-      const { execa } = await import('execa');
-      const result = await execa(file, args, {
-        input: c.input ?? '',
-        env,
-        extendEnv: false,
-        reject: false,
-        timeout,
-        stripFinalNewline: false,
-        ...(c.signal ? { cancelSignal: c.signal } : {}),
-      });
+      const result = await runCommand(file, args, { input: c.input ?? '', env, timeoutMs: timeout, cancelSignal: c.signal });
       if (result.failed) {
         throw new GatehouseError(`${c.step} failed in ${formatApplyMode(mode)}: ${kernelMessage(result)}`, {
           hint: hintFor(result),

@@ -106,7 +106,12 @@ describe.skipIf(why)('apply --confirm outlives its own process', () => {
       await end(child, signal);
       // Not before the deadline: the administrator may still confirm from another session.
       const deadline = Date.parse(pending.deadline!);
-      if (Date.now() < deadline - 500) expect(await markers()).toEqual({ v4: [NEW], v6: [NEW] });
+      // Checked whatever the load: the kernel holds one plan whole, and the previous one only
+      // if this look began after the deadline (a slow machine may get here late).
+      const lookedAt = Date.now();
+      const seen = await markers();
+      expect([{ v4: [NEW], v6: [NEW] }, { v4: [OLD], v6: [OLD] }]).toContainEqual(seen);
+      if (seen.v4[0] === OLD) expect(lookedAt, 'the previous plan came back before the deadline').toBeGreaterThanOrEqual(deadline - 500);
       const back = await waitForMarker(OLD, deadline + 8000);
       console.log(`${signal}: previous plan back ${back - deadline} ms after the deadline`);
       const status = await gatehouse(['status', '--root', root]);

@@ -147,7 +147,8 @@ class Plans {
       case 9:
         if (this.random() < 0.5) m.dnat.push(`-i red0 -p tcp --dport ${9000 + this.int(900)} -j DNAT --to-destination 192.168.20.${10 + this.int(50)}:80`);
         else m.masquerade = !m.masquerade;
-        m.blocked = this.random() < 0.5 ? [...m.blocked, `192.0.2.${this.int(250)}`] : m.blocked.slice(1);
+        // A set holds an address once (ipset refuses a second add), so an address already in is not added again.
+        m.blocked = this.random() < 0.5 ? [...new Set([...m.blocked, `192.0.2.${this.int(250)}`])] : m.blocked.slice(1);
         return 'change nat and the blocked set';
       case 11:
       case 12: {

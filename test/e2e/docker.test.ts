@@ -75,6 +75,22 @@ describe.skipIf(why)('Docker on the gateway, through db and signal-event', () =>
     expect(await containerToInet()).toBe('accepted');
   });
 
+  it('another tool’s accept above the jump to DOCKER-USER is drift, and firewall-adjust puts the jump first again', async () => {
+    await runIptables(lab.ns.gw, [['-I', 'FORWARD', '1', '-i', 'blue0', '-j', 'ACCEPT']]);
+    const drift = await firewallStatus(gh.root);
+    expect(drift.kernel).not.toBe('matches');
+    expect(drift.differences['filter.v4']!.join('\n')).toContain("FORWARD: 1 rule(s) of other tools before Gatehouse's (first: -A FORWARD -i blue0 -j ACCEPT)");
+    // The plan did not change, so this is the cheap path: the change of nothing, then the jumps first.
+    await gh.adjust();
+    const saved = await save();
+    const forward = saved.slice(saved.indexOf('*filter')).split('\n').filter((l) => l.startsWith('-A FORWARD '));
+    expect(forward[0]).toBe('-A FORWARD -j DOCKER-USER');
+    expect(forward, 'the other tool’s rule stays (it is not Gatehouse’s), below').toContain('-A FORWARD -i blue0 -j ACCEPT');
+    expect(await lab.probe('blue', 'green', 'tcp', 80), 'false accept: a rule above the jump to DOCKER-USER decided before Gatehouse').toBe('rejected');
+    expect((await firewallStatus(gh.root)).kernel).toBe('matches');
+    await runIptables(lab.ns.gw, [['-D', 'FORWARD', '-i', 'blue0', '-j', 'ACCEPT']]);
+  });
+
   it('a failed apply rolls back and keeps Docker’s chains', async () => {
     const bad = join(gh.root, 'bad-plan');
     await mkdir(bad);

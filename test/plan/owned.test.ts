@@ -110,11 +110,23 @@ describe('the chains Gatehouse owns (layout of a plan)', () => {
     expect(filter.sharedJumps).toEqual([{ chain: 'FORWARD', rule: '-j DOCKER-USER' }]);
     expect(filter.hooks).toEqual([{ chain: 'DOCKER-USER', wrapper: 'gatehouse-DOCKER-USER' }]);
     expect(filter.shared).toEqual(['DOCKER-USER']);
-    // Docker runs: its DOCKER-USER and its jump are there; Gatehouse neither declares (flushes) nor duplicates them.
-    const withDocker = fullScript({ tables: [filter] }, parseSave(kernel));
+    // Docker runs: its DOCKER-USER and its jump are there; Gatehouse neither declares (flushes) nor
+    // doubles them, but moves the jump first (another rule above it would decide before Gatehouse).
+    const withDocker = fullScript({ tables: [filter] }, parseSave(kernel.replace('-A FORWARD -j DOCKER-USER\n', '-A FORWARD -s 10.9.9.0/24 -j ACCEPT\n-A FORWARD -j DOCKER-USER\n')));
     expect(withDocker).not.toMatch(/^:DOCKER-USER/m);
-    expect(withDocker).not.toMatch(/-I FORWARD 1 -j DOCKER-USER/);
+    const forward = withDocker.split('\n').filter((l) => / FORWARD .*DOCKER-USER/.test(l));
+    expect(forward).toEqual(['-D FORWARD -j DOCKER-USER', '-I FORWARD 1 -j DOCKER-USER']);
     expect(withDocker).toMatch(/^-I DOCKER-USER 1 -j gatehouse-DOCKER-USER$/m);
+    // Putting the jumps first again moves the shared jump too, below nothing but the hooks.
+    expect(hookScript({ tables: [filter] })).toBe(
+      ['*filter', '-D FORWARD -j DOCKER-USER', '-I FORWARD 1 -j DOCKER-USER', '-D DOCKER-USER -j gatehouse-DOCKER-USER', '-I DOCKER-USER 1 -j gatehouse-DOCKER-USER', 'COMMIT', ''].join('\n'),
+    );
+    // And a rule another tool put above it is drift.
+    const above = ownedView(
+      '*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER-USER - [0:0]\n:gatehouse-DOCKER-USER - [0:0]\n-A FORWARD -s 10.9.9.0/24 -j ACCEPT\n-A FORWARD -j DOCKER-USER\n-A DOCKER-USER -j gatehouse-DOCKER-USER\n-A gatehouse-DOCKER-USER -i green0 -j ACCEPT\nCOMMIT\n',
+      { tables: [filter] },
+    );
+    expect(above).toContain("FORWARD: 1 rule(s) of other tools before Gatehouse's (first: -A FORWARD -s 10.9.9.0/24 -j ACCEPT)");
     // No Docker: DOCKER-USER is made, and FORWARD jumps to it.
     const bare = fullScript({ tables: [filter] }, new Map());
     expect(bare).toMatch(/^:DOCKER-USER - \[0:0\]$/m);

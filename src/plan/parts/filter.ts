@@ -95,8 +95,14 @@ function filterPart(family: Family): PlanPart<FilterContent> {
       return { family, rules, stopped, layout: parseLayout(rules, `${dir}/${rulesFile}`), stoppedLayout: parseLayout(stopped, `${dir}/${stoppedFile}`) };
     },
     commands: () => [restoreCommand(family), saveCommand(family).command],
+    // The plan in force again, with a record to compare with: one look, started beside the
+    // other parts, decides. The same view as the kernel was left in means nothing to load;
+    // anything else (a hand edit, a jump no longer first) takes the paths below.
+    prepare: (target, content, context) =>
+      context.sameAsBefore && context.beforeInForce && context.beforeRecord?.startsWith(RECORD_HEADER) ? readView(target, family, content.layout) : Promise.resolve(undefined),
     async apply(target, content, context) {
       const before = context.before;
+      if (context.prepared !== undefined && context.prepared === context.beforeRecord) return { unchanged: true, record: context.beforeRecord };
       if (before && context.beforeInForce && target.mode.kind !== 'dry-run') {
         const change = changeScript(before.layout, content.layout);
         if (change) {

@@ -342,7 +342,11 @@ export function fullScript(layout: Layout, kernel: Map<string, KernelTable>, oth
     }
     if (want) {
       for (const rules of want.chains.values()) out.push(...rules);
-      for (const j of want.sharedJumps) if (legacy || !(have.rules.get(j.chain) ?? []).includes(j.rule)) out.push(`-I ${j.chain} 1 ${j.rule}`);
+      // A shared jump the other tool already made is moved first (one deleted, one inserted), not doubled.
+      for (const j of want.sharedJumps) {
+        if (!legacy && (have.rules.get(j.chain) ?? []).includes(j.rule)) out.push(`-D ${j.chain} ${j.rule}`);
+        out.push(`-I ${j.chain} 1 ${j.rule}`);
+      }
       for (const h of want.hooks) out.push(`-I ${h.chain} 1 -j ${h.wrapper}`);
     }
     for (const chain of gone) out.push(`-X ${chain}`);
@@ -402,16 +406,19 @@ export function changeScript(before: Layout, next: Layout): ChangeScript | undef
 
 /**
  * Gatehouse's jumps put first again in their built-in (or shared) chains, where another
- * tool may have inserted rules above them (dockerd does when it restarts). A separate
- * restore: with no chain rewritten, iptables-nft reads only those chains. It fails when a
- * jump is missing, which means the kernel is not as the plan left it. Undefined when the
- * layout has no hooks.
+ * tool may have inserted rules above them (dockerd does when it restarts). The jumps to a
+ * shared chain too (`-A FORWARD -j DOCKER-USER` with the Docker integration): Gatehouse's
+ * forward filtering lives behind it, so a rule above it would decide before Gatehouse.
+ * They go back below the hooks, as fullScript puts them. A separate restore: with no chain
+ * rewritten, iptables-nft reads only those chains. It fails when a jump is missing, which
+ * means the kernel is not as the plan left it. Undefined when the layout has neither.
  */
 export function hookScript(layout: Layout): string | undefined {
   const out: string[] = [];
   for (const t of layout.tables) {
-    if (t.hooks.length === 0) continue;
+    if (t.hooks.length === 0 && t.sharedJumps.length === 0) continue;
     out.push(`*${t.table}`);
+    for (const j of t.sharedJumps) out.push(`-D ${j.chain} ${j.rule}`, `-I ${j.chain} 1 ${j.rule}`);
     for (const h of t.hooks) out.push(`-D ${h.chain} -j ${h.wrapper}`, `-I ${h.chain} 1 -j ${h.wrapper}`);
     out.push('COMMIT');
   }
@@ -446,7 +453,7 @@ export function ownedView(save: string, layout: Layout): string {
         const target = jumpTarget(rest);
         return target !== undefined && ((owned(target) && !isShared(name, target)) || (want?.sharedJumps.some((j) => j.chain === chain && j.rule === rest) ?? false));
       };
-      const first = rules.findIndex((r) => owned(jumpTarget(r) ?? '') && !isShared(name, jumpTarget(r) ?? ''));
+      const first = rules.findIndex(ours);
       if (first > 0) out.push(`${chain}: ${first} rule(s) of other tools before Gatehouse's (first: -A ${chain} ${rules[0]})`);
       for (const rest of rules) if (ours(rest)) out.push(`-A ${chain} ${rest}`);
     }
