@@ -131,15 +131,18 @@ export function buildFilterRules(
       let emitted = 0;
       const built: { family: Family; rows: CommentedRows['rows'] }[] = [];
       for (const family of FAMILIES) {
+        // Loops that skip the other family, not filtered copies: this runs twice for every rule.
         const rows = [];
-        const srcs = src.filter((e) => inFamily(e, family));
-        const dsts = dst.filter((e) => inFamily(e, family));
-        const ports = service.ports.filter((p) => p.families.includes(family));
-        for (const s of srcs) {
+        for (const s of src) {
+          if (!inFamily(s, family)) continue;
           const source = endpointText(s);
-          for (const d of dsts) {
+          for (const d of dst) {
+            if (!inFamily(d, family)) continue;
             const dest = endpointText(d);
-            for (const p of ports) for (const t of times) rows.push(row(action, source, dest, p.proto, p.dport, '', '', '', '', '', '', t));
+            for (const p of service.ports) {
+              if (!p.families.includes(family)) continue;
+              for (const t of times) rows.push(row(action, source, dest, p.proto, p.dport, '', '', '', '', '', '', t));
+            }
           }
         }
         if (rows.length === 0) continue;
