@@ -27,6 +27,12 @@
  *    left, and the merge it starts. Wall and CPU (this process and its children).
  *    BENCH_API=load runs only this part and 3, BENCH_API=latency only 1.
  * 3. Throughput lan <- inet through gw (iperf3, TCP, 3 s) with 0 and 100,000 entries.
+ * 4. BENCH_API=cpu (only this): the server's CPU per request in its own process
+ *    (process.cpuUsage), less sensitive to a shared machine than wall times: the API's
+ *    server and blocklist with the real journal, over a kernel that answers each batch
+ *    on the next turn (ipset runs in another process), against bare fastify with the
+ *    same TLS certificate and route shape (the floor), alternated; 100 keep-alive
+ *    clients in another process, bursts of 100 PUTs then 100 DELETEs.
  */
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -286,7 +292,7 @@ async function latency(root: string): Promise<void> {
       console.log(`  waiting before fastify read it (after its bytes were sent):          ${summary(samples.map((s) => s.received - s.sending))}`);
       console.log(`  request to response (kernel, then database write, then answer):      ${summary(samples.map((s) => s.answered))}`);
       if (batches.length > 0) console.log(`  ipset batches: ${(batches.length / bursts).toFixed(1)} per burst of ${CLIENTS}, ${(batches.reduce((t, b) => t + b.lines, 0) / batches.length).toFixed(1)} lines each on average; time in ipset per batch ${summary(batches.map((b) => b.ms))}`);
-      console.log(`  CPU over ${(use.at / 1000).toFixed(1)} s of wall: API ${use.api.toFixed(0)} ms, clients ${use.clients.toFixed(0)} ms, probes (sender and sink) ${use.probes.toFixed(0)} ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+      console.log(`  CPU over ${(use.at / 1000).toFixed(1)} s of wall: API ${use.api.toFixed(0)} ms (${((use.api * 1000) / (bursts * CLIENTS * 2)).toFixed(0)} µs per request, PUT and DELETE), clients ${use.clients.toFixed(0)} ms, probes (sender and sink) ${use.probes.toFixed(0)} ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     };
     const used = (before: ReturnType<typeof cpu>) => {
       const after = cpu();
@@ -423,7 +429,69 @@ async function load(root: string): Promise<void> {
   console.log(`throughput inet -> lan through gw (iperf3 TCP, 3 s): ${before.toFixed(2)} Gbit/s with 0 entries, ${after.toFixed(2)} Gbit/s with ${ENTRIES.toLocaleString('en')} (${(((after - before) / before) * 100).toFixed(1)}%)`);
 }
 
+/** Part 4: CPU per request of the server in this process, ours against bare fastify. */
+async function cpuPerRequest(root: string): Promise<void> {
+  const { buildServer } = await import('../src/api/server.js');
+  const { default: Fastify } = await import('fastify');
+  const certificate = join(root, 'tls.crt');
+  const key = join(root, 'tls.key');
+  await makeSelfSignedCertificate(certificate, key, ['127.0.0.1'], 30, KEY_TYPE);
+  const hash = await hashPassword('bench-password');
+  const auth = 'Basic ' + Buffer.from('bench:bench-password').toString('base64');
+  const paths = sources.map((s) => `/drop/forward/any/${s}`);
+  const ROUNDS_CPU = 20;
+  const one = async (bare: boolean): Promise<number> => {
+    const kernel = { mode: { kind: 'dry-run' as const }, apply: () => new Promise<void>((r) => setImmediate(r)), rules: async () => {}, load: async () => {}, counters: async () => new Map(), close() {} };
+    const blocklist = new Blocklist({ root, kernel, whitelist: () => [] });
+    await blocklist.start();
+    await blocklist.settled();
+    let app;
+    if (bare) {
+      app = Fastify({ logger: false, https: { key: readFileSync(key), cert: readFileSync(certificate) } });
+      const handler = async (request: { params: unknown }) => ({ result: 'added', changed: true, entry: { address: (request.params as Record<string, string>)['*'] } });
+      app.put('/:action/:chain/*', handler);
+      app.delete('/:action/:chain/*', handler);
+      app.get('/v1/status', async () => ({}));
+    } else {
+      const settings = { enabled: true, listen: '127.0.0.1', port: 0, tls: true, certificate, key, allowedClients: ['127.0.0.1/32'], whitelist: [], failureLimit: 10, failureWindowSeconds: 60 };
+      app = await buildServer({ settings, blocklist, mode: { kind: 'dry-run' }, users: async () => new Map([['bench', hash]]), adjust: async () => ({}) });
+    }
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const clients = await startHelper('_api-clients.mjs', [JSON.stringify({ host: '127.0.0.1', port: (app.server.address() as AddressInfo).port, auth })]);
+    try {
+      await clients.send({ op: 'open', count: CLIENTS, path: '/v1/status' });
+      const burst = async () => {
+        await clients.send({ op: 'fire', method: 'PUT', paths });
+        await clients.send({ op: 'fire', method: 'DELETE', paths });
+      };
+      for (let i = 0; i < 5; i++) await burst();
+      const before = process.cpuUsage();
+      for (let i = 0; i < ROUNDS_CPU; i++) await burst();
+      const used = process.cpuUsage(before);
+      return (used.user + used.system) / (ROUNDS_CPU * 2 * CLIENTS);
+    } finally {
+      clients.child.kill();
+      await app.close();
+      blocklist.stop();
+    }
+  };
+  console.log(`server CPU per request in its own process (${ROUNDS_CPU} bursts of ${CLIENTS} PUTs and ${CLIENTS} DELETEs each, after 5; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}):`);
+  for (let i = 0; i < 3; i++) {
+    const ours = await one(false);
+    const bare = await one(true);
+    console.log(`  Gatehouse API ${ours.toFixed(0)} µs, bare fastify (TLS, same route shape, no auth, no blocklist) ${bare.toFixed(0)} µs`);
+  }
+}
+
 const root = await mkdtemp(join(tmpdir(), 'gatehouse-bench-api-'));
+if (process.env['BENCH_API'] === 'cpu') {
+  try {
+    await cpuPerRequest(root);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+  process.exit(0);
+}
 try {
   await setupLab();
   if (process.env['BENCH_API'] !== 'load') await latency(root);

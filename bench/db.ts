@@ -8,7 +8,12 @@
  * and in both environments: with NODE_EXTRA_CA_CERTS (as on this machine and in CI) and
  * without it. The bare `node -e 0` of each environment is that environment's baseline.
  * setprop is measured cold first: on a file without the mark of our last write (the
- * first write after a hand edit or an upgrade), which takes the whole-database path.
+ * first write after a hand edit that kept the file's form, or an upgrade from a version
+ * that wrote this form), where a scan of the file vouches for its form; then on a file
+ * in the older two-space form (an upgrade from before one record per line, or a hand
+ * edit that reformatted the file), which only the whole-database path can write; then
+ * on a file our last write left. getprop is measured on configuration (the goal's case)
+ * and on the 10,000 fwrules, whose whole file a read still parses.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,7 +83,8 @@ try {
   const dbDir = join(root, 'var/lib/gatehouse/db');
   mkdirSync(dbDir, { recursive: true });
   const fwrules = join(dbDir, 'fwrules.json');
-  writeFileSync(fwrules, JSON.stringify(fwrulesDatabase(10_000), null, 2));
+  const twoSpace = JSON.stringify(fwrulesDatabase(10_000), null, 2);
+  writeFileSync(fwrules, twoSpace);
   const mark = join(dbDir, '.fwrules.json.canonical');
   const base: NodeJS.ProcessEnv = { ...process.env, GATEHOUSE_ROOT: root };
   delete base['NODE_EXTRA_CA_CERTS'];
@@ -103,6 +109,7 @@ try {
     const how = byName ? 'db' : 'node bin/db.js';
     cases.push(
       { name: `${how} configuration getprop firewall Policy`, args: () => [dbBin, 'configuration', 'getprop', 'firewall', 'Policy'], goal: 1.5, byName },
+      { name: `${how} fwrules getprop (10,000 records)`, args: () => [dbBin, 'fwrules', 'getprop', '5000', 'Action'], goal: 1.5, byName },
       {
         name: `${how} fwrules setprop, cold (no mark)`,
         // A different value each run, so every run really writes.
@@ -110,6 +117,16 @@ try {
         goal: 2.5,
         byName,
         before: () => rmSync(mark, { force: true }),
+      },
+      {
+        name: `${how} fwrules setprop, older two-space form`,
+        args: (i) => [dbBin, 'fwrules', 'setprop', '5000', 'Description', `older ${i}`],
+        goal: 2.5,
+        byName,
+        before: () => {
+          writeFileSync(fwrules, twoSpace);
+          rmSync(mark, { force: true });
+        },
       },
       { name: `${how} fwrules setprop (10,000 records)`, args: (i) => [dbBin, 'fwrules', 'setprop', '5000', 'Description', `bench ${i}`], goal: 2.5, byName },
     );
@@ -130,7 +147,7 @@ try {
     const baseCpu = meanCpu(bare);
     const cpuText = (cpu: number | undefined): string =>
       cpu === undefined || baseCpu === undefined ? '' : `   cpu ${cpu.toFixed(0).padStart(4)} ms ${(cpu / baseCpu).toFixed(2)}x`;
-    console.log(`\n${name}`);
+    console.log(`\n${name} (load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
     console.log(`  ${'node -e 0'.padEnd(56)} ${baseWall.toFixed(1).padStart(7)} ms   1.00x${cpuText(baseCpu)}`);
     cases.forEach((c, k) => {
       const m = median(timings[k]!.map((t) => t.wall));

@@ -59,7 +59,45 @@ await build({
   banner: { js: "const __ghImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   // yargs (with its helpers, 60% of the code) only prints help and usage errors: a file
   // of its own, so a well-formed command does not even compile it.
-  plugins: [{ name: 'yargs-apart', setup: (b) => b.onResolve({ filter: /^yargs$/ }, () => ({ path: './yargs.cjs', external: true })) }],
+  // proper-lockfile is given Node's fs (store.ts, its `fs` option), so graceful-fs, its
+  // default, is never used: not bundled either (loading it patched fs and pulled in Node's
+  // streams, a tenth of a `db setprop`).
+  plugins: [
+    { name: 'yargs-apart', setup: (b) => b.onResolve({ filter: /^yargs$/ }, () => ({ path: './yargs.cjs', external: true })) },
+    { name: 'no-graceful-fs', setup: (b) => b.onResolve({ filter: /^graceful-fs$/ }, () => ({ path: 'node:fs', external: true })) },
+    // signal-exit (proper-lockfile's, to drop the lock on a signal) requires node:assert
+    // for one assert.equal of its argument; loading node:assert creates process.stderr
+    // to learn its colours, which loads Node's streams: a tenth of a `db setprop`. The
+    // same check, loading node:assert only to throw its error.
+    {
+      name: 'assert-equal',
+      setup: (b) => {
+        b.onResolve({ filter: /^assert$/ }, () => ({ path: 'assert', namespace: 'assert-equal' }));
+        b.onLoad({ filter: /.*/, namespace: 'assert-equal' }, () => ({
+          contents:
+            "module.exports = { equal(actual, expected, message) { if (actual != expected) { const { AssertionError } = require('node:assert'); throw new AssertionError({ actual, expected, message, operator: '==' }); } } };",
+          loader: 'js',
+        }));
+      },
+    },
+  ],
+  logLevel: 'warning',
+});
+// The read-only db (db-read.cjs): `db getprop` and the other verbs that only read load
+// this bundle alone (bin/db.js picks it by the verb), without the code of the writes,
+// the schemas, the import and the lock, which made up most of db.cjs to compile.
+await build({
+  entryPoints: [join(project, 'dist/src/cli/db-read.js')],
+  outfile: join(out, 'db-read.cjs'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  define: { 'import.meta.url': '__ghImportMetaUrl' },
+  banner: { js: "const __ghImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });
 await build({

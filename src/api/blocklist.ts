@@ -4,7 +4,11 @@
  *
  * 1. the kernel queue works out what a batch changes against the entries in force (a
  *    duplicate changes nothing) and sends the changes to the kernel in one ipset batch:
- *    this is what stops the packets, and it never waits for the disk;
+ *    this is what stops the packets, and it never waits for the disk. Set batches are
+ *    pipelined: the next is worked out over the changes of those still in the kernel and
+ *    written to the ipset process at once, which does them in order; if one fails, it and
+ *    every batch sent after it are undone (newest first) and fail, so each batch stays all
+ *    or nothing. A batch with pair rules (iptables-restore) waits until none is in flight;
  * 2. the database queue then records every change of the batches that reached the
  *    kernel in one locked append to the database's journal (src/db/journal.ts: a line
  *    per change, synced, so the cost does not grow with the list; merged into the file
@@ -77,6 +81,19 @@ export interface BlocklistStats {
   databaseWrites: number;
 }
 
+/** A batch sent to the kernel and not yet done: later batches are worked out over its changes. */
+interface Flight {
+  changes: Map<string, StoredEntry | undefined>;
+  applied: Applied[];
+  /** Expiries it took out of the queue (put back if it fails). */
+  due: { at: number; key: string }[];
+  /** Whether it touched pairs (their expiry timer is set again once it is done). */
+  pairs: boolean;
+}
+
+/** Set batches in the kernel at once, at most (each later one is worked out over the changes of all before it). */
+const MAX_IN_FLIGHT = 8;
+
 /** The longest a change in the kernel waits for its database write while more requests wait for the kernel. */
 const DATABASE_DEFER_MS = 20;
 
@@ -147,8 +164,16 @@ export class Blocklist {
   readonly now: () => number;
   private kernelBatches = 0;
   private databaseWrites = 0;
-  /** Serialises every kernel change (batches and undos). */
+  /** Every kernel change so far (batches and undos), settled or not: what a pair rule change waits for. */
   private kernelChain: Promise<unknown> = Promise.resolve();
+  /** Kernel changes waiting on kernelChain (pair rules, and set lines queued behind them). */
+  private chained = 0;
+  /** Set batches sent to the kernel and not yet done, oldest first. */
+  private inflight: Flight[] = [];
+  /** Resolved when no batch is in flight. */
+  private idle: (() => void)[] = [];
+  /** The settling of the last batch sent (each settles after the one before). */
+  private lastSettled: Promise<void> = Promise.resolve();
   /** When the oldest change not yet written reached the kernel (performance.now()). */
   private unwrittenSince = 0;
 
@@ -286,8 +311,18 @@ export class Blocklist {
     });
   }
 
-  /** Pair rules first (one restore per family, all or nothing), then the set lines; a set failure undoes the rules. */
+  /**
+   * Pair rules first (one restore per family, all or nothing), then the set lines; a set
+   * failure undoes the rules. Set lines alone go straight to the ipset process, which does
+   * them in the order written, unless pair rules are being changed (then they queue behind).
+   */
   private kernel(lines: string[], undoing = false): Promise<void> {
+    if (this.chained === 0 && !lines.some(isPairLine)) {
+      const run = this.options.kernel.apply(lines);
+      this.kernelChain = Promise.all([this.kernelChain, run.catch(() => undefined)]);
+      return run;
+    }
+    this.chained++;
     const run = this.kernelChain.then(async () => {
       const rules = lines.filter(isPairLine);
       const sets = rules.length === 0 ? lines : lines.filter((l) => !isPairLine(l));
@@ -312,23 +347,93 @@ export class Blocklist {
       }
       if (failure !== undefined) throw failure;
     });
-    this.kernelChain = run.catch(() => undefined);
-    return run;
+    const counted = run.finally(() => this.chained--);
+    this.kernelChain = counted.catch(() => undefined);
+    return counted;
   }
 
-  /** Kernel queue: one batch at a time, each handed to the database queue once in the kernel. */
+  /** Settles once no batch is in flight. */
+  private drained(): Promise<void> {
+    return this.inflight.length === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  /**
+   * A batch is done (in the order they were sent: one ipset stream). Done: its changes are
+   * in force and go to the database queue. Failed: it and every batch sent after it (worked
+   * out over its changes) are undone, newest first, then fail; the entries in force are
+   * those before it.
+   */
+  private settle(flight: Flight, error: unknown, ok: boolean): void {
+    const at = this.inflight.indexOf(flight);
+    // Undone already, with a batch before it.
+    if (at === -1) return;
+    if (ok) {
+      this.inflight.splice(at, 1);
+      this.kernelBatches++;
+      for (const [key, e] of flight.changes) {
+        if (e === undefined) {
+          this.entries.delete(key);
+          this.pairs.delete(key);
+        } else {
+          this.entries.set(key, e);
+          this.track(e);
+        }
+      }
+      if (flight.pairs) this.schedulePairExpiry();
+      if (this.toWrite.length === 0) this.unwrittenSince = performance.now();
+      this.toWrite.push(...flight.applied);
+    } else {
+      const doomed = this.inflight.splice(at);
+      // ipset does each line on its own: the set lines are undone (a batch's pair rules went all or nothing,
+      // and this.kernel has put them back already); written now, they come after every line sent before.
+      const undo = [...doomed].reverse().flatMap((f) => [...f.applied].reverse().flatMap((a) => (a.write ? a.undo : [])).filter((l) => !isPairLine(l)));
+      for (const f of doomed) for (const d of f.due) this.expiries.push(d.at, d.key);
+      const fail = () => {
+        for (const f of doomed) for (const a of f.applied) a.fail(error);
+      };
+      if (undo.length > 0) void this.kernel(undo).catch(() => undefined).then(fail);
+      else fail();
+    }
+    if (this.inflight.length === 0) for (const resolve of this.idle.splice(0)) resolve();
+    // The database write waits while more requests or batches wait for the kernel (their drops come first), but never long.
+    if (!this.writing && this.toWrite.length > 0 && ((this.requests.length === 0 && this.inflight.length === 0) || performance.now() - this.unwrittenSince > DATABASE_DEFER_MS)) void this.writeDatabase();
+  }
+
+  /** Whether a batch taken now would change pair rules: requests on pairs, the expiry sweep, or a pair due to expire. */
+  private touchesPairs(batch: readonly Request[], now: number): boolean {
+    if (batch.some((r) => r.kind === 'sweep' || r.entry.to)) return true;
+    for (const key of this.pairs) {
+      const e = this.entries.get(key);
+      if (e?.expires !== undefined && e.expires <= now) return true;
+    }
+    return false;
+  }
+
+  /** Kernel queue: one batch at a time is worked out and sent, each handed to the database queue once in the kernel. */
   private async serveKernel(): Promise<void> {
     this.kernelBusy = true;
     try {
       while (this.requests.length > 0) {
+        // Pair rules do not go through the ipset stream: such a batch waits until none is in flight, and is waited for.
+        const exclusive = this.touchesPairs(this.requests, this.now());
+        if ((exclusive && this.inflight.length > 0) || this.inflight.length >= MAX_IN_FLIGHT) {
+          await (exclusive ? this.drained() : new Promise<void>((resolve) => this.idle.push(resolve)));
+          continue;
+        }
         const batch = this.requests.splice(0, this.requests.length);
         const now = this.now();
         const applied: Applied[] = [];
         const forward: string[] = [];
-        // The batch's changes over the entries in force, kept apart until the kernel has them (no copy of 100,000 entries).
+        // The batch's changes over the entries in force and those of the batches in flight, kept apart
+        // until the kernel has them (no copy of 100,000 entries).
         const changes = new Map<string, StoredEntry | undefined>();
+        const inflight = this.inflight;
         const entries = {
-          get: (key: string) => (changes.has(key) ? changes.get(key) : this.entries.get(key)),
+          get: (key: string) => {
+            if (changes.has(key)) return changes.get(key);
+            for (let i = inflight.length - 1; i >= 0; i--) if (inflight[i]!.changes.has(key)) return inflight[i]!.changes.get(key);
+            return this.entries.get(key);
+          },
           set: (key: string, e: StoredEntry) => void changes.set(key, e),
           delete: (key: string) => void changes.set(key, undefined),
         };
@@ -378,38 +483,26 @@ export class Blocklist {
           const left = existing.expires === undefined ? undefined : Math.max(1, existing.expires - now);
           applied.push({ done: request.done, fail: request.fail, result: { changed: true, entry: existing }, write: { key, entry: undefined }, undo: [addLine(existing, left, existing.expires)], before: existing });
         }
-        try {
-          const k0 = performance.now();
-          if (forward.length > 0) await this.kernel(forward);
-          if (process.env['GATEHOUSE_TRACE_BATCHES']) process.stderr.write(`kernel batch ${batch.length}: ${(performance.now() - k0).toFixed(1)} ms; waited ${(k0 - Math.min(...batch.map((r) => r.at))).toFixed(1)} ms\n`);
-        } catch (e) {
-          // ipset does each line on its own: the batch's other set lines are undone, newest first, so nothing is
-          // half-applied (its pair rules went all or nothing, and this.kernel has put them back already).
-          const undo = [...applied].reverse().flatMap((a) => (a.write ? a.undo : [])).filter((l) => !isPairLine(l));
-          if (undo.length > 0) await this.kernel(undo).catch(() => undefined);
-          for (const d of due) this.expiries.push(d.at, d.key);
-          for (const a of applied) a.fail(e);
-          continue;
-        }
-        this.kernelBatches++;
-        for (const [key, e] of changes) {
-          if (e === undefined) {
-            this.entries.delete(key);
-            this.pairs.delete(key);
-          } else {
-            this.entries.set(key, e);
-            this.track(e);
-          }
-        }
-        if (batch.some((r) => r.kind === 'sweep' || r.entry.to) || applied.some((a) => a.before?.to)) this.schedulePairExpiry();
-        if (this.toWrite.length === 0) this.unwrittenSince = performance.now();
-        this.toWrite.push(...applied);
-        // The database write waits while more requests wait for the kernel (their drops come first), but never long.
-        if (!this.writing && (this.requests.length === 0 || performance.now() - this.unwrittenSince > DATABASE_DEFER_MS)) void this.writeDatabase();
+        const flight: Flight = { changes, applied, due, pairs: exclusive || applied.some((a) => a.before?.to) };
+        this.inflight.push(flight);
+        const k0 = performance.now();
+        const outcome = (forward.length > 0 ? this.kernel(forward) : Promise.resolve()).then(
+          () => {
+            if (process.env['GATEHOUSE_TRACE_BATCHES']) process.stderr.write(`kernel batch ${batch.length}: ${(performance.now() - k0).toFixed(1)} ms; waited ${(k0 - Math.min(...batch.map((r) => r.at))).toFixed(1)} ms\n`);
+            return { ok: true, error: undefined as unknown };
+          },
+          (error: unknown) => ({ ok: false, error }),
+        );
+        // Settled in the order sent, also a batch with no kernel line (say, only duplicates): it holds only if those before it do.
+        const sent = Promise.all([this.lastSettled, outcome]).then(([, o]) => this.settle(flight, o.error, o.ok));
+        // A batch's settling never holds up the next one's.
+        this.lastSettled = sent.catch(() => undefined);
+        // Pair batches are waited for; set batches are not (the next one goes to the ipset stream at once).
+        if (exclusive) await sent;
       }
     } finally {
       this.kernelBusy = false;
-      if (!this.writing && this.toWrite.length > 0) void this.writeDatabase();
+      if (!this.writing && this.toWrite.length > 0 && this.inflight.length === 0) void this.writeDatabase();
     }
   }
 

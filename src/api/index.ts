@@ -4,9 +4,12 @@
  * `gatehouse start`) without serving. The HTTP server (fastify) is loaded only by `runApi`.
  */
 import type { FastifyInstance } from 'fastify';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { type ApplyMode, formatApplyMode } from '../apply/index.js';
 import { blocklistPairChainName } from '../compile/index.js';
 import { GatehouseError } from '../errors/index.js';
+import { makePrivateDir, runtimePaths } from '../layout/index.js';
 import { Blocklist } from './blocklist.js';
 import { createBlocklistKernel } from './kernel.js';
 import { checkTlsFiles, readApiSettings, usersReader, type ApiSettings } from './settings.js';
@@ -43,6 +46,40 @@ export interface RunApiOptions {
   force?: boolean;
 }
 
+/**
+ * While an API runs it holds this lock (refreshed, so a killed API's goes stale): it owns
+ * the blocklist's kernel sets then, and `gatehouse start` leaves them to it, since a
+ * rebuild from the database could drop a change the API had made in the kernel and not
+ * yet recorded (a block lost: a false accept). Two APIs on one root are refused.
+ */
+const API_LOCK_STALE_MS = 10_000;
+
+function apiLock(root: string): { file: string; options: { realpath: false; lockfilePath: string; stale: number } } {
+  const dir = runtimePaths(root).dbDir;
+  if (!existsSync(dir)) makePrivateDir(dir);
+  const file = join(dir, 'blocklist.api');
+  return { file, options: { realpath: false, lockfilePath: `${file}.lock`, stale: API_LOCK_STALE_MS } };
+}
+
+/** Takes the running API's lock; waits out the lock of an API killed just before (stale after API_LOCK_STALE_MS; `retries` about one a second). */
+export async function holdApiLock(root: string, retries = 30): Promise<() => Promise<void>> {
+  const { default: lockfile } = await import('proper-lockfile');
+  const { file, options } = apiLock(root);
+  try {
+    return await lockfile.lock(file, { ...options, retries: { retries, minTimeout: 200, maxTimeout: 1000, factor: 1.5 }, onCompromised: () => undefined });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ELOCKED') throw e;
+    throw new GatehouseError(`another gatehouse api is running on this root (it holds ${options.lockfilePath})`, { hint: 'stop it first (systemctl stop gatehouse-api)' });
+  }
+}
+
+/** Whether an API is running on this root (it holds the lock, refreshed within the stale time). */
+export async function apiRunning(root: string): Promise<boolean> {
+  const { default: lockfile } = await import('proper-lockfile');
+  const { file, options } = apiLock(root);
+  return lockfile.check(file, options);
+}
+
 /** Loads the blocklist and serves the API until close(). */
 export async function runApi(options: RunApiOptions): Promise<RunningApi> {
   const read = await readApiSettings(options.root);
@@ -59,9 +96,17 @@ export async function runApi(options: RunApiOptions): Promise<RunningApi> {
     throw new GatehouseError(`plain HTTP is allowed only on loopback, not on ${settings.listen}`, { hint: 'listen on 127.0.0.1 or ::1, or enable Tls' });
   }
   if (settings.tls) await checkTlsFiles(settings);
+  // Before the load: a `gatehouse start` from then on leaves the sets to this API.
+  const releaseLock = await holdApiLock(options.root);
   const kernel = createBlocklistKernel(options.mode);
   const blocklist = new Blocklist({ root: options.root, kernel, whitelist: () => settings.whitelist });
-  await blocklist.start();
+  try {
+    await blocklist.start();
+  } catch (e) {
+    kernel.close();
+    await releaseLock().catch(() => undefined);
+    throw e;
+  }
   const { buildServer } = await import('./server.js');
   let app: FastifyInstance;
   try {
@@ -79,6 +124,7 @@ export async function runApi(options: RunApiOptions): Promise<RunningApi> {
     await app.listen({ host: settings.listen, port: settings.port, ipv6Only: false });
   } catch (e) {
     blocklist.stop();
+    await releaseLock().catch(() => undefined);
     throw e;
   }
   const host = settings.listen.includes(':') ? `[${settings.listen}]` : settings.listen;
@@ -90,6 +136,7 @@ export async function runApi(options: RunApiOptions): Promise<RunningApi> {
     async close() {
       await app.close();
       blocklist.stop();
+      await releaseLock().catch(() => undefined);
     },
   };
 }
@@ -97,8 +144,27 @@ export async function runApi(options: RunApiOptions): Promise<RunningApi> {
 /**
  * Rebuilds the kernel's blocklist sets from the database (expired entries left out), in
  * one ipset restore: what boot and `gatehouse start` run after the firewall is applied.
+ * While an API runs on the root, the sets are its own (see API_LOCK_STALE_MS): they are
+ * left as they are, and `keptByApi` says so.
  */
-export async function restoreBlocklist(root: string, mode: ApplyMode): Promise<{ loaded: number; where: string }> {
+export async function restoreBlocklist(root: string, mode: ApplyMode): Promise<{ loaded: number; where: string; keptByApi?: boolean }> {
+  // The API's own lock, held during the load: an API starting meanwhile waits for it (its load then comes after this one).
+  const release = mode.kind === 'dry-run' ? async () => undefined : await holdApiLock(root, 0).catch((e: unknown) => {
+    if (e instanceof GatehouseError && e.message.startsWith('another gatehouse api is running')) return undefined;
+    throw e;
+  });
+  if (!release) {
+    const now = Math.floor(Date.now() / 1000);
+    return { loaded: (await readEntries(root)).entries.filter((e) => !isExpired(e, now)).length, where: formatApplyMode(mode), keptByApi: true };
+  }
+  try {
+    return await loadBlocklist(root, mode);
+  } finally {
+    await release().catch(() => undefined);
+  }
+}
+
+async function loadBlocklist(root: string, mode: ApplyMode): Promise<{ loaded: number; where: string }> {
   const read = await readEntries(root);
   if (read.invalid.length > 0) {
     throw new GatehouseError(`the blocklist database holds ${read.invalid.length} invalid record(s), first ${read.invalid[0]}`, { hint: 'fix or delete them with `db blocklist ...`' });

@@ -7,7 +7,9 @@
  * `ipset -` prints a prompt before reading each line and an error, if any, before the
  * next prompt; with stderr joined to stdout and stdout unbuffered (stdbuf), the text
  * between prompts k and k+1 is what line k said. Lines are adds and deletes with
- * -exist, so any text there is an error.
+ * -exist, so any text there is an error. A batch is done when the prompt after its last
+ * line comes, so batches may be written one after another without waiting (pipelined):
+ * ipset does them in the order written, and each learns its own errors.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { type ApplyMode, createKernelRunner, formatApplyMode } from '../apply/index.js';
@@ -20,7 +22,7 @@ const PROMPT = 'ipset> ';
 
 export interface BlocklistKernel {
   readonly mode: ApplyMode;
-  /** Runs add/del lines as one batch; rejects with the first error, naming its line. */
+  /** Runs add/del lines as one batch; rejects with the first error, naming its line. Batches run in call order; one may be called before the one before has settled. */
   apply(lines: string[]): Promise<void>;
   /** Runs pair rule lines (pairLine) as one `iptables-restore --noflush` per family: all or nothing. */
   rules(lines: string[]): Promise<void>;
@@ -113,6 +115,9 @@ export function delLine(entry: BlockEntry, expires?: number): string {
  * each is built under a temporary name with the declared options and swapped with the
  * live set (`live`: the names the kernel holds), so a set made by an older Gatehouse
  * (without `counters`) is replaced by one with them, its entries in place all along.
+ * A set missing from `live` is created first with -exist and then swapped too, never
+ * renamed into place: an apply may create it between the listing and this script (a
+ * rename onto it would fail the API's start), and with the same options -exist lets it be.
  */
 export function loadScript(entries: readonly KernelEntry[], live: ReadonlySet<string> = new Set()): string {
   const bySet = new Map<string, string[]>();
@@ -128,9 +133,10 @@ export function loadScript(entries: readonly KernelEntry[], live: ReadonlySet<st
   blocklistSets().forEach((s, i) => {
     const temporary = `ghbl-next-${i}`;
     if (live.has(temporary)) out.push(`destroy ${temporary}`);
+    if (!live.has(s.name)) out.push(`create -exist ${s.name} ${s.spec}`);
     out.push(`create ${temporary} ${s.spec}`);
     for (const line of bySet.get(s.name) ?? []) out.push(line.replace(` ${s.name} `, ` ${temporary} `));
-    out.push(...(live.has(s.name) ? [`swap ${temporary} ${s.name}`, `destroy ${temporary}`] : [`rename ${temporary} ${s.name}`]));
+    out.push(`swap ${temporary} ${s.name}`, `destroy ${temporary}`);
   });
   return out.join('\n') + '\n';
 }
@@ -189,6 +195,7 @@ export function parseRuleCounters(text: string, out = new Map<string, Counters>(
 }
 
 interface Waiter {
+  /** The prompt count at which the batch is done (its last line's number + 1). */
   until: number;
   first: number;
   lines: string[];
@@ -201,7 +208,8 @@ class IpsetSession {
   private text = '';
   private prompts = 0;
   private sent = 0;
-  private waiter: Waiter | undefined;
+  /** Batches written and not yet done, oldest first. */
+  private waiters: Waiter[] = [];
   private errors: { line: number; message: string }[] = [];
   private exited: Error | undefined;
 
@@ -222,8 +230,7 @@ class IpsetSession {
     const gone = (why: string) => {
       this.exited = new GatehouseError(`the ipset process ended (${why})`, { hint: 'check that ipset and stdbuf are installed' });
       if (this.child === child) this.child = undefined;
-      this.waiter?.reject(this.exited);
-      this.waiter = undefined;
+      for (const w of this.waiters.splice(0)) w.reject(this.exited);
     };
     child.once('error', (e) => gone(e.message));
     child.once('exit', (code) => gone(`exit code ${String(code)}${this.text.trim() ? `: ${this.text.trim().slice(0, 200)}` : ''}`));
@@ -240,11 +247,10 @@ class IpsetSession {
       // What came before prompt k+1 is the answer to line k (prompt 1 precedes line 1).
       if (said !== '' && this.prompts > 0) this.errors.push({ line: this.prompts, message: said.split('\n')[0]!.replace(/^ipset v[\d.]+: /, '') });
       this.prompts++;
-      const w = this.waiter;
-      if (w && this.prompts >= w.until) {
-        this.waiter = undefined;
-        const mine = this.errors.filter((e) => e.line >= w.first);
-        this.errors = [];
+      while (this.waiters.length > 0 && this.prompts >= this.waiters[0]!.until) {
+        const w = this.waiters.shift()!;
+        const mine = this.errors.filter((e) => e.line >= w.first && e.line < w.until);
+        this.errors = this.errors.filter((e) => e.line >= w.until);
         if (mine.length === 0) w.resolve();
         else {
           const e = mine[0]!;
@@ -268,8 +274,8 @@ class IpsetSession {
       if (TRACING) {
         // When the lines went to ipset and when ipset had done them.
         const sent = traceNow();
-        this.waiter = { until: this.sent + 1, first, lines, resolve: () => (trace('kernel', { sent, done: traceNow(), lines }), resolve()), reject };
-      } else this.waiter = { until: this.sent + 1, first, lines, resolve, reject };
+        this.waiters.push({ until: this.sent + 1, first, lines, resolve: () => (trace('kernel', { sent, done: traceNow(), lines }), resolve()), reject });
+      } else this.waiters.push({ until: this.sent + 1, first, lines, resolve, reject });
       child.stdin.write(lines.join('\n') + '\n');
     });
   }

@@ -10,6 +10,8 @@
  * pipe). Any other write error (a full disk) is reported on stderr and exits 1.
  */
 
+import { writeSync } from 'node:fs';
+
 type Stream = NodeJS.WriteStream;
 
 interface OutputState {
@@ -19,7 +21,11 @@ interface OutputState {
   failed?: { stream: Stream; error: NodeJS.ErrnoException };
 }
 
+/** The streams the command has used, each watched from its creation; one nobody used is never created. */
+const used = new Set<Stream>();
+
 function watch(stream: Stream, state: OutputState): void {
+  used.add(stream);
   stream.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') state.closed.add(stream);
     else state.failed ??= { stream, error };
@@ -37,6 +43,60 @@ function flushed(stream: Stream, state: OutputState): Promise<void> {
 
 function describeWriteError(error: NodeJS.ErrnoException): string {
   return error.code === 'ENOSPC' ? 'no space left on device' : error.code ?? error.message;
+}
+
+/**
+ * Watches process.stdout or process.stderr from the moment something first uses it.
+ * Creating the stream loads Node's stream (and for a pipe, net) modules, a few ms of every
+ * start: a `db setprop` that prints nothing should not pay for it.
+ */
+function watchWhenUsed(name: 'stdout' | 'stderr', state: OutputState): void {
+  const descriptor = Object.getOwnPropertyDescriptor(process, name);
+  if (!descriptor?.get || !descriptor.configurable) {
+    watch(process[name], state);
+    return;
+  }
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: descriptor.enumerable ?? true,
+    get(): Stream {
+      Object.defineProperty(process, name, descriptor);
+      const stream = process[name];
+      watch(stream, state);
+      return stream;
+    },
+  });
+}
+
+/** Where writeOutput sends output: the descriptor, the stream (once it took some, all later output, in order), or nowhere (the reader went away). */
+let outputTo: 'descriptor' | 'stream' | 'closed' = 'descriptor';
+
+/**
+ * Writes command output to stdout: directly (a system call, no stream to create) while
+ * the descriptor takes it whole, else through process.stdout, which waits for a full pipe
+ * and reports a failure the way runCommand describes. A reader gone away (EPIPE) ends the
+ * output quietly.
+ */
+export function writeOutput(text: string): void {
+  if (outputTo === 'closed') return;
+  if (outputTo === 'stream') {
+    process.stdout.write(text);
+    return;
+  }
+  const bytes = Buffer.from(text);
+  let done = 0;
+  try {
+    while (done < bytes.length) done += writeSync(1, bytes, done);
+    return;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EPIPE') {
+      outputTo = 'closed';
+      return;
+    }
+    // EAGAIN (a non-blocking pipe that is full) or a real error: the stream waits, or reports it.
+  }
+  outputTo = 'stream';
+  process.stdout.write(bytes.subarray(done));
 }
 
 /**
@@ -68,8 +128,8 @@ export interface RunCommandOptions {
 export async function runCommand(name: string, main: () => Promise<number>, options: RunCommandOptions = {}): Promise<void> {
   restoreExtraCaCerts();
   const state: OutputState = { closed: new Set() };
-  watch(process.stdout, state);
-  watch(process.stderr, state);
+  watchWhenUsed('stdout', state);
+  watchWhenUsed('stderr', state);
   let code: number;
   try {
     code = await main();
@@ -77,8 +137,7 @@ export async function runCommand(name: string, main: () => Promise<number>, opti
     process.stderr.write(`${name}: ${e instanceof Error ? e.message : String(e)}\n`);
     code = 1;
   }
-  await flushed(process.stdout, state);
-  await flushed(process.stderr, state);
+  for (const stream of used) await flushed(stream, state);
   if (state.failed) {
     const which = state.failed.stream === process.stdout ? 'output' : 'error output';
     if (state.failed.stream !== process.stderr) {

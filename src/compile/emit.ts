@@ -54,7 +54,7 @@ function renderMatch(m: Match): string {
     case 'conntrackState':
       return `-m conntrack --ctstate ${m.states.join(',')}`;
     case 'originalDestination':
-      return `-m conntrack --ctorigdst ${m.address}`;
+      return `-m conntrack ${not(m.negate)}--ctorigdst ${m.address}`;
     case 'originalDestinationPort':
       return `-m conntrack --ctorigdstport ${m.port}`;
     case 'destinationLocal':

@@ -2,7 +2,7 @@
  * The filter table: the stateful base, dispatch by interface (and host addresses) into
  * one chain per zone pair, the rules of each pair in file order, and its policy last.
  */
-import type { Disposition, Rule, RuleCondition } from '../shorewall/index.js';
+import type { Disposition, Rule, RuleCondition, SourcePlace } from '../shorewall/index.js';
 import { addressAlternatives } from './addresses.js';
 import {
   addWithLog,
@@ -147,21 +147,33 @@ function filterTarget(rule: Rule, ctx: FamilyContext): Target | undefined {
   }
 }
 
-/** ORIGDEST in the filter part: the connection's original destination, when it is known. */
-function origdestAlternatives(fr: FamilyRule, ctx: FamilyContext): Match[][] {
+/**
+ * ORIGDEST in the filter part: the connection's original destination. `!a,b` is neither a
+ * nor b. An interface whose address the compile was not given (`&red0` in dry-run) matches
+ * only connections a nat rule translated; one known to have no address of this family (red
+ * waiting for DHCP) matches nothing, as its nat rule does. Without either, the accept would
+ * open the internal host and port to direct, untranslated traffic.
+ */
+function origdestAlternatives(fr: FamilyRule, ctx: FamilyContext, place: SourcePlace): Match[][] {
   const list = fr.origdest;
   if (!list) return [[]];
-  const out: Match[][] = [];
+  const addresses: string[] = [];
+  let unknown = false;
   for (const item of list.items) {
-    if (item.kind === 'net') out.push([{ kind: 'originalDestination', address: item.address }]);
+    if (item.kind === 'net') addresses.push(item.address);
     else if (item.kind === 'interfaceAddress') {
       const known = ctx.options.interfaceAddresses?.[item.interface];
-      // Unknown at compile time: the nat rule already limited the original destination.
-      if (!known) return [[]];
-      for (const a of ctx.family === 4 ? known.v4 : known.v6) out.push([{ kind: 'originalDestination', address: a }]);
+      if (known) addresses.push(...(ctx.family === 4 ? known.v4 : known.v6));
+      else unknown = true;
     }
   }
-  return out.length > 0 ? out : [[]];
+  if (list.negate) {
+    if (unknown) throw placeError(place, 'ORIGDEST !&interface needs the interface address at compile time', 'write the address');
+    return [addresses.map((address): Match => ({ kind: 'originalDestination', address, negate: true }))];
+  }
+  const out: Match[][] = addresses.map((address) => [{ kind: 'originalDestination', address }]);
+  if (unknown) out.push([{ kind: 'conntrackState', states: ['DNAT'] }]);
+  return out;
 }
 
 /**
@@ -200,7 +212,7 @@ function filterAlternatives(fr: FamilyRule, index: number, ctx: FamilyContext): 
     dest = [[a.kind === 'net' ? { kind: 'destination', address: a.address } : { kind: 'destinationRange', from: a.from, to: a.to }]];
     const port = rule.natTarget.port?.replace('-', ':');
     protocols = protocolAlternatives(family, rule.proto, port === undefined ? rule.dports : [port], rule.sports);
-    origdest = origdestAlternatives(fr, ctx);
+    origdest = origdestAlternatives(fr, ctx, rule.place);
     origPorts = originalPorts(rule, port);
   } else if (rule.action === 'REDIRECT' && rule.natTarget?.port !== undefined) {
     dest = [[]];
@@ -215,7 +227,7 @@ function filterAlternatives(fr: FamilyRule, index: number, ctx: FamilyContext): 
       if (fr.origdest.items.some((i) => i.kind === 'interfaceAddress' && !ctx.options.interfaceAddresses?.[i.interface])) {
         throw placeError(rule.place, 'ORIGDEST &interface in an ACCEPT rule needs the interface address at compile time', 'use DNAT, or write the address');
       }
-      origdest = origdestAlternatives(fr, ctx);
+      origdest = origdestAlternatives(fr, ctx, rule.place);
     }
   }
   return product([source, dest, origdest, protocols, origPorts, conditionMatches(rule)], extraMatches(rule, index));

@@ -16,7 +16,7 @@ export type Match =
   | { kind: 'destinationPorts' | 'sourcePorts'; ports: string[] }
   | { kind: 'icmpType'; family: Family; type: string }
   | { kind: 'conntrackState'; states: string[] }
-  | { kind: 'originalDestination'; address: string }
+  | { kind: 'originalDestination'; address: string; negate?: boolean }
   /** The connection's original destination port (or range a:b), before DNAT or REDIRECT changed it. */
   | { kind: 'originalDestinationPort'; port: string }
   | { kind: 'destinationLocal'; negate?: boolean; onIncomingInterface?: boolean }

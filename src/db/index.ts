@@ -9,6 +9,7 @@ export {
   assertDatabaseName,
   databaseFile,
   readDatabase,
+  readRecord,
   readDefaults,
   readAllDatabases,
   listShippedDatabases,

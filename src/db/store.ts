@@ -3,12 +3,18 @@
  * Reads never lock (writes are atomic renames, so a reader sees the old or the new file).
  * Writes take an inter-process lock, re-read, change, and write atomically.
  */
-import { chmod, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import nodeFs, { closeSync, existsSync, openSync, readFile, readFileSync, readSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import { makePrivateDir, runtimePaths, shippedPaths } from '../layout/index.js';
 import { type JournalChange, JournalCorruption, baseDigest, journalFile, journalHeader, journalLines, parseJournal, replayJournal } from './journal.js';
+import { CanonicalScanner } from './canonical.js';
+
+/**
+ * node:fs/promises, loaded when first used: a command that only reads one database
+ * (`db getprop`) never needs it, and loading it costs every such command a few ms.
+ */
+const fsp = (): typeof import('node:fs/promises') => process.getBuiltinModule('node:fs/promises');
 
 /** One record: its type and its props (all values are strings, as in e-smith). */
 export interface DbRecord {
@@ -73,12 +79,18 @@ function corrupt(file: string, why: string): GatehouseError {
 }
 
 async function readText(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
+  return (await readBytes(file))?.toString('utf8');
+}
+
+/** The file's bytes, or undefined when it does not exist. */
+function readBytes(file: string): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    readFile(file, (e, data) => {
+      if (!e) resolve(data);
+      else if (e.code === 'ENOENT') resolve(undefined);
+      else reject(e);
+    });
+  });
 }
 
 async function parseFile(file: string): Promise<Database | undefined> {
@@ -116,10 +128,43 @@ export async function readDatabase(root: string, name: string): Promise<Database
   }
 }
 
+/**
+ * The record stored under `key` in a database, as readDatabase(root, name) gives it (its
+ * journal replayed, the shipped defaults when the file does not exist), or undefined.
+ * When no journal extends the file and the scan of ./canonical.ts vouches for the whole
+ * file, only the record's line is parsed: `db getprop` on 10,000 fwrules parsed 2 MB to
+ * print one value. Anything else reads the whole database.
+ */
+export async function readRecord(root: string, name: string, key: string): Promise<DbRecord | undefined> {
+  assertDatabaseName(name);
+  const file = databaseFile(root, name);
+  if (!existsSync(journalFile(file))) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(file, 'r');
+    } catch {
+      // Absent (the defaults) or unreadable: the whole read says which.
+    }
+    if (fd !== undefined) {
+      try {
+        const scanner = new CanonicalScanner(key);
+        if (scanFile(fd, scanner)) {
+          if (!scanner.line) return undefined;
+          const text = readRange(fd, scanner.line.start, scanner.line.end).toString('utf8');
+          return getRecord(parseText(`{${text.endsWith(',') ? text.slice(0, -1) : text}}`, file), key);
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+  return getRecord(await readDatabase(root, name), key);
+}
+
 /** What tells one version of a file from another without reading it: inode, then its stamp (size and modification time). */
 async function identity(file: string): Promise<string> {
   try {
-    const s = await stat(file, { bigint: true });
+    const s = await fsp().stat(file, { bigint: true });
     return `${s.ino}:${s.size}:${s.mtimeNs}`;
   } catch {
     return 'absent';
@@ -163,7 +208,7 @@ export async function readAllDatabases(root: string): Promise<Record<string, Dat
 
 async function listExistingDatabases(root: string): Promise<string[]> {
   try {
-    return (await readdir(runtimePaths(root).dbDir))
+    return (await fsp().readdir(runtimePaths(root).dbDir))
       .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
       .map((f) => f.slice(0, -'.json'.length))
       .filter((n) => DB_NAME.test(n));
@@ -288,17 +333,16 @@ export async function updateDatabase<T>(
   const file = databaseFile(root, name);
   const dir = runtimePaths(root).dbDir;
   if (!existsSync(dir)) makePrivateDir(dir);
-  // Loaded lazily: read-only commands must not pay for lowdb or the lock library.
-  // lowdb loads while the lock and the file are being fetched.
-  const lowdbNode = import('lowdb/node');
-  lowdbNode.catch(() => undefined); // a failure surfaces where it is awaited
   return withLock(file, async (compromised) => {
-    const bytes = await readBytes(file);
     const journal = await readText(journalFile(file));
-    if (journal === undefined && options.only !== undefined && options.validate === undefined && bytes !== undefined) {
-      const quick = await updateOneRecord(file, bytes, options.only, change, compromised);
+    if (journal === undefined && options.only !== undefined && options.validate === undefined) {
+      const quick = await updateOneRecord(file, options.only, change, compromised);
       if (quick) return quick.result;
     }
+    // Loaded lazily: read-only commands and one-record writes do not need lowdb.
+    const lowdbNode = import('lowdb/node');
+    lowdbNode.catch(() => undefined); // a failure surfaces where it is awaited
+    const bytes = await readBytes(file);
     const before = bytes?.toString('utf8');
     let current = before === undefined ? await readDefaults(name) : parseText(before, file);
     // Under the lock no merge can come between the two reads.
@@ -308,7 +352,7 @@ export async function updateDatabase<T>(
     const after = serializeDatabase(current);
     if (after === before) {
       // The file stays as it is, so a journal kept would still extend it: removing the journal is the commit.
-      if (journal !== undefined) await unlink(journalFile(file));
+      if (journal !== undefined) await fsp().unlink(journalFile(file));
       // Canonical but unmarked (written before marks existed): the next one-record write may splice.
       else if (bytes !== undefined && options.only !== undefined) writeCanonicalMark(file, bytes);
       return result;
@@ -320,12 +364,12 @@ export async function updateDatabase<T>(
     await new TextFile(file).write(after);
     // Databases may hold secrets (PPPoE passwords): owner-only, whatever the umask
     // (lowdb's temp file gets the umask's mode; the folder is owner-only too).
-    await chmod(file, 0o600);
+    await fsp().chmod(file, 0o600);
     writeCanonicalMark(file, Buffer.from(after));
     // A database kept with a journal: the next append begins one naming this file, whose digest is known now.
     if (journal !== undefined) digests.set(file, { identity: await identity(file), digest: baseDigest(after) });
     // Merged into the file renamed in above: a crash before this leaves a journal naming the file before, which readers ignore.
-    if (journal !== undefined) await unlink(journalFile(file)).catch(() => undefined);
+    if (journal !== undefined) await fsp().unlink(journalFile(file)).catch(() => undefined);
     return result;
   });
 }
@@ -335,16 +379,26 @@ async function withLock<T>(file: string, body: (compromised: () => Error | undef
   // A chunk of the command's bundle (scripts/bundle.mjs), loaded only by commands that write.
   const { default: lockfile } = await import('proper-lockfile');
   let compromised: Error | undefined;
-  const release = await lockfile.lock(file, {
+  const options = {
+    // Node's own fs: the default, graceful-fs, patches fs and loads Node's streams when it
+    // loads (a tenth of a `db setprop`), to work around limits a lock's few calls never meet.
+    fs: nodeFs,
     realpath: false,
     lockfilePath: `${file}.lock`,
     // A holder refreshes the lock every stale/2 ms; a lock left by a killed process is
     // taken over after `stale` ms.
     stale: LOCK_STALE_MS,
-    retries: { retries: 4000, minTimeout: 2, maxTimeout: 50, factor: 1.3, randomize: true },
-    onCompromised: (e) => {
+    onCompromised: (e: Error) => {
       compromised = e;
     },
+  };
+  // One try first (the lock is mostly free); held by another writer, waits of 2 ms growing
+  // to 50 ms, repeated until LOCK_WAIT_MS have passed. (`retries: 4000` did the same, but the
+  // retry package works out every wait before the first try: 4,000 of them, about a
+  // millisecond of the thread per lock, which every journal append of the API paid.)
+  const release = await lockfile.lock(file, { ...options, retries: 0 }).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ELOCKED') throw e;
+    return lockfile.lock(file, { ...options, retries: { retries: 20, forever: true, maxRetryTime: LOCK_WAIT_MS, minTimeout: 2, maxTimeout: 50, factor: 1.3, randomize: true } });
   });
   try {
     return await body(() => compromised);
@@ -378,7 +432,7 @@ export async function appendDatabase(root: string, name: string, changes: readon
     const id = await identity(file);
     const digest = () => baseDigestOf(file, id);
     const lines = journalLines(changes);
-    const handle = await open(jf, 'r+').catch((e: NodeJS.ErrnoException) => {
+    const handle = await fsp().open(jf, 'r+').catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return undefined;
       throw e;
     });
@@ -401,14 +455,14 @@ export async function appendDatabase(root: string, name: string, changes: readon
       if (compromised()) throw lockLost(file, compromised()!);
       const text = journalHeader(await digest()) + lines;
       const temp = `${jf}.tmp`;
-      const out = await open(temp, 'w', 0o600);
+      const out = await fsp().open(temp, 'w', 0o600);
       try {
         await out.write(text, 0, 'utf8');
         await out.datasync();
       } finally {
         await out.close();
       }
-      await rename(temp, jf);
+      await fsp().rename(temp, jf);
       await syncDir(dir);
       size = Buffer.byteLength(text);
     }
@@ -474,7 +528,7 @@ async function appendable(handle: import('node:fs/promises').FileHandle, file: s
 }
 
 async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r').catch(() => undefined);
+  const handle = await fsp().open(dir, 'r').catch(() => undefined);
   if (!handle) return;
   try {
     await handle.sync().catch(() => undefined);
@@ -484,57 +538,146 @@ async function syncDir(dir: string): Promise<void> {
 }
 
 const LOCK_STALE_MS = 5_000;
+/** How long a write waits for another writer's lock before giving up (as 4,000 retries of at most 50 ms did). */
+const LOCK_WAIT_MS = 200_000;
 
-async function readBytes(file: string): Promise<Buffer | undefined> {
-  try {
-    return await readFile(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
 
 /**
  * The one-record write (`setprop` on 10,000 fwrules): parsing and writing back 2 MB of
  * JSON was most of what such a command cost. A file written by serializeDatabase holds
  * one record per line, each `"key":{...}` exactly as serializing that record alone gives
- * it, in an order that depends only on the set of keys. So when the file is byte for byte
- * what a write of ours produced (the mark beside it holds the SHA-256 of those bytes) and
- * the change keeps the set of keys, replacing that record's line gives the very bytes the
- * whole parse and serialization would (the caller takes this path only when no journal
- * extends the file, see ./journal.ts). Anything else (no mark or another digest: a hand
- * edit, a file from before marks, a crash between file and mark; the key absent; records
- * added or removed) returns undefined and the caller runs the whole-database path.
+ * it, in an order that depends only on the set of keys. So when the file is in that form
+ * and the change keeps the set of keys, replacing that record's line gives the very bytes
+ * the whole parse and serialization would (the caller takes this path only when no
+ * journal extends the file, see ./journal.ts).
+ *
+ * Whether the file is in that form: the scan of ./canonical.ts vouches for it line by line
+ * (a hand edit that kept the form, or a file from before marks, included); for forms it
+ * does not know, the mark beside the file (the SHA-256 of our last write) does. Anything
+ * else (the key absent, records added or removed, a hand edit in another form, a crash
+ * between file and mark) returns undefined and the caller runs the whole-database path.
  */
 async function updateOneRecord<T>(
   file: string,
-  bytes: Buffer,
   key: string,
   change: (db: Database) => T | Promise<T>,
   compromised: () => Error | undefined,
 ): Promise<{ result: T } | undefined> {
-  if (readCanonicalMark(file) !== digestOf(bytes)) return undefined;
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+  try {
+    const scanner = new CanonicalScanner(key);
+    const vouched = scanFile(fd, scanner);
+    let line = vouched ? scanner.line : undefined;
+    // Read whole only when the mark is to be checked: the scan reads in blocks.
+    let bytes: Buffer | undefined;
+    if (!vouched) {
+      const mark = readCanonicalMark(file);
+      if (mark === undefined) return undefined;
+      bytes = readFileSync(fd);
+      if (digestOf(bytes) !== mark) return undefined;
+      line = lineOf(bytes, key);
+    }
+    if (line === undefined) return undefined;
+    const { start, end } = line;
+    const text = (bytes ? bytes.subarray(start, end) : readRange(fd, start, end)).toString('utf8');
+    const comma = text.endsWith(',');
+    const old = comma ? text.slice(0, -1) : text;
+    const one = parseText(`{${old}}`, file);
+    const result = await change(one);
+    const keys = Object.keys(one);
+    if (keys.length !== 1 || keys[0] !== key) return undefined;
+    // serializeDatabase of one record is `{\n<line>\n}\n`.
+    const after = serializeDatabase(one).slice(2, -3);
+    if (after === old) return { result };
+    if (compromised()) throw lockLost(file, compromised()!);
+    const replacement = Buffer.from(comma ? `${after},` : after);
+    if (bytes) {
+      const parts = [bytes.subarray(0, start), replacement, bytes.subarray(end)];
+      replaceFile(file, (out) => parts.forEach((part) => writeAll(out, part)));
+      writeCanonicalMark(file, parts);
+    } else {
+      // Vouched for by the scan, the new file is too (the new line is in the form): no mark needed.
+      replaceFile(file, (out) => {
+        copyRange(fd, out, 0, start);
+        writeAll(out, replacement);
+        copyRange(fd, out, end, Number.POSITIVE_INFINITY);
+      });
+    }
+    return { result };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Bytes read per block by the scan and the copies (a longer line grows the buffer). */
+const BLOCK = 64 * 1024;
+
+/** Feeds the file behind `fd` to `scanner` in blocks of whole lines; whether it vouched for all of it. */
+function scanFile(fd: number, scanner: CanonicalScanner): boolean {
+  let buffer = Buffer.allocUnsafe(BLOCK);
+  // buffer[0, have) is the start of a line not complete yet, from byte `offset` of the file.
+  let have = 0;
+  let offset = 0;
+  for (;;) {
+    if (have === buffer.length) {
+      const bigger = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(bigger, 0, 0, have);
+      buffer = bigger;
+    }
+    const got = readSync(fd, buffer, have, buffer.length - have, offset + have);
+    if (got === 0) return have === 0 && scanner.end();
+    const filled = have + got;
+    const newline = buffer.lastIndexOf(10, filled - 1);
+    if (newline < 0) {
+      have = filled;
+      continue;
+    }
+    if (!scanner.block(buffer, 0, newline + 1, offset)) return false;
+    buffer.copy(buffer, 0, newline + 1, filled);
+    have = filled - newline - 1;
+    offset += newline + 1;
+  }
+}
+
+/** Where the record of `key` is in a file of one record per line: its first byte and its newline. */
+function lineOf(bytes: Buffer, key: string): { start: number; end: number } | undefined {
   // A line starts with its key; inside JSON strings a newline is always escaped, so this
   // finds the record's line and nothing else.
   const start = bytes.indexOf(`\n${JSON.stringify(key)}:{`);
   if (start < 0) return undefined;
   const end = bytes.indexOf(10, start + 1);
-  if (end < 0) return undefined;
-  const text = bytes.toString('utf8', start + 1, end);
-  const comma = text.endsWith(',');
-  const line = comma ? text.slice(0, -1) : text;
-  const one = parseText(`{${line}}`, file);
-  const result = await change(one);
-  const keys = Object.keys(one);
-  if (keys.length !== 1 || keys[0] !== key) return undefined;
-  // serializeDatabase of one record is `{\n<line>\n}\n`.
-  const after = serializeDatabase(one).slice(2, -3);
-  if (after === line) return { result };
-  if (compromised()) throw lockLost(file, compromised()!);
-  const out = [bytes.subarray(0, start + 1), Buffer.from(comma ? `${after},` : after), bytes.subarray(end)];
-  replaceFile(file, out);
-  writeCanonicalMark(file, out);
-  return { result };
+  return end < 0 ? undefined : { start: start + 1, end };
+}
+
+function readRange(fd: number, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  for (let done = 0; done < out.length; ) {
+    const got = readSync(fd, out, done, out.length - done, start + done);
+    if (got === 0) throw new Error('the database file was cut short while being written');
+    done += got;
+  }
+  return out;
+}
+
+/** Copies bytes [start, end) of `from` (up to its end) to `to`. */
+function copyRange(from: number, to: number, start: number, end: number): void {
+  const buffer = Buffer.allocUnsafe(BLOCK);
+  for (let at = start; at < end; ) {
+    const got = readSync(from, buffer, 0, Math.min(buffer.length, end - at), at);
+    if (got === 0) break;
+    writeAll(to, buffer.subarray(0, got));
+    at += got;
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
 }
 
 /** The mark beside a database file: the digest of the file as serializeDatabase last wrote it. */
@@ -553,7 +696,8 @@ function readCanonicalMark(file: string): string | undefined {
 /** Best effort: a mark that could not be written only means the next write takes the whole path. */
 function writeCanonicalMark(file: string, bytes: Buffer | readonly Buffer[]): void {
   try {
-    replaceFile(canonicalMarkFile(file), [Buffer.from(`${digestOf(bytes)}\n`)]);
+    const text = Buffer.from(`${digestOf(bytes)}\n`);
+    replaceFile(canonicalMarkFile(file), (out) => writeAll(out, text));
   } catch {
     try {
       rmSync(canonicalMarkFile(file), { force: true });
@@ -571,15 +715,13 @@ function digestOf(bytes: Buffer | readonly Buffer[]): string {
   return hash.digest('hex');
 }
 
-/** Write `parts` one after the other to a temp file beside `file`, owner-only from its creation, and rename it over `file`. */
-function replaceFile(file: string, parts: readonly Buffer[]): void {
+/** Fill a temp file beside `file` (`fill` writes to its descriptor), owner-only from its creation, and rename it over `file`. */
+function replaceFile(file: string, fill: (fd: number) => void): void {
   const temp = join(dirname(file), `.${basename(file)}.tmp-${process.pid}`);
   try {
     const fd = openSync(temp, 'w', 0o600);
     try {
-      for (const part of parts) {
-        for (let done = 0; done < part.length; ) done += writeSync(fd, part, done);
-      }
+      fill(fd);
     } finally {
       closeSync(fd);
     }

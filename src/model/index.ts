@@ -127,7 +127,7 @@ export function buildModel(input: Record<string, Database>, options: BuildModelO
     v4: files('ipv4'),
     v6: files('ipv6'),
     warnings,
-    multiwan: namedMultiWan(buildMultiWan(dbs, view, objects, services, oneToOne)),
+    multiwan: namedMultiWan(buildMultiWan(dbs, view, objects, services, oneToOne, offsetMinutes)),
   };
 }
 

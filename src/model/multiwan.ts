@@ -15,6 +15,7 @@ import { sortRuleKeys } from './rules.js';
 import type { ServiceResolver } from './services.js';
 import { propOf } from './settings.js';
 import { commentText, row } from './text.js';
+import { timeWindowsOf } from './times.js';
 import type { CommentedRows, Row } from './types.js';
 
 /** Shorewall's limit (provider numbers 1..15) and the provider mark bits 0xf0000. */
@@ -149,7 +150,18 @@ function ipv4Addresses(ref: string, objects: ObjectResolver, place: Place): stri
   return out.map((a) => (a === '0.0.0.0/0' ? '-' : a));
 }
 
-function divertRules(fwrules: Database, view: NetworkView, objects: ObjectResolver, services: ServiceResolver, providers: ProviderView[]): CommentedRows[] {
+/** TIME in etc/shorewall/mangle (IPv4): after ACTION..HELPER (12), PROBABILITY, DSCP and STATE. */
+const MANGLE_TIME_COLUMN = 15;
+
+function divertRules(
+  fwrules: Database,
+  fwtimes: Database,
+  offsetMinutes: () => number,
+  view: NetworkView,
+  objects: ObjectResolver,
+  services: ServiceResolver,
+  providers: ProviderView[],
+): CommentedRows[] {
   const out: CommentedRows[] = [];
   const keys = Object.keys(fwrules).filter((k) => fwrules[k]?.type === 'rule' && /^provider;/i.test(propOf(fwrules, k, 'Action') ?? ''));
   for (const key of sortRuleKeys(fwrules, keys)) {
@@ -175,10 +187,21 @@ function divertRules(fwrules: Database, view: NetworkView, objects: ObjectResolv
         hint: 'narrow Src, Dst or Service, or use WanMode backup with this provider first',
       });
     }
+    // A divert rule with a time window diverts only inside it, as its filter counterpart does.
+    const times = timeWindowsOf(fwtimes, propOf(fwrules, key, 'Time'), place('Time'), offsetMinutes);
     // The mask keeps the class bits another rule may have set.
     const mark = `MARK(${hexMark(providerMark(provider.number))}/${hexMark(PROVIDER_MASK)})`;
     const rows: Row[] = [];
-    for (const s of sources) for (const d of dests) for (const p of ports) rows.push(row(mark, s, d, p.proto, p.dport));
+    for (const s of sources) {
+      for (const d of dests) {
+        for (const p of ports) {
+          for (const t of times) {
+            if (t === '-') rows.push(row(mark, s, d, p.proto, p.dport));
+            else rows.push(row(mark, s, d, p.proto, p.dport, ...Array<string>(MANGLE_TIME_COLUMN - 5).fill('-'), t));
+          }
+        }
+      }
+    }
     out.push({ comment: commentText(`RULE#${key} ${propOf(fwrules, key, 'Description') ?? `provider ${name}`}`), rows });
   }
   return out;
@@ -284,6 +307,8 @@ export function buildMultiWan(
   objects: ObjectResolver,
   services: ServiceResolver,
   oneToOneNat: CommentedRows[] = [],
+  /** Minutes the local time zone is ahead of UTC; called only when a divert rule has a time window. */
+  offsetMinutes: () => number = () => 0,
 ): MultiWanRows {
   const networks = dbs['networks'] ?? {};
   const mode = wanMode(dbs['configuration'] ?? {});
@@ -305,7 +330,7 @@ export function buildMultiWan(
     providerRows,
     rtrules,
     oneToOne: oneToOneBindings(oneToOneNat, providers),
-    divert: divertRules(dbs['fwrules'] ?? {}, view, objects, services, providers),
+    divert: divertRules(dbs['fwrules'] ?? {}, dbs['fwtimes'] ?? {}, offsetMinutes, view, objects, services, providers),
     routes: staticRoutes(dbs['routes'] ?? {}, view, connected, providers.length > 0),
   };
 }

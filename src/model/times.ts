@@ -88,3 +88,13 @@ export function utcWindows(fwtimes: Database, key: string, offsetMinutes: number
   }
   return out;
 }
+
+/** The TIME column values for a record's `Time` prop (`time;K`); `['-']` when it has none. */
+export function timeWindowsOf(fwtimes: Database, timeRef: string | undefined, place: Place, offsetMinutes: () => number): string[] {
+  if (timeRef === undefined || timeRef.trim() === '') return ['-'];
+  const timeKey = timeRef.startsWith('time;') ? timeRef.slice(5) : undefined;
+  if (timeKey === undefined || fwtimes[timeKey]?.type !== 'time') {
+    throw new GatehouseError(`refers to time '${timeRef}', which does not exist`, { place, hint: 'use time;K with K a record of type time in fwtimes' });
+  }
+  return utcWindows(fwtimes, timeKey, offsetMinutes());
+}

@@ -89,7 +89,9 @@ function parseItem(text: string): AddressItem | undefined {
     const iface = text.slice(1);
     return /^[A-Za-z0-9_.:@-]{1,15}$/.test(iface) ? { kind: 'interfaceAddress', interface: iface } : undefined;
   }
-  const bare = unbracket(text);
+  // shorewall6 brackets each end of a range ([a]-[b]): unbracketing the whole would join them.
+  const ends = /^[<[]([0-9A-Fa-f:.]+)[>\]]-[<[]([0-9A-Fa-f:.]+)[>\]]$/.exec(text);
+  const bare = ends ? `${ends[1]}-${ends[2]}` : unbracket(text);
   const dash = bare.indexOf('-');
   if (dash > 0 && !bare.includes('/')) {
     const from = parseNetwork(bare.slice(0, dash));

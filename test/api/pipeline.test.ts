@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Blocklist, type BlocklistKernel, VerifiedLogins, hashPassword, readEntries, usersReader } from '../../src/api/index.js';
+import { Blocklist, type BlocklistKernel, VerifiedLogins, apiRunning, hashPassword, holdApiLock, readEntries, usersReader } from '../../src/api/index.js';
 import { ClientCheck } from '../../src/api/server.js';
 import { databaseFile, setProps, setRecord } from '../../src/db/index.js';
 import { GatehouseError } from '../../src/errors/index.js';
@@ -216,5 +216,158 @@ describe('the database write of a burst', () => {
     expect(blocklist.stats()).toMatchObject({ kernelBatches: 2, databaseWrites: 1 });
     expect((await readEntries(root)).entries.map((e) => e.address).sort()).toEqual(['203.0.113.1/32', '203.0.113.2/32']);
     blocklist.stop();
+  });
+});
+
+describe('pipelined kernel batches', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gatehouse-pipeline-'));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const entry = (address: string) => ({ action: 'drop' as const, chain: 'input' as const, interface: 'any', family: 4 as const, address });
+  const until = async (test: () => boolean) => {
+    for (let i = 0; !test(); i++) {
+      if (i > 10_000) throw new Error(`never came: ${test.toString()}`);
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+
+  /** A kernel like `ipset -` whose batches end when the test says (in order), each line applied as it is written. */
+  function steppedKernel(refuse?: string) {
+    const held = new Set<string>();
+    const sent: string[][] = [];
+    const pending: { resolve: () => void; reject: (e: Error) => void; refused?: string }[] = [];
+    const kernel = fakeKernel({
+      apply(lines) {
+        if (lines.length === 0) return Promise.resolve();
+        sent.push(lines);
+        let refused: string | undefined;
+        for (const line of lines) {
+          const [verb, , , element] = line.split(' ');
+          if (element === refuse) refused ??= line;
+          else if (verb === 'add') held.add(element!);
+          else held.delete(element!);
+        }
+        return new Promise<void>((resolve, reject) => pending.push({ resolve, reject, ...(refused ? { refused } : {}) }));
+      },
+    });
+    const step = () => {
+      const p = pending.shift()!;
+      if (p.refused) p.reject(new GatehouseError(`ipset refused '${p.refused}': Hash is full`));
+      else p.resolve();
+    };
+    return { kernel, held, sent, pending, step };
+  }
+
+  it('the next batch goes to the kernel while one is still there, worked out over its changes; both are recorded', async () => {
+    const k = steppedKernel();
+    const blocklist = new Blocklist({ root, kernel: k.kernel, whitelist: () => [] });
+    await blocklist.start();
+    const add = blocklist.add(entry('203.0.113.1/32'));
+    await until(() => k.sent.length === 1);
+    // Sent before the first batch is done: it sees the add in flight, so it deletes it.
+    const remove = blocklist.remove(entry('203.0.113.1/32'));
+    const again = blocklist.add(entry('203.0.113.2/32'));
+    await until(() => k.sent.length === 2);
+    expect(k.sent[1]).toEqual(['del -exist ghbl-drop-input-4 203.0.113.1/32', 'add -exist ghbl-drop-input-4 203.0.113.2/32 timeout 0']);
+    k.step();
+    k.step();
+    expect((await add).changed).toBe(true);
+    expect((await remove).changed).toBe(true);
+    expect((await again).changed).toBe(true);
+    expect([...k.held]).toEqual(['203.0.113.2/32']);
+    expect(blocklist.list().map((e) => e.address)).toEqual(['203.0.113.2/32']);
+    expect((await readEntries(root)).entries.map((e) => e.address)).toEqual(['203.0.113.2/32']);
+    expect(blocklist.stats()).toMatchObject({ kernelBatches: 2, databaseWrites: 1 });
+    blocklist.stop();
+  });
+
+  it('when a batch fails, every batch sent after it is undone too, newest first, and fails: the kernel is as before', async () => {
+    const k = steppedKernel('203.0.113.9/32');
+    const blocklist = new Blocklist({ root, kernel: k.kernel, whitelist: () => [] });
+    await blocklist.start();
+    const before = blocklist.add(entry('203.0.113.1/32'));
+    await until(() => k.pending.length === 1);
+    k.step();
+    await before;
+    k.sent.length = 0;
+    const first = Promise.allSettled([blocklist.add(entry('203.0.113.7/32')), blocklist.add(entry('203.0.113.9/32'))]);
+    await until(() => k.sent.length === 1);
+    // Worked out over the first: deletes 203.0.113.7, deletes 203.0.113.1, re-adds 203.0.113.7 (a duplicate of nothing now).
+    const second = Promise.allSettled([blocklist.remove(entry('203.0.113.7/32')), blocklist.remove(entry('203.0.113.1/32')), blocklist.add(entry('203.0.113.5/32'))]);
+    // A third with only a duplicate of the failing batch's add: no kernel line, yet it stands or falls with the batches before it.
+    await until(() => k.sent.length === 2);
+    const third = blocklist.add(entry('203.0.113.9/32')).then(
+      (r) => r.changed,
+      () => 'failed',
+    );
+    // Its batch is worked out after the current round of I/O.
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    expect(k.sent).toHaveLength(2);
+    k.step();
+    // The undo is one more batch: the second's lines taken back, then the first's.
+    await until(() => k.sent.length === 3);
+    expect(k.sent[2]).toEqual([
+      'del -exist ghbl-drop-input-4 203.0.113.5/32',
+      'add -exist ghbl-drop-input-4 203.0.113.1/32 timeout 0',
+      'add -exist ghbl-drop-input-4 203.0.113.7/32 timeout 0',
+      'del -exist ghbl-drop-input-4 203.0.113.9/32',
+      'del -exist ghbl-drop-input-4 203.0.113.7/32',
+    ]);
+    k.step();
+    k.step();
+    expect((await first).map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect((await second).map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(await third).toBe('failed');
+    expect([...k.held]).toEqual(['203.0.113.1/32']);
+    expect(blocklist.list().map((e) => e.address)).toEqual(['203.0.113.1/32']);
+    // The next request is worked out over what is in force.
+    const next = blocklist.add(entry('203.0.113.7/32'));
+    await until(() => k.pending.length === 1);
+    k.step();
+    expect((await next).changed).toBe(true);
+    expect((await readEntries(root)).entries.map((e) => e.address).sort()).toEqual(['203.0.113.1/32', '203.0.113.7/32']);
+    blocklist.stop();
+  });
+
+  it('a batch with pair rules waits until no set batch is in flight', async () => {
+    const k = steppedKernel();
+    const rules: string[][] = [];
+    k.kernel.rules = async (lines) => void rules.push(lines);
+    const blocklist = new Blocklist({ root, kernel: k.kernel, whitelist: () => [] });
+    await blocklist.start();
+    const set = blocklist.add(entry('203.0.113.1/32'));
+    await until(() => k.sent.length === 1);
+    const pair = blocklist.add({ ...entry('192.168.10.10/32'), chain: 'forward' as const, to: { interface: 'any', address: '198.51.100.10/32' } });
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(rules).toEqual([]);
+    k.step();
+    await set;
+    await until(() => rules.length === 1);
+    expect((await pair).changed).toBe(true);
+    blocklist.stop();
+  });
+});
+
+describe('the running API lock', () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'gatehouse-apilock-'));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('says an API runs while one holds it (gatehouse start then leaves the sets alone); a second API is refused', async () => {
+    expect(await apiRunning(root)).toBe(false);
+    const release = await holdApiLock(root);
+    expect(await apiRunning(root)).toBe(true);
+    await expect(holdApiLock(root, 1)).rejects.toThrow(/another gatehouse api is running on this root/);
+    await release();
+    expect(await apiRunning(root)).toBe(false);
   });
 });

@@ -66,6 +66,21 @@ describe('the launcher line of bin/*.js', () => {
     expect(run({ NODE_EXTRA_CA_CERTS: '' })).toBe('action  unset\nnode 0\n');
     expect(run({})).toBe('action unset unset\nnode 0\n');
   });
+
+  it('db picks the read-only bundle by the verb, and a malformed read line still gets the whole command (usage errors, help)', () => {
+    const env = { ...process.env, GATEHOUSE_ROOT: join(scratch, 'no-root-used') };
+    const db = (...args: string[]) => spawnSync(join(bin, 'db'), args, { env, encoding: 'utf8' });
+    spawnSync(join(bin, 'db'), ['--root', root, 'hosts', 'set', 'h1', 'host', 'IpAddress', '10.0.0.1'], { env, encoding: 'utf8' });
+    expect(db('--root', root, 'hosts', 'getprop', 'h1', 'IpAddress')).toMatchObject({ status: 0, stdout: '10.0.0.1\n' });
+    expect(db(`--root=${root}`, 'hosts', 'get', 'h1')).toMatchObject({ status: 0, stdout: 'host|IpAddress|10.0.0.1\n' });
+    expect(db('--root', root, 'hosts', 'getprop', 'h1', 'Nope')).toMatchObject({ status: 1, stdout: '' });
+    const tooFew = db('--root', root, 'hosts', 'getprop', 'h1');
+    expect(tooFew.status).toBe(255);
+    expect(tooFew.stderr).toMatch(/getprop: too few arguments \(usage: db <dbname> getprop <key> <prop>\)/);
+    expect(db('--root', root, '--help', 'hosts', 'getprop')).toMatchObject({ status: 0, stdout: expect.stringMatching(/Verbs:/) });
+    // An error of the read itself names the db and key.
+    expect(db('--root', root, 'hosts', 'showjson', 'nope')).toMatchObject({ status: 1, stderr: expect.stringMatching(/hosts\/nope: no such key/) });
+  });
 });
 
 describe('restoreExtraCaCerts', () => {

@@ -33,10 +33,44 @@ describe('&eth1 in ORIGDEST', () => {
     ]);
   });
 
-  it('accepts the forwarded connection in the zone-pair chain of the target zone', () => {
+  it('accepts the forwarded connection in the zone-pair chain of the target zone, only as translated', () => {
     const p = plan({ rules });
-    expect(lines(p.rulesV4, '-A net-loc -d 192.168.1.10')).toEqual(['-A net-loc -d 192.168.1.10 -p tcp --dport 22 -m conntrack --ctorigdstport 2222 -j ACCEPT']);
-    expect(lines(p.rulesV4, '-A loc-loc -d 192.168.1.10')).toEqual(['-A loc-loc -d 192.168.1.10 -p tcp --dport 22 -m conntrack --ctorigdstport 2222 -j ACCEPT']);
+    expect(lines(p.rulesV4, '-A net-loc -d 192.168.1.10')).toEqual(['-A net-loc -d 192.168.1.10 -m conntrack --ctstate DNAT -p tcp --dport 22 -m conntrack --ctorigdstport 2222 -j ACCEPT']);
+    expect(lines(p.rulesV4, '-A loc-loc -d 192.168.1.10')).toEqual(['-A loc-loc -d 192.168.1.10 -m conntrack --ctstate DNAT -p tcp --dport 22 -m conntrack --ctorigdstport 2222 -j ACCEPT']);
+  });
+
+  // Review finding: the accept of a forward that keeps its port matched any packet to the
+  // internal host and port, so the internet reached it directly, untranslated (false accept).
+  const samePort = 'DNAT net loc:192.168.1.10 tcp 9090 - &eth1\n';
+
+  it('a forward that keeps its port, with the address unknown, accepts only connections a nat rule translated', () => {
+    const p = plan({ rules: samePort });
+    expect(lines(p.rulesV4, '-A net-loc -d 192.168.1.10')).toEqual(['-A net-loc -d 192.168.1.10 -m conntrack --ctstate DNAT -p tcp --dport 9090 -j ACCEPT']);
+  });
+
+  it('a forward on an interface known to have no address yet has no nat rule and no accept', () => {
+    const p = plan({ rules: samePort }, { interfaceAddresses: { eth1: { v4: [], v6: ['2001:db8::2'] } } });
+    expect(lines(p.rulesV4, '-j DNAT')).toEqual([]);
+    expect(lines(p.rulesV4, '-A net-loc -d 192.168.1.10')).toEqual([]);
+  });
+
+  it('a forward on a known address accepts only connections first addressed to it', () => {
+    const p = plan({ rules: samePort }, { interfaceAddresses: { eth1: { v4: ['198.51.100.2'], v6: [] } } });
+    expect(lines(p.rulesV4, '-A net-loc -d 192.168.1.10')).toEqual(['-A net-loc -d 192.168.1.10 -m conntrack --ctorigdst 198.51.100.2 -p tcp --dport 9090 -j ACCEPT']);
+  });
+});
+
+describe('a negated ORIGDEST', () => {
+  // Review finding: !a compiled as --ctorigdst a, accepting exactly what the rule excludes.
+  it('accepts connections whose original destination is none of the listed addresses', () => {
+    const p = plan({ rules: 'ACCEPT net loc:192.168.1.10 tcp 22 - !198.51.100.2,198.51.100.3\n' });
+    expect(lines(p.rulesV4, '-A net-loc -d 192.168.1.10')).toEqual([
+      '-A net-loc -d 192.168.1.10 -m conntrack ! --ctorigdst 198.51.100.2 -m conntrack ! --ctorigdst 198.51.100.3 -p tcp --dport 22 -j ACCEPT',
+    ]);
+  });
+
+  it('of an interface whose address is unknown is refused, naming the line', () => {
+    expect(() => plan({ rules: 'DNAT net loc:192.168.1.10 tcp 22 - !&eth1\n' })).toThrow(/ORIGDEST !&interface needs the interface address/);
   });
 });
 

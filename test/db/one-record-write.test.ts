@@ -12,6 +12,9 @@ import {
   databaseFile,
   deleteProps,
   deleteRecord,
+  getRecord,
+  readDatabase,
+  readRecord,
   serializeDatabase,
   setDefaultRecord,
   setProps,
@@ -115,6 +118,50 @@ describe('one-record writes', () => {
     expect(readFileSync(file, 'utf8')).toBe(text.replace('"props":{"IpAddress":"10.0.0.2"}', '"props":{"Description":"two","IpAddress":"10.0.0.2"}'));
     // And the mark now names the new bytes.
     expect(readFileSync(markOf(file), 'utf8')).toBe(`${createHash('sha256').update(readFileSync(file)).digest('hex')}\n`);
+  });
+
+  it('a file in the form but without the mark (a value changed by hand, or an upgrade) has only the written line replaced', async () => {
+    const r = freshRoot();
+    const db: Database = {};
+    for (let i = 1; i <= 50; i++) db[String(i)] = { type: 'rule', props: { Action: 'accept', Description: `rule ${i}`, ...(i % 3 === 0 ? { Log: 'info' } : {}) } };
+    db['alpha'] = { type: 'x', props: {} };
+    const file = databaseFile(r, 'scratch');
+    await setRecord(r, 'scratch', '1', 'rule', {});
+    // A hand edit that keeps the form: the mark no longer matches, and is gone here anyway.
+    db['7']!.props['Description'] = 'edited by hand';
+    writeFileSync(file, serializeDatabase(db));
+    rmSync(markOf(file));
+    await setProps(r, 'scratch', '30', { Description: 'thirty', Zone: 'z' });
+    db['30']!.props = { ...db['30']!.props, Description: 'thirty', Zone: 'z' };
+    expect(readFileSync(file, 'utf8')).toBe(serializeDatabase(db));
+    // The whole-database path would have written a mark; the one-line path needs none.
+    expect(() => readFileSync(markOf(file))).toThrow();
+    // A file not in the form (the older two-space indent) is rewritten whole, in the form.
+    writeFileSync(file, JSON.stringify(db, null, 2));
+    await setProps(r, 'scratch', 'alpha', { a: 'b' });
+    db['alpha']!.props = { a: 'b' };
+    expect(readFileSync(file, 'utf8')).toBe(serializeDatabase(db));
+  });
+
+  it('reading one record (db getprop) gives what the whole read gives, whatever the file', async () => {
+    const r = freshRoot();
+    const file = databaseFile(r, 'scratch');
+    const db: Database = {};
+    for (let i = 1; i <= 30; i++) db[String(i)] = { type: 'rule', props: { Action: 'accept', Description: `rule ${i} "é"` } };
+    db['alpha'] = { type: 'x', props: {} };
+    const same = async (key: string) => expect(await readRecord(r, 'scratch', key)).toEqual(getRecord(await readDatabase(r, 'scratch'), key));
+    // Absent: the shipped defaults (none for this name).
+    await same('1');
+    await setRecord(r, 'scratch', '1', 'rule', {});
+    for (const text of [serializeDatabase(db), JSON.stringify(db, null, 2), serializeDatabase(db).replace('"props":{}', '"props":{},"note":"mine"')]) {
+      writeFileSync(file, text);
+      for (const key of ['1', '17', '30', 'alpha', '31', 'constructor']) await same(key);
+    }
+    // A corrupt file is refused by both, even where the record itself is whole.
+    writeFileSync(file, serializeDatabase(db).replace('"2":{"type":"rule"', '"2":{"type":2'));
+    await expect(readRecord(r, 'scratch', '1')).rejects.toThrow(/corrupt/);
+    // hosts ships defaults: a missing file reads as them.
+    expect(await readRecord(r, 'configuration', 'firewall')).toEqual((await readDatabase(r, 'configuration'))['firewall']);
   });
 
   it('an invalid value is refused on the one-record path too, and nothing is written', async () => {

@@ -207,6 +207,14 @@ describe('addresses, ports and columns read the same on the fast paths', () => {
     expect(sourceOf('[2001:DB8:0:0::1]')).toEqual([{ kind: 'net', family: 6, address: '2001:db8::1' }]);
   });
 
+  it('an IPv6 range with each end in brackets, as shorewall6 writes it (and as the model writes an iprange object)', () => {
+    expect(sourceOf('[fd00:1::60]-[fd00:1::70]')).toEqual([{ kind: 'range', family: 6, from: 'fd00:1::60', to: 'fd00:1::70' }]);
+    expect(sourceOf('<fd00:1::60>-<fd00:1::70>,[fd00:1::1]')).toEqual([
+      { kind: 'range', family: 6, from: 'fd00:1::60', to: 'fd00:1::70' },
+      { kind: 'net', family: 6, address: 'fd00:1::1' },
+    ]);
+  });
+
   it('a port written with a leading zero is printed without it', () => {
     expect(parse({ rules: 'ACCEPT net $FW tcp 022,80,0\n' }).rules[0]?.dports).toEqual(['22', '80', '0']);
   });

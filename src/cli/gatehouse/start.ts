@@ -39,6 +39,7 @@ export const command: CommandModule<object, RootAndModeArgs> = {
     }
     const { restoreBlocklist } = await import('../../api/index.js');
     const loaded = await restoreBlocklist(root, mode);
-    if (mode.kind !== 'dry-run') process.stdout.write(`blocklist: ${loaded.loaded} entries loaded in ${loaded.where}\n`);
+    if (loaded.keptByApi) process.stdout.write(`blocklist: left to the running API (${loaded.loaded} entries in the database; it holds them in ${loaded.where})\n`);
+    else if (mode.kind !== 'dry-run') process.stdout.write(`blocklist: ${loaded.loaded} entries loaded in ${loaded.where}\n`);
   },
 };

@@ -6,8 +6,10 @@
 import { createRequire } from 'node:module';
 
 // Loaded with require: importing this CommonJS package as ESM costs several times more
-// (the loader scans its source for exports), and `db` pays it on every write.
-const ipaddr = createRequire(import.meta.url)('ipaddr.js') as typeof import('ipaddr.js');
+// (the loader scans its source for exports). And loaded on first use: most values (IPv4
+// addresses, names) are checked without it, and a `db setprop` should not pay for it.
+let ipaddrModule: typeof import('ipaddr.js') | undefined;
+const ipaddr = (): typeof import('ipaddr.js') => (ipaddrModule ??= createRequire(import.meta.url)('ipaddr.js') as typeof import('ipaddr.js'));
 
 /** `undefined` when the value is valid, else what a valid value looks like. */
 export type ValueCheck = (value: string) => string | undefined;
@@ -26,7 +28,7 @@ export function isIPv4(text: string): boolean {
 
 export function isIPv6(text: string): boolean {
   // Zone indexes (fe80::1%eth0) have no place in firewall rules.
-  return !text.includes('%') && text.includes(':') && ipaddr.IPv6.isValid(text);
+  return !text.includes('%') && text.includes(':') && ipaddr().IPv6.isValid(text);
 }
 
 export function isIP(text: string): boolean {
@@ -52,8 +54,8 @@ export function isAddressOrCIDR(text: string): boolean {
 
 /** Compare two addresses of the same family; undefined when families differ. */
 export function compareAddresses(a: string, b: string): number | undefined {
-  const pa = ipaddr.parse(a).toByteArray();
-  const pb = ipaddr.parse(b).toByteArray();
+  const pa = ipaddr().parse(a).toByteArray();
+  const pb = ipaddr().parse(b).toByteArray();
   if (pa.length !== pb.length) return undefined;
   for (let i = 0; i < pa.length; i++) {
     if (pa[i] !== pb[i]) return pa[i]! - pb[i]!;
@@ -63,7 +65,7 @@ export function compareAddresses(a: string, b: string): number | undefined {
 
 export function isNetmask(text: string): boolean {
   if (!isIPv4(text)) return false;
-  const n = ipaddr.IPv4.parse(text).toByteArray().reduce((acc, b) => acc * 256 + b, 0);
+  const n = ipaddr().IPv4.parse(text).toByteArray().reduce((acc, b) => acc * 256 + b, 0);
   const inverted = 0xffffffff - n;
   // A netmask is ones then zeros: its complement plus one is a power of two.
   return ((inverted + 1) & inverted) === 0;
