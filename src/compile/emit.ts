@@ -3,8 +3,8 @@
  * declared completely (every chain, then every rule) so a restore replaces it whole.
  */
 import { GatehouseError } from '../errors/index.js';
-import type { IpsetDefinition, RuntimeIpset } from '../plan/index.js';
-import type { Chain, IrRule, Match, Ruleset, Target } from './ir.js';
+import type { IpsetDefinition, OriginLine, RuntimeIpset } from '../plan/index.js';
+import type { Chain, IrRule, Match, Ruleset, Table, Target } from './ir.js';
 
 const TABLE_ORDER = ['raw', 'mangle', 'nat', 'filter'];
 
@@ -159,17 +159,25 @@ class Text {
   }
 }
 
-/** The complete iptables-restore (or ip6tables-restore) input for a ruleset. */
-export function emitRuleset(ruleset: Ruleset): string {
+/**
+ * The complete iptables-restore (or ip6tables-restore) input for a ruleset. With `origins`,
+ * every rule that has an origin is also added to it, as emitted, in the order of
+ * `ruleset.tables` (what origins.json lists): the text is rendered once for both.
+ */
+export function emitRuleset(ruleset: Ruleset, origins?: OriginLine[]): string {
   const out = new Text();
   out.push(`# Gatehouse ruleset, IPv${ruleset.family}. Generated; do not edit.\n`);
   const tables = [...ruleset.tables].sort((a, b) => TABLE_ORDER.indexOf(a.name) - TABLE_ORDER.indexOf(b.name));
+  const lines = new Map<Table, OriginLine[]>();
   for (const table of tables) {
     out.push(`*${table.name}\n`);
     for (const chain of table.chains) out.push(`:${chain.name} ${chain.policy ?? '-'} [0:0]\n`);
-    for (const chain of table.chains) emitChain(chain, out);
+    const own: OriginLine[] | undefined = origins === undefined ? undefined : [];
+    for (const chain of table.chains) emitChain(table.name, chain, out, own);
+    if (own !== undefined) lines.set(table, own);
     out.push('COMMIT\n');
   }
+  if (origins !== undefined) for (const table of ruleset.tables) for (const line of lines.get(table) ?? []) origins.push(line);
   return out.toString();
 }
 
@@ -180,21 +188,12 @@ export function ruleText(chain: string, rule: IrRule): string {
   return text + renderTarget(rule.target);
 }
 
-/** The text emitChain wrote for each rule with an origin, and in which chain: origins.json repeats it. */
-const EMITTED = new WeakMap<IrRule, { chain: string; text: string }>();
-
-/** ruleText, as emitted already when it was (rendering every match again was a tenth of the compile). */
-export function emittedRuleText(chain: string, rule: IrRule): string {
-  const emitted = EMITTED.get(rule);
-  return emitted !== undefined && emitted.chain === chain ? emitted.text : ruleText(chain, rule);
-}
-
-function emitChain(chain: Chain, out: Text): void {
+function emitChain(table: string, chain: Chain, out: Text, origins: OriginLine[] | undefined): void {
   const start = `-A ${chain.name} `;
   for (const rule of chain.rules) {
-    if (rule.origin) {
+    if (rule.origin && origins !== undefined) {
       const text = ruleText(chain.name, rule);
-      EMITTED.set(rule, { chain: chain.name, text });
+      origins.push({ table, rule: text, ...rule.origin });
       out.push(text);
       out.push('\n');
       continue;

@@ -261,10 +261,13 @@ export function buildFilter(ctx: FamilyContext): FilterResult {
 
   // Rules, in file order: blrules and the early sections before the conntrack accept.
   const preChains = new Set<string>();
-  const addRule = (rule: Rule, index: number, stage: 'bl' | 'pre' | 'main') => t.from(originOf(config, rule), () => addRuleFrom(rule, index, stage));
-  const addRuleFrom = (rule: Rule, index: number, stage: 'bl' | 'pre' | 'main') => {
+  // A rule of the other family adds nothing: its origin is not even worked out (the IPv6 pass
+  // over IPv4 files meets every IPv4 rule).
+  const addRule = (rule: Rule, index: number, stage: 'bl' | 'pre' | 'main') => {
     const fr = ruleInFamily(rule, ctx);
-    if (!fr) return;
+    if (fr) t.from(originOf(config, rule), () => addRuleFrom(rule, fr, index, stage));
+  };
+  const addRuleFrom = (rule: Rule, fr: FamilyRule, index: number, stage: 'bl' | 'pre' | 'main') => {
     const target = filterTarget(rule, ctx);
     if (!target) return;
     const pairs = rulePairs(rule.source.zones, rule.dest.zones, model);

@@ -4,7 +4,7 @@
  * give byte-identical files. The plan's rulesets are complete iptables-restore inputs (raw,
  * mangle, nat and filter all declared), so one restore replaces the whole firewall of a family.
  */
-import type { Plan, PlanInputs } from '../plan/index.js';
+import type { Plan, PlanInputs, PlanOrigins } from '../plan/index.js';
 import type { Family, ShorewallConfig } from '../shorewall/index.js';
 import { AddressMatches, IpsetRegistry } from './addresses.js';
 import type { CompileOptions, FamilyContext } from './context.js';
@@ -19,7 +19,6 @@ import { addMaclist, buildNat, type NatCounts } from './nat.js';
 import { addRouteFilter } from './routefilter.js';
 import { buildStopped } from './stopped.js';
 import { buildZoneModel } from './zones.js';
-import { planOrigins } from './origins.js';
 
 export type { CompileOptions, InterfaceAddresses } from './context.js';
 export type { Chain, IrRule, Match, RuleOrigin, Ruleset, Table, Target } from './ir.js';
@@ -50,7 +49,8 @@ export interface PlanSummary {
 
 /**
  * A compiled plan: the Plan value (parts, summary, inputs) plus, for tests and tools, the
- * texts by their old names and the compiled representation they were emitted from.
+ * texts by their old names. The compiled representation is not kept (about 20 MB at 50,000
+ * rules): nothing reads it once the texts are emitted.
  */
 export interface CompiledPlan extends Plan {
   summary: PlanSummary;
@@ -62,8 +62,6 @@ export interface CompiledPlan extends Plan {
   sysctl: string;
   /** Providers, rtrules and static routes, turned into ip commands at apply time (the routing part). */
   routing: RoutingSpec;
-  /** The compiled representation the texts were emitted from. */
-  rulesets: { v4: Ruleset; v6: Ruleset; stoppedV4: Ruleset; stoppedV6: Ruleset };
 }
 
 interface FamilyResult {
@@ -150,9 +148,10 @@ export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, op
   const runtime = [...(options.runtimeIpsets ?? []), ...(options.blocklist ? blocklistSets().map(({ name, family, type, maxelem, timeout }) => ({ name, family, type, maxelem, timeout, counters: true })) : [])];
   const external = externalSets([v4, ...(v6 ? [v6] : [])], new Set(runtime.map((s) => s.name)));
   if (external.length > 0) notes.push(`ipsets named in the files but not defined by the plan (create them before applying): ${external.join(', ')}`);
+  const origins: PlanOrigins = { v4: [], v6: [] };
   const texts = {
-    rulesV4: emitRuleset(four.ruleset),
-    rulesV6: emitRuleset(six.ruleset),
+    rulesV4: emitRuleset(four.ruleset, origins.v4),
+    rulesV6: emitRuleset(six.ruleset, origins.v6),
     ipsets: emitIpsets(definitions),
     stoppedV4: emitRuleset(four.stopped),
     stoppedV6: emitRuleset(six.stopped),
@@ -184,8 +183,7 @@ export function compile(v4: ShorewallConfig, v6: ShorewallConfig | undefined, op
     },
     summary,
     inputs,
-    origins: planOrigins(four.ruleset, six.ruleset),
-    rulesets: { v4: four.ruleset, v6: six.ruleset, stoppedV4: four.stopped, stoppedV6: six.stopped },
+    origins,
   };
 }
 

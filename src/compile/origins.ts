@@ -10,7 +10,7 @@
 import { join } from 'node:path';
 import type { OriginLine, PlanOrigins } from '../plan/index.js';
 import type { ShorewallConfig, SourcePlace } from '../shorewall/index.js';
-import { emittedRuleText } from './emit.js';
+import { ruleText } from './emit.js';
 import type { RuleOrigin, Ruleset } from './ir.js';
 
 const RECORD_COMMENTS: [RegExp, string][] = [
@@ -31,10 +31,22 @@ export function recordOfComment(comment: string | undefined): string | undefined
   return undefined;
 }
 
+/** `dir` + NUL + file -> the joined path: a config has a few files and tens of thousands of entries. */
+const JOINED = new Map<string, string>();
+/** The last comment read and the record it names: the rows of one record follow each other, under one comment. */
+let lastComment: { text: string | undefined; record: string | undefined } = { text: undefined, record: undefined };
+
 /** The origin of rules compiled from the entry at `place` (with its ?COMMENT, if any). */
 export function originOf(config: ShorewallConfig, entry: { place: SourcePlace; comment?: string | undefined }): RuleOrigin {
-  const record = recordOfComment(entry.comment);
-  return { file: join(config.dir, entry.place.file), line: entry.place.line, ...(record ? { record } : {}) };
+  if (lastComment.text !== entry.comment) lastComment = { text: entry.comment, record: recordOfComment(entry.comment) };
+  const record = lastComment.record;
+  const id = `${config.dir}\0${entry.place.file}`;
+  let file = JOINED.get(id);
+  if (file === undefined) {
+    file = join(config.dir, entry.place.file);
+    JOINED.set(id, file);
+  }
+  return record ? { file, line: entry.place.line, record } : { file, line: entry.place.line };
 }
 
 function linesOf(ruleset: Ruleset): OriginLine[] {
@@ -43,14 +55,14 @@ function linesOf(ruleset: Ruleset): OriginLine[] {
     for (const chain of table.chains) {
       for (const rule of chain.rules) {
         if (!rule.origin) continue;
-        out.push({ table: table.name, rule: emittedRuleText(chain.name, rule), ...rule.origin });
+        out.push({ table: table.name, rule: ruleText(chain.name, rule), ...rule.origin });
       }
     }
   }
   return out;
 }
 
-/** origins.json of a plan: every rule that has an origin, per family. */
+/** origins.json of a plan: every rule that has an origin, per family (compile takes them from emitRuleset, which renders each rule once). */
 export function planOrigins(v4: Ruleset, v6: Ruleset): PlanOrigins {
   return { v4: linesOf(v4), v6: linesOf(v6) };
 }

@@ -11,8 +11,17 @@ export type ParsedAddress =
   | { kind: 'network'; family: Family; ip: ipaddr.IPv4 | ipaddr.IPv6; prefix: number }
   | { kind: 'range'; family: Family; start: ipaddr.IPv4 | ipaddr.IPv6; end: ipaddr.IPv4 | ipaddr.IPv6 };
 
+/** Four decimal octets without leading zeros: what ipaddr.js's isValidFourPartDecimal accepts, once each octet is at most 255. */
+const FOUR_PART_DECIMAL = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
+
 function parseHost(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
+  // Built from the octets matched: isValidFourPartDecimal then parse read the text twice
+  // more, for every address of every rule in each event.
+  const m = FOUR_PART_DECIMAL.exec(text);
+  if (m) {
+    const octets = [+m[1]!, +m[2]!, +m[3]!, +m[4]!];
+    return octets.every((o) => o <= 255) ? new ipaddr.IPv4(octets) : undefined;
+  }
   if (text.includes(':') && ipaddr.IPv6.isValid(text)) return ipaddr.IPv6.parse(text);
   return undefined;
 }

@@ -124,6 +124,11 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
   }
 
   function fromAddresses(list: ParsedAddress[]): Endpoint[] {
+    if (list.length === 1) {
+      // One address (a literal, a host, a cidr, a range: most references): its own endpoint.
+      const a = list[0]!;
+      return [{ zone: zoneOfAddress(view, firstAddress(a)), family: a.family, addresses: [shorewallText(a)], plain: [plainText(a)] }];
+    }
     // One endpoint per (family, zone), in order of first appearance.
     const groups = new Map<string, Endpoint>();
     for (const a of list) {

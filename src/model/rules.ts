@@ -36,15 +36,16 @@ function numeric(text: string | undefined): number {
 
 /** Rule keys in Position order, ties by key (numerically when both keys are numbers). */
 export function sortRuleKeys(fwrules: Database, keys: string[]): string[] {
-  const position = new Map(keys.map((k) => [k, numeric(propOf(fwrules, k, 'Position'))]));
-  return keys.sort((a, b) => {
-    const d = (position.get(a) ?? 0) - (position.get(b) ?? 0);
+  // Position and the key's number read once per key, not once per comparison.
+  const sortable = keys.map((key) => ({ key, position: numeric(propOf(fwrules, key, 'Position')), number: Number(key) }));
+  sortable.sort((a, b) => {
+    const d = a.position - b.position;
     if (d !== 0) return d;
-    const na = Number(a);
-    const nb = Number(b);
-    if (Number.isFinite(na) && Number.isFinite(nb) && na !== nb) return na - nb;
-    return a < b ? -1 : a > b ? 1 : 0;
+    if (Number.isFinite(a.number) && Number.isFinite(b.number) && a.number !== b.number) return a.number - b.number;
+    return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
   });
+  sortable.forEach((s, i) => (keys[i] = s.key));
+  return keys;
 }
 
 /** Log suffix for an action: `''` for none, `:info` and so on. */
@@ -130,15 +131,18 @@ export function buildFilterRules(
       let emitted = 0;
       const built: { family: Family; rows: CommentedRows['rows'] }[] = [];
       for (const family of FAMILIES) {
+        // Loops that skip the other family, not filtered copies: this runs twice for every rule.
         const rows = [];
-        const srcs = src.filter((e) => inFamily(e, family));
-        const dsts = dst.filter((e) => inFamily(e, family));
-        const ports = service.ports.filter((p) => p.families.includes(family));
-        for (const s of srcs) {
+        for (const s of src) {
+          if (!inFamily(s, family)) continue;
           const source = endpointText(s);
-          for (const d of dsts) {
+          for (const d of dst) {
+            if (!inFamily(d, family)) continue;
             const dest = endpointText(d);
-            for (const p of ports) for (const t of times) rows.push(row(action, source, dest, p.proto, p.dport, '', '', '', '', '', '', t));
+            for (const p of service.ports) {
+              if (!p.families.includes(family)) continue;
+              for (const t of times) rows.push(row(action, source, dest, p.proto, p.dport, '', '', '', '', '', '', t));
+            }
           }
         }
         if (rows.length === 0) continue;
