@@ -32,7 +32,8 @@ function withoutIdleTables(lines: string[]): string[] {
     else out.push(line);
     if (line === 'COMMIT' && table.length > 0) {
       const idle = table.slice(1, -1).every((l) => /^:\S+ ACCEPT$/.test(l));
-      if (!idle) out.push(...table);
+      // Line by line: a spread of a whole table as arguments overflows the stack past ~120,000 lines.
+      if (!idle) for (const l of table) out.push(l);
       table = [];
     }
   }

@@ -287,3 +287,15 @@ describe('run-time chains (runtime-..., the API’s blocklist pairs)', () => {
     expect(changeScript(parseLayout(plan(), 'r'), before)).toBeUndefined();
   });
 });
+
+describe('very long chains', () => {
+  it('a chain of 200,000 rules that stays whole (it has a RETURN) is written without overflowing the stack', () => {
+    const rules = Array.from({ length: 200_000 }, (_, i) => `-A loc-net -s 10.${i >> 16}.${(i >> 8) & 255}.${i & 255} -j ACCEPT`);
+    const text = ['*filter', ':INPUT DROP [0:0]', ':FORWARD DROP [0:0]', ':OUTPUT ACCEPT [0:0]', ':loc-net - [0:0]', '-A FORWARD -j loc-net', '-A loc-net -p udp -j RETURN', ...rules, 'COMMIT', ''].join('\n');
+    const layout = parseLayout(text, 'rules.v4');
+    const full = fullScript(layout, new Map());
+    expect(full.split('\n').filter((l) => l.startsWith('-A loc-net ')).length).toBe(200_001);
+    const changed = changeScript(parseLayout(text.replace('-A loc-net -p udp -j RETURN', '-A loc-net -p tcp -j RETURN'), 'rules.v4'), layout)!;
+    expect(changed.script.split('\n').filter((l) => l.startsWith('-A loc-net ')).length).toBe(200_001);
+  });
+});

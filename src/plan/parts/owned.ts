@@ -341,7 +341,8 @@ export function fullScript(layout: Layout, kernel: Map<string, KernelTable>, oth
       }
     }
     if (want) {
-      for (const rules of want.chains.values()) out.push(...rules);
+      // Rule by rule: a spread passes every rule as an argument, which overflows the stack past ~120,000.
+      for (const rules of want.chains.values()) for (const rule of rules) out.push(rule);
       // A shared jump the other tool already made is moved first (one deleted, one inserted), not doubled.
       for (const j of want.sharedJumps) {
         if (!legacy && (have.rules.get(j.chain) ?? []).includes(j.rule)) out.push(`-D ${j.chain} ${j.rule}`);
@@ -396,7 +397,7 @@ export function changeScript(before: Layout, next: Layout): ChangeScript | undef
     const had = new Set(b.hooks.map(key));
     const has = new Set(n.hooks.map(key));
     for (const h of b.hooks) if (!has.has(key(h))) out.push(`-D ${h.chain} -j ${h.wrapper}`);
-    for (const chain of rewrite) out.push(...n.chains.get(chain)!);
+    for (const chain of rewrite) for (const rule of n.chains.get(chain)!) out.push(rule);
     for (const h of n.hooks) if (!had.has(key(h))) out.push(`-I ${h.chain} 1 -j ${h.wrapper}`);
     for (const chain of gone) out.push(`-X ${chain}`);
     out.push('COMMIT');
