@@ -5,22 +5,4 @@
 // (about 60 ms) and Gatehouse opens no TLS connection. runCommand gives the variable back
 // to the programs the command runs. `node bin/<name>.js` starts Node directly, with it.
 // `config ARGS` is exactly `db configuration ARGS`, as on NethServer.
-const argv = ['configuration', ...process.argv.slice(2)];
-
-// As in bin/db.js: a verb that only reads loads the read-only bundle; whatever that one
-// does not run goes on to the whole command. The verb is the first word that is not an
-// option (--root takes a value).
-const READS = new Set(['keys', 'get', 'getprop', 'gettype', 'show', 'print', 'printtype', 'printprop', 'printjson', 'getjson', 'showjson', 'export']);
-let verb;
-for (let i = 1, words = 1; i < argv.length && words < 2; i++) {
-  if (argv[i] === '--root') i++;
-  else if (!argv[i].startsWith('-') || argv[i] === '-') verb = words++ === 1 ? argv[i] : undefined;
-}
-
-if (READS.has(verb)) {
-  const { mainRead, runCommand } = require('../dist/bin/db-read.cjs');
-  void runCommand('config', async () => (await mainRead(argv)) ?? require('../dist/bin/db.cjs').main(argv), { exit: 'now' });
-} else {
-  const { main, runCommand } = require('../dist/bin/db.cjs');
-  void runCommand('config', () => main(argv), { exit: 'now' });
-}
+require('./db-dispatch.js').runDb('config', ['configuration', ...process.argv.slice(2)]);

@@ -44,9 +44,7 @@ await build({
 // resolve per chunk and a facade per builtin (node:fs's pulls in the streams), ~25 ms of
 // a setprop whose whole budget over a bare Node start is ~100 ms. Lazy imports stay lazy
 // (esbuild wraps each dynamically imported module; it runs when first imported).
-await build({
-  entryPoints: [join(project, 'dist/src/cli/db.js')],
-  outfile: join(out, 'db.cjs'),
+const commonjs = {
   bundle: true,
   format: 'cjs',
   platform: 'node',
@@ -57,6 +55,12 @@ await build({
   // The code locates the project (and ipaddr.js) from its own file.
   define: { 'import.meta.url': '__ghImportMetaUrl' },
   banner: { js: "const __ghImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  logLevel: 'warning',
+};
+await build({
+  ...commonjs,
+  entryPoints: [join(project, 'dist/src/cli/db.js')],
+  outfile: join(out, 'db.cjs'),
   // yargs (with its helpers, 60% of the code) only prints help and usage errors: a file
   // of its own, so a well-formed command does not even compile it.
   // proper-lockfile is given Node's fs (store.ts, its `fs` option), so graceful-fs, its
@@ -81,36 +85,15 @@ await build({
       },
     },
   ],
-  logLevel: 'warning',
 });
 // The read-only db (db-read.cjs): `db getprop` and the other verbs that only read load
-// this bundle alone (bin/db.js picks it by the verb), without the code of the writes,
+// this bundle alone (bin/db-dispatch.js picks it by the verb), without the code of the writes,
 // the schemas, the import and the lock, which made up most of db.cjs to compile.
+await build({ ...commonjs, entryPoints: [join(project, 'dist/src/cli/db-read.js')], outfile: join(out, 'db-read.cjs') });
 await build({
-  entryPoints: [join(project, 'dist/src/cli/db-read.js')],
-  outfile: join(out, 'db-read.cjs'),
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: true,
-  minifyWhitespace: true,
-  minifySyntax: true,
-  define: { 'import.meta.url': '__ghImportMetaUrl' },
-  banner: { js: "const __ghImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  logLevel: 'warning',
-});
-await build({
+  ...commonjs,
+  sourcemap: false,
   // import() of a CommonJS file gives module.exports as the default export: the function.
   stdin: { contents: "module.exports = require('yargs').default;", resolveDir: project, loader: 'js' },
   outfile: join(out, 'yargs.cjs'),
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  minifyWhitespace: true,
-  minifySyntax: true,
-  define: { 'import.meta.url': '__ghImportMetaUrl' },
-  banner: { js: "const __ghImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  logLevel: 'warning',
 });

@@ -1,7 +1,7 @@
 /**
  * The `db` command line (its grammar, see ./db.ts) and the verbs that only read a
  * database. They are a module of their own so that `db getprop`, which scripts run
- * many times, loads a bundle of only this (bin/db.js picks it by the verb; a command it
+ * many times, loads a bundle of only this (bin/db-dispatch.js picks it by the verb; a command it
  * cannot run goes to the whole command, ./db.ts): compiling the code of the writes and
  * the schemas was a fifth of what a getprop cost.
  */
