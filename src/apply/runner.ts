@@ -9,7 +9,7 @@ import { delimiter, join } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import type { KernelCommand, KernelRunner } from '../plan/index.js';
 import { type ApplyMode, formatApplyMode } from './mode.js';
-import { runCommand } from './spawn.js';
+import { type CommandResult, runCommand } from './spawn.js';
 
 export type { KernelCommand, KernelRunner };
 
@@ -93,18 +93,9 @@ function packageOf(command: string): string {
   return command;
 }
 
-interface FailedResult {
-  stderr?: unknown;
-  stdout?: unknown;
-  exitCode?: number | undefined;
-  timedOut?: boolean;
-  code?: string | undefined;
-  shortMessage?: string;
-}
-
-function kernelMessage(result: FailedResult): string {
+function kernelMessage(result: CommandResult): string {
   if (result.timedOut) return 'timed out';
-  const text = `${String(result.stderr ?? '')}`.trim() || `${String(result.stdout ?? '')}`.trim();
+  const text = result.stderr.trim() || result.stdout.trim();
   const lines = text
     .split('\n')
     .map((l) => l.trim())
@@ -113,8 +104,8 @@ function kernelMessage(result: FailedResult): string {
   return result.shortMessage ?? `exit code ${result.exitCode ?? '?'}`;
 }
 
-function hintFor(result: FailedResult): string | undefined {
-  const text = String(result.stderr ?? '');
+function hintFor(result: CommandResult): string | undefined {
+  const text = result.stderr;
   if (/Cannot open network namespace/.test(text)) return 'create the namespace or choose another with --apply netns:<name>';
   if (/exec of .* failed|ENOENT/.test(text + (result.code ?? ''))) return 'install the missing command or fix PATH';
   return undefined;
