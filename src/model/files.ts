@@ -1,7 +1,7 @@
 /** Assembles the rows of every generated file for one address family. */
 import type { Database } from '../db/index.js';
 import { type Family, parseHostOrNetwork, shorewallText } from './addresses.js';
-import type { NetworkView } from './network.js';
+import { type NetworkView, zoneRecordNetwork } from './network.js';
 import { propOf } from './settings.js';
 import { ipsBypassMangle, nfqueueRules } from './nfqueue.js';
 import { commentText, named, namedGroups, row } from './text.js';
@@ -14,7 +14,7 @@ export function familyZones(view: NetworkView, family: Family): string[] {
   const roleZones = new Set(view.interfaces.map((i) => i.zone));
   if (view.mode === 'server') roleZones.add('net');
   const custom = [...roleZones].filter((z) => !BUILTIN_ORDER.includes(z) && z !== 'net').sort();
-  const records = [...view.zoneRecords.values()].filter((z) => z.network.family === family).map((z) => z.zone);
+  const records = [...view.zoneRecords.values()].filter((z) => zoneRecordNetwork(z, family) !== undefined).map((z) => z.zone);
   return [...BUILTIN_ORDER.filter((z) => roleZones.has(z)), ...custom, ...(roleZones.has('net') ? ['net'] : []), ...records];
 }
 
@@ -52,8 +52,8 @@ function hostRows(view: NetworkView, family: Family): Row[] {
     }
   }
   for (const z of view.zoneRecords.values()) {
-    if (z.network.family !== family) continue;
-    rows.push(row(z.zone, `${z.interface}:${shorewallText(z.network)}`));
+    const network = zoneRecordNetwork(z, family);
+    if (network !== undefined) rows.push(row(z.zone, `${z.interface}:${shorewallText(network)}`));
   }
   return rows;
 }
@@ -128,7 +128,10 @@ const ADMIN_SERVICES = ['sshd', 'httpd-admin'];
 function stoppedRows(view: NetworkView, family: Family, services: CommentedRows[]): Row[] {
   const sourcesOf = (zone: string): string[] => [
     ...view.interfaces.filter((i) => i.zone === zone).map((i) => i.name),
-    ...[...view.zoneRecords.values()].filter((z) => z.zone === zone && z.network.family === family).map((z) => `${z.interface}:${shorewallText(z.network)}`),
+    ...[...view.zoneRecords.values()].flatMap((z) => {
+      const network = z.zone === zone ? zoneRecordNetwork(z, family) : undefined;
+      return network === undefined ? [] : [`${z.interface}:${shorewallText(network)}`];
+    }),
   ];
   const rows: Row[] = [];
   const admitted = new Set<string>();

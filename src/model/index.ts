@@ -15,6 +15,7 @@ import { type MultiWanRows, buildMultiWan } from './multiwan.js';
 import { named, namedGroups } from './text.js';
 import { buildOneToOneNat, buildPortForwards } from './nat.js';
 import { readNetwork, withRoutedNetworks } from './network.js';
+import { type Ipv6GapReport, ipv6GapWarnings } from './ipv6-gaps.js';
 import { objectResolver } from './objects.js';
 import { buildFilterRules, buildServiceRules } from './rules.js';
 import { serviceResolver } from './services.js';
@@ -29,7 +30,7 @@ export { utcOffsetMinutes, utcWindows } from './times.js';
 // The pieces the traffic-shaping stage (src/qos) resolves class rules with.
 export { objectResolver, type ObjectResolver, type Endpoint } from './objects.js';
 export { serviceResolver, type ServiceResolver } from './services.js';
-export { readNetwork, type NetworkView } from './network.js';
+export { readNetwork, zoneRecordNetwork, type NetworkView, type ZoneRecord } from './network.js';
 export { sortRuleKeys } from './rules.js';
 export { propOf } from './settings.js';
 export { named, namedGroups, row } from './text.js';
@@ -102,7 +103,8 @@ export function buildModel(input: Record<string, Database>, options: BuildModelO
   const offsetMinutes = (): number =>
     (offset ??= utcOffsetMinutes(options.timeZone ?? configuredTimeZone(configuration) ?? Intl.DateTimeFormat().resolvedOptions().timeZone, options.now ?? new Date()));
 
-  const filter = buildFilterRules(dbs, objects, services, offsetMinutes, warn);
+  const ipv6Gaps: Ipv6GapReport[] = [];
+  const filter = buildFilterRules(dbs, objects, services, offsetMinutes, warn, (g) => void ipv6Gaps.push(g));
   const localServices = buildServiceRules(configuration, view, warn);
   const forwards = buildPortForwards(dbs['portforward'] ?? {}, view, objects, settings, warn);
   const oneToOne = buildOneToOneNat(dbs['networks'] ?? {}, view, objects, warn);
@@ -119,13 +121,17 @@ export function buildModel(input: Record<string, Database>, options: BuildModelO
       hairpin: forwards.hairpin,
     });
 
+  const v4 = files('ipv4');
+  const v6 = files('ipv6');
+  // Read from the IPv6 ruleset itself: a host's missing IPv6 side matters only where it would be accepted.
+  warnings.push(...ipv6GapWarnings(ipv6Gaps, v6));
   return {
     mode: view.mode,
     settings,
     interfaces: view.interfaces,
     zones: view.zones,
-    v4: files('ipv4'),
-    v6: files('ipv6'),
+    v4,
+    v6,
     warnings,
     multiwan: namedMultiWan(buildMultiWan(dbs, view, objects, services, oneToOne, offsetMinutes)),
   };

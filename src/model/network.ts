@@ -24,12 +24,26 @@ interface ZoneNetwork {
   network: ParsedAddress & { kind: 'network' };
 }
 
+/** A zone record: its zone, interface, network, and optionally its IPv6 network (Network6). */
+export interface ZoneRecord {
+  zone: string;
+  interface: string;
+  network: ParsedAddress & { kind: 'network' };
+  network6?: ParsedAddress & { kind: 'network' };
+}
+
+/** The zone record's network of that family, if it has one. */
+export function zoneRecordNetwork(z: ZoneRecord, family: Family): (ParsedAddress & { kind: 'network' }) | undefined {
+  if (z.network.family === family) return z.network;
+  return family === 'ipv6' ? z.network6 : undefined;
+}
+
 export interface NetworkView {
   interfaces: NetworkInterface[];
   byName: Map<string, NetworkInterface>;
   zones: ZoneDefinition[];
-  /** Zone records: key -> zone name, interface, network. */
-  zoneRecords: Map<string, { zone: string; interface: string; network: ParsedAddress & { kind: 'network' } }>;
+  /** Zone records: key -> zone name, interface, network(s). */
+  zoneRecords: Map<string, ZoneRecord>;
   /** In lookup order: zone records, then interface networks. */
   lookup: ZoneNetwork[];
   /** Trusted networks (`network` records), as CIDR per family. */
@@ -120,7 +134,7 @@ export function readNetwork(networks: Database): NetworkView {
     addAddresses(parent, key);
   }
 
-  const zoneRecords = new Map<string, { zone: string; interface: string; network: ParsedAddress & { kind: 'network' } }>();
+  const zoneRecords = new Map<string, ZoneRecord>();
   const zoneNetworks: ZoneNetwork[] = [];
   for (const key of keys) {
     if (networks[key]?.type !== 'zone') continue;
@@ -143,8 +157,23 @@ export function readNetwork(networks: Database): NetworkView {
       });
     }
     const normalized = networkOf(network.ip, network.prefix) as ParsedAddress & { kind: 'network' };
-    zoneRecords.set(key, { zone, interface: ifaceName, network: normalized });
+    const record: ZoneRecord = { zone, interface: ifaceName, network: normalized };
     zoneNetworks.push({ zone, network: normalized });
+    // The same hosts' IPv6 network: without it, their IPv6 traffic is in the interface's zone.
+    const network6Text = propOf(networks, key, 'Network6');
+    if (network6Text !== undefined) {
+      const parsed6 = parseHostOrNetwork(network6Text);
+      if (!parsed6 || parsed6.kind !== 'network' || parsed6.family !== 'ipv6' || normalized.family !== 'ipv4') {
+        throw new GatehouseError(
+          normalized.family === 'ipv4' ? `Network6 '${network6Text}' is not an IPv6 network` : `Network6 is set, but Network '${networkText}' is IPv6 already`,
+          { place: { db: 'networks', key, prop: 'Network6' }, hint: 'put the IPv4 network in Network and the IPv6 one in Network6, such as 2001:db8:1:8000::/65' },
+        );
+      }
+      const network6 = networkOf(parsed6.ip, parsed6.prefix) as ParsedAddress & { kind: 'network' };
+      record.network6 = network6;
+      zoneNetworks.push({ zone, network: network6 });
+    }
+    zoneRecords.set(key, record);
   }
 
   const zones: ZoneDefinition[] = [];
@@ -154,7 +183,7 @@ export function readNetwork(networks: Database): NetworkView {
     seen.add(iface.zone);
     zones.push({ name: iface.zone, origin: { role: iface.role }, families: ['ipv4', 'ipv6'] });
   }
-  for (const [key, z] of zoneRecords) zones.push({ name: z.zone, origin: { zoneRecord: key }, families: [z.network.family] });
+  for (const [key, z] of zoneRecords) zones.push({ name: z.zone, origin: { zoneRecord: key }, families: z.network6 ? ['ipv4', 'ipv6'] : [z.network.family] });
 
   const trusted: Record<Family, string[]> = { ipv4: [], ipv6: [] };
   for (const key of keys) {

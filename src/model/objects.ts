@@ -8,6 +8,7 @@ import { GatehouseError, type Place } from '../errors/index.js';
 import {
   type Family,
   type ParsedAddress,
+  contains,
   firstAddress,
   networkOf,
   parseAddress,
@@ -29,6 +30,18 @@ export interface Endpoint {
   addresses: string[];
   /** Plain addresses (no brackets), for columns that take no zone. */
   plain: string[];
+  /**
+   * Set on a reservation's IPv6 side matched by its MAC (it names no IPv6 address): a MAC
+   * says which machine, not which address, so it refuses that machine, never admits it.
+   */
+  byMac?: true;
+}
+
+/** A host named by a rule whose IPv6 traffic the rule cannot match, in a zone that carries IPv6. */
+export interface Ipv6Gap {
+  host: string;
+  /** The zone its IPv6 traffic is in. */
+  zone: string;
 }
 
 export function endpointText(e: Endpoint): string {
@@ -46,6 +59,13 @@ export interface ObjectResolver {
   endpoints(ref: string, place: Place, options?: { allowMac?: boolean }): Endpoint[];
   /** The addresses of a hosts-database object (host, group, cidr, iprange, local, remote). */
   addresses(ref: string, place: Place): ParsedAddress[];
+  /**
+   * The hosts `ref` names (host, local, remote, host-group members) that have no IPv6 side
+   * (no IPv6 address, and as a source no reservation MAC), where their zone carries IPv6.
+   */
+  ipv6Gaps(ref: string, place: Place, asSource: boolean): Ipv6Gap[];
+  /** The type of a hosts record (`host`, `local`, ...), `''` when there is none. */
+  hostType(key: string): string;
 }
 
 export function objectResolver(view: NetworkView, dbs: Record<string, Database>): ObjectResolver {
@@ -73,6 +93,78 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
       );
     }
     return parsed;
+  }
+
+  /** The host's IPv6 address: IpAddress when it is IPv6, else Ip6Address (undefined: none). */
+  function hostIpv6(key: string, place: Place): ParsedAddress | undefined {
+    const text = propOf(hosts, key, 'Ip6Address');
+    if (text === undefined) return undefined;
+    const parsed = parseHostOrNetwork(text);
+    if (!parsed || parsed.kind !== 'host' || parsed.family !== 'ipv6') {
+      throw invalid(place, `host '${key}' has the Ip6Address '${text}', which is not an IPv6 address`, `set hosts/${key}/Ip6Address to an IPv6 address such as 2001:db8:1::10`);
+    }
+    return parsed;
+  }
+
+  /** Host keys a reference names: itself for host, local, remote; the members of a host-group. */
+  function hostKeys(ref: string): string[] {
+    const semi = ref.indexOf(';');
+    const kind = ref.slice(0, semi);
+    const key = ref.slice(semi + 1);
+    if (kind === 'host' || kind === 'local' || kind === 'remote') return [key];
+    if (kind === 'host-group') return (propOf(hosts, key, 'Members') ?? '').split(',').map((m) => m.trim()).filter((m) => m !== '');
+    return [];
+  }
+
+  const carriesIpv6 = (zone: string): boolean => view.interfaces.some((i) => i.zone === zone && i.ipv6.length > 0);
+
+  /**
+   * Where a host known by its IPv4 address sends IPv6 from: the zones of its segment (the
+   * interface whose network holds the address, and that interface's zone records with an
+   * IPv6 network) when it is directly attached, else the zone of its address (routed, net).
+   */
+  function ipv6Home(ip: ParsedAddress): { zones: string[]; attached: boolean } {
+    const first = firstAddress(ip);
+    const iface = view.interfaces.find((i) => i.ipv4.some((a) => { const n = parseHostOrNetwork(a.network); return n?.kind === 'network' && contains(n, first); }));
+    if (iface) {
+      const records = [...view.zoneRecords.values()].filter((z) => z.interface === iface.name && z.network6 !== undefined).map((z) => z.zone);
+      return { zones: [iface.zone, ...records].filter((z) => carriesIpv6(z) || records.includes(z)), attached: true };
+    }
+    const zone = zoneOfAddress(view, first);
+    const record = [...view.zoneRecords.values()].find((z) => z.zone === zone);
+    if (record) {
+      const home = record.network6 !== undefined ? record.zone : view.byName.get(record.interface)?.zone;
+      return { zones: home !== undefined && (record.network6 !== undefined || carriesIpv6(home)) ? [home] : [], attached: false };
+    }
+    return { zones: carriesIpv6(zone) ? [zone] : [], attached: false };
+  }
+
+  /** A reservation's MAC, when it stands for the host's IPv6 side as a source. */
+  function reservationMac(key: string): string | undefined {
+    if (hosts[key]?.type !== 'local') return undefined;
+    return parseMac(propOf(hosts, key, 'MacAddress') ?? '');
+  }
+
+  /** The IPv6 side of the hosts `ref` names: their IPv6 addresses, or (as a source) their reservation MAC. */
+  function ipv6Sides(ref: string, list: ParsedAddress[], place: Place, asSource: boolean): { addresses: ParsedAddress[]; macs: Endpoint[]; gaps: Ipv6Gap[] } {
+    const out = { addresses: [] as ParsedAddress[], macs: [] as Endpoint[], gaps: [] as Ipv6Gap[] };
+    const keys = hostKeys(ref);
+    keys.forEach((key, i) => {
+      const own = list[i];
+      if (own === undefined || own.family === 'ipv6') return;
+      const v6 = hostIpv6(key, place);
+      if (v6) {
+        out.addresses.push(v6);
+        return;
+      }
+      const home = ipv6Home(own);
+      const mac = asSource && home.attached ? reservationMac(key) : undefined;
+      for (const zone of home.zones) {
+        if (mac !== undefined) out.macs.push({ zone, family: 'ipv6', addresses: [`~${mac}`], plain: [], byMac: true });
+        else out.gaps.push({ host: key, zone });
+      }
+    });
+    return out;
   }
 
   function addresses(ref: string, place: Place): ParsedAddress[] {
@@ -166,7 +258,7 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
       case 'zone': {
         const zone = view.zoneRecords.get(key);
         if (!zone) throw missing(place, `zone '${key}'`, 'create a zone record in the networks database or fix the reference');
-        return [{ zone: zone.zone, family: zone.network.family, addresses: [], plain: [] }];
+        return [{ zone: zone.zone, family: zone.network6 ? 'any' : zone.network.family, addresses: [], plain: [] }];
       }
       case 'mac': {
         if (!allowMac) throw invalid(place, `'${ref}' can only be a source`, 'a MAC address identifies the sender; use it in Src');
@@ -180,8 +272,13 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
         if (zone === undefined) throw missing(place, `zone or role '${zoneRef}' (Zone of mac '${key}')`, 'use a role that an interface has, or a zone record key');
         return [{ zone, family: 'any', addresses: [`~${mac}`], plain: [] }];
       }
-      default:
-        return fromAddresses(addresses(ref, place));
+      default: {
+        const list = addresses(ref, place);
+        const sides = ipv6Sides(ref, list, place, allowMac);
+        if (sides.addresses.length === 0 && sides.macs.length === 0) return fromAddresses(list);
+        const macs = sides.macs.filter((m, i) => sides.macs.findIndex((o) => o.zone === m.zone && o.addresses[0] === m.addresses[0]) === i);
+        return [...fromAddresses([...list, ...sides.addresses]), ...macs];
+      }
     }
   }
 
@@ -195,5 +292,10 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
       return result;
     },
     addresses,
+    ipv6Gaps(ref, place, asSource) {
+      if (hostKeys(ref).length === 0) return [];
+      return ipv6Sides(ref, addresses(ref, place), place, asSource).gaps;
+    },
+    hostType: (key) => hosts[key]?.type ?? '',
   };
 }

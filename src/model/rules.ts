@@ -3,6 +3,7 @@ import type { Database } from '../db/index.js';
 import { GatehouseError, type Place } from '../errors/index.js';
 import type { Family } from './addresses.js';
 import type { NetworkView } from './network.js';
+import type { Ipv6GapReport } from './ipv6-gaps.js';
 import { type Endpoint, type ObjectResolver, endpointText, inFamily } from './objects.js';
 import { type ServiceResolver, localServicePorts } from './services.js';
 import { propOf } from './settings.js';
@@ -70,6 +71,28 @@ function pointless(srcRef: string, dstRef: string, src: Endpoint[], dst: Endpoin
   return undefined;
 }
 
+function reportIpv6Gaps(
+  objects: ObjectResolver,
+  key: string,
+  action: string,
+  srcRef: string,
+  dstRef: string,
+  src: Endpoint[],
+  dst: Endpoint[],
+  place: (prop: string) => Place,
+  report: (g: Ipv6GapReport) => void,
+): void {
+  const srcGaps = objects.ipv6Gaps(srcRef, place('Src'), true);
+  const dstGaps = objects.ipv6Gaps(dstRef, place('Dst'), false);
+  if (srcGaps.length === 0 && dstGaps.length === 0) return;
+  const zones = (ends: Endpoint[], gaps: { zone: string }[]): string[] => [
+    ...new Set([...ends.filter((e) => inFamily(e, 'ipv6')).map((e) => e.zone), ...gaps.map((g) => g.zone)]),
+  ];
+  const hostType = (host: string): string => objects.hostType(host);
+  for (const g of srcGaps) report({ key, action, prop: 'Src', host: g.host, hostType: hostType(g.host), zone: g.zone, others: zones(dst, dstGaps) });
+  for (const g of dstGaps) report({ key, action, prop: 'Dst', host: g.host, hostType: hostType(g.host), zone: g.zone, others: zones(src, srcGaps) });
+}
+
 export function buildFilterRules(
   dbs: Record<string, Database>,
   objects: ObjectResolver,
@@ -77,6 +100,8 @@ export function buildFilterRules(
   /** Minutes the local time zone is ahead of UTC; called only when a rule has a time window. */
   offsetMinutes: () => number,
   warn: (w: ModelWarning) => void = () => {},
+  /** Hosts a DROP/REJECT rule names without an IPv6 side (see ipv6-gaps.ts). */
+  onIpv6Gap: (g: Ipv6GapReport) => void = () => {},
 ): Record<Family, FamilyRuleSets> {
   const fwrules = dbs['fwrules'] ?? {};
   const fwtimes = dbs['fwtimes'] ?? {};
@@ -102,8 +127,12 @@ export function buildFilterRules(
       const dstRef = propOf(fwrules, key, 'Dst');
       if (srcRef === undefined) throw new GatehouseError('rule has no Src', { place: place('Src'), hint: 'use any, fw, an address or an object reference' });
       if (dstRef === undefined) throw new GatehouseError('rule has no Dst', { place: place('Dst'), hint: 'use any, fw, an address or an object reference' });
-      const src = objects.endpoints(srcRef, place('Src'), { allowMac: true });
+      const accept = actionText.toLowerCase() === 'accept';
+      const srcAll = objects.endpoints(srcRef, place('Src'), { allowMac: true });
+      // A reservation's MAC stands for its IPv6 side only to refuse it (see Endpoint.byMac).
+      const src = accept && srcAll.some((e) => e.byMac) ? srcAll.filter((e) => !e.byMac) : srcAll;
       const dst = objects.endpoints(dstRef, place('Dst'));
+      if (!accept) reportIpv6Gaps(objects, key, actionText.toUpperCase(), srcRef, dstRef, src, dst, place, onIpv6Gap);
       const why = pointless(srcRef, dstRef, src, dst);
       if (why) throw new GatehouseError(`rule goes from ${why}`, { place: place('Dst'), hint: 'Src and Dst must describe traffic between two different places' });
 
@@ -178,7 +207,7 @@ export function buildServiceRules(configuration: Database, view: NetworkView, wa
     for (const item of items) {
       const record = view.zoneRecords.get(item);
       let found: { zone: string; families: Family[] } | undefined;
-      if (record) found = { zone: record.zone, families: [record.network.family] };
+      if (record) found = { zone: record.zone, families: record.network6 ? FAMILIES : [record.network.family] };
       else if (item === 'red' && view.mode === 'server') found = { zone: 'net', families: FAMILIES };
       else {
         const iface = view.interfaces.find((i) => i.role === item);

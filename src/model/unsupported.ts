@@ -33,6 +33,7 @@ export function unsupportedSettingWarnings(dbs: Record<string, Database>, view: 
   // A zone record holds one network of one family; over the other family its hosts are in
   // their interface's zone, so what names the zone (rules, its own policies) misses that traffic.
   for (const [key, z] of view.zoneRecords) {
+    if (z.network6 !== undefined) continue;
     const other = z.network.family === 'ipv4' ? 'ipv6' : 'ipv4';
     const iface = view.byName.get(z.interface);
     if (!iface || iface[other].length === 0) continue;
@@ -41,7 +42,9 @@ export function unsupportedSettingWarnings(dbs: Record<string, Database>, view: 
       place: { db: 'networks', key, prop: 'Network' },
       message:
         `zone '${z.zone}' holds ${z.network.family === 'ipv4' ? 'IPv4' : 'IPv6'} only: over ${otherName} its hosts are in zone ${iface.zone} of ${iface.name}, ` +
-        `so rules and policies that name the zone do not hold for their ${otherName} traffic (refuse it by MAC with a mac; Src, or remove ${otherName} from ${iface.name})`,
+        `so rules and policies that name the zone do not hold for their ${otherName} traffic (` +
+        (other === 'ipv6' ? `set networks/${key}/Network6 to their IPv6 network, ` : `put the IPv4 network in Network and this one in Network6, `) +
+        `refuse it by MAC with a mac; Src, or remove ${otherName} from ${iface.name})`,
     });
   }
   if (view.mode === 'gateway') {

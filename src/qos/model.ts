@@ -19,6 +19,7 @@ import {
   serviceResolver,
   sortRuleKeys,
   utcWindows,
+  zoneRecordNetwork,
   type CommentedRows,
   type Endpoint,
   type NetworkView,
@@ -238,7 +239,8 @@ function sourceCells(ref: string, endpoints: Endpoint[], view: NetworkView, fami
   if (lower.startsWith('zone;')) {
     const record = view.zoneRecords.get(ref.slice(5));
     if (!record) throw new GatehouseError(`refers to zone '${ref.slice(5)}', which does not exist`, { place, hint: 'create a zone record or fix the reference' });
-    return record.network.family === family ? [plainNetwork(record.network.ip.toString(), record.network.prefix)] : [];
+    const network = zoneRecordNetwork(record, family);
+    return network ? [plainNetwork(network.ip.toString(), network.prefix)] : [];
   }
   return endpoints.filter((e) => e.family === family || e.family === 'any').flatMap((e) => e.plain.map((p) => (family === 'ipv6' ? bracket(p) : p)));
 }

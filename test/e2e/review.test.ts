@@ -2,8 +2,8 @@
  * Review findings proved by packets: each case names the record, what the databases say,
  * and the wrong verdict the running firewall gave before its fix.
  */
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { type Lab, labUnavailableReason } from '../lab/lab.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HOST_ADDRESSES, type Lab, labUnavailableReason } from '../lab/lab.js';
 import { type E2eRoot, closeLabRoot, expectVerdicts, openLabRoot } from './harness.js';
 
 const why = labUnavailableReason();
@@ -45,21 +45,32 @@ describe.skipIf(why)('review findings, in the lab', () => {
     ]);
   }, 120_000);
 
-  // Open defect (review): a zone record names one network of one family. Its hosts' other
-  // family is their interface's zone, so a REJECT written for the zone (and the zone's own
-  // all-all REJECT towards red) holds for IPv4 only, while the same host goes out over IPv6
-  // by green's permissive policy. There is no way to give the zone an IPv6 network (one
-  // Network per record, one record per 5-character zone); the event now warns, naming it.
-  // Split so the expected failure can only be the IPv6 verdict: the IPv4 one must hold.
-  it('a REJECT for a zone record holds for its hosts over IPv4', async () => {
+  // Review finding: a zone record named one network of one family. Its hosts' other family
+  // was their interface's zone, so a REJECT written for the zone (and the zone's own all-all
+  // REJECT towards red) held for IPv4 only, while the same host went out over IPv6 by
+  // green's permissive policy (false accept). Network6 gives the zone its IPv6 network;
+  // without it the event warns, naming the record.
+  it('a REJECT for a zone record without Network6 holds over IPv4 and the event warns, naming the record', async () => {
     await gh.db('networks', 'set', 'guest', 'zone', 'Interface', 'green0', 'Network', '192.168.1.0/28');
     await gh.db('fwrules', 'set', '30', 'rule', 'Src', 'zone;guest', 'Dst', 'role;red', 'Service', 'any', 'Action', 'reject', 'status', 'enabled', 'Position', '30');
-    await gh.adjust();
+    const result = await gh.signal('firewall-adjust');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain("warning: networks/guest/Network: zone 'guest' holds IPv4 only: over IPv6 its hosts are in zone loc of green0");
+    expect(result.stderr).toContain('set networks/guest/Network6');
     await expectVerdicts(lab, [{ from: 'green', to: 'inet', proto: 'tcp', port: 8000, verdict: 'rejected', why: 'rule 30: zone guest (192.168.1.0/28 holds green) to red is refused' }]);
   }, 120_000);
-  it.fails('the same REJECT holds for them over IPv6 too (false accept: IPv6 goes out by green)', async () => {
-    await expectVerdicts(lab, [{ from: 'green', to: 'inet', proto: 'tcp', port: 8000, verdict: 'rejected', options: { family: 6 }, why: 'the same host over IPv6' }]);
-  }, 60_000);
+  it('with Network6 the same REJECT holds for the zone\'s hosts over IPv6 too (before: IPv6 went out by green)', async () => {
+    await gh.db('networks', 'setprop', 'guest', 'Network6', 'fd00:1::/120');
+    const result = await gh.signal('firewall-adjust');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toContain('networks/guest');
+    await expectVerdicts(lab, [
+      { from: 'green', to: 'inet', proto: 'tcp', port: 8000, verdict: 'rejected', options: { family: 6 }, why: 'rule 30: zone guest (fd00:1::/120 holds green) to red is refused over IPv6' },
+      { from: 'green', to: 'inet', proto: 'tcp', port: 8000, verdict: 'rejected', why: 'and still over IPv4' },
+    ]);
+    await gh.db('fwrules', 'delete', '30');
+    await gh.db('networks', 'delete', 'guest');
+  }, 120_000);
 
   // Review finding: with Src a list or a range the forward ignored Dst without a word and
   // sent each public port to the same internal port, so the internet reached web:8443, a
@@ -77,17 +88,39 @@ describe.skipIf(why)('review findings, in the lab', () => {
     await expectVerdicts(lab, [{ from: 'inet', to: 'orange', proto: 'tcp', port: 8080, verdict: 'accepted', options: { address: RED, listenPort: 80 }, why: 'pf 8: red:8080 -> web:80' }]);
   }, 120_000);
 
-  // Open defect (review): a host object holds one address. A DROP for a host written with
-  // its IPv4 address refuses only IPv4, and the same machine goes out over IPv6 by green's
-  // permissive policy, without a warning. (A reservation's MacAddress could name it on the
-  // IPv6 side; a plain host cannot be found there at all.)
-  it('a DROP for a host holds for it over IPv4', async () => {
+  // Review finding: a host object held one address. A DROP for a host written with its IPv4
+  // address refused only IPv4, and the same machine went out over IPv6 by green's
+  // permissive policy, without a warning (false accept). Ip6Address names its IPv6 side; a
+  // reservation's MacAddress stands for it as a source; otherwise the event warns.
+  it('a DROP for a host with no IPv6 side holds over IPv4 and the event warns, naming the rule and the host', async () => {
     await gh.db('hosts', 'set', 'pc', 'host', 'IpAddress', '192.168.1.10');
     await gh.db('fwrules', 'set', '40', 'rule', 'Src', 'host;pc', 'Dst', 'role;red', 'Service', 'any', 'Action', 'drop', 'status', 'enabled', 'Position', '1');
-    await gh.adjust();
+    const result = await gh.signal('firewall-adjust');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain("warning: fwrules/40/Src: DROP holds for host 'pc' over IPv4 only");
     await expectVerdicts(lab, [{ from: 'green', to: 'inet', proto: 'tcp', port: 8001, verdict: 'dropped', why: 'rule 40: pc (192.168.1.10) to red is dropped' }]);
   }, 120_000);
-  it.fails('the same DROP holds for the same machine over IPv6 (false accept: IPv6 goes out by green)', async () => {
-    await expectVerdicts(lab, [{ from: 'green', to: 'inet', proto: 'tcp', port: 8001, verdict: 'dropped', options: { family: 6 }, why: 'the same machine over IPv6' }]);
-  }, 60_000);
+  it('with Ip6Address the same DROP holds for the same machine over IPv6 (before: IPv6 went out by green)', async () => {
+    await gh.db('hosts', 'setprop', 'pc', 'Ip6Address', HOST_ADDRESSES.green.v6);
+    const result = await gh.signal('firewall-adjust');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toContain('fwrules/40');
+    await expectVerdicts(lab, [
+      { from: 'green', to: 'inet', proto: 'tcp', port: 8001, verdict: 'dropped', options: { family: 6 }, why: 'rule 40: pc (fd00:1::10) to red is dropped over IPv6' },
+      { from: 'green', to: 'inet', proto: 'tcp', port: 8001, verdict: 'dropped', why: 'and still over IPv4' },
+    ]);
+  }, 120_000);
+  it('a DROP for a DHCP reservation holds for the machine over IPv6 by its MAC, with no IPv6 address named', async () => {
+    const mac = (await lab.exec('green', 'cat', ['/sys/class/net/eth0/address'])).trim();
+    await gh.db('hosts', 'set', 'tv', 'local', 'IpAddress', '192.168.1.10', 'MacAddress', mac);
+    await gh.db('fwrules', 'setprop', '40', 'Src', 'host;tv');
+    const result = await gh.signal('firewall-adjust');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toContain('fwrules/40');
+    await expectVerdicts(lab, [
+      { from: 'green', to: 'inet', proto: 'tcp', port: 8001, verdict: 'dropped', options: { family: 6 }, why: `rule 40: tv (MAC ${mac}) to red is dropped over IPv6` },
+      { from: 'green', to: 'inet', proto: 'tcp', port: 8001, verdict: 'dropped', why: 'and over IPv4 by its address' },
+      { from: 'blue', to: 'inet', proto: 'tcp', port: 8001, verdict: 'accepted', options: { family: 6 }, why: 'another machine is not matched by that MAC' },
+    ]);
+  }, 120_000);
 });

@@ -26,10 +26,10 @@ const iface = (type: string, role: string, v4: string, v6: string, extra: Record
 function base(): Dbs {
   const hostsOf: Record<string, [string, string]> = { eth0: ['192.168.1', 'fd00:1'], br0: ['192.168.10', 'fd00:10'], bond0: ['192.168.20', 'fd00:20'], 'eth0.10': ['192.168.30', 'fd00:30'], 'eth0:1': ['192.168.50', 'fd00:50'] };
   const hosts: Database = {
-    pc: rec('host', { IpAddress: '192.168.1.10' }),
+    pc: rec('host', { IpAddress: '192.168.1.10', Ip6Address: 'fd00:1::10' }),
     nas: rec('host', { IpAddress: '192.168.1.20' }),
-    ext: rec('remote', { IpAddress: '198.51.100.7' }),
-    res: rec('local', { IpAddress: '192.168.1.50', MacAddress: 'aa:bb:cc:dd:ee:ff' }),
+    ext: rec('remote', { IpAddress: '198.51.100.7', Ip6Address: '2001:db8:7::7' }),
+    res: rec('local', { IpAddress: '192.168.1.50', Ip6Address: 'fd00:1::50', MacAddress: 'aa:bb:cc:dd:ee:ff' }),
     grp: rec('host-group', { Members: 'pc,nas' }),
     net1: rec('cidr', { Address: '10.10.0.0/16' }),
     rng: rec('iprange', { Start: '192.168.1.100', End: '192.168.1.120' }),
@@ -41,6 +41,8 @@ function base(): Dbs {
     '4': rec('rule', { Position: '40', Src: 'mac;m1', Dst: 'role;red', Service: 'any', Action: 'accept' }),
     '5': rec('rule', { Position: '50', Src: 'zone;phone', Dst: 'role;red', Service: 'any', Action: 'accept' }),
     '6': rec('rule', { Position: '60', Src: 'role;green', Dst: 'role;red', Service: 'any', Action: 'class;high' }),
+    '7': rec('rule', { Position: '70', Src: 'host;res', Dst: 'role;red', Service: 'any', Action: 'drop' }),
+    '8': rec('rule', { Position: '80', Src: 'role;green', Dst: 'host;ext', Service: 'any', Action: 'reject' }),
   };
   // A host at .200 of every interface (IPv4 and IPv6): its zone shows where the interface's network is.
   let n = 100;
@@ -77,7 +79,7 @@ function base(): Dbs {
       ppp1: rec('xdsl-disabled', { role: 'red', FwInBandwidth: '4000', FwOutBandwidth: '400' }),
       red1: rec('provider', { interface: 'eth1', weight: '1' }),
       red2: rec('provider', { interface: 'ppp0', weight: '2' }),
-      phone: rec('zone', { Interface: 'eth2', Network: '10.5.0.128/25' }),
+      phone: rec('zone', { Interface: 'eth2', Network: '10.5.0.128/25', Network6: 'fd00:5::/120' }),
       '10.9.0.0': rec('network', { Mask: '255.255.255.0' }),
     },
     hosts,
@@ -118,9 +120,10 @@ const CHANGES: [string, string, string, string][] = [
   ['networks', 'ppp0', 'role', 'lab'], ['networks', 'ppp0', 'FwInBandwidth', '9000'], ['networks', 'ppp0', 'FwOutBandwidth', '900'],
   ['networks', 'ppp1', 'FwInBandwidth', '5000'], ['networks', 'ppp1', 'FwOutBandwidth', '500'],
   ['networks', 'red1', 'interface', 'eth2'], ['networks', 'red1', 'weight', '3'],
-  ['networks', 'phone', 'Interface', 'eth0'], ['networks', 'phone', 'Network', '10.5.0.0/25'],
+  ['networks', 'phone', 'Interface', 'eth0'], ['networks', 'phone', 'Network', '10.5.0.0/25'], ['networks', 'phone', 'Network6', 'fd00:5::/121'],
   ['networks', '10.9.0.0', 'Mask', '255.255.0.0'],
   ['hosts', 'pc', 'IpAddress', '192.168.1.11'], ['hosts', 'ext', 'IpAddress', '198.51.100.8'],
+  ['hosts', 'pc', 'Ip6Address', 'fd00:1::11'], ['hosts', 'ext', 'Ip6Address', '2001:db8:7::8'], ['hosts', 'res', 'Ip6Address', 'fd00:1::51'],
   ['hosts', 'res', 'IpAddress', '192.168.1.51'], ['hosts', 'res', 'MacAddress', 'aa:bb:cc:dd:ee:00'],
   ['hosts', 'grp', 'Members', 'pc'], ['hosts', 'net1', 'Address', '10.11.0.0/16'], ['hosts', 'rng', 'Start', '192.168.1.101'], ['hosts', 'rng', 'End', '192.168.1.121'],
   ['macs', 'm1', 'Address', '00:11:22:33:44:66'], ['macs', 'm1', 'Zone', 'blue'],

@@ -135,6 +135,9 @@ export const cidr: ValueCheck = (v) =>
   isCIDR(v) ? undefined : 'a network with prefix such as 192.168.1.0/24 or 2001:db8:1::/64';
 export const addressOrCidr: ValueCheck = (v) =>
   isAddressOrCIDR(v) ? undefined : 'an IPv4/IPv6 address or network such as 10.0.0.1, 10.0.0.0/8 or 2001:db8::/32';
+export const ipv6Address: ValueCheck = (v) => (isIPv6(v) ? undefined : 'an IPv6 address such as 2001:db8:1::10');
+export const ipv6Network: ValueCheck = (v) =>
+  isCIDR(v) && isIPv6(v.slice(0, v.indexOf('/'))) ? undefined : 'an IPv6 network such as 2001:db8:1:8000::/65';
 export const ipv6WithPrefix: ValueCheck = (v) =>
   isCIDR(v) && isIPv6(v.slice(0, v.indexOf('/'))) ? undefined : 'an IPv6 address with its prefix such as 2001:db8:1::1/64';
 export const netmask: ValueCheck = (v) =>

@@ -67,6 +67,20 @@ function rangeProblems(props: Record<string, string>): RecordProblem[] {
   return [];
 }
 
+/** Ip6Address is the IPv6 side of a host whose IpAddress is IPv4. */
+function hostAddressProblems(props: Record<string, string>): RecordProblem[] {
+  const ip = props['IpAddress'] ?? '';
+  if ((props['Ip6Address'] ?? '') === '' || !c.isIPv6(ip)) return [];
+  return [{ prop: 'Ip6Address', message: `IpAddress '${ip}' is IPv6 already`, hint: 'put the IPv4 address in IpAddress and the IPv6 one in Ip6Address' }];
+}
+
+/** Network6 is the IPv6 side of a zone whose Network is IPv4. */
+function zoneNetworkProblems(props: Record<string, string>): RecordProblem[] {
+  const network = props['Network'] ?? '';
+  if ((props['Network6'] ?? '') === '' || !c.isCIDR(network) || !network.includes(':')) return [];
+  return [{ prop: 'Network6', message: `Network '${network}' is IPv6 already`, hint: 'put the IPv4 network in Network and the IPv6 one in Network6' }];
+}
+
 const RED_ONLY_DESTINATIONS = ['role;red'];
 const OBJECT_DESTINATIONS = ['host', 'iprange', 'zone', 'cidr'];
 
@@ -223,19 +237,20 @@ export const SCHEMAS: Record<string, DatabaseSchema> = {
         key: c.objectName,
       },
       zone: {
-        props: { Interface: c.interfaceName, Network: c.cidr },
+        props: { Interface: c.interfaceName, Network: c.cidr, Network6: c.ipv6Network },
         // Without them the zone confines nobody and its hosts fall into their interface's zone.
         required: ['Interface', 'Network'],
         key: c.zoneName,
+        record: zoneNetworkProblems,
       },
       network: { props: { Mask: c.netmask }, key: c.ipAddress },
     },
   },
   hosts: {
     types: {
-      host: { props: { IpAddress: c.ipAddress }, key: c.objectName },
-      local: { props: { IpAddress: c.ipAddress, MacAddress: c.macAddress }, key: c.objectName },
-      remote: { props: { IpAddress: c.ipAddress }, key: c.objectName },
+      host: { props: { IpAddress: c.ipAddress, Ip6Address: c.ipv6Address }, key: c.objectName, record: hostAddressProblems },
+      local: { props: { IpAddress: c.ipAddress, Ip6Address: c.ipv6Address, MacAddress: c.macAddress }, key: c.objectName, record: hostAddressProblems },
+      remote: { props: { IpAddress: c.ipAddress, Ip6Address: c.ipv6Address }, key: c.objectName, record: hostAddressProblems },
       'host-group': { props: { Members: c.commaListOf(c.objectName, 'host keys') }, key: c.objectName },
       cidr: { props: { Address: c.cidr }, required: ['Address'], key: c.objectName },
       iprange: { props: { Start: c.ipAddress, End: c.ipAddress }, required: ['Start', 'End'], key: c.objectName, record: rangeProblems },
