@@ -4,7 +4,7 @@
  * Every reference that does not resolve is a GatehouseError naming the record and the
  * missing object.
  */
-import { type Database, configuredTimeZone } from '../db/index.js';
+import type { Database } from '../db/index.js';
 // The db stage's validation entry (loaded lazily by db commands, see loadValidation):
 // the model reads records through the same schema db writes them with.
 import { validateDatabase, problemsError } from '../db/validation.js';
@@ -20,13 +20,13 @@ import { objectResolver } from './objects.js';
 import { buildFilterRules, buildServiceRules } from './rules.js';
 import { serviceResolver } from './services.js';
 import { readSettings } from './settings.js';
-import { utcOffsetMinutes } from './times.js';
+import { type UtcOffsets, localUtcOffsets } from './times.js';
 import type { BuildModelOptions, GatewayModel, ModelWarning } from './types.js';
 import { unsupportedSettingWarnings } from './unsupported.js';
 
 export type * from './types.js';
 export { commentText } from './text.js';
-export { utcOffsetMinutes, utcWindows } from './times.js';
+export { localUtcOffsets, utcOffsetMinutes, utcOffsetPeriods, utcWindows, type OffsetPeriod, type UtcOffsets } from './times.js';
 // The pieces the traffic-shaping stage (src/qos) resolves class rules with.
 export { objectResolver, type ObjectResolver, type Endpoint } from './objects.js';
 export { serviceResolver, type ServiceResolver } from './services.js';
@@ -99,9 +99,8 @@ export function buildModel(input: Record<string, Database>, options: BuildModelO
   const objects = objectResolver(view, dbs);
   const services = serviceResolver(dbs);
   // Asked only when a rule has a time window: the first use of Intl costs ~12 ms in a fresh process.
-  let offset: number | undefined;
-  const offsetMinutes = (): number =>
-    (offset ??= utcOffsetMinutes(options.timeZone ?? configuredTimeZone(configuration) ?? Intl.DateTimeFormat().resolvedOptions().timeZone, options.now ?? new Date()));
+  let offsets: UtcOffsets | undefined;
+  const offsetMinutes = (): UtcOffsets => (offsets ??= localUtcOffsets(configuration, options));
 
   const ipv6Gaps: Ipv6GapReport[] = [];
   const filter = buildFilterRules(dbs, objects, services, offsetMinutes, warn, (g) => void ipv6Gaps.push(g));

@@ -15,7 +15,7 @@ import { sortRuleKeys } from './rules.js';
 import type { ServiceResolver } from './services.js';
 import { propOf } from './settings.js';
 import { commentText, row } from './text.js';
-import { timeWindowsOf } from './times.js';
+import { type UtcOffsets, timeWindowsOf } from './times.js';
 import type { CommentedRows, Row } from './types.js';
 
 /** Shorewall's limit (provider numbers 1..15) and the provider mark bits 0xf0000. */
@@ -156,7 +156,7 @@ const MANGLE_TIME_COLUMN = 15;
 function divertRules(
   fwrules: Database,
   fwtimes: Database,
-  offsetMinutes: () => number,
+  offsetMinutes: () => UtcOffsets,
   view: NetworkView,
   objects: ObjectResolver,
   services: ServiceResolver,
@@ -308,7 +308,7 @@ export function buildMultiWan(
   services: ServiceResolver,
   oneToOneNat: CommentedRows[] = [],
   /** Minutes the local time zone is ahead of UTC; called only when a divert rule has a time window. */
-  offsetMinutes: () => number = () => 0,
+  offsetMinutes: () => UtcOffsets = () => 0,
 ): MultiWanRows {
   const networks = dbs['networks'] ?? {};
   const mode = wanMode(dbs['configuration'] ?? {});

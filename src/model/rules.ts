@@ -8,7 +8,7 @@ import { type Endpoint, type ObjectResolver, endpointText, inFamily } from './ob
 import { type ServiceResolver, localServicePorts } from './services.js';
 import { propOf } from './settings.js';
 import { commentText, row } from './text.js';
-import { utcWindows } from './times.js';
+import { type UtcOffsets, utcWindows } from './times.js';
 import type { CommentedRows, ModelWarning } from './types.js';
 
 const FAMILIES: Family[] = ['ipv4', 'ipv6'];
@@ -97,8 +97,8 @@ export function buildFilterRules(
   dbs: Record<string, Database>,
   objects: ObjectResolver,
   services: ServiceResolver,
-  /** Minutes the local time zone is ahead of UTC; called only when a rule has a time window. */
-  offsetMinutes: () => number,
+  /** The local time zone's offsets from UTC; called only when a rule has a time window. */
+  offsetMinutes: () => UtcOffsets,
   warn: (w: ModelWarning) => void = () => {},
   /** Hosts a DROP/REJECT rule names without an IPv6 side (see ipv6-gaps.ts). */
   onIpv6Gap: (g: Ipv6GapReport) => void = () => {},

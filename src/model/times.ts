@@ -2,8 +2,10 @@
  * Time objects (local WeekDays, TimeStart, TimeStop) to Shorewall TIME columns in UTC.
  * Unlike NethServer, weekdays move with the window when the conversion crosses midnight,
  * and a window that wraps midnight (22:00-06:00) is split into one column per UTC day.
+ * Across a daylight-saving change the columns are written once per offset, each bounded
+ * by datestart/datestop at the change, so they stay right without another event.
  */
-import type { Database } from '../db/index.js';
+import { type Database, configuredTimeZone } from '../db/index.js';
 import { GatehouseError, type Place } from '../errors/index.js';
 import { propOf } from './settings.js';
 
@@ -12,6 +14,61 @@ const DAY_MINUTES = 1440;
 
 /** Minutes the zone is ahead of UTC at that moment (Europe/Rome in winter: 60). */
 export function utcOffsetMinutes(timeZone: string, at: Date): number {
+  return offsetReader(timeZone)(at);
+}
+
+/** One UTC offset over a stretch of time; no `from` or `until`: open on that side. */
+export interface OffsetPeriod {
+  offsetMinutes: number;
+  from?: Date;
+  until?: Date;
+}
+
+/** A fixed offset, or the offsets of a time zone period by period (see utcOffsetPeriods). */
+export type UtcOffsets = number | readonly OffsetPeriod[];
+
+const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
+
+/** How far ahead windows are written for each offset: a year and a month. */
+export const OFFSET_HORIZON_DAYS = 400;
+
+/**
+ * The zone's offsets from `now` over the next `days` days, split at each change (to the
+ * minute). The first period has no `from`, the last no `until`: past the horizon the last
+ * offset holds until the next event. A zone without changes gives one open period.
+ */
+export function utcOffsetPeriods(timeZone: string, now: Date, days: number = OFFSET_HORIZON_DAYS): OffsetPeriod[] {
+  const offsetAt = offsetReader(timeZone);
+  const periods: OffsetPeriod[] = [];
+  let current: OffsetPeriod = { offsetMinutes: offsetAt(now) };
+  let previous = now.getTime();
+  for (let day = 1; day <= days; day++) {
+    const at = now.getTime() + day * DAY_MS;
+    const offset = offsetAt(new Date(at));
+    if (offset === current.offsetMinutes) {
+      previous = at;
+      continue;
+    }
+    // The first minute with the new offset, between the last day seen and this one.
+    let lo = previous;
+    let hi = at;
+    while (hi - lo > MINUTE_MS) {
+      const mid = Math.floor((lo + hi) / 2 / MINUTE_MS) * MINUTE_MS;
+      if (mid <= lo) break;
+      if (offsetAt(new Date(mid)) === current.offsetMinutes) lo = mid;
+      else hi = mid;
+    }
+    const change = new Date(Math.ceil(hi / MINUTE_MS) * MINUTE_MS);
+    periods.push({ ...current, until: change });
+    current = { offsetMinutes: offset, from: change };
+    previous = at;
+  }
+  periods.push(current);
+  return periods;
+}
+
+function offsetReader(timeZone: string): (at: Date) => number {
   let format: Intl.DateTimeFormat;
   try {
     format = new Intl.DateTimeFormat('en-US', {
@@ -26,11 +83,37 @@ export function utcOffsetMinutes(timeZone: string, at: Date): number {
   } catch {
     throw new GatehouseError(`unknown time zone '${timeZone}'`, { hint: 'use an IANA name such as Europe/Rome or UTC' });
   }
-  const parts: Record<string, number> = {};
-  for (const p of format.formatToParts(at)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  const local = Date.UTC(parts['year'] ?? 0, (parts['month'] ?? 1) - 1, parts['day'] ?? 1, parts['hour'] ?? 0, parts['minute'] ?? 0);
-  const atMinute = Math.floor(at.getTime() / 60_000) * 60_000;
-  return Math.round((local - atMinute) / 60_000);
+  return (at) => {
+    const parts: Record<string, number> = {};
+    for (const p of format.formatToParts(at)) if (p.type !== 'literal') parts[p.type] = Number(p.value);
+    const local = Date.UTC(parts['year'] ?? 0, (parts['month'] ?? 1) - 1, parts['day'] ?? 1, parts['hour'] ?? 0, parts['minute'] ?? 0);
+    const atMinute = Math.floor(at.getTime() / 60_000) * 60_000;
+    return Math.round((local - atMinute) / 60_000);
+  };
+}
+
+/** `2026-03-29T01:00:00`, UTC, as Shorewall's datestart/datestop take it. */
+function dateText(at: Date): string {
+  return at.toISOString().slice(0, 19);
+}
+
+/**
+ * The TIME column values for a time object; `['-']` when it restricts nothing. With the
+ * offsets of several periods, each period's columns are bounded by datestart (its first
+ * second) and datestop (its last second: iptables compares both inclusively).
+ */
+export function utcWindows(fwtimes: Database, key: string, offsets: UtcOffsets): string[] {
+  if (typeof offsets === 'number') return utcWindowsAt(fwtimes, key, offsets);
+  if (offsets.length === 1) return utcWindowsAt(fwtimes, key, offsets[0]!.offsetMinutes);
+  const out: string[] = [];
+  for (const period of offsets) {
+    const bounds = [
+      ...(period.from ? [`datestart=${dateText(period.from)}`] : []),
+      ...(period.until ? [`datestop=${dateText(new Date(period.until.getTime() - 1000))}`] : []),
+    ].join('&');
+    for (const column of utcWindowsAt(fwtimes, key, period.offsetMinutes)) out.push(column === '-' ? `utc&${bounds}` : `${column}&${bounds}`);
+  }
+  return out;
 }
 
 function clock(minutes: number): string {
@@ -50,8 +133,7 @@ function parseClock(text: string, place: Place): number {
   return h * 60 + min;
 }
 
-/** The TIME column values for a time object; `['-']` when it restricts nothing. */
-export function utcWindows(fwtimes: Database, key: string, offsetMinutes: number): string[] {
+function utcWindowsAt(fwtimes: Database, key: string, offsetMinutes: number): string[] {
   const place = (prop: string): Place => ({ db: 'fwtimes', key, prop });
   const daysText = propOf(fwtimes, key, 'WeekDays');
   const startText = propOf(fwtimes, key, 'TimeStart');
@@ -90,11 +172,20 @@ export function utcWindows(fwtimes: Database, key: string, offsetMinutes: number
 }
 
 /** The TIME column values for a record's `Time` prop (`time;K`); `['-']` when it has none. */
-export function timeWindowsOf(fwtimes: Database, timeRef: string | undefined, place: Place, offsetMinutes: () => number): string[] {
+export function timeWindowsOf(fwtimes: Database, timeRef: string | undefined, place: Place, offsetMinutes: () => UtcOffsets): string[] {
   if (timeRef === undefined || timeRef.trim() === '') return ['-'];
   const timeKey = timeRef.startsWith('time;') ? timeRef.slice(5) : undefined;
   if (timeKey === undefined || fwtimes[timeKey]?.type !== 'time') {
     throw new GatehouseError(`refers to time '${timeRef}', which does not exist`, { place, hint: 'use time;K with K a record of type time in fwtimes' });
   }
   return utcWindows(fwtimes, timeKey, offsetMinutes());
+}
+
+/**
+ * The offsets time windows are compiled with: the configured TimeZone (else the process's)
+ * from `now` (default: this moment) over the next OFFSET_HORIZON_DAYS days.
+ */
+export function localUtcOffsets(configuration: Database, options: { timeZone?: string; now?: Date } = {}): OffsetPeriod[] {
+  const zone = options.timeZone ?? configuredTimeZone(configuration) ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return utcOffsetPeriods(zone, options.now ?? new Date());
 }

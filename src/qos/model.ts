@@ -18,9 +18,11 @@ import {
   row,
   serviceResolver,
   sortRuleKeys,
+  localUtcOffsets,
   utcWindows,
   zoneRecordNetwork,
   type CommentedRows,
+  type UtcOffsets,
   type Endpoint,
   type NetworkView,
 } from '../model/index.js';
@@ -98,8 +100,11 @@ export interface QosModel {
 }
 
 export interface QosOptions {
-  /** Minutes the local time zone is ahead of UTC; called only when a class rule has a time window. */
-  offsetMinutes?: () => number;
+  /**
+   * The local time zone's offsets from UTC; called only when a class rule has a time window.
+   * Default: the configured TimeZone's from now, as the filter rules' windows.
+   */
+  offsetMinutes?: () => UtcOffsets;
 }
 
 function rateText(value: string | undefined, unit: string): string | undefined {
@@ -254,6 +259,8 @@ function bracket(address: string): string {
 }
 
 export function buildQosModel(dbs: Record<string, Database>, options: QosOptions = {}): QosModel {
+  let offsets: UtcOffsets | undefined;
+  const offsetsOf = options.offsetMinutes ?? ((): UtcOffsets => (offsets ??= localUtcOffsets(dbs['configuration'] ?? {})));
   const networks = dbs['networks'] ?? {};
   const tc = dbs['tc'] ?? {};
   const fwrules = dbs['fwrules'] ?? {};
@@ -311,7 +318,7 @@ export function buildQosModel(dbs: Record<string, Database>, options: QosOptions
       if (timeKey === undefined || fwtimes[timeKey]?.type !== 'time') {
         throw new GatehouseError(`refers to time '${timeRef}', which does not exist`, { place: place('Time'), hint: 'use time;K with K a record of type time in fwtimes' });
       }
-      times = utcWindows(fwtimes, timeKey, (options.offsetMinutes ?? (() => 0))());
+      times = utcWindows(fwtimes, timeKey, offsetsOf());
     }
 
     const description = propOf(fwrules, key, 'Description');

@@ -123,4 +123,28 @@ describe.skipIf(why)('review findings, in the lab', () => {
       { from: 'blue', to: 'inet', proto: 'tcp', port: 8001, verdict: 'accepted', options: { family: 6 }, why: 'another machine is not matched by that MAC' },
     ]);
   }, 120_000);
+  // Review finding (read in the code): time windows were compiled to UTC with the offset of
+  // the day of the event, so after a daylight-saving change they were an hour off until the
+  // next event. Each offset of the coming year now has its own windows, bounded by
+  // datestart/datestop at the change; the kernel must apply the current one.
+  it('a time window in a zone with daylight saving time is bounded by dates, and the kernel applies the current offset\'s window', async () => {
+    const romeMinutes = (offsetMinutes: number): string => {
+      const parts = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Rome', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(new Date(Date.now() + offsetMinutes * 60_000));
+      return `${parts.find((p) => p.type === 'hour')!.value}:${parts.find((p) => p.type === 'minute')!.value}`;
+    };
+    await gh.db('configuration', 'set', 'TimeZone', 'Europe/Rome');
+    // Now, in Rome, is inside `around` and outside `later`.
+    await gh.db('fwtimes', 'set', 'around', 'time', 'TimeStart', romeMinutes(-60), 'TimeStop', romeMinutes(60));
+    await gh.db('fwtimes', 'set', 'later', 'time', 'TimeStart', romeMinutes(180), 'TimeStop', romeMinutes(240));
+    await gh.db('fwrules', 'set', '50', 'rule', 'Src', 'role;blue', 'Dst', 'role;red', 'Service', '8002', 'Action', 'drop', 'Time', 'time;around', 'status', 'enabled', 'Position', '2');
+    await gh.db('fwrules', 'set', '51', 'rule', 'Src', 'role;blue', 'Dst', 'role;red', 'Service', '8003', 'Action', 'drop', 'Time', 'time;later', 'status', 'enabled', 'Position', '3');
+    await gh.adjust();
+    const saved = await lab.exec('gw', 'iptables-save', []);
+    expect(saved, 'the windows are bounded at the next change').toMatch(/--datestop \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:59/);
+    expect(saved).toMatch(/--datestart \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:00/);
+    await expectVerdicts(lab, [
+      { from: 'blue', to: 'inet', proto: 'tcp', port: 8002, verdict: 'dropped', why: 'rule 50: inside its window now (Rome time)' },
+      { from: 'blue', to: 'inet', proto: 'tcp', port: 8003, verdict: 'accepted', why: 'rule 51: its window is three hours away' },
+    ]);
+  }, 120_000);
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { utcOffsetMinutes, utcWindows } from '../../src/model/index.js';
+import type { Database } from '../../src/db/index.js';
+import { buildModel, utcOffsetMinutes, utcOffsetPeriods, utcWindows } from '../../src/model/index.js';
 
 const times = (props: Record<string, string>) => ({ t: { type: 'time', props } });
 
@@ -50,5 +51,77 @@ describe('time objects become correct UTC windows', () => {
 
   it('a malformed time names the record and prop', () => {
     expect(() => utcWindows(times({ TimeStart: '25:00' }), 't', 0)).toThrow(/'25:00' is not a time of day/);
+  });
+});
+
+describe('time windows across a daylight-saving change', () => {
+  const office = times({ WeekDays: 'Mon,Tue,Wed,Thu,Fri', TimeStart: '08:00', TimeStop: '18:00' });
+
+  it('a zone with daylight saving time has one period per offset, split at each change, over the next 400 days', () => {
+    // Europe/Rome: CET (+60) until the last Sunday of March 01:00 UTC, CEST (+120) until the last Sunday of October.
+    expect(utcOffsetPeriods('Europe/Rome', new Date('2026-01-15T12:00:00Z'))).toEqual([
+      { offsetMinutes: 60, until: new Date('2026-03-29T01:00:00Z') },
+      { offsetMinutes: 120, from: new Date('2026-03-29T01:00:00Z'), until: new Date('2026-10-25T01:00:00Z') },
+      { offsetMinutes: 60, from: new Date('2026-10-25T01:00:00Z') },
+    ]);
+  });
+
+  it('a zone without daylight saving time, and UTC, have one open period', () => {
+    expect(utcOffsetPeriods('Asia/Tokyo', new Date('2026-01-15T12:00:00Z'))).toEqual([{ offsetMinutes: 540 }]);
+    expect(utcOffsetPeriods('UTC', new Date('2026-01-15T12:00:00Z'))).toEqual([{ offsetMinutes: 0 }]);
+  });
+
+  it('a change on a half hour is found to the minute (Australia/Lord_Howe)', () => {
+    const periods = utcOffsetPeriods('Australia/Lord_Howe', new Date('2026-01-15T12:00:00Z'));
+    expect(periods.map((p) => p.offsetMinutes)).toEqual([660, 630, 660]);
+    expect(periods[1]!.until).toEqual(new Date('2026-10-03T15:30:00Z'));
+  });
+
+  it('each offset gets its own windows, bounded by datestart and datestop at the change (both inclusive, to the second)', () => {
+    const periods = utcOffsetPeriods('Europe/Rome', new Date('2026-01-15T12:00:00Z'));
+    expect(utcWindows(office, 't', periods)).toEqual([
+      'utc&weekdays=Mon,Tue,Wed,Thu,Fri&timestart=07:00&timestop=17:00&datestop=2026-03-29T00:59:59',
+      'utc&weekdays=Mon,Tue,Wed,Thu,Fri&timestart=06:00&timestop=16:00&datestart=2026-03-29T01:00:00&datestop=2026-10-25T00:59:59',
+      'utc&weekdays=Mon,Tue,Wed,Thu,Fri&timestart=07:00&timestop=17:00&datestart=2026-10-25T01:00:00',
+    ]);
+  });
+
+  it('a night window over the change night still covers 22:00 to 06:00 local time', () => {
+    // Saturday 24 October 2026 22:00 CEST is 20:00 UTC; Sunday 25 October 06:00 CET is 05:00 UTC.
+    const periods = utcOffsetPeriods('Europe/Rome', new Date('2026-07-01T12:00:00Z'));
+    const columns = utcWindows(times({ TimeStart: '22:00', TimeStop: '06:00' }), 't', periods);
+    expect(columns.slice(0, 4)).toEqual([
+      'utc&timestart=20:00&timestop=23:59:59&datestop=2026-10-25T00:59:59',
+      'utc&timestart=00:00&timestop=04:00&datestop=2026-10-25T00:59:59',
+      'utc&timestart=21:00&timestop=23:59:59&datestart=2026-10-25T01:00:00&datestop=2027-03-28T00:59:59',
+      'utc&timestart=00:00&timestop=05:00&datestart=2026-10-25T01:00:00&datestop=2027-03-28T00:59:59',
+    ]);
+  });
+
+  it('one period is the plain windows, without dates (a zone without daylight saving time compiles as before)', () => {
+    expect(utcWindows(office, 't', [{ offsetMinutes: 540 }])).toEqual([
+      'utc&weekdays=Mon,Tue,Wed,Thu,Sun&timestart=23:00&timestop=23:59:59',
+      'utc&weekdays=Mon,Tue,Wed,Thu,Fri&timestart=00:00&timestop=09:00',
+    ]);
+    expect(utcWindows(office, 't', [{ offsetMinutes: 540 }])).toEqual(utcWindows(office, 't', 540));
+  });
+
+  it('a rule with a time window in Europe/Rome holds in both offsets of the year; in Asia/Tokyo it is one line', () => {
+    const dbs: Record<string, Database> = {
+      networks: {
+        eth0: { type: 'ethernet', props: { role: 'green', bootproto: 'none', ipaddr: '192.168.1.1', netmask: '255.255.255.0' } },
+        eth1: { type: 'ethernet', props: { role: 'red', bootproto: 'dhcp' } },
+      },
+      fwtimes: { t: { type: 'time', props: { WeekDays: 'Mon', TimeStart: '09:00', TimeStop: '10:00' } } },
+      fwrules: { '1': { type: 'rule', props: { Src: 'role;green', Dst: 'role;red', Service: 'any', Action: 'drop', Time: 'time;t' } } },
+    };
+    const lines = (timeZone: string) =>
+      buildModel(dbs, { timeZone, now: new Date('2026-01-15T12:00:00Z') }).v4.rules.rules.flatMap((g) => g.rows.map((r) => r.cells.at(-1)));
+    expect(lines('Europe/Rome')).toEqual([
+      'utc&weekdays=Mon&timestart=08:00&timestop=09:00&datestop=2026-03-29T00:59:59',
+      'utc&weekdays=Mon&timestart=07:00&timestop=08:00&datestart=2026-03-29T01:00:00&datestop=2026-10-25T00:59:59',
+      'utc&weekdays=Mon&timestart=08:00&timestop=09:00&datestart=2026-10-25T01:00:00',
+    ]);
+    expect(lines('Asia/Tokyo')).toEqual(['utc&weekdays=Mon&timestart=00:00&timestop=01:00']);
   });
 });
