@@ -149,3 +149,17 @@ describe('class rules become mangle rows and inbound matches', () => {
     expect(failure(dbs({ configuration: { firewall: rec('configuration', { TcLeafQdisc: 'cake' }) } }))).toMatch(/TcLeafQdisc 'cake' is not a leaf qdisc/);
   });
 });
+
+describe('class rules with a time window', () => {
+  it('are in the configured TimeZone, as filter rules are (before, the event compiled them as if local time were UTC)', () => {
+    const input = {
+      ...dbs({
+        fwrules: { 1: rec('rule', { Src: 'role;green', Dst: 'role;red', Service: 'any', Action: 'class;low', Time: 'time;office', status: 'enabled' }) },
+        configuration: { TimeZone: rec('Asia/Tokyo', {}) },
+      }),
+      fwtimes: { office: rec('time', { WeekDays: 'Mon', TimeStart: '10:00', TimeStop: '12:00' }) },
+    };
+    const m = buildQosModel(input);
+    expect(m.mangle.ipv4.flatMap((g) => g.rows.map((r) => r.cells.at(-1)))).toEqual(['utc&weekdays=Mon&timestart=01:00&timestop=03:00']);
+  });
+});
