@@ -19,6 +19,7 @@ import {
   shorewallText,
 } from './addresses.js';
 import { type NetworkView, zoneOfAddress, zoneOfRole } from './network.js';
+import type { NetworkInterface } from './types.js';
 import { propOf } from './settings.js';
 
 export interface Endpoint {
@@ -53,6 +54,14 @@ export function inFamily(e: Endpoint, family: Family): boolean {
 }
 
 const HOST_TYPES = new Set(['host', 'local', 'remote']);
+/** References that name machines (hosts and their groups), which have an IPv6 side. */
+const HOST_REFERENCES = new Set(['host', 'local', 'remote', 'host-group']);
+
+interface Ipv6Sides {
+  addresses: ParsedAddress[];
+  macs: Endpoint[];
+  gaps: Ipv6Gap[];
+}
 
 export interface ObjectResolver {
   /** Resolve a Src/Dst-style reference; `place` names the record that holds it. */
@@ -72,6 +81,7 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
   const hosts = dbs['hosts'] ?? {};
   const macs = dbs['macs'] ?? {};
   const cache = new Map<string, Endpoint[]>();
+  const sidesCache = new Map<string, Ipv6Sides>();
 
   const missing = (place: Place, what: string, hint: string): GatehouseError =>
     new GatehouseError(`refers to ${what}, which does not exist`, { place, hint });
@@ -123,9 +133,16 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
    * interface whose network holds the address, and that interface's zone records with an
    * IPv6 network) when it is directly attached, else the zone of its address (routed, net).
    */
+  let attachedNetworks: { iface: NetworkInterface; network: ParsedAddress & { kind: 'network' } }[] | undefined;
   function ipv6Home(ip: ParsedAddress): { zones: string[]; attached: boolean } {
     const first = firstAddress(ip);
-    const iface = view.interfaces.find((i) => i.ipv4.some((a) => { const n = parseHostOrNetwork(a.network); return n?.kind === 'network' && contains(n, first); }));
+    attachedNetworks ??= view.interfaces.flatMap((iface) =>
+      iface.ipv4.flatMap((a) => {
+        const network = parseHostOrNetwork(a.network);
+        return network?.kind === 'network' ? [{ iface, network }] : [];
+      }),
+    );
+    const iface = attachedNetworks.find((n) => contains(n.network, first))?.iface;
     if (iface) {
       const records = [...view.zoneRecords.values()].filter((z) => z.interface === iface.name && z.network6 !== undefined).map((z) => z.zone);
       return { zones: [iface.zone, ...records].filter((z) => carriesIpv6(z) || records.includes(z)), attached: true };
@@ -146,8 +163,19 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
   }
 
   /** The IPv6 side of the hosts `ref` names: their IPv6 addresses, or (as a source) their reservation MAC. */
-  function ipv6Sides(ref: string, list: ParsedAddress[], place: Place, asSource: boolean): { addresses: ParsedAddress[]; macs: Endpoint[]; gaps: Ipv6Gap[] } {
-    const out = { addresses: [] as ParsedAddress[], macs: [] as Endpoint[], gaps: [] as Ipv6Gap[] };
+  /** The same, once per reference and side (rules name the same hosts many times). */
+  function ipv6Sides(ref: string, list: ParsedAddress[], place: Place, asSource: boolean): Ipv6Sides {
+    const id = `${asSource ? 's' : 'd'}${ref}`;
+    let sides = sidesCache.get(id);
+    if (!sides) {
+      sides = findIpv6Sides(ref, list, place, asSource);
+      sidesCache.set(id, sides);
+    }
+    return sides;
+  }
+
+  function findIpv6Sides(ref: string, list: ParsedAddress[], place: Place, asSource: boolean): Ipv6Sides {
+    const out: Ipv6Sides = { addresses: [], macs: [], gaps: [] };
     const keys = hostKeys(ref);
     keys.forEach((key, i) => {
       const own = list[i];
@@ -274,6 +302,8 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
       }
       default: {
         const list = addresses(ref, place);
+        // Literals, cidr and iprange name addresses, not machines: they have no other side.
+        if (!HOST_REFERENCES.has(kind)) return fromAddresses(list);
         const sides = ipv6Sides(ref, list, place, allowMac);
         if (sides.addresses.length === 0 && sides.macs.length === 0) return fromAddresses(list);
         const macs = sides.macs.filter((m, i) => sides.macs.findIndex((o) => o.zone === m.zone && o.addresses[0] === m.addresses[0]) === i);
@@ -293,7 +323,9 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
     },
     addresses,
     ipv6Gaps(ref, place, asSource) {
-      if (hostKeys(ref).length === 0) return [];
+      if (!HOST_REFERENCES.has(ref.slice(0, Math.max(0, ref.indexOf(';'))))) return [];
+      const cached = sidesCache.get(`${asSource ? 's' : 'd'}${ref}`);
+      if (cached) return cached.gaps;
       return ipv6Sides(ref, addresses(ref, place), place, asSource).gaps;
     },
     hostType: (key) => hosts[key]?.type ?? '',

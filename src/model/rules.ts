@@ -5,7 +5,7 @@ import type { Family } from './addresses.js';
 import type { NetworkView } from './network.js';
 import type { Ipv6GapReport } from './ipv6-gaps.js';
 import { type Endpoint, type ObjectResolver, endpointText, inFamily } from './objects.js';
-import { type ServiceResolver, localServicePorts } from './services.js';
+import { type ServicePorts, type ServiceResolver, localServicePorts } from './services.js';
 import { propOf } from './settings.js';
 import { commentText, row } from './text.js';
 import { type UtcOffsets, utcWindows } from './times.js';
@@ -79,9 +79,13 @@ function reportIpv6Gaps(
   dstRef: string,
   src: Endpoint[],
   dst: Endpoint[],
+  servicePorts: ServicePorts[],
   place: (prop: string) => Place,
   report: (g: Ipv6GapReport) => void,
 ): void {
+  // A service of IPv4 only (icmp) has no IPv6 traffic for the rule to miss.
+  const ports = servicePorts.filter((p) => p.families.includes('ipv6'));
+  if (ports.length === 0) return;
   const srcGaps = objects.ipv6Gaps(srcRef, place('Src'), true);
   const dstGaps = objects.ipv6Gaps(dstRef, place('Dst'), false);
   if (srcGaps.length === 0 && dstGaps.length === 0) return;
@@ -89,8 +93,8 @@ function reportIpv6Gaps(
     ...new Set([...ends.filter((e) => inFamily(e, 'ipv6')).map((e) => e.zone), ...gaps.map((g) => g.zone)]),
   ];
   const hostType = (host: string): string => objects.hostType(host);
-  for (const g of srcGaps) report({ key, action, prop: 'Src', host: g.host, hostType: hostType(g.host), zone: g.zone, others: zones(dst, dstGaps) });
-  for (const g of dstGaps) report({ key, action, prop: 'Dst', host: g.host, hostType: hostType(g.host), zone: g.zone, others: zones(src, srcGaps) });
+  for (const g of srcGaps) report({ key, action, prop: 'Src', host: g.host, hostType: hostType(g.host), zone: g.zone, others: zones(dst, dstGaps), ports });
+  for (const g of dstGaps) report({ key, action, prop: 'Dst', host: g.host, hostType: hostType(g.host), zone: g.zone, others: zones(src, srcGaps), ports });
 }
 
 export function buildFilterRules(
@@ -132,11 +136,12 @@ export function buildFilterRules(
       // A reservation's MAC stands for its IPv6 side only to refuse it (see Endpoint.byMac).
       const src = accept && srcAll.some((e) => e.byMac) ? srcAll.filter((e) => !e.byMac) : srcAll;
       const dst = objects.endpoints(dstRef, place('Dst'));
-      if (!accept) reportIpv6Gaps(objects, key, actionText.toUpperCase(), srcRef, dstRef, src, dst, place, onIpv6Gap);
+
       const why = pointless(srcRef, dstRef, src, dst);
       if (why) throw new GatehouseError(`rule goes from ${why}`, { place: place('Dst'), hint: 'Src and Dst must describe traffic between two different places' });
 
       const service = services.resolve(propOf(fwrules, key, 'Service') ?? 'any', place('Service'));
+      if (!accept) reportIpv6Gaps(objects, key, actionText.toUpperCase(), srcRef, dstRef, src, dst, service.ports, place, onIpv6Gap);
       if (service.local && dstRef.toLowerCase() !== 'fw') {
         throw new GatehouseError('a local service (service;K) runs on the firewall, but Dst is not fw', { place: place('Service'), hint: 'set Dst to fw or use a fwservice' });
       }

@@ -29,6 +29,7 @@ export type UtcOffsets = number | readonly OffsetPeriod[];
 
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
+const SCAN_STEP_MS = 7 * DAY_MS;
 
 /** How far ahead windows are written for each offset: a year and a month. */
 export const OFFSET_HORIZON_DAYS = 400;
@@ -36,23 +37,26 @@ export const OFFSET_HORIZON_DAYS = 400;
 /**
  * The zone's offsets from `now` over the next `days` days, split at each change (to the
  * minute). The first period has no `from`, the last no `until`: past the horizon the last
- * offset holds until the next event. A zone without changes gives one open period.
+ * offset holds until the next event. A zone without changes gives one open period. The
+ * scan steps a week at a time: two changes less than a week apart that come back to the
+ * same offset would be missed (no zone's rules have them).
  */
 export function utcOffsetPeriods(timeZone: string, now: Date, days: number = OFFSET_HORIZON_DAYS): OffsetPeriod[] {
   const offsetAt = offsetReader(timeZone);
   const periods: OffsetPeriod[] = [];
+  const end = now.getTime() + days * DAY_MS;
   let current: OffsetPeriod = { offsetMinutes: offsetAt(now) };
-  let previous = now.getTime();
-  for (let day = 1; day <= days; day++) {
-    const at = now.getTime() + day * DAY_MS;
-    const offset = offsetAt(new Date(at));
+  // A week at a time (changes are months apart), then to the minute where the offset changed.
+  let seen = now.getTime();
+  while (seen < end) {
+    const next = Math.min(seen + SCAN_STEP_MS, end);
+    const offset = offsetAt(new Date(next));
     if (offset === current.offsetMinutes) {
-      previous = at;
+      seen = next;
       continue;
     }
-    // The first minute with the new offset, between the last day seen and this one.
-    let lo = previous;
-    let hi = at;
+    let lo = seen;
+    let hi = next;
     while (hi - lo > MINUTE_MS) {
       const mid = Math.floor((lo + hi) / 2 / MINUTE_MS) * MINUTE_MS;
       if (mid <= lo) break;
@@ -61,8 +65,8 @@ export function utcOffsetPeriods(timeZone: string, now: Date, days: number = OFF
     }
     const change = new Date(Math.ceil(hi / MINUTE_MS) * MINUTE_MS);
     periods.push({ ...current, until: change });
-    current = { offsetMinutes: offset, from: change };
-    previous = at;
+    current = { offsetMinutes: offsetAt(change), from: change };
+    seen = change.getTime();
   }
   periods.push(current);
   return periods;

@@ -95,6 +95,23 @@ describe('a host object over IPv6', () => {
     expect(out.warnings[0]).toMatch(/^fwrules\/40\/Src: DROP holds for host 'pc' over IPv4 only: .*accepted by an ACCEPT rule \(ACCEPT loc net\)/);
   });
 
+  it('under a strict policy, an ACCEPT rule for another service does not bring the warning; an icmp (IPv4 only) DROP never warns', () => {
+    const out = build({
+      configuration: { firewall: rec('configuration', { Policy: 'strict' }) },
+      hosts: { pc: rec('host', { IpAddress: '192.168.1.10' }) },
+      fwrules: {
+        ...drop({ Service: '80' }),
+        '41': rec('rule', { Src: 'role;green', Dst: 'role;red', Service: '443', Action: 'accept', Position: '2' }),
+        '42': rec('rule', { Src: 'role;green', Dst: 'role;red', Service: '8000-8100', Action: 'accept', Position: '3' }),
+        '43': rec('rule', { Src: 'host;pc', Dst: 'role;red', Service: '8080', Action: 'drop', Position: '4' }),
+        '44': rec('rule', { Src: 'host;pc', Dst: 'role;red', Service: 'ping', Action: 'drop', Position: '5' }),
+      },
+      fwservices: { ping: rec('fwservice', { Protocol: 'icmp', Ports: '8' }) },
+    });
+    expect(out.warnings).toHaveLength(1);
+    expect(out.warnings[0]).toMatch(/^fwrules\/43\/Src: DROP holds for host 'pc' over IPv4 only: .*an ACCEPT rule \(ACCEPT loc net tcp 8000:8100\)/);
+  });
+
   it('no warning when the host\'s interface carries no IPv6', () => {
     const model = buildModel({ networks: v4only, hosts: { pc: rec('host', { IpAddress: '192.168.1.10' }) }, fwrules: drop() }, { timeZone: 'UTC' });
     expect(model.warnings).toEqual([]);
