@@ -162,8 +162,10 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
     return parseMac(propOf(hosts, key, 'MacAddress') ?? '');
   }
 
-  /** The IPv6 side of the hosts `ref` names: their IPv6 addresses, or (as a source) their reservation MAC. */
-  /** The same, once per reference and side (rules name the same hosts many times). */
+  /**
+   * The IPv6 side of the hosts `ref` names: their IPv6 addresses, or (as a source) their
+   * reservation MAC, else a gap; once per reference and side (rules name hosts many times).
+   */
   function ipv6Sides(ref: string, list: ParsedAddress[], place: Place, asSource: boolean): Ipv6Sides {
     const id = `${asSource ? 's' : 'd'}${ref}`;
     let sides = sidesCache.get(id);

@@ -71,6 +71,7 @@ function pointless(srcRef: string, dstRef: string, src: Endpoint[], dst: Endpoin
   return undefined;
 }
 
+/** A DROP/REJECT rule's hosts without an IPv6 side, for the warnings worked out from the IPv6 ruleset (ipv6-gaps.ts). */
 function reportIpv6Gaps(
   objects: ObjectResolver,
   key: string,
@@ -83,12 +84,12 @@ function reportIpv6Gaps(
   place: (prop: string) => Place,
   report: (g: Ipv6GapReport) => void,
 ): void {
-  // A service of IPv4 only (icmp) has no IPv6 traffic for the rule to miss.
-  const ports = servicePorts.filter((p) => p.families.includes('ipv6'));
-  if (ports.length === 0) return;
   const srcGaps = objects.ipv6Gaps(srcRef, place('Src'), true);
   const dstGaps = objects.ipv6Gaps(dstRef, place('Dst'), false);
   if (srcGaps.length === 0 && dstGaps.length === 0) return;
+  // A service of IPv4 only (icmp) has no IPv6 traffic for the rule to miss.
+  const ports = servicePorts.filter((p) => p.families.includes('ipv6'));
+  if (ports.length === 0) return;
   const zones = (ends: Endpoint[], gaps: { zone: string }[]): string[] => [
     ...new Set([...ends.filter((e) => inFamily(e, 'ipv6')).map((e) => e.zone), ...gaps.map((g) => g.zone)]),
   ];
