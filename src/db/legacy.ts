@@ -22,7 +22,7 @@ export function isUnusedProp(db: string, rec: DbRecord, prop: string): boolean {
 /** Why an unused prop is unused, for the report. */
 export function unusedPropReason(db: string, prop: string): string {
   if (db === 'networks' && prop === 'gateway') return 'a gateway is read only on red interfaces';
-  if (db === 'hosts' && prop === 'MacAddress') return 'read only by MAC validation, which skips a reservation without a valid MAC';
+  if (db === 'hosts' && prop === 'MacAddress') return 'read only by MAC validation and to refuse a reservation over IPv6, which both skip a reservation without a valid MAC';
   return 'not read by Gatehouse';
 }
 
