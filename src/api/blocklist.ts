@@ -28,7 +28,7 @@
 import { type JournalChange, appendDatabase, databaseFile, journalFile, prepareAppend, updateDatabase } from '../db/index.js';
 import { existsSync } from 'node:fs';
 import { GatehouseError } from '../errors/index.js';
-import { type BlockChain, type BlockEntry, EntryError, type StoredEntry, entryKey, networksOverlap } from './entry.js';
+import { type BlockChain, type BlockEntry, EntryError, type StoredEntry, blockEntry, entryKey, networksOverlap, storedEntry } from './entry.js';
 import { type BlocklistKernel, type Counters, addLine, delLine, inversePairLine, isPairLine } from './kernel.js';
 import { BLOCKLIST_DB, entryRecord, isExpired, readEntries } from './store.js';
 
@@ -101,7 +101,7 @@ const DATABASE_DEFER_MS = 20;
 function siblingKey(entry: BlockEntry): string | undefined {
   if (entry.interface === 'any' || entry.to) return undefined;
   const other = entry.interface.endsWith('+') ? entry.interface.slice(0, -1) : `${entry.interface}+`;
-  return entryKey({ ...entry, interface: other });
+  return entryKey(blockEntry(entry.action, entry.chain, other, entry));
 }
 
 /** Entries with an expiry, soonest first: a binary heap; an item whose entry changed meanwhile is skipped when it comes due. */
@@ -302,7 +302,9 @@ export class Blocklist {
 
   private enqueue(request: Omit<Request, 'done' | 'fail' | 'at'>): Promise<ChangeResult> {
     return new Promise((done, fail) => {
-      this.requests.push({ ...request, at: performance.now(), done, fail });
+      const queued: Request = { kind: request.kind, at: performance.now(), entry: request.entry, done, fail };
+      if (request.expire !== undefined) queued.expire = request.expire;
+      this.requests.push(queued);
       if (!this.kernelBusy) {
         // After the current round of I/O, so that every request read in it goes in the same batch.
         this.kernelBusy = true;
@@ -468,7 +470,7 @@ export class Blocklist {
               continue;
             }
             const expires = request.expire === undefined ? undefined : now + request.expire;
-            const stored: StoredEntry = { ...request.entry, key, created: now, ...(expires !== undefined ? { expires } : {}) };
+            const stored = storedEntry(request.entry, key, now, expires);
             entries.set(key, stored);
             forward.push(addLine(request.entry, request.expire, expires));
             applied.push({ done: request.done, fail: request.fail, result: { changed: true, entry: stored }, write: { key, entry: stored }, undo: [delLine(request.entry, expires)], before: undefined });

@@ -51,6 +51,8 @@ describe('usersReader', () => {
     const settled = await users();
     expect(settled).toEqual(read);
     expect(await users()).toBe(settled);
+    // Once read, the users are handed out as they are, without a promise (a verified login then goes on synchronously).
+    expect(users()).toBe(settled);
     const second = await hashPassword('battery staple');
     await setProps(root, 'apiusers', 'alice', { PasswordHash: second });
     expect((await users()).get('alice')).toBe(second);
@@ -89,6 +91,22 @@ describe('VerifiedLogins', () => {
     expect(await logins.check('ab', 'c', stored)).toBe(false);
     expect(await logins.check('a', 'bc', stored)).toBe(true);
     expect(await logins.check('a', 'bc', await hashPassword('other'))).toBe(false);
+  });
+
+  it('known() holds only a login verified against the same stored hash, within its time, and never verifies one itself', async () => {
+    let clock = 1_000_000;
+    const logins = new VerifiedLogins(300, () => clock);
+    const stored = await hashPassword('bc');
+    expect(logins.known('a', 'bc', stored)).toBe(false);
+    expect(await logins.check('a', 'bc', stored)).toBe(true);
+    expect(logins.known('a', 'bc', stored)).toBe(true);
+    expect(logins.known('a', 'bd', stored)).toBe(false);
+    expect(logins.known('ab', 'c', stored)).toBe(false);
+    // The password changed (another hash), or the user is gone.
+    expect(logins.known('a', 'bc', await hashPassword('bc'))).toBe(false);
+    expect(logins.known('a', 'bc', undefined)).toBe(false);
+    clock += 301_000;
+    expect(logins.known('a', 'bc', stored)).toBe(false);
   });
 });
 
