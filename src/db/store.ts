@@ -384,9 +384,12 @@ export async function updateDatabase<T>(
 }
 
 /** Runs `body` holding the database's inter-process lock; `compromised()` says whether it was lost meanwhile. */
+let lockModule: typeof import('proper-lockfile') | undefined;
+
 async function withLock<T>(file: string, body: (compromised: () => Error | undefined) => Promise<T>): Promise<T> {
-  // A chunk of the command's bundle (scripts/bundle.mjs), loaded only by commands that write.
-  const { default: lockfile } = await import('proper-lockfile');
+  // A chunk of the command's bundle (scripts/bundle.mjs), loaded only by commands that write; kept once loaded
+  // (an import() of a loaded module still goes through the loader's resolution: about 4% of the API's journal append).
+  const lockfile = (lockModule ??= (await import('proper-lockfile')).default);
   let compromised: Error | undefined;
   const options = {
     // Node's own fs: the default, graceful-fs, patches fs and loads Node's streams when it
