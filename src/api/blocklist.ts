@@ -176,6 +176,8 @@ export class Blocklist {
   private lastSettled: Promise<void> = Promise.resolve();
   /** When the oldest change not yet written reached the kernel (performance.now()). */
   private unwrittenSince = 0;
+  /** A database write is being considered (writeSoon). */
+  private writeAsked = false;
 
   constructor(private readonly options: BlocklistOptions) {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -397,8 +399,7 @@ export class Blocklist {
       else fail();
     }
     if (this.inflight.length === 0) for (const resolve of this.idle.splice(0)) resolve();
-    // The database write waits while more requests or batches wait for the kernel (their drops come first), but never long.
-    if (!this.writing && this.toWrite.length > 0 && ((this.requests.length === 0 && this.inflight.length === 0) || performance.now() - this.unwrittenSince > DATABASE_DEFER_MS)) void this.writeDatabase();
+    this.writeSoon();
   }
 
   /** Whether a batch taken now would change pair rules: requests on pairs, the expiry sweep, or a pair due to expire. */
@@ -504,8 +505,28 @@ export class Blocklist {
       }
     } finally {
       this.kernelBusy = false;
-      if (!this.writing && this.toWrite.length > 0 && this.inflight.length === 0) void this.writeDatabase();
+      this.writeSoon();
     }
+  }
+
+  /**
+   * Starts the database write of the changes in the kernel, unless more requests or batches wait for the
+   * kernel (their drops come first, and the write and the answers after it would hold them up), but never
+   * later than DATABASE_DEFER_MS after the oldest change reached the kernel. Decided two turns of the event
+   * loop later: requests whose bytes have arrived meanwhile are read first (a turn's I/O is read before its
+   * immediates, and the second turn polls what arrived during the first), so a burst's drops do not queue
+   * behind the answers of its first batch. Each settled batch and each end of the kernel queue asks again.
+   */
+  private writeSoon(): void {
+    if (this.writeAsked || this.writing || this.toWrite.length === 0) return;
+    this.writeAsked = true;
+    setImmediate(() =>
+      setImmediate(() => {
+        this.writeAsked = false;
+        if (this.writing || this.toWrite.length === 0) return;
+        if ((this.requests.length === 0 && this.inflight.length === 0) || performance.now() - this.unwrittenSince > DATABASE_DEFER_MS) void this.writeDatabase();
+      }),
+    );
   }
 
   /** Database queue: every change that reached the kernel, in one locked write per turn. */
