@@ -105,6 +105,13 @@ interface Flight {
 /** Set batches in the kernel at once, at most (each later one is worked out over the changes of all before it). */
 const MAX_IN_FLIGHT = 8;
 
+/**
+ * Requests that make a batch at once, without waiting for the end of the round of I/O: a burst read in one
+ * round (100 requests take the thread 10-20 ms) then reaches the kernel in steps, ipset working on one batch
+ * while the next requests are read, instead of all at the end of the round.
+ */
+const EARLY_BATCH = 16;
+
 /** The longest a change in the kernel waits for its database write while more requests wait for the kernel. */
 const DATABASE_DEFER_MS = 20;
 
@@ -189,6 +196,8 @@ export class Blocklist {
   private unwrittenSince = 0;
   /** A database write is being considered (writeSoon). */
   private writeAsked = false;
+  /** The kernel queue is to be served after this round of I/O. */
+  private serveAsked = false;
 
   constructor(private readonly options: BlocklistOptions) {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -314,16 +323,25 @@ export class Blocklist {
   }
 
   private enqueue(request: Omit<Request, 'done' | 'fail' | 'at'>): Promise<ChangeResult> {
-    return new Promise((done, fail) => {
+    const promise = new Promise<ChangeResult>((done, fail) => {
       const queued: Request = { kind: request.kind, at: performance.now(), entry: request.entry, done, fail };
       if (request.expire !== undefined) queued.expire = request.expire;
       this.requests.push(queued);
-      if (!this.kernelBusy) {
-        // After the current round of I/O, so that every request read in it goes in the same batch.
-        this.kernelBusy = true;
-        setImmediate(() => void this.serveKernel());
-      }
     });
+    if (!this.kernelBusy) {
+      if (this.requests.length >= EARLY_BATCH) {
+        // Enough for a batch while the round of I/O goes on: ipset does it meanwhile (on the other core).
+        void this.serveKernel();
+      } else if (!this.serveAsked) {
+        // After the current round of I/O, so that every request read in it goes in the same batch.
+        this.serveAsked = true;
+        setImmediate(() => {
+          this.serveAsked = false;
+          if (!this.kernelBusy && this.requests.length > 0) void this.serveKernel();
+        });
+      }
+    }
+    return promise;
   }
 
   /**

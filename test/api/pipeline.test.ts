@@ -281,6 +281,22 @@ describe('pipelined kernel batches', () => {
     return { kernel, held, sent, pending, step };
   }
 
+  it('a burst read in one round of I/O goes to the kernel in batches of 16 as it is read, the rest at the end of the round; every one lands once', async () => {
+    const k = steppedKernel();
+    const blocklist = new Blocklist({ root, kernel: k.kernel, whitelist: () => [] });
+    await blocklist.start();
+    const adds = Array.from({ length: 40 }, (_, i) => blocklist.add(entry(`203.0.113.${i}/32`)));
+    // Before the round ends: two batches already with the kernel.
+    expect(k.sent.map((b) => b.length)).toEqual([16, 16]);
+    await until(() => k.sent.length === 3);
+    expect(k.sent.map((b) => b.length)).toEqual([16, 16, 8]);
+    for (let i = 0; i < 3; i++) k.step();
+    expect((await Promise.all(adds)).every((r) => r.changed)).toBe(true);
+    expect(k.held.size).toBe(40);
+    expect((await readEntries(root)).entries).toHaveLength(40);
+    blocklist.stop();
+  });
+
   it('the next batch goes to the kernel while one is still there, worked out over its changes; both are recorded', async () => {
     const k = steppedKernel();
     const blocklist = new Blocklist({ root, kernel: k.kernel, whitelist: () => [] });
