@@ -88,33 +88,42 @@ function acceptance(v6: FamilyFiles): (src: string, dst: string, ports: { proto:
   };
 }
 
+/** One warning per rule and side: the hosts (a group's members) whose IPv6 traffic the rule misses where it is accepted. */
 export function ipv6GapWarnings(reports: Ipv6GapReport[], v6: FamilyFiles): ModelWarning[] {
   if (reports.length === 0) return [];
   const acceptedBy = acceptance(v6);
   const zones = v6.zones.map((r) => (r.cells[0] === 'fw' ? '$FW' : (r.cells[0] ?? '')));
   const expand = (zone: string): string[] => (isAll(zone) ? zones : [zone]);
-  const out: ModelWarning[] = [];
-  const seen = new Set<string>();
+  const byRule = new Map<string, { first: Ipv6GapReport; hosts: Map<string, Ipv6GapReport>; found?: { pair: string; by: string } }>();
   for (const g of reports) {
-    const id = `${g.key} ${g.prop} ${g.host}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    let found: { pair: string; by: string } | undefined;
+    const id = `${g.key} ${g.prop}`;
+    let rule = byRule.get(id);
+    if (!rule) byRule.set(id, (rule = { first: g, hosts: new Map() }));
+    if (rule.hosts.has(g.host)) continue;
     for (const other of g.others.flatMap(expand)) {
       const [src, dst] = g.prop === 'Src' ? [g.zone, other] : [other, g.zone];
       const by = acceptedBy(src, dst, g.ports);
       if (by) {
-        found = { pair: `${src} to ${dst}`, by };
+        rule.hosts.set(g.host, g);
+        rule.found ??= { pair: `${src} to ${dst}`, by };
         break;
       }
     }
+  }
+  const out: ModelWarning[] = [];
+  for (const { first, hosts, found } of byRule.values()) {
     if (!found) continue;
-    const how = g.prop === 'Src' && g.hostType === 'local' ? 'a valid MacAddress or an Ip6Address' : g.prop === 'Src' ? 'an Ip6Address (or make it a DHCP reservation, type local, with its MacAddress)' : 'an Ip6Address';
+    const list = [...hosts.values()];
+    const names = list.map((h) => `'${h.host}'`).join(', ');
+    const records = list.map((h) => `hosts/${h.host}`).join(', ');
+    const local = list.every((h) => h.hostType === 'local');
+    const how = first.prop === 'Src' && local ? 'a valid MacAddress or an Ip6Address' : first.prop === 'Src' ? 'an Ip6Address (or make it a DHCP reservation, type local, with its MacAddress)' : 'an Ip6Address';
+    const one = list.length === 1;
     out.push({
-      place: { db: 'fwrules', key: g.key, prop: g.prop },
+      place: { db: 'fwrules', key: first.key, prop: first.prop },
       message:
-        `${g.action} holds for host '${g.host}' over IPv4 only: it has no IPv6 address, and its IPv6 traffic (${found.pair}) is accepted by ${found.by}; ` +
-        `give hosts/${g.host} ${how}`,
+        `${first.action} holds for ${one ? 'host' : 'hosts'} ${names} over IPv4 only: ${one ? 'it has' : 'they have'} no IPv6 address, and ${one ? 'its' : 'their'} IPv6 traffic (${found.pair}) is accepted by ${found.by}; ` +
+        `give ${one ? records : `each of ${records}`} ${how}`,
     });
   }
   return out;

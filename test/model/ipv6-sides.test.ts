@@ -112,6 +112,22 @@ describe('a host object over IPv6', () => {
     expect(out.warnings[0]).toMatch(/^fwrules\/43\/Src: DROP holds for host 'pc' over IPv4 only: .*an ACCEPT rule \(ACCEPT loc net tcp 8000:8100\)/);
   });
 
+  it('a DROP for a host-group warns once, naming every member without an IPv6 side', () => {
+    const out = build({
+      hosts: {
+        a: rec('host', { IpAddress: '192.168.1.10' }),
+        b: rec('host', { IpAddress: '192.168.1.11', Ip6Address: 'fd00:1::11' }),
+        c: rec('host', { IpAddress: '192.168.1.12' }),
+        g: rec('host-group', { Members: 'a,b,c' }),
+      },
+      fwrules: drop({ Src: 'host-group;g' }),
+    });
+    expect(out.v6).toEqual(['DROP\tloc:[fd00:1::11]\tnet']);
+    expect(out.warnings).toEqual([
+      "fwrules/40/Src: DROP holds for hosts 'a', 'c' over IPv4 only: they have no IPv6 address, and their IPv6 traffic (loc to net) is accepted by the policy loc to net ACCEPT; give each of hosts/a, hosts/c an Ip6Address (or make it a DHCP reservation, type local, with its MacAddress)",
+    ]);
+  });
+
   it('no warning when the host\'s interface carries no IPv6', () => {
     const model = buildModel({ networks: v4only, hosts: { pc: rec('host', { IpAddress: '192.168.1.10' }) }, fwrules: drop() }, { timeZone: 'UTC' });
     expect(model.warnings).toEqual([]);
