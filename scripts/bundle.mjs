@@ -90,6 +90,9 @@ await build({
 // this bundle alone (bin/db-dispatch.js picks it by the verb), without the code of the writes,
 // the schemas, the import and the lock, which made up most of db.cjs to compile.
 await build({ ...commonjs, entryPoints: [join(project, 'dist/src/cli/db-read.js')], outfile: join(out, 'db-read.cjs') });
+// `gatehouse compile` (compile.cjs): the plainly written command without yargs and without
+// the ESM chunks of the other commands (bin/gatehouse.js picks it; see src/cli/gatehouse-compile.ts).
+await build({ ...commonjs, entryPoints: [join(project, 'dist/src/cli/gatehouse-compile.js')], outfile: join(out, 'compile.cjs') });
 await build({
   ...commonjs,
   sourcemap: false,
