@@ -11,7 +11,7 @@ const whole = () => import('../dist/bin/gatehouse.js').then(({ main }) => main(a
 if (argv[0] === 'compile') {
   // A compile written plainly runs from its own bundle (no yargs, no other command's code);
   // any other form (help, a usage error) goes on to the whole command.
-  const { mainCompile, runCommand } = require('../dist/bin/compile.cjs');
+  const { mainCompile, runCommand } = require('./cached-require.js').requireCached(require.resolve('../dist/bin/compile.cjs'));
   void runCommand('gatehouse', async () => (await mainCompile(argv)) ?? whole());
 } else {
   void import('../dist/bin/gatehouse.js').then(({ main, runCommand }) => runCommand('gatehouse', () => main(argv)));
