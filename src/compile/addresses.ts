@@ -19,8 +19,9 @@ export const IPSET_THRESHOLD = 4;
  */
 export function forFamily(list: AddressList | undefined, family: Family, configFamily: Family): AddressList | undefined | 'none' {
   if (!list) return undefined;
-  // One item of this family, the usual case: the list itself, without a closure made per rule and family.
-  if (list.items.length === 1 && !list.except && keeps(list.items[0]!, family, configFamily)) return list;
+  // One item, the usual case (and the IPv6 pass over IPv4 files meets one of the other family
+  // per rule): decided without a closure made per rule and family.
+  if (list.items.length === 1 && !list.except) return keeps(list.items[0]!, family, configFamily) ? list : list.negate ? undefined : 'none';
   const keep = (item: AddressItem): boolean => keeps(item, family, configFamily);
   // Most lists are wholly of one family: reuse them, or drop them, rather than copy them per rule and family.
   let kept = 0;
