@@ -8,32 +8,33 @@
  * an option) gives undefined, and the launcher runs the whole command, whose parser
  * answers it as before. Both end in the same runCompile.
  */
+import { parseArgs } from 'node:util';
 import { describeError, isGatehouseError } from '../errors/index.js';
 import { type CompileArgs, runCompile } from './gatehouse/compile.js';
 
-const STRINGS = new Set(['root', 'dir', 'dir6', 'out', 'apply', 'addresses']);
-const FLAGS = new Set(['check', 'verbose', 'explain']);
+const text = { type: 'string' } as const;
+const flag = { type: 'boolean' } as const;
+const OPTIONS = { root: text, dir: text, dir6: text, out: text, apply: text, addresses: text, check: flag, verbose: flag, explain: flag };
 
 /** `compile ARGS...` read as yargs would read these plain forms, or undefined for any other form. */
 export function readCompileArgs(argv: readonly string[]): CompileArgs | undefined {
   if (argv[0] !== 'compile') return undefined;
-  const args: Record<string, string | boolean> = { check: false, verbose: false, explain: false };
-  const seen = new Set<string>();
-  for (let i = 1; i < argv.length; i++) {
-    const word = argv[i]!;
-    if (!word.startsWith('--')) return undefined;
-    const eq = word.indexOf('=');
-    const name = eq < 0 ? word.slice(2) : word.slice(2, eq);
-    if (seen.has(name)) return undefined;
-    seen.add(name);
-    if (FLAGS.has(name) && eq < 0) args[name] = true;
-    else if (STRINGS.has(name)) {
-      const value = eq >= 0 ? word.slice(eq + 1) : argv[++i];
-      if (value === undefined || value === '' || value.startsWith('-')) return undefined;
-      args[name] = value;
-    } else return undefined;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; strict: true; allowPositionals: false; tokens: true }>>;
+  try {
+    // Strict: an unknown option, a positional, a flag given a value or a value that looks
+    // like an option throws, and the whole command's parser answers it instead.
+    parsed = parseArgs({ args: argv.slice(1), options: OPTIONS, strict: true, allowPositionals: false, tokens: true });
+  } catch {
+    return undefined;
   }
-  return args as CompileArgs;
+  // yargs makes a repeated option a list and reads `--`; an empty value is a usage error there.
+  const names = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option' || names.has(token.name) || token.value === '') return undefined;
+    names.add(token.name);
+  }
+  const { check = false, verbose = false, explain = false, ...strings } = parsed.values;
+  return { ...strings, check, verbose, explain };
 }
 
 /** Runs `gatehouse compile` when its arguments are in a plain form; undefined (nothing done) otherwise. */
