@@ -80,7 +80,7 @@ describe.skipIf(why)('Docker on the gateway, through db and signal-event', () =>
     const drift = await firewallStatus(gh.root);
     expect(drift.kernel).not.toBe('matches');
     expect(drift.differences['filter.v4']!.join('\n')).toContain("FORWARD: 1 rule(s) of other tools before Gatehouse's (first: -A FORWARD -i blue0 -j ACCEPT)");
-    // The plan did not change, so this is the cheap path: the change of nothing with the jumps first, one restore.
+    // The plan did not change, so this is the cheap path: the change of nothing, then the jumps first.
     await gh.adjust();
     const saved = await save();
     const forward = saved.slice(saved.indexOf('*filter')).split('\n').filter((l) => l.startsWith('-A FORWARD '));

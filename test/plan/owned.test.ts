@@ -187,21 +187,6 @@ describe('the change script (from the plan the kernel holds)', () => {
     );
   });
 
-  it('with hooks, each table puts the jumps first again in the same commit, after its chains', () => {
-    const next = parseLayout(plan([], 'DROP'), 'r');
-    const plain = changeScript(before, next)!;
-    const withHooks = changeScript(before, next, { hooks: true })!;
-    expect(withHooks.changed).toBe(plain.changed);
-    const tables = (script: string) => script.split('COMMIT\n').filter((t) => t !== '');
-    const hooks = tables(hookScript(next)!);
-    tables(withHooks.script).forEach((table, i) => {
-      const own = tables(plain.script)[i]!;
-      const name = own.split('\n')[0]!;
-      const jumps = hooks.find((h) => h.startsWith(`${name}\n`))?.slice(name.length + 1) ?? '';
-      expect(table).toBe(own + jumps);
-    });
-  });
-
   it('a chain that goes is flushed, unhooked and removed; a new one made', () => {
     const next = parseLayout(plan().replace(':red-orange - [0:0]\n', ':red-orange - [0:0]\n:extra - [0:0]\n').replace('-A red-orange -j DROP\n', '-A red-orange -j extra\n-A extra -j DROP\n'), 'r');
     const change = changeScript(next, before)!;

@@ -12,7 +12,7 @@ import { definePart, type PlanPart } from '../part.js';
 import type { KernelCommand, KernelRunner } from '../target.js';
 import type { IpsetDefinition } from './ipsets.js';
 import type { RuntimeIpsetDefinition } from './runtime-ipsets.js';
-import { type Layout, changeScript, fullScript, ownedView, parseLayout, parseSave } from './owned.js';
+import { type Layout, changeScript, fullScript, hookScript, ownedView, parseLayout, parseSave } from './owned.js';
 import { checkRestoreText, stoppedRestoreText } from './restore-text.js';
 
 export type Family = 'v4' | 'v6';
@@ -104,10 +104,12 @@ function filterPart(family: Family): PlanPart<FilterContent> {
       const before = context.before;
       if (context.prepared !== undefined && context.prepared === context.beforeRecord) return { unchanged: true, record: context.beforeRecord };
       if (before && context.beforeInForce && target.mode.kind !== 'dry-run') {
-        // With Gatehouse's jumps first again in the same commit (another tool may have inserted above them); a missing one fails.
-        const change = changeScript(before.layout, content.layout, { hooks: true });
+        const change = changeScript(before.layout, content.layout);
         if (change) {
+          const hooks = hookScript(content.layout);
           const done = await restore(target, family, change.script, `${rulesFile}, ${change.changed} chains changed`)
+            // Gatehouse's jumps first again (another tool may have inserted above them); a missing one fails.
+            .then(() => (hooks === undefined ? undefined : restore(target, family, hooks, `${rulesFile}, Gatehouse's jumps first`)))
             .then(
               () => true,
               // The kernel does not hold the plan before as it left it: every chain is rewritten below.

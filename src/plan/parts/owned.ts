@@ -28,8 +28,7 @@
  * anything else; then the caller rewrites every chain Gatehouse owns from a save of the
  * kernel. The change script asks nothing of the rules already in the kernel (no -C, no
  * delete by rule), so iptables-nft need not read them: that read costs as much as a save.
- * Putting Gatehouse's jumps first again (hookScript) asks for the built-in chains' rules: in
- * a change it rides in the same restore (changeScript with `hooks`), one process less.
+ * Putting Gatehouse's jumps first again is a separate, small restore (hookScript).
  */
 import { createHash } from 'node:crypto';
 import { GatehouseError } from '../../errors/index.js';
@@ -372,11 +371,9 @@ export interface ChangeScript {
  * the chains that differ are rewritten. Each table first deletes `before`'s state chain, so
  * a kernel holding anything else fails the restore with nothing committed in that table (the
  * caller then falls back to fullScript). Undefined when the change needs a look at the
- * kernel (shared chains or tables come or go). With `hooks`, each table also puts
- * Gatehouse's jumps first again (hookScript's lines) in the same commit: one restore instead
- * of two, and a missing jump fails the table with nothing of it committed.
+ * kernel (shared chains or tables come or go).
  */
-export function changeScript(before: Layout, next: Layout, options: { hooks?: boolean } = {}): ChangeScript | undefined {
+export function changeScript(before: Layout, next: Layout): ChangeScript | undefined {
   const names = tableNames([before, next]);
   const out: string[] = [];
   let changed = 0;
@@ -388,7 +385,6 @@ export function changeScript(before: Layout, next: Layout, options: { hooks?: bo
     out.push(`*${name}`, `-X ${stateChain(b.digest)}`, `:${stateChain(n.digest)} - [0:0]`);
     for (const [chain, policy] of n.policies) out.push(`:${chain} ${policy} [0:0]`);
     if (b.digest === n.digest) {
-      if (options.hooks) out.push(...hookLines(n));
       out.push('COMMIT');
       continue;
     }
@@ -404,7 +400,6 @@ export function changeScript(before: Layout, next: Layout, options: { hooks?: bo
     for (const chain of rewrite) for (const rule of n.chains.get(chain)!) out.push(rule);
     for (const h of n.hooks) if (!had.has(key(h))) out.push(`-I ${h.chain} 1 -j ${h.wrapper}`);
     for (const chain of gone) out.push(`-X ${chain}`);
-    if (options.hooks) out.push(...hookLines(n));
     out.push('COMMIT');
   }
   return { script: out.join('\n') + '\n', changed };
@@ -423,17 +418,12 @@ export function hookScript(layout: Layout): string | undefined {
   const out: string[] = [];
   for (const t of layout.tables) {
     if (t.hooks.length === 0 && t.sharedJumps.length === 0) continue;
-    out.push(`*${t.table}`, ...hookLines(t), 'COMMIT');
+    out.push(`*${t.table}`);
+    for (const j of t.sharedJumps) out.push(`-D ${j.chain} ${j.rule}`, `-I ${j.chain} 1 ${j.rule}`);
+    for (const h of t.hooks) out.push(`-D ${h.chain} -j ${h.wrapper}`, `-I ${h.chain} 1 -j ${h.wrapper}`);
+    out.push('COMMIT');
   }
   return out.length === 0 ? undefined : out.join('\n') + '\n';
-}
-
-/** One table's jumps deleted and inserted first again (hookScript; changeScript with `hooks`). */
-function hookLines(t: TableLayout): string[] {
-  const out: string[] = [];
-  for (const j of t.sharedJumps) out.push(`-D ${j.chain} ${j.rule}`, `-I ${j.chain} 1 ${j.rule}`);
-  for (const h of t.hooks) out.push(`-D ${h.chain} -j ${h.wrapper}`, `-I ${h.chain} 1 -j ${h.wrapper}`);
-  return out;
 }
 
 /**
