@@ -37,7 +37,7 @@ import {
   writeState,
 } from '../plan/index.js';
 import { type ApplyMode, formatApplyMode, parseApplyMode } from './mode.js';
-import { PartFailure, commandsForParts, describeReason, runParts, startEarlyLooks, stopParts } from './parts.js';
+import { PartFailure, commandsForParts, describeReason, runParts, stopParts } from './parts.js';
 import {
   type ConfirmationOutcome,
   type PendingConfirmation,
@@ -261,7 +261,6 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
     return { mode: options.mode, source, keptPrevious: false, unchanged: [], warnings: [] };
   }
 
-  const early = startEarlyLooks(runner, plan);
   return underPlanLock(root, `gatehouse apply of ${source}`, options, async (state) => {
     const runningId = state.slots.current;
     const running = runningId === undefined ? undefined : await readRunning(planDir(root, runningId));
@@ -278,7 +277,6 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
         ...(running?.plan ? { before: running.plan } : {}),
         beforeInForce: reuse,
         beforeRecords: reuse ? (running?.records ?? {}) : {},
-        early,
       });
     } catch (failure) {
       if (settledAfterFailure(failure, runningId !== undefined)) {

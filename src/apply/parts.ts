@@ -13,22 +13,6 @@ export interface RunPartsOptions {
   beforeInForce?: boolean;
   /** What each part kept when `before` was applied. */
   beforeRecords?: Record<string, string>;
-  /** Looks already started (startEarlyLooks), by part name: used instead of starting them again. */
-  early?: ReadonlyMap<string, Promise<unknown>>;
-}
-
-/**
- * Starts the looks of the parts that may look before the plan lock (prepareEarly), so they
- * run while the apply takes the lock and reads the plan in force. Never rejects: a failed
- * look is taken again by the part's apply, as any failed prepare.
- */
-export function startEarlyLooks(runner: KernelRunner, plan: LoadedPlan): Map<string, Promise<unknown>> {
-  const out = new Map<string, Promise<unknown>>();
-  for (const entry of plan.parts) {
-    if (!entry.part.prepareEarly || !entry.part.prepare) continue;
-    out.set(entry.part.name, entry.part.prepare(runner, entry.content, { beforeInForce: false, sameAsBefore: false }).catch(() => undefined));
-  }
-  return out;
 }
 
 export interface PartsOutcome {
@@ -83,10 +67,8 @@ export async function runParts(runner: KernelRunner, plan: LoadedPlan, options: 
     return { ...(before ? { before: before.content } : {}), beforeInForce, sameAsBefore, ...(beforeRecord !== undefined ? { beforeRecord } : {}) };
   });
   // Read-only looks at the kernel start at once and run beside the parts before them.
-  const prepared = plan.parts.map(
-    (entry, i) =>
-      options.early?.get(entry.part.name) ??
-      (entry.part.prepare ? entry.part.prepare(runner, entry.content, contexts[i]!).catch(() => undefined) : Promise.resolve(undefined)),
+  const prepared = plan.parts.map((entry, i) =>
+    entry.part.prepare ? entry.part.prepare(runner, entry.content, contexts[i]!).catch(() => undefined) : Promise.resolve(undefined),
   );
   const runs = new Map<string, Promise<Run>>();
   for (const [i, entry] of plan.parts.entries()) {

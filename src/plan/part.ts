@@ -86,11 +86,6 @@ export interface PlanPart<C = unknown> {
   commands(content: C): readonly string[];
   /** Optional read-only look at the kernel, started before any part is applied and run beside them. */
   prepare?(target: KernelRunner, content: C, context: Omit<PartApplyContext<C>, 'prepared' | 'settled'>): Promise<unknown>;
-  /**
-   * The look reads nothing of the plan before (its context) and stays valid whatever Gatehouse
-   * does meanwhile: an apply may start it as soon as the plan is read, before its plan lock.
-   */
-  readonly prepareEarly?: boolean;
   /** Puts the content into the kernel. Must leave its piece of the kernel whole on failure, or say so via rollback. */
   apply(target: KernelRunner, content: C, context: PartApplyContext<C>): Promise<PartApplyResult>;
   /** Best-effort clean-up once every part was applied (for example destroying sets no rule uses any more). */

@@ -141,27 +141,3 @@ describe('an apply while the API changes a run-time set made without counters', 
     expect(kernel.sets.get('s')).toEqual({ spec: DECLARED, elements: new Map() });
   });
 });
-
-describe('the look taken before the plan lock (prepareEarly)', () => {
-  const modelTarget = (kernel: IpsetModel) => ({ mode: { kind: 'netns', name: 'model' }, run: async (c: KernelCommand) => kernel.run(c), preflight: async () => {} }) as unknown as KernelRunner;
-
-  it('a set made since the look with other options (an API starting meanwhile) is looked at again, not a failed apply', async () => {
-    const kernel = new IpsetModel();
-    const target = modelTarget(kernel);
-    expect(runtimeIpsetsPart.prepareEarly).toBe(true);
-    const early = await runtimeIpsetsPart.prepare!(target, [{ name: 's', spec: DECLARED }], { sameAsBefore: false });
-    kernel.sets.set('s', { spec: OLD, elements: new Map([['203.0.113.7', 'timeout 0']]) });
-    const result = await runtimeIpsetsPart.apply(target, [{ name: 's', spec: DECLARED }], { sameAsBefore: false, prepared: early, settled: new AbortController().signal });
-    expect(result.unchanged).toBe(true);
-    expect(kernel.sets.get('s')!.spec).toBe(OLD);
-    expect([...kernel.sets.get('s')!.elements.keys()]).toEqual(['203.0.113.7']);
-  });
-
-  it('a set missing at the look and still missing is created once', async () => {
-    const kernel = new IpsetModel();
-    const target = modelTarget(kernel);
-    const early = await runtimeIpsetsPart.prepare!(target, [{ name: 's', spec: DECLARED }], { sameAsBefore: false });
-    await runtimeIpsetsPart.apply(target, [{ name: 's', spec: DECLARED }], { sameAsBefore: false, prepared: early, settled: new AbortController().signal });
-    expect(kernel.sets.get('s')).toEqual({ spec: DECLARED, elements: new Map() });
-  });
-});

@@ -10,8 +10,7 @@
  * working as it is; the API migrates it at its start, when it rebuilds every set from its
  * database before serving (src/api/kernel.ts loadScript), and so does `gatehouse start`.
  */
-import { type PartApplyResult, definePart } from '../part.js';
-import type { KernelRunner } from '../target.js';
+import { definePart } from '../part.js';
 import { liveSetNames, parseIpsets } from './ipsets.js';
 
 /** The temporary name under which an older Gatehouse migrated a set at apply; one left by a killed apply is the old set, destroyed. */
@@ -22,17 +21,6 @@ export interface RuntimeIpsetDefinition {
   spec: string;
 }
 
-/** Creates the declared sets `live` does not name; unchanged when there are none. */
-async function createMissing(target: KernelRunner, sets: RuntimeIpsetDefinition[], live: Set<string>): Promise<PartApplyResult> {
-  for (const name of live) if (name.startsWith(MIGRATION_PREFIX)) await target.run({ step: `ipset destroy ${name}`, command: 'ipset', args: ['destroy', name] }).catch(() => undefined);
-  const missing = sets.filter((s) => !live.has(s.name));
-  if (missing.length === 0) return { unchanged: true };
-  // -exist: a set created meanwhile (by an API starting) with the same options is fine; one with others fails here, naming it.
-  const script = missing.map((s) => `create ${s.name} ${s.spec}`).join('\n') + '\n';
-  await target.run({ step: 'ipset restore -exist (runtime-ipsets)', command: 'ipset', args: ['restore', '-exist'], input: script, inputName: 'runtime-ipsets' });
-  return {};
-}
-
 export const runtimeIpsetsPart = definePart<RuntimeIpsetDefinition[]>({
   name: 'runtime-ipsets',
   describe: 'sets filled at run time (REST API blocklist): created when missing, never emptied',
@@ -41,23 +29,22 @@ export const runtimeIpsetsPart = definePart<RuntimeIpsetDefinition[]>({
   required: false,
   parse: (files, dir) => parseIpsets(files['runtime-ipsets'] ?? '', `${dir}/runtime-ipsets`, false).map(({ name, spec }) => ({ name, spec })),
   commands: (sets) => (sets.length > 0 ? ['ipset'] : []),
-  // The filters wait for this part, so its look at the kernel is started early: as soon as
-  // the plan is read, while the apply takes its lock and reads the plan in force. A set made
-  // meanwhile is fine (-exist below), and no apply, rollback, stop or recovery removes a
-  // run-time set; an API's start rebuilds its sets under the same names.
-  prepareEarly: true,
+  // The filters wait for this part, so its look at the kernel is started first, beside the
+  // other parts' looks, not after them. It is as fresh as when apply took it itself: a set
+  // made meanwhile is fine (-exist below), and nothing but an API's start (which holds its
+  // own lock and rebuilds its sets) removes a run-time set.
   prepare: (target, sets) => (sets.length === 0 || target.mode.kind === 'dry-run' ? Promise.resolve(undefined) : liveSetNames(target)),
   async apply(target, sets, context) {
     if (sets.length === 0) return { unchanged: true };
-    if (target.mode.kind === 'dry-run') return createMissing(target, sets, new Set());
-    const early = context.prepared as Set<string> | undefined;
-    if (early) {
-      // The look was taken before the plan lock: if a set made since then with other options
-      // fails the create, look again and go on from there, as without an early look.
-      const done = await createMissing(target, sets, early).catch(() => undefined);
-      if (done) return done;
-    }
-    return createMissing(target, sets, await liveSetNames(target));
+    // A look that failed is taken again here, where its failure fails the part.
+    const live = target.mode.kind === 'dry-run' ? new Set<string>() : ((context.prepared as Set<string> | undefined) ?? (await liveSetNames(target)));
+    for (const name of live) if (name.startsWith(MIGRATION_PREFIX)) await target.run({ step: `ipset destroy ${name}`, command: 'ipset', args: ['destroy', name] }).catch(() => undefined);
+    const missing = sets.filter((s) => !live.has(s.name));
+    if (missing.length === 0) return { unchanged: true };
+    // -exist: a set created meanwhile (by an API starting) with the same options is fine; one with others fails here, naming it.
+    const script = missing.map((s) => `create ${s.name} ${s.spec}`).join('\n') + '\n';
+    await target.run({ step: 'ipset restore -exist (runtime-ipsets)', command: 'ipset', args: ['restore', '-exist'], input: script, inputName: 'runtime-ipsets' });
+    return {};
   },
   async rollback() {
     // A created set may already hold entries the API added: it stays, empty or not.
