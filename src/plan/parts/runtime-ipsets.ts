@@ -29,15 +29,9 @@ export const runtimeIpsetsPart = definePart<RuntimeIpsetDefinition[]>({
   required: false,
   parse: (files, dir) => parseIpsets(files['runtime-ipsets'] ?? '', `${dir}/runtime-ipsets`, false).map(({ name, spec }) => ({ name, spec })),
   commands: (sets) => (sets.length > 0 ? ['ipset'] : []),
-  // The filters wait for this part, so its look at the kernel is started first, beside the
-  // other parts' looks, not after them. It is as fresh as when apply took it itself: a set
-  // made meanwhile is fine (-exist below), and nothing but an API's start (which holds its
-  // own lock and rebuilds its sets) removes a run-time set.
-  prepare: (target, sets) => (sets.length === 0 || target.mode.kind === 'dry-run' ? Promise.resolve(undefined) : liveSetNames(target)),
-  async apply(target, sets, context) {
+  async apply(target, sets) {
     if (sets.length === 0) return { unchanged: true };
-    // A look that failed is taken again here, where its failure fails the part.
-    const live = target.mode.kind === 'dry-run' ? new Set<string>() : ((context.prepared as Set<string> | undefined) ?? (await liveSetNames(target)));
+    const live = target.mode.kind === 'dry-run' ? new Set<string>() : await liveSetNames(target);
     for (const name of live) if (name.startsWith(MIGRATION_PREFIX)) await target.run({ step: `ipset destroy ${name}`, command: 'ipset', args: ['destroy', name] }).catch(() => undefined);
     const missing = sets.filter((s) => !live.has(s.name));
     if (missing.length === 0) return { unchanged: true };
