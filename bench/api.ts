@@ -37,13 +37,13 @@
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
-import { Blocklist, createBlocklistKernel, hashPassword, makeSelfSignedCertificate, readEntries } from '../src/api/index.js';
+import { Blocklist, createBlocklistKernel, hashPassword, makeSelfSignedCertificate, readEntries, usersReader } from '../src/api/index.js';
 import { withBlocklist } from '../src/compile/blocklist.js';
 import { emitRuleset } from '../src/compile/index.js';
 import { TableBuilder } from '../src/compile/ir.js';
@@ -436,7 +436,10 @@ async function cpuPerRequest(root: string): Promise<void> {
   const certificate = join(root, 'tls.crt');
   const key = join(root, 'tls.key');
   await makeSelfSignedCertificate(certificate, key, ['127.0.0.1'], 30, KEY_TYPE);
-  const hash = await hashPassword('bench-password');
+  await setRecord(root, 'apiusers', 'bench', 'user', { PasswordHash: await hashPassword('bench-password') });
+  // Older than the racy window (usersReader trusts a file only then), as a users database is between changes.
+  const old = new Date(Date.now() - 5000);
+  await utimes(databaseFile(root, 'apiusers'), old, old);
   const auth = 'Basic ' + Buffer.from('bench:bench-password').toString('base64');
   const paths = sources.map((s) => `/drop/forward/any/${s}`);
   const ROUNDS_CPU = 20;
@@ -454,7 +457,8 @@ async function cpuPerRequest(root: string): Promise<void> {
       app.get('/v1/status', async () => ({}));
     } else {
       const settings = { enabled: true, listen: '127.0.0.1', port: 0, tls: true, certificate, key, allowedClients: ['127.0.0.1/32'], whitelist: [], failureLimit: 10, failureWindowSeconds: 60 };
-      app = await buildServer({ settings, blocklist, mode: { kind: 'dry-run' }, users: async () => new Map([['bench', hash]]), adjust: async () => ({}) });
+      // The users as the API reads them (usersReader: the apiusers database, known without waiting once read).
+      app = await buildServer({ settings, blocklist, mode: { kind: 'dry-run' }, users: usersReader(root), adjust: async () => ({}) });
     }
     await app.listen({ host: '127.0.0.1', port: 0 });
     const clients = await startHelper('_api-clients.mjs', [JSON.stringify({ host: '127.0.0.1', port: (app.server.address() as AddressInfo).port, auth })]);

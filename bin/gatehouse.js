@@ -6,4 +6,13 @@
 // to the programs the command runs. `node bin/<name>.js` starts Node directly, with it.
 
 // Exits once stdout and stderr have taken all the output (a pipe may still be draining).
-void import('../dist/bin/gatehouse.js').then(({ main, runCommand }) => runCommand('gatehouse', () => main(process.argv.slice(2))));
+const argv = process.argv.slice(2);
+const whole = () => import('../dist/bin/gatehouse.js').then(({ main }) => main(argv));
+if (argv[0] === 'compile') {
+  // A compile written plainly runs from its own bundle (no yargs, no other command's code);
+  // any other form (help, a usage error) goes on to the whole command.
+  const { mainCompile, runCommand } = require('./cached-require.js').requireCached(require.resolve('../dist/bin/compile.cjs'));
+  void runCommand('gatehouse', async () => (await mainCompile(argv)) ?? whole());
+} else {
+  void import('../dist/bin/gatehouse.js').then(({ main, runCommand }) => runCommand('gatehouse', () => main(argv)));
+}

@@ -68,6 +68,13 @@ export class VerifiedLogins {
     return hash('sha256', `${this.secret}${user.length}:${user}${password}`, 'base64');
   }
 
+  /** Whether this login was verified against `stored` (the user's hash now) within the time: no scrypt, no promise. */
+  known(user: string, password: string, stored: string | undefined): boolean {
+    if (stored === undefined || this.verified.size === 0) return false;
+    const known = this.verified.get(this.id(user, password));
+    return known !== undefined && known.hash === stored && known.until > this.now();
+  }
+
   async check(user: string, password: string, stored: string | undefined): Promise<boolean> {
     const id = this.id(user, password);
     const known = this.verified.get(id);
@@ -100,6 +107,7 @@ export class FailureLimiter {
 
   /** Seconds until the client may try again; 0 when it may now. */
   blockedFor(client: string): number {
+    if (!this.failures.has(client)) return 0;
     const times = this.recent(client);
     if (times.length < this.limit) return 0;
     return Math.max(1, Math.ceil((times[0]! + this.windowSeconds * 1000 - this.now()) / 1000));

@@ -17,6 +17,17 @@
  *    then are the requests answered. If the write fails, the kernel changes are undone
  *    (in reverse order) and the requests fail, so nothing is ever half-applied.
  *
+ * Why the drop does not wait for the fsync, and nothing is lost by it: what a client is
+ * told is what counts. A request is answered only once its change is both in the kernel
+ * and synced to the journal, so every acknowledged change survives a crash. A crash
+ * between the two loses only a change nobody was told of, and only the one the client
+ * asked for: the kernel sets are rebuilt from the database at the next start (the API's,
+ * which its unit restarts, and `gatehouse start`'s), so the kernel returns to what was
+ * recorded, and the client, which got no answer, retries (PUT and DELETE are
+ * idempotent). Syncing first would only
+ * delay the drop by the disk's latency (a fdatasync is 0.3 to several ms here, more on a
+ * busy disk) and gain nothing an administrator can observe.
+ *
  * Expiry: the kernel drops an expired element by itself (ipset timeouts); the record is
  * removed from the database by the next write or the purge timer, and is never listed
  * once expired. A forward pair is a rule (src/compile/blocklist.ts says why): its time
@@ -28,7 +39,7 @@
 import { type JournalChange, appendDatabase, databaseFile, journalFile, prepareAppend, updateDatabase } from '../db/index.js';
 import { existsSync } from 'node:fs';
 import { GatehouseError } from '../errors/index.js';
-import { type BlockChain, type BlockEntry, EntryError, type StoredEntry, entryKey, networksOverlap } from './entry.js';
+import { type BlockChain, type BlockEntry, EntryError, type StoredEntry, blockEntry, entryKey, networksOverlap, storedEntry } from './entry.js';
 import { type BlocklistKernel, type Counters, addLine, delLine, inversePairLine, isPairLine } from './kernel.js';
 import { BLOCKLIST_DB, entryRecord, isExpired, readEntries } from './store.js';
 
@@ -94,6 +105,13 @@ interface Flight {
 /** Set batches in the kernel at once, at most (each later one is worked out over the changes of all before it). */
 const MAX_IN_FLIGHT = 8;
 
+/**
+ * Requests that make a batch at once, without waiting for the end of the round of I/O: a burst read in one
+ * round (100 requests take the thread 10-20 ms) then reaches the kernel in steps, ipset working on one batch
+ * while the next requests are read, instead of all at the end of the round.
+ */
+const EARLY_BATCH = 16;
+
 /** The longest a change in the kernel waits for its database write while more requests wait for the kernel. */
 const DATABASE_DEFER_MS = 20;
 
@@ -101,7 +119,7 @@ const DATABASE_DEFER_MS = 20;
 function siblingKey(entry: BlockEntry): string | undefined {
   if (entry.interface === 'any' || entry.to) return undefined;
   const other = entry.interface.endsWith('+') ? entry.interface.slice(0, -1) : `${entry.interface}+`;
-  return entryKey({ ...entry, interface: other });
+  return entryKey(blockEntry(entry.action, entry.chain, other, entry));
 }
 
 /** Entries with an expiry, soonest first: a binary heap; an item whose entry changed meanwhile is skipped when it comes due. */
@@ -176,6 +194,10 @@ export class Blocklist {
   private lastSettled: Promise<void> = Promise.resolve();
   /** When the oldest change not yet written reached the kernel (performance.now()). */
   private unwrittenSince = 0;
+  /** A database write is being considered (writeSoon). */
+  private writeAsked = false;
+  /** The kernel queue is to be served after this round of I/O. */
+  private serveAsked = false;
 
   constructor(private readonly options: BlocklistOptions) {
     this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
@@ -301,14 +323,25 @@ export class Blocklist {
   }
 
   private enqueue(request: Omit<Request, 'done' | 'fail' | 'at'>): Promise<ChangeResult> {
-    return new Promise((done, fail) => {
-      this.requests.push({ ...request, at: performance.now(), done, fail });
-      if (!this.kernelBusy) {
-        // After the current round of I/O, so that every request read in it goes in the same batch.
-        this.kernelBusy = true;
-        setImmediate(() => void this.serveKernel());
-      }
+    const promise = new Promise<ChangeResult>((done, fail) => {
+      const queued: Request = { kind: request.kind, at: performance.now(), entry: request.entry, done, fail };
+      if (request.expire !== undefined) queued.expire = request.expire;
+      this.requests.push(queued);
     });
+    if (!this.kernelBusy) {
+      if (this.requests.length >= EARLY_BATCH) {
+        // Enough for a batch while the round of I/O goes on: ipset does it meanwhile (on the other core).
+        void this.serveKernel();
+      } else if (!this.serveAsked) {
+        // After the current round of I/O, so that every request read in it goes in the same batch.
+        this.serveAsked = true;
+        setImmediate(() => {
+          this.serveAsked = false;
+          if (!this.kernelBusy && this.requests.length > 0) void this.serveKernel();
+        });
+      }
+    }
+    return promise;
   }
 
   /**
@@ -395,8 +428,7 @@ export class Blocklist {
       else fail();
     }
     if (this.inflight.length === 0) for (const resolve of this.idle.splice(0)) resolve();
-    // The database write waits while more requests or batches wait for the kernel (their drops come first), but never long.
-    if (!this.writing && this.toWrite.length > 0 && ((this.requests.length === 0 && this.inflight.length === 0) || performance.now() - this.unwrittenSince > DATABASE_DEFER_MS)) void this.writeDatabase();
+    this.writeSoon();
   }
 
   /** Whether a batch taken now would change pair rules: requests on pairs, the expiry sweep, or a pair due to expire. */
@@ -468,7 +500,7 @@ export class Blocklist {
               continue;
             }
             const expires = request.expire === undefined ? undefined : now + request.expire;
-            const stored: StoredEntry = { ...request.entry, key, created: now, ...(expires !== undefined ? { expires } : {}) };
+            const stored = storedEntry(request.entry, key, now, expires);
             entries.set(key, stored);
             forward.push(addLine(request.entry, request.expire, expires));
             applied.push({ done: request.done, fail: request.fail, result: { changed: true, entry: stored }, write: { key, entry: stored }, undo: [delLine(request.entry, expires)], before: undefined });
@@ -502,8 +534,28 @@ export class Blocklist {
       }
     } finally {
       this.kernelBusy = false;
-      if (!this.writing && this.toWrite.length > 0 && this.inflight.length === 0) void this.writeDatabase();
+      this.writeSoon();
     }
+  }
+
+  /**
+   * Starts the database write of the changes in the kernel, unless more requests or batches wait for the
+   * kernel (their drops come first, and the write and the answers after it would hold them up), but never
+   * later than DATABASE_DEFER_MS after the oldest change reached the kernel. Decided two turns of the event
+   * loop later: requests whose bytes have arrived meanwhile are read first (a turn's I/O is read before its
+   * immediates, and the second turn polls what arrived during the first), so a burst's drops do not queue
+   * behind the answers of its first batch. Each settled batch and each end of the kernel queue asks again.
+   */
+  private writeSoon(): void {
+    if (this.writeAsked || this.writing || this.toWrite.length === 0) return;
+    this.writeAsked = true;
+    setImmediate(() =>
+      setImmediate(() => {
+        this.writeAsked = false;
+        if (this.writing || this.toWrite.length === 0) return;
+        if ((this.requests.length === 0 && this.inflight.length === 0) || performance.now() - this.unwrittenSince > DATABASE_DEFER_MS) void this.writeDatabase();
+      }),
+    );
   }
 
   /** Database queue: every change that reached the kernel, in one locked write per turn. */

@@ -17,7 +17,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import basicAuth from '@fastify/basic-auth';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import ipaddr from 'ipaddr.js';
 import { type ApplyMode, formatApplyMode } from '../apply/index.js';
 import { describeError, isGatehouseError } from '../errors/index.js';
@@ -41,8 +41,12 @@ import { TRACING, now as traceNow, trace } from './trace.js';
 export interface ServerOptions {
   settings: ApiSettings;
   blocklist: Blocklist;
-  /** The users' password hashes, read at each login so `gatehouse api --passwd` needs no restart. */
-  users: () => Promise<Map<string, string>>;
+  /**
+   * The users' password hashes, read at each login so `gatehouse api --passwd` needs no
+   * restart: a Map when known without waiting (a login already verified is then let
+   * through synchronously), else a promise of it.
+   */
+  users: () => Map<string, string> | Promise<Map<string, string>>;
   /** Runs `signal-event firewall-adjust` for /v1/events/firewall-adjust. */
   adjust: () => Promise<unknown>;
   mode: ApplyMode;
@@ -95,13 +99,20 @@ export class ClientCheck {
 /** GATEHOUSE_TRACE_REQUESTS: when fastify had read a request, ran its handler, and answered it. */
 function traceRequests(app: FastifyInstance): void {
   const at = new WeakMap<FastifyRequest, { received: bigint; handler?: bigint }>();
-  app.addHook('onRequest', async (request) => void at.set(request, { received: traceNow() }));
-  app.addHook('preHandler', async (request) => {
+  // Synchronous hooks: an async one costs promises per request in the figures it is there to take.
+  app.addHook('onRequest', (request, _reply, done) => {
+    at.set(request, { received: traceNow() });
+    done();
+  });
+  app.addHook('preHandler', (request, _reply, done) => {
     const t = at.get(request);
     if (t) t.handler = traceNow();
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
-    trace('request', { method: request.method, url: request.url, status: reply.statusCode, ...at.get(request), answered: traceNow() });
+  app.addHook('onResponse', (request, reply, done) => {
+    const t = at.get(request);
+    trace('request', { method: request.method, url: request.url, status: reply.statusCode, received: t?.received, handler: t?.handler, answered: traceNow() });
+    done();
   });
 }
 
@@ -149,6 +160,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const app = Fastify({
     // Warnings and errors only: each request is not worth a line at fleet rates; refusals and failures are logged.
     logger: options.logger ?? { level: 'warn' },
+    // fastify's own line per request (and one per answer) would be below the level anyway: not even called.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Every request's logger is the server's: pino made a child per request (a copy of its bindings) only to add a
+    // request id to lines that are rare here (refusals, failures), each of which names its client.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: 4096,
     ...(https ? { https } : {}),
   }) as unknown as FastifyInstance;
@@ -158,35 +174,47 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const now = blocklist.now;
 
   if (TRACING) traceRequests(app);
-  app.addHook('onRequest', async (request, reply) => {
+
+  /** A login not verified yet (or no longer): scrypt, then counted as a failure if wrong. */
+  const verify = async (user: string, password: string, request: FastifyRequest, users: Map<string, string> | Promise<Map<string, string>>): Promise<Error | undefined> => {
+    const ok = await logins.check(user, password, (await users).get(user));
+    if (ok) return undefined;
+    const { client } = clients.of(request.socket);
+    const count = limiter.fail(client);
+    request.log.warn({ client, user: user.slice(0, 64), failures: count }, 'authentication failed');
+    return new Error('wrong user or password');
+  };
+  await app.register(basicAuth, {
+    authenticate: { realm: 'gatehouse' },
+    // Callback style: a login verified before (against the user's hash of now) goes on at once, without a promise;
+    // any other is verified with scrypt.
+    validate(user, password, request, _reply, done) {
+      const users = options.users();
+      if (users instanceof Map && logins.known(user, password, users.get(user))) return done();
+      void verify(user, password, request, users).then(done, done);
+    },
+  });
+  const basicAuthHook = app.basicAuth as (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;
+
+  // The checks every request passes, in order, in one synchronous hook: client address (403), failed-login limit
+  // (429), HTTP basic authentication (401).
+  app.addHook('onRequest', (request, reply, done) => {
     const { client, allowed } = clients.of(request.socket);
     if (!allowed) {
       request.log.warn({ client }, 'refused: client address not allowed');
-      return reply.code(403).send({ error: `client ${client} is not allowed (configuration api AllowedClients)` });
+      void reply.code(403).send({ error: `client ${client} is not allowed (configuration api AllowedClients)` });
+      return;
     }
     const wait = limiter.blockedFor(client);
     if (wait > 0) {
-      return reply
+      void reply
         .code(429)
         .header('retry-after', String(wait))
         .send({ error: `too many failed logins from ${client}; try again in ${wait}s` });
+      return;
     }
-    return undefined;
+    basicAuthHook.call(app, request, reply, done);
   });
-
-  await app.register(basicAuth, {
-    authenticate: { realm: 'gatehouse' },
-    validate: async (user: string, password: string, request: FastifyRequest) => {
-      const users = await options.users();
-      const ok = await logins.check(user, password, users.get(user));
-      if (ok) return undefined;
-      const { client } = clients.of(request.socket);
-      const count = limiter.fail(client);
-      request.log.warn({ client, user: user.slice(0, 64), failures: count }, 'authentication failed');
-      return new Error('wrong user or password');
-    },
-  });
-  app.addHook('onRequest', app.basicAuth);
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof EntryError) return reply.code(error.status).send({ error: error.message });

@@ -148,9 +148,10 @@ export async function readUsers(root: string): Promise<Map<string, string>> {
  * the same clock step could leave inode, size and times alike ("racy git"): a read is
  * trusted only once the file is older than RACY_MS; until then every request reads it.
  */
-export function usersReader(root: string): () => Promise<Map<string, string>> {
+export function usersReader(root: string): () => Map<string, string> | Promise<Map<string, string>> {
   const file = databaseFile(root, USERS_DB);
-  let known: { version: string; users: Promise<Map<string, string>> } | undefined;
+  // `read`: the users once the read is done, handed out as they are (a login already verified is then checked synchronously).
+  let known: { version: string; users: Promise<Map<string, string>>; read?: Map<string, string> } | undefined;
   // One stat per round of I/O: every request handled in a round had arrived before the round began, so a stat made
   // during the round is later than each of them, as one made for each request would be.
   let round: { now: number; info: BigIntStats | undefined } | undefined;
@@ -161,14 +162,20 @@ export function usersReader(root: string): () => Promise<Map<string, string>> {
     }
     const { now, info } = round;
     const version = info ? `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}` : 'absent';
-    if (known?.version === version) return known.users;
+    if (known?.version === version) return known.read ?? known.users;
     const users = readUsers(root);
     const settled = !info || now - Number(info.mtimeNs / 1_000_000n) > RACY_MS;
     // Trusted from now on: any later write has a later mtime. A write during the read changes the version again.
-    known = settled ? { version, users } : undefined;
-    users.catch(() => {
-      if (known?.users === users) known = undefined;
-    });
+    const entry: typeof known = settled ? { version, users } : undefined;
+    known = entry;
+    users.then(
+      (read) => {
+        if (entry) entry.read = read;
+      },
+      () => {
+        if (known?.users === users) known = undefined;
+      },
+    );
     return users;
   };
 }

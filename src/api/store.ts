@@ -4,7 +4,7 @@
  * locked updates; read as any database.
  */
 import { type Database, type DbRecord, readDatabase } from '../db/index.js';
-import { type BlockEntry, type StoredEntry, entryKey, parseAction, parseChain, parseInterface, parseNetwork } from './entry.js';
+import { type BlockEntry, type StoredEntry, blockEntry, entryKey, parseAction, parseChain, parseInterface, parseNetwork, storedEntry } from './entry.js';
 
 export const BLOCKLIST_DB = 'blocklist';
 export const ENTRY_TYPE = 'entry';
@@ -30,12 +30,7 @@ export function recordEntry(key: string, record: DbRecord): StoredEntry | string
   if (record.type !== ENTRY_TYPE) return `type '${record.type}' is not '${ENTRY_TYPE}'`;
   const p = record.props;
   try {
-    const entry: BlockEntry = {
-      action: parseAction(p['Action'] ?? ''),
-      chain: parseChain(p['Chain'] ?? ''),
-      interface: parseInterface(p['Interface'] ?? 'any'),
-      ...parseNetwork(p['Address'] ?? ''),
-    };
+    const entry = blockEntry(parseAction(p['Action'] ?? ''), parseChain(p['Chain'] ?? ''), parseInterface(p['Interface'] ?? 'any'), parseNetwork(p['Address'] ?? ''));
     if (p['ToAddress'] !== undefined || p['ToInterface'] !== undefined) {
       const to = parseNetwork(p['ToAddress'] ?? '');
       if (entry.chain !== 'forward') return 'ToAddress goes with Chain forward only';
@@ -46,7 +41,7 @@ export function recordEntry(key: string, record: DbRecord): StoredEntry | string
     const expires = p['Expires'] === undefined || p['Expires'] === '' ? undefined : Number(p['Expires']);
     if (expires !== undefined && !Number.isInteger(expires)) return `Expires '${p['Expires']}' is not epoch seconds`;
     const created = Number(p['Created'] ?? '0');
-    return { ...entry, key, created: Number.isFinite(created) ? created : 0, ...(expires !== undefined ? { expires } : {}) };
+    return storedEntry(entry, key, Number.isFinite(created) ? created : 0, expires);
   } catch (e) {
     return (e as Error).message;
   }

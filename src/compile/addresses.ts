@@ -19,12 +19,10 @@ export const IPSET_THRESHOLD = 4;
  */
 export function forFamily(list: AddressList | undefined, family: Family, configFamily: Family): AddressList | undefined | 'none' {
   if (!list) return undefined;
-  const keep = (item: AddressItem): boolean => {
-    if (item.kind === 'net' || item.kind === 'range') return item.family === family;
-    // A named external set has the family of the configuration that names it.
-    if (item.kind === 'ipset') return family === configFamily;
-    return true;
-  };
+  // One item, the usual case (and the IPv6 pass over IPv4 files meets one of the other family
+  // per rule): decided without a closure made per rule and family.
+  if (list.items.length === 1 && !list.except) return keeps(list.items[0]!, family, configFamily) ? list : list.negate ? undefined : 'none';
+  const keep = (item: AddressItem): boolean => keeps(item, family, configFamily);
   // Most lists are wholly of one family: reuse them, or drop them, rather than copy them per rule and family.
   let kept = 0;
   for (const item of list.items) if (keep(item)) kept++;
@@ -39,6 +37,13 @@ export function forFamily(list: AddressList | undefined, family: Family, configF
   }
   if (kept === list.items.length) return list;
   return { items: list.items.filter(keep), negate: list.negate };
+}
+
+/** Whether `item` exists in `family` (a named external set has the family of the configuration that names it). */
+function keeps(item: AddressItem, family: Family, configFamily: Family): boolean {
+  if (item.kind === 'net' || item.kind === 'range') return item.family === family;
+  if (item.kind === 'ipset') return family === configFamily;
+  return true;
 }
 
 function itemText(item: AddressItem): string {

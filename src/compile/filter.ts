@@ -149,12 +149,13 @@ function filterTarget(rule: Rule, ctx: FamilyContext): Target | undefined {
 
 /**
  * ORIGDEST in the filter part: the connection's original destination. `!a,b` is neither a
- * nor b. An interface whose address the compile was not given (`&red0` in dry-run) matches
- * only connections a nat rule translated; one known to have no address of this family (red
- * waiting for DHCP) matches nothing, as its nat rule does. Without either, the accept would
- * open the internal host and port to direct, untranslated traffic.
+ * nor b. For a DNAT, an interface whose address the compile does not have (`&red0` in
+ * dry-run, or red still waiting for DHCP) matches only connections a nat rule translated:
+ * its nat rule then matches the interface's own address when the packet arrives. Without
+ * that, the accept would open the internal host and port to direct, untranslated traffic.
+ * In an ACCEPT rule, an interface known to have no address matches nothing.
  */
-function origdestAlternatives(fr: FamilyRule, ctx: FamilyContext, place: SourcePlace): Match[][] {
+function origdestAlternatives(fr: FamilyRule, ctx: FamilyContext, place: SourcePlace, translated: boolean): Match[][] {
   const list = fr.origdest;
   if (!list) return [[]];
   const addresses: string[] = [];
@@ -163,7 +164,8 @@ function origdestAlternatives(fr: FamilyRule, ctx: FamilyContext, place: SourceP
     if (item.kind === 'net') addresses.push(item.address);
     else if (item.kind === 'interfaceAddress') {
       const known = ctx.options.interfaceAddresses?.[item.interface];
-      if (known) addresses.push(...(ctx.family === 4 ? known.v4 : known.v6));
+      const own = known ? (ctx.family === 4 ? known.v4 : known.v6) : [];
+      if (own.length > 0 || (known && !translated)) addresses.push(...own);
       else unknown = true;
     }
   }
@@ -212,7 +214,7 @@ function filterAlternatives(fr: FamilyRule, index: number, ctx: FamilyContext): 
     dest = [[a.kind === 'net' ? { kind: 'destination', address: a.address } : { kind: 'destinationRange', from: a.from, to: a.to }]];
     const port = rule.natTarget.port?.replace('-', ':');
     protocols = protocolAlternatives(family, rule.proto, port === undefined ? rule.dports : [port], rule.sports);
-    origdest = origdestAlternatives(fr, ctx, rule.place);
+    origdest = origdestAlternatives(fr, ctx, rule.place, true);
     origPorts = originalPorts(rule, port);
   } else if (rule.action === 'REDIRECT' && rule.natTarget?.port !== undefined) {
     dest = [[]];
@@ -227,7 +229,7 @@ function filterAlternatives(fr: FamilyRule, index: number, ctx: FamilyContext): 
       if (fr.origdest.items.some((i) => i.kind === 'interfaceAddress' && !ctx.options.interfaceAddresses?.[i.interface])) {
         throw placeError(rule.place, 'ORIGDEST &interface in an ACCEPT rule needs the interface address at compile time', 'use DNAT, or write the address');
       }
-      origdest = origdestAlternatives(fr, ctx, rule.place);
+      origdest = origdestAlternatives(fr, ctx, rule.place, false);
     }
   }
   return product([source, dest, origdest, protocols, origPorts, conditionMatches(rule)], extraMatches(rule, index));

@@ -38,6 +38,17 @@ function bracket(address: string, family: Family, port: string | undefined): str
  * with several, a hairpin packet to any uplink's address matches, which is what
  * `&eth1,&eth2` lists ask for anyway.
  */
+/**
+ * The interface's addresses of this family the compile was given; none when it was given
+ * none (dry-run) or the interface has none yet (red waiting for DHCP or PPPoE). Then the
+ * nat rule matches the interface's own address when the packet arrives (addrtype), so a
+ * forward works as soon as the lease comes, without waiting for the next event.
+ */
+function ownAddresses(ctx: FamilyContext, iface: string): string[] {
+  const known = ctx.options.interfaceAddresses?.[iface];
+  return known ? (ctx.family === 4 ? known.v4 : known.v6) : [];
+}
+
 function origdestForNat(fr: FamilyRule, ctx: FamilyContext, inIface: string | undefined): Match[][] {
   const list = fr.origdest;
   if (!list) return [[]];
@@ -50,10 +61,10 @@ function origdestForNat(fr: FamilyRule, ctx: FamilyContext, inIface: string | un
     if (item.kind === 'net') {
       if (!asSet) out.push([{ kind: 'destination', address: item.address, negate: list.negate }]);
     } else if (item.kind === 'interfaceAddress') {
-      const known = ctx.options.interfaceAddresses?.[item.interface];
+      const own = ownAddresses(ctx, item.interface);
       const iface = ctx.config.interfaces.find((i) => i.name === item.interface)?.physical ?? item.interface;
-      if (known) {
-        for (const a of ctx.family === 4 ? known.v4 : known.v6) out.push([{ kind: 'destination', address: a }]);
+      if (own.length > 0) {
+        for (const a of own) out.push([{ kind: 'destination', address: a }]);
       } else if (inIface === iface) {
         out.push([{ kind: 'destinationLocal', onIncomingInterface: true }]);
       } else if (inIface === undefined) {
@@ -116,7 +127,7 @@ export function buildNat(ctx: FamilyContext): { table: Table; counts: NatCounts 
         t.chain(chain);
       }
       // ORIGDEST may depend on the incoming interface, so it is expanded per interface when it has &if.
-      const byInterface = fr.origdest?.items.some((i) => i.kind === 'interfaceAddress') && !ctx.options.interfaceAddresses;
+      const byInterface = fr.origdest?.items.some((i) => i.kind === 'interfaceAddress' && ownAddresses(ctx, i.interface).length === 0);
       const ifaces = zone === fw || !byInterface ? [undefined] : [...new Set(model.memberships.filter((m) => m.zone === zone).map((m) => m.iface))];
       for (const iface of ifaces) {
         const inMatch: Match[][] = [iface === undefined ? [] : [{ kind: 'inInterface', name: iface }]];

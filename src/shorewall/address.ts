@@ -77,6 +77,9 @@ export function parseMac(text: string): string | undefined {
 }
 
 function parseItem(text: string): AddressItem | undefined {
+  // Most items are one plain IPv4 address: taken as they are, without the checks for the other forms.
+  const first = text.charCodeAt(0);
+  if (first >= 48 && first <= 57 && isDottedQuad(text)) return { kind: 'net', family: 4, address: text };
   if (text.startsWith('~')) {
     const mac = parseMac(text);
     return mac === undefined ? undefined : { kind: 'mac', mac };

@@ -51,6 +51,8 @@ describe('usersReader', () => {
     const settled = await users();
     expect(settled).toEqual(read);
     expect(await users()).toBe(settled);
+    // Once read, the users are handed out as they are, without a promise (a verified login then goes on synchronously).
+    expect(users()).toBe(settled);
     const second = await hashPassword('battery staple');
     await setProps(root, 'apiusers', 'alice', { PasswordHash: second });
     expect((await users()).get('alice')).toBe(second);
@@ -89,6 +91,22 @@ describe('VerifiedLogins', () => {
     expect(await logins.check('ab', 'c', stored)).toBe(false);
     expect(await logins.check('a', 'bc', stored)).toBe(true);
     expect(await logins.check('a', 'bc', await hashPassword('other'))).toBe(false);
+  });
+
+  it('known() holds only a login verified against the same stored hash, within its time, and never verifies one itself', async () => {
+    let clock = 1_000_000;
+    const logins = new VerifiedLogins(300, () => clock);
+    const stored = await hashPassword('bc');
+    expect(logins.known('a', 'bc', stored)).toBe(false);
+    expect(await logins.check('a', 'bc', stored)).toBe(true);
+    expect(logins.known('a', 'bc', stored)).toBe(true);
+    expect(logins.known('a', 'bd', stored)).toBe(false);
+    expect(logins.known('ab', 'c', stored)).toBe(false);
+    // The password changed (another hash), or the user is gone.
+    expect(logins.known('a', 'bc', await hashPassword('bc'))).toBe(false);
+    expect(logins.known('a', 'bc', undefined)).toBe(false);
+    clock += 301_000;
+    expect(logins.known('a', 'bc', stored)).toBe(false);
   });
 });
 
@@ -262,6 +280,22 @@ describe('pipelined kernel batches', () => {
     };
     return { kernel, held, sent, pending, step };
   }
+
+  it('a burst read in one round of I/O goes to the kernel in batches of 16 as it is read, the rest at the end of the round; every one lands once', async () => {
+    const k = steppedKernel();
+    const blocklist = new Blocklist({ root, kernel: k.kernel, whitelist: () => [] });
+    await blocklist.start();
+    const adds = Array.from({ length: 40 }, (_, i) => blocklist.add(entry(`203.0.113.${i}/32`)));
+    // Before the round ends: two batches already with the kernel.
+    expect(k.sent.map((b) => b.length)).toEqual([16, 16]);
+    await until(() => k.sent.length === 3);
+    expect(k.sent.map((b) => b.length)).toEqual([16, 16, 8]);
+    for (let i = 0; i < 3; i++) k.step();
+    expect((await Promise.all(adds)).every((r) => r.changed)).toBe(true);
+    expect(k.held.size).toBe(40);
+    expect((await readEntries(root)).entries).toHaveLength(40);
+    blocklist.stop();
+  });
 
   it('the next batch goes to the kernel while one is still there, worked out over its changes; both are recorded', async () => {
     const k = steppedKernel();

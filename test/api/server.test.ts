@@ -149,6 +149,24 @@ describe('the API, with a recording kernel', () => {
     expect((await put('/drop/input/any/203.0.113.7', '127.0.0.1')).statusCode).toBe(200);
   });
 
+  it('users known without waiting (as the API reads them): a verified login goes on at once; a new password, a wrong one or a changed hash is checked again', async () => {
+    await app.close();
+    const users = new Map([['alice', hash]]);
+    app = await buildServer({ settings, blocklist, mode: { kind: 'dry-run' }, users: () => users, adjust: async () => ({}), logger: false });
+    expect((await put('/drop/input/any/203.0.113.7')).statusCode).toBe(200);
+    expect((await put('/drop/input/any/203.0.113.8')).statusCode).toBe(200);
+    const wrong = { authorization: 'Basic ' + Buffer.from('alice:guess').toString('base64') };
+    expect((await put('/drop/input/any/203.0.113.9', '198.51.100.10', wrong)).statusCode).toBe(401);
+    // The password was changed: the old one, verified a moment ago, no longer passes.
+    users.set('alice', await hashPassword('battery staple'));
+    expect((await put('/drop/input/any/203.0.113.9')).statusCode).toBe(401);
+    const fresh = { authorization: 'Basic ' + Buffer.from('alice:battery staple').toString('base64') };
+    expect((await put('/drop/input/any/203.0.113.9', '198.51.100.10', fresh)).statusCode).toBe(200);
+    users.delete('alice');
+    expect((await put('/drop/input/any/203.0.113.10', '198.51.100.10', fresh)).statusCode).toBe(401);
+    expect(kernel.batches.flat()).toEqual(['203.0.113.7', '203.0.113.8', '203.0.113.9'].map((a) => `add -exist ghbl-drop-input-4 ${a}/32 timeout 0`));
+  });
+
   it('no credentials, an unknown user: 401 with a challenge', async () => {
     const r = await put('/drop/input/any/203.0.113.7', '198.51.100.10', {});
     expect(r.statusCode).toBe(401);

@@ -73,4 +73,23 @@ describe('gatehouse compile', () => {
     expect(r.stderr).toContain("rules:1 column 8 (source): unknown zone 'dmz'");
     expect(readFileSync(join(root, 'var/lib/gatehouse/plan/next/rules.v4'), 'utf8')).toBe(before);
   });
+
+  it('reads --name=value as --name value, and runs the forms its own bundle does not read through the whole command', () => {
+    const root = rootWith('gateway');
+    const plain = gatehouse(['compile', '--root', root, '--out', join(root, 'a')]);
+    const equals = gatehouse(['compile', `--root=${root}`, `--out=${join(root, 'b')}`]);
+    expect(equals.status, equals.stderr).toBe(0);
+    expect(equals.stdout).toBe(plain.stdout.replace(join(root, 'a'), join(root, 'b')));
+    for (const f of readdirSync(join(root, 'a'))) expect(readFileSync(join(root, 'b', f), 'utf8')).toBe(readFileSync(join(root, 'a', f), 'utf8'));
+    // Forms only yargs reads: help, an unknown option, a negated flag.
+    const help = gatehouse(['compile', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('--addresses');
+    const unknown = gatehouse(['compile', '--root', root, '--bogus']);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toMatch(/^gatehouse: .*bogus/);
+    const negated = gatehouse(['compile', '--root', root, '--no-check', '--out', join(root, 'c')]);
+    expect(negated.status, negated.stderr).toBe(0);
+    expect(existsSync(join(root, 'c/rules.v4'))).toBe(true);
+  });
 });

@@ -48,9 +48,16 @@ describe('&eth1 in ORIGDEST', () => {
     expect(lines(p.rulesV4, '-A net-loc -d 192.168.1.10')).toEqual(['-A net-loc -d 192.168.1.10 -m conntrack --ctstate DNAT -p tcp --dport 9090 -j ACCEPT']);
   });
 
-  it('a forward on an interface known to have no address yet has no nat rule and no accept', () => {
+  // Red waiting for DHCP when the event runs: the forward must work once the lease comes,
+  // without another event, and still only as translated.
+  it('a forward on an interface known to have no address yet matches its address when the packet arrives', () => {
     const p = plan({ rules: samePort }, { interfaceAddresses: { eth1: { v4: [], v6: ['2001:db8::2'] } } });
-    expect(lines(p.rulesV4, '-j DNAT')).toEqual([]);
+    expect(lines(p.rulesV4, '-j DNAT')).toEqual(['-A dnat@net -i eth1 -m addrtype --dst-type LOCAL --limit-iface-in -p tcp --dport 9090 -j DNAT --to-destination 192.168.1.10']);
+    expect(lines(p.rulesV4, '-A net-loc -d 192.168.1.10')).toEqual(['-A net-loc -d 192.168.1.10 -m conntrack --ctstate DNAT -p tcp --dport 9090 -j ACCEPT']);
+  });
+
+  it('an ACCEPT rule naming an interface known to have no address matches nothing', () => {
+    const p = plan({ rules: 'ACCEPT net loc:192.168.1.10 tcp 22 - &eth1\n' }, { interfaceAddresses: { eth1: { v4: [], v6: [] } } });
     expect(lines(p.rulesV4, '-A net-loc -d 192.168.1.10')).toEqual([]);
   });
 

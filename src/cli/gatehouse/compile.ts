@@ -10,24 +10,18 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { createKernelRunner, resolveApplyMode } from '../../apply/index.js';
+// The module it uses, not the apply layer's index: `gatehouse compile` has a bundle of its
+// own (../gatehouse-compile.ts), which should not hold the apply layer.
+import { resolveApplyMode } from '../../apply/mode.js';
 import type { PlanSummary } from '../../compile/index.js';
 import { GatehouseError } from '../../errors/index.js';
 import { resolveRoot, runtimePaths } from '../../layout/index.js';
-import {
-  type PlanOrigins,
-  type PlanSources,
-  compilePlan,
-  describeOrigin,
-  defaultPlanSources,
-  describePlanSources,
-  parseInterfaceAddresses,
-  readInterfaceAddresses,
-  writeNextPlan,
-  writePlanDir,
-} from '../../plan/index.js';
+// The plan modules it uses, not the plan's index (which holds every part's apply code).
+import { type PlanSources, compilePlan, defaultPlanSources, describePlanSources, parseInterfaceAddresses, readInterfaceAddresses } from '../../plan/compile.js';
+import { type PlanOrigins, describeOrigin } from '../../plan/origins.js';
+import { writeNextPlan, writePlanDir } from '../../plan/store.js';
 
-interface CompileArgs {
+export interface CompileArgs {
   root?: string;
   dir?: string;
   dir6?: string;
@@ -73,6 +67,42 @@ async function addressesFromFile(file: string): Promise<PlanSources['interfaceAd
   return parseInterfaceAddresses(text);
 }
 
+/** The command's work, once its arguments are read (by yargs, or by ../gatehouse-compile.ts). */
+export async function runCompile(args: CompileArgs): Promise<void> {
+  const root = resolveRoot(args.root);
+  const paths = runtimePaths(root);
+  const defaults = defaultPlanSources(root);
+  const dir = resolve(args.dir ?? defaults.dir);
+  const dir6 = args.dir6 !== undefined ? resolve(args.dir6) : args.dir === undefined ? defaults.dir6 : undefined;
+  const mode = resolveApplyMode(root, args.apply);
+  const interfaceAddresses: PlanSources['interfaceAddresses'] =
+    args.addresses !== undefined
+      ? await addressesFromFile(args.addresses)
+      : mode.kind === 'dry-run'
+        ? undefined
+        : async () => {
+            // Loaded only here: a compile given its addresses never loads child_process.
+            const { createKernelRunner } = await import('../../apply/runner.js');
+            return (await readInterfaceAddresses(createKernelRunner(mode))) ?? {};
+          };
+  const sources: PlanSources = { dir, ...(dir6 !== undefined ? { dir6 } : {}), ...(interfaceAddresses ? { interfaceAddresses } : {}) };
+  const plan = await compilePlan(sources);
+  if (args.explain) process.stdout.write(formatOrigins(plan.origins));
+  if (args.check) {
+    process.stdout.write(`checked ${describePlanSources(sources)}: valid\n${formatSummary(plan.summary, args.verbose)}`);
+    return;
+  }
+  let out: string;
+  if (args.out === undefined || resolve(args.out) === join(paths.planDir, 'next')) {
+    out = join(paths.planDir, 'next');
+    await writeNextPlan(root, plan);
+  } else {
+    out = resolve(args.out);
+    await writePlanDir(out, plan);
+  }
+  process.stdout.write(`compiled ${describePlanSources(sources)}\n${formatSummary(plan.summary, args.verbose)}wrote ${out}\n`);
+}
+
 export const command: CommandModule<object, CompileArgs> = {
   command: 'compile',
   describe: 'compile the Shorewall-style files into a plan (rulesets, ipsets, sysctl)',
@@ -87,34 +117,5 @@ export const command: CommandModule<object, CompileArgs> = {
       .option('check', { type: 'boolean', default: false, describe: 'validate only; write nothing' })
       .option('verbose', { type: 'boolean', default: false, describe: 'also list what was read without effect (inert settings, documentation files)' })
       .option('explain', { type: 'boolean', default: false, describe: 'list every compiled rule with the file, line and database record it came from' }) as never,
-  handler: async (args) => {
-    const root = resolveRoot(args.root);
-    const paths = runtimePaths(root);
-    const defaults = defaultPlanSources(root);
-    const dir = resolve(args.dir ?? defaults.dir);
-    const dir6 = args.dir6 !== undefined ? resolve(args.dir6) : args.dir === undefined ? defaults.dir6 : undefined;
-    const mode = resolveApplyMode(root, args.apply);
-    const interfaceAddresses: PlanSources['interfaceAddresses'] =
-      args.addresses !== undefined
-        ? await addressesFromFile(args.addresses)
-        : mode.kind === 'dry-run'
-          ? undefined
-          : async () => (await readInterfaceAddresses(createKernelRunner(mode))) ?? {};
-    const sources: PlanSources = { dir, ...(dir6 !== undefined ? { dir6 } : {}), ...(interfaceAddresses ? { interfaceAddresses } : {}) };
-    const plan = await compilePlan(sources);
-    if (args.explain) process.stdout.write(formatOrigins(plan.origins));
-    if (args.check) {
-      process.stdout.write(`checked ${describePlanSources(sources)}: valid\n${formatSummary(plan.summary, args.verbose)}`);
-      return;
-    }
-    let out: string;
-    if (args.out === undefined || resolve(args.out) === join(paths.planDir, 'next')) {
-      out = join(paths.planDir, 'next');
-      await writeNextPlan(root, plan);
-    } else {
-      out = resolve(args.out);
-      await writePlanDir(out, plan);
-    }
-    process.stdout.write(`compiled ${describePlanSources(sources)}\n${formatSummary(plan.summary, args.verbose)}wrote ${out}\n`);
-  },
+  handler: (args) => runCompile(args),
 };
