@@ -95,6 +95,20 @@ const HELPERS: Record<string, Helper> = {
     return joinFields(out);
   },
   /**
+   * `{{rows family.rules.rules}}`: groups of commented rows (the model's `{ comment, rows }`)
+   * printed as `?COMMENT <comment>` and then each row as `{{row fields}}` prints it, one line
+   * each: the same text as the two nested `each` blocks, without a Handlebars frame per row.
+   */
+  rows: (groups) => {
+    if (!Array.isArray(groups)) throw new Error('give it a list of commented rows: {{rows family.rules.rules}}');
+    let out = '';
+    for (const g of groups as { comment?: unknown; rows?: unknown }[]) {
+      out += `?COMMENT ${text(g.comment)}\n`;
+      for (const r of (g.rows ?? []) as { fields?: unknown; line?: unknown }[]) out += `${rowText(r)}\n`;
+    }
+    return out;
+  },
+  /**
    * `{{#each (records db.hosts "host")}}{{key}} {{props.IpAddress}}{{/each}}`: records as a
    * key-sorted list of `{ key, type, props }`, optionally only those of one type.
    */
@@ -113,6 +127,13 @@ const HELPERS: Record<string, Helper> = {
     return out;
   },
 };
+
+/** A model row as `{{row fields}}` prints it: its line, kept beside its fields. */
+function rowText(r: { fields?: unknown; line?: unknown }): string {
+  if (r.fields !== null && typeof r.fields === 'object' && !Array.isArray(r.fields)) return joinFields(r.fields as Record<string, unknown>);
+  if (typeof r.line === 'string') return r.line;
+  throw new Error('each row needs its fields');
+}
 
 function withLine(name: string, helper: Helper): Helper {
   return function (this: unknown, ...all: unknown[]): unknown {

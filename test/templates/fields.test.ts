@@ -68,6 +68,18 @@ describe('rows reach fragments as named fields', () => {
     expect(text).toContain('# ACCEPT from loc to port 22\nACCEPT\tloc\tnet\ttcp\t22\t-\t-\ts:10/min\n');
   });
 
+  it('{{rows groups}} prints commented groups exactly as the nested each blocks do', () => {
+    const nested = '{{#each family.rules.rules}}\n?COMMENT {{comment}}\n{{#each rows}}\n{{row fields}}\n{{/each}}\n{{/each}}\n';
+    const viaEach = renderTarget('/etc/shorewall/rules', context, withCustom({ 'custom/etc/shorewall/rules/65mine': nested }));
+    const viaHelper = renderTarget('/etc/shorewall/rules', context, withCustom({ 'custom/etc/shorewall/rules/65mine': '{{rows family.rules.rules}}' }));
+    const group = model.v4.rules.rules[0]!;
+    // The shipped 60rules (through the helper) and then the custom fragment: the same group twice.
+    expect(viaEach).toContain(`?COMMENT ${group.comment}\n${group.rows[0]!.line}\n?COMMENT\n?COMMENT ${group.comment}\n${group.rows[0]!.line}\n`);
+    expect(viaHelper).toBe(viaEach);
+    const e = errorOf(() => renderTarget('/etc/shorewall/rules', context, withCustom({ 'custom/etc/shorewall/rules/67bad': '{{rows family.rules.ping.x}}' })));
+    expect(e.format()).toMatch(/67bad:1: fragment failed: helper 'rows': give it a list of commented rows/);
+  });
+
   it('replacing a field that the file does not have names the fragment, the line and the columns', () => {
     const dirs = withCustom({ 'custom/etc/shorewall/rules/65bad': '{{#each family.rules.ping}}\n{{row fields level="info"}}\n{{/each}}\n' });
     const e = errorOf(() => renderTarget('/etc/shorewall/rules', context, dirs));
