@@ -128,10 +128,13 @@ const HELPERS: Record<string, Helper> = {
   },
 };
 
-/** A model row as `{{row fields}}` prints it: its line, kept beside its fields. */
+/**
+ * A model row as `{{row fields}}` prints it. Its line is that text already, and reading it
+ * leaves the named fields unmade (they are built when first read); fields only without one.
+ */
 function rowText(r: { fields?: unknown; line?: unknown }): string {
-  if (r.fields !== null && typeof r.fields === 'object' && !Array.isArray(r.fields)) return joinFields(r.fields as Record<string, unknown>);
   if (typeof r.line === 'string') return r.line;
+  if (r.fields !== null && typeof r.fields === 'object' && !Array.isArray(r.fields)) return joinFields(r.fields as Record<string, unknown>);
   throw new Error('each row needs its fields');
 }
 
