@@ -23,7 +23,7 @@ import { buildZoneModel } from './zones.js';
 export type { CompileOptions, InterfaceAddresses } from './context.js';
 export type { Chain, IrRule, Match, RuleOrigin, Ruleset, Table, Target } from './ir.js';
 export { emitRuleset, ruleText } from './emit.js';
-export { originOf, planOrigins, recordOfComment } from './origins.js';
+export { originOf, recordOfComment } from './origins.js';
 export * from './routing.js';
 export { type BlocklistSet, blocklistSets, blocklistSetName, blocklistChainName, blocklistPairChainName, withBlocklist } from './blocklist.js';
 export { MANGLE_CHAINS } from './mangle.js';

@@ -8,10 +8,8 @@
  * that writes no such comment gives rules with a file and line only.
  */
 import { join } from 'node:path';
-import type { OriginLine, PlanOrigins } from '../plan/index.js';
 import type { ShorewallConfig, SourcePlace } from '../shorewall/index.js';
-import { ruleText } from './emit.js';
-import type { RuleOrigin, Ruleset } from './ir.js';
+import type { RuleOrigin } from './ir.js';
 
 const RECORD_COMMENTS: [RegExp, string][] = [
   [/^RULE[# ](\S+)/, 'fwrules'],
@@ -47,22 +45,4 @@ export function originOf(config: ShorewallConfig, entry: { place: SourcePlace; c
     JOINED.set(id, file);
   }
   return record ? { file, line: entry.place.line, record } : { file, line: entry.place.line };
-}
-
-function linesOf(ruleset: Ruleset): OriginLine[] {
-  const out: OriginLine[] = [];
-  for (const table of ruleset.tables) {
-    for (const chain of table.chains) {
-      for (const rule of chain.rules) {
-        if (!rule.origin) continue;
-        out.push({ table: table.name, rule: ruleText(chain.name, rule), ...rule.origin });
-      }
-    }
-  }
-  return out;
-}
-
-/** origins.json of a plan: every rule that has an origin, per family (compile takes them from emitRuleset, which renders each rule once). */
-export function planOrigins(v4: Ruleset, v6: Ruleset): PlanOrigins {
-  return { v4: linesOf(v4), v6: linesOf(v6) };
 }

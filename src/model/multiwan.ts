@@ -306,9 +306,9 @@ export function buildMultiWan(
   view: NetworkView,
   objects: ObjectResolver,
   services: ServiceResolver,
-  oneToOneNat: CommentedRows[] = [],
-  /** Minutes the local time zone is ahead of UTC; called only when a divert rule has a time window. */
-  offsetMinutes: () => UtcOffsets = () => 0,
+  oneToOneNat: CommentedRows[],
+  /** The local time zone's offsets from UTC (the filter rules'); called only when a divert rule has a time window. */
+  offsetMinutes: () => UtcOffsets,
 ): MultiWanRows {
   const networks = dbs['networks'] ?? {};
   const mode = wanMode(dbs['configuration'] ?? {});

@@ -105,7 +105,7 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
     return parsed;
   }
 
-  /** The host's IPv6 address: IpAddress when it is IPv6, else Ip6Address (undefined: none). */
+  /** The host's Ip6Address (undefined: none); callers ask only for a host whose IpAddress is IPv4. */
   function hostIpv6(key: string, place: Place): ParsedAddress | undefined {
     const text = propOf(hosts, key, 'Ip6Address');
     if (text === undefined) return undefined;
@@ -116,13 +116,18 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
     return parsed;
   }
 
+  /** A host-group's member keys, in order (addresses() gives one address per member, in this order). */
+  function groupMembers(key: string): string[] {
+    return (propOf(hosts, key, 'Members') ?? '').split(',').map((m) => m.trim()).filter((m) => m !== '');
+  }
+
   /** Host keys a reference names: itself for host, local, remote; the members of a host-group. */
   function hostKeys(ref: string): string[] {
     const semi = ref.indexOf(';');
     const kind = ref.slice(0, semi);
     const key = ref.slice(semi + 1);
     if (kind === 'host' || kind === 'local' || kind === 'remote') return [key];
-    if (kind === 'host-group') return (propOf(hosts, key, 'Members') ?? '').split(',').map((m) => m.trim()).filter((m) => m !== '');
+    if (kind === 'host-group') return groupMembers(key);
     return [];
   }
 
@@ -166,11 +171,11 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
    * The IPv6 side of the hosts `ref` names: their IPv6 addresses, or (as a source) their
    * reservation MAC, else a gap; once per reference and side (rules name hosts many times).
    */
-  function ipv6Sides(ref: string, list: ParsedAddress[], place: Place, asSource: boolean): Ipv6Sides {
+  function ipv6Sides(ref: string, list: () => ParsedAddress[], place: Place, asSource: boolean): Ipv6Sides {
     const id = `${asSource ? 's' : 'd'}${ref}`;
     let sides = sidesCache.get(id);
     if (!sides) {
-      sides = findIpv6Sides(ref, list, place, asSource);
+      sides = findIpv6Sides(ref, list(), place, asSource);
       sidesCache.set(id, sides);
     }
     return sides;
@@ -214,7 +219,7 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
         if (!record || record.type !== 'host-group') {
           throw missing(place, `host-group '${key}'`, 'create it in the hosts database or fix the reference');
         }
-        const members = (propOf(hosts, key, 'Members') ?? '').split(',').map((m) => m.trim()).filter((m) => m !== '');
+        const members = groupMembers(key);
         if (members.length === 0) throw invalid(place, `host-group '${key}' has no Members`, 'add hosts to it or remove the reference');
         return members.map((m) => hostAddress(m, place, key));
       }
@@ -306,7 +311,7 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
         const list = addresses(ref, place);
         // Literals, cidr and iprange name addresses, not machines: they have no other side.
         if (!HOST_REFERENCES.has(kind)) return fromAddresses(list);
-        const sides = ipv6Sides(ref, list, place, allowMac);
+        const sides = ipv6Sides(ref, () => list, place, allowMac);
         if (sides.addresses.length === 0 && sides.macs.length === 0) return fromAddresses(list);
         const macs = sides.macs.filter((m, i) => sides.macs.findIndex((o) => o.zone === m.zone && o.addresses[0] === m.addresses[0]) === i);
         return [...fromAddresses([...list, ...sides.addresses]), ...macs];
@@ -326,9 +331,7 @@ export function objectResolver(view: NetworkView, dbs: Record<string, Database>)
     addresses,
     ipv6Gaps(ref, place, asSource) {
       if (!HOST_REFERENCES.has(ref.slice(0, Math.max(0, ref.indexOf(';'))))) return [];
-      const cached = sidesCache.get(`${asSource ? 's' : 'd'}${ref}`);
-      if (cached) return cached.gaps;
-      return ipv6Sides(ref, addresses(ref, place), place, asSource).gaps;
+      return ipv6Sides(ref, () => addresses(ref, place), place, asSource).gaps;
     },
     hostType: (key) => hosts[key]?.type ?? '',
   };

@@ -93,9 +93,8 @@ function reportIpv6Gaps(
   const zones = (ends: Endpoint[], gaps: { zone: string }[]): string[] => [
     ...new Set([...ends.filter((e) => inFamily(e, 'ipv6')).map((e) => e.zone), ...gaps.map((g) => g.zone)]),
   ];
-  const hostType = (host: string): string => objects.hostType(host);
-  for (const g of srcGaps) report({ key, action, prop: 'Src', host: g.host, hostType: hostType(g.host), zone: g.zone, others: zones(dst, dstGaps), ports });
-  for (const g of dstGaps) report({ key, action, prop: 'Dst', host: g.host, hostType: hostType(g.host), zone: g.zone, others: zones(src, srcGaps), ports });
+  for (const g of srcGaps) report({ key, action, prop: 'Src', host: g.host, hostType: objects.hostType(g.host), zone: g.zone, others: zones(dst, dstGaps), ports });
+  for (const g of dstGaps) report({ key, action, prop: 'Dst', host: g.host, hostType: objects.hostType(g.host), zone: g.zone, others: zones(src, srcGaps), ports });
 }
 
 export function buildFilterRules(

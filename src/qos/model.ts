@@ -19,7 +19,7 @@ import {
   serviceResolver,
   sortRuleKeys,
   localUtcOffsets,
-  utcWindows,
+  timeWindowsOf,
   zoneRecordNetwork,
   type CommentedRows,
   type UtcOffsets,
@@ -99,12 +99,12 @@ export interface QosModel {
   warnings: string[];
 }
 
+/** As the model's (BuildModelOptions): class rules' time windows use the same zone and moment as filter rules'. */
 export interface QosOptions {
-  /**
-   * The local time zone's offsets from UTC; called only when a class rule has a time window.
-   * Default: the configured TimeZone's from now, as the filter rules' windows.
-   */
-  offsetMinutes?: () => UtcOffsets;
+  /** IANA time zone (default: the configured TimeZone, else the process's). */
+  timeZone?: string;
+  /** The moment from which the zone's offsets apply (default: now). */
+  now?: Date;
 }
 
 function rateText(value: string | undefined, unit: string): string | undefined {
@@ -259,8 +259,9 @@ function bracket(address: string): string {
 }
 
 export function buildQosModel(dbs: Record<string, Database>, options: QosOptions = {}): QosModel {
+  // Worked out only when a class rule has a time window.
   let offsets: UtcOffsets | undefined;
-  const offsetsOf = options.offsetMinutes ?? ((): UtcOffsets => (offsets ??= localUtcOffsets(dbs['configuration'] ?? {})));
+  const offsetsOf = (): UtcOffsets => (offsets ??= localUtcOffsets(dbs['configuration'] ?? {}, options));
   const networks = dbs['networks'] ?? {};
   const tc = dbs['tc'] ?? {};
   const fwrules = dbs['fwrules'] ?? {};
@@ -311,15 +312,7 @@ export function buildQosModel(dbs: Record<string, Database>, options: QosOptions
     const service = services.resolve(serviceRef.trim() === '' ? 'any' : serviceRef, place('Service'));
     if (service.local) throw new GatehouseError('a local service (service;K) cannot be a class rule service', { place: place('Service'), hint: 'use a fwservice' });
 
-    let times = ['-'];
-    const timeRef = propOf(fwrules, key, 'Time');
-    if (timeRef !== undefined && timeRef.trim() !== '') {
-      const timeKey = timeRef.startsWith('time;') ? timeRef.slice(5) : undefined;
-      if (timeKey === undefined || fwtimes[timeKey]?.type !== 'time') {
-        throw new GatehouseError(`refers to time '${timeRef}', which does not exist`, { place: place('Time'), hint: 'use time;K with K a record of type time in fwtimes' });
-      }
-      times = utcWindows(fwtimes, timeKey, offsetsOf());
-    }
+    const times = timeWindowsOf(fwtimes, propOf(fwrules, key, 'Time'), place('Time'), offsetsOf);
 
     const description = propOf(fwrules, key, 'Description');
     const comment = commentText(description !== undefined && description.trim() !== '' ? description : `RULE#${key} ${serviceRef}`);

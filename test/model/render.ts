@@ -43,7 +43,7 @@ export const WARNINGS_FILE = 'warnings.txt';
 export function renderAll(databases: Record<string, Database>, options: Scenario['options'], customDir = join(projectRoot, 'test/model/no-custom')): Record<string, string> {
   // As the db layer does, a database the scenario leaves out reads as its shipped defaults (tc: high and low).
   const tcDefaults = JSON.parse(readFileSync(join(projectRoot, 'db/tc/defaults.json'), 'utf8')) as Database;
-  const qos = buildQosModel({ tc: tcDefaults, ...databases }, { offsetMinutes: () => 0 });
+  const qos = buildQosModel({ tc: tcDefaults, ...databases }, options);
   const model = buildModel(databases, options);
   const context = { ...model, qos, db: databases };
   const out: Record<string, string> = {};
