@@ -40,7 +40,7 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, createServer } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
@@ -155,6 +155,12 @@ function startHelper(script: string, args: string[], namespace?: string): Promis
 }
 
 /** CPU time (user + system) of a process so far, in ms. */
+/** The main thread's time on a CPU and waiting for one (runnable, not running), ms (/proc/PID/schedstat). */
+function schedOf(pid: number): { ran: number; waited: number } {
+  const [ran, waited] = readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+  return { ran: ran! / 1e6, waited: waited! / 1e6 };
+}
+
 function cpuOf(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
@@ -211,11 +217,12 @@ async function latency(root: string): Promise<void> {
     const settings: Record<string, string> = { status: 'enabled', ListenAddress: '127.0.0.1', TCPPort: String(PORT) };
     if (warmUp !== undefined) settings['WarmUpRequests'] = String(warmUp);
     await setRecord(root, 'configuration', 'api', 'service', settings);
-    const child = spawn(process.execPath, [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), process.env['BENCH_API_BIN'] ?? join(projectDir(), 'bin/gatehouse.js'), 'api', '--root', root, '--apply', `netns:${ns.gw}`], {
+    const child = spawn(process.execPath, [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), ...(process.env['BENCH_API_NODE_FLAGS']?.split(' ').filter(Boolean) ?? []), process.env['BENCH_API_BIN'] ?? join(projectDir(), 'bin/gatehouse.js'), 'api', '--root', root, '--apply', `netns:${ns.gw}`], {
       env: { ...process.env, GATEHOUSE_TRACE_REQUESTS: '1' },
     });
     trace = '';
-    child.stdout.resume();
+    if (process.env['BENCH_API_NODE_FLAGS']) child.stdout.on('data', (c: Buffer) => process.stderr.write(`[api ${(performance.now() / 1000).toFixed(3)}] ${c.toString()}`));
+    else child.stdout.resume();
     await new Promise<void>((resolve, reject) => {
       child.stderr.on('data', (c: Buffer) => {
         trace += c.toString();
@@ -246,7 +253,7 @@ async function latency(root: string): Promise<void> {
   const bursts: [number, number][] = [];
   try {
     await sink.send({ op: 'sink', port: 7 });
-    const cpu = () => ({ api: cpuOf(api.pid!), probes: cpuOf(prober.child.pid!) + cpuOf(sink.child.pid!), clients: helpers.slice(2).reduce((t, h) => t + cpuOf(h.child.pid!), 0), at: performance.now() });
+    const cpu = () => ({ apiMain: schedOf(api.pid!), api: cpuOf(api.pid!), probes: cpuOf(prober.child.pid!) + cpuOf(sink.child.pid!), clients: helpers.slice(2).reduce((t, h) => t + cpuOf(h.child.pid!), 0), at: performance.now() });
 
     /** One burst: every source's client blocks it at once; then they are unblocked. */
     const burst = async (groups: { clients: Helper; sources: string[] }[], fresh = false): Promise<{ samples: Sample[]; batches: Batch[] }> => {
@@ -261,6 +268,7 @@ async function latency(root: string): Promise<void> {
       const firedAt = process.hrtime.bigint();
       const fired = await Promise.all(groups.map((g) => g.clients.send({ op: 'fire', method: 'PUT', fresh, paths: g.sources.map((s) => `/drop/forward/any/${s}`) })));
       bursts.push([Number(firedAt / 1000n), Number(process.hrtime.bigint() / 1000n)]);
+      if (process.env['BENCH_API_NODE_FLAGS']) process.stderr.write(`[bench ${(performance.now() / 1000).toFixed(3)}] burst fired ${(Number(process.hrtime.bigint() - firedAt) / 1e6).toFixed(1)} ms ago, answered now\n`);
       await sleep(30);
       const { sent } = (await prober.send({ op: 'stop' })) as unknown as { sent: Record<string, string[]> };
       await sleep(20);
@@ -322,7 +330,7 @@ async function latency(root: string): Promise<void> {
       return groups;
     };
 
-    const report = (title: string, { samples, batches }: { samples: Sample[]; batches: Batch[] }, bursts: number, use: { at: number; api: number; clients: number; probes: number }) => {
+    const report = (title: string, { samples, batches }: { samples: Sample[]; batches: Batch[] }, bursts: number, use: { at: number; api: number; clients: number; probes: number; apiRan: number; apiWaited: number }) => {
       console.log(title);
       console.log(`  request to dropped packet (from the request's start in its client): ${summary(samples.map((s) => s.drop))}`);
       console.log(`  from when its bytes were sent to the server (a fleet's view):        ${summary(samples.map((s) => s.drop - s.sending))}`);
@@ -336,11 +344,12 @@ async function latency(root: string): Promise<void> {
       console.log(`  waiting before fastify read it (after its bytes were sent):          ${summary(samples.map((s) => s.received - s.sending))}`);
       console.log(`  request to response (kernel, then database write, then answer):      ${summary(samples.map((s) => s.answered))}`);
       if (batches.length > 0) console.log(`  ipset batches: ${(batches.length / bursts).toFixed(1)} per burst of ${CLIENTS}, ${(batches.reduce((t, b) => t + b.lines, 0) / batches.length).toFixed(1)} lines each on average; time in ipset per batch ${summary(batches.map((b) => b.ms))}`);
+      console.log(`  the API's main thread, per burst (PUTs and DELETEs): ${(use.apiRan / bursts).toFixed(1)} ms on a CPU, ${(use.apiWaited / bursts).toFixed(1)} ms runnable but waiting for one`);
       console.log(`  CPU over ${(use.at / 1000).toFixed(1)} s of wall: API ${use.api.toFixed(0)} ms (${((use.api * 1000) / (bursts * CLIENTS * 2)).toFixed(0)} µs per request, PUT and DELETE), clients ${use.clients.toFixed(0)} ms, probes (sender and sink) ${use.probes.toFixed(0)} ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     };
     const used = (before: ReturnType<typeof cpu>) => {
       const after = cpu();
-      return { at: after.at - before.at, api: after.api - before.api, clients: after.clients - before.clients, probes: after.probes - before.probes };
+      return { at: after.at - before.at, api: after.api - before.api, clients: after.clients - before.clients, probes: after.probes - before.probes, apiRan: after.apiMain.ran - before.apiMain.ran, apiWaited: after.apiMain.waited - before.apiMain.waited };
     };
 
     console.log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2 cores shared); ${CLIENTS} clients, one keep-alive HTTPS connection each; each source probed every ${PROBE_EVERY_MS} ms, the drop time is the first dropped probe (an upper bound)`);
@@ -368,8 +377,10 @@ async function latency(root: string): Promise<void> {
       }
       return all;
     };
+    // BENCH_API_QUICK=1: this first setup only (quicker comparisons while working on the API).
+    const quick = Boolean(process.env['BENCH_API_QUICK']);
     let spread = single;
-    for (const [count, kind] of CLIENT_SETUPS) {
+    for (const [count, kind] of quick ? CLIENT_SETUPS.slice(0, 1) : CLIENT_SETUPS) {
       const groups = count === 1 && kind === 'https' ? single : await clientsOf(count, kind);
       if (count > 1 && kind === 'https') spread = groups;
       c0 = cpu();
@@ -377,6 +388,31 @@ async function latency(root: string): Promise<void> {
       const what = kind === 'https' ? '' : `, ${kind} clients`;
       report(`${ROUNDS} bursts of ${CLIENTS} requests, ${count} client process${count === 1 ? '' : 'es'} (${CLIENTS / count} connections each${what})${count === 1 && kind === 'https' ? ': the conservative figure' : ''}:`, measured, ROUNDS, used(c0));
     }
+    // The same clients with the stand-ins (clients, probe sender and sink) on one core and the API (with its ipset
+    // process) on the other: a fleet's clients and the hosts being blocked are other machines, whose CPU is not the
+    // gateway's. Beside the conservative figure above, never instead of it.
+    if (cpus().length >= 2) {
+      const pin = (pids: number[], cpu: string) => {
+        for (const pid of pids) spawnSync('taskset', ['-a', '-cp', cpu, String(pid)], { stdio: 'ignore' });
+      };
+      const descendants = (pid: number): number[] => {
+        const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+        return [pid, ...children.flatMap(descendants)];
+      };
+      const apiSide = descendants(api.pid!);
+      const standIns = [prober, sink, ...single.map((g) => g.clients)].flatMap((h) => descendants(h.child.pid!));
+      pin(apiSide, '0');
+      pin(standIns, '1');
+      try {
+        c0 = cpu();
+        const measured = await measure(single);
+        report(`${ROUNDS} bursts of ${CLIENTS} requests, 1 client process, the API and its ipset process on core 0, the clients and probes on core 1:`, measured, ROUNDS, used(c0));
+      } finally {
+        const all = `0-${cpus().length - 1}`;
+        pin([...apiSide, ...standIns], all);
+      }
+    }
+    if (quick) return;
     // Clients that connect for each request (curl run per request): a full TLS handshake each.
     c0 = cpu();
     const fresh = await measure(spread, true);
