@@ -188,7 +188,7 @@ interface Sample {
   /** The probe bounds of the drop: the last probe through and the first one dropped. */
   lastThrough: number;
   drop: number;
-  /** When its bytes were about to be written, and when fastify had read it. */
+  /** When its bytes were about to be written, and when its handler began (the API's trace). */
   sending: number;
   received: number;
   /** When ipset had done its batch (as the API saw it), and when the answer arrived. */
@@ -340,8 +340,8 @@ async function latency(root: string): Promise<void> {
       }
       console.log(`  lower bound (the last probe that went through):                      ${summary(samples.map((s) => s.lastThrough))}`);
       console.log(`  probe gap around the drop (how loose the bound is):                  ${summary(samples.map((s) => s.probeGap))}`);
-      console.log(`  inside the API, fastify read it to ipset done:                       ${summary(samples.map((s) => s.kernelDone - s.received))}`);
-      console.log(`  waiting before fastify read it (after its bytes were sent):          ${summary(samples.map((s) => s.received - s.sending))}`);
+      console.log(`  inside the API, its handler began to ipset done:                     ${summary(samples.map((s) => s.kernelDone - s.received))}`);
+      console.log(`  waiting before its handler began (after its bytes were sent):        ${summary(samples.map((s) => s.received - s.sending))}`);
       console.log(`  request to response (kernel, then database write, then answer):      ${summary(samples.map((s) => s.answered))}`);
       if (batches.length > 0) console.log(`  ipset batches: ${(batches.length / bursts).toFixed(1)} per burst of ${CLIENTS}, ${(batches.reduce((t, b) => t + b.lines, 0) / batches.length).toFixed(1)} lines each on average; time in ipset per batch ${summary(batches.map((b) => b.ms))}`);
       console.log(`  the API's main thread, per burst (PUTs and DELETEs): ${(use.apiRan / bursts).toFixed(1)} ms on a CPU, ${(use.apiWaited / bursts).toFixed(1)} ms runnable but waiting for one`);

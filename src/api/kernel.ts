@@ -274,7 +274,7 @@ class IpsetSession {
       if (TRACING) {
         // When the lines went to ipset and when ipset had done them.
         const sent = traceNow();
-        this.waiters.push({ until: this.sent + 1, first, lines, resolve: () => (trace('kernel', { sent, done: traceNow(), lines }), resolve()), reject });
+        this.waiters.push({ until: this.sent + 1, first, lines, resolve: () => (trace('kernel', { sent: String(sent), done: String(traceNow()), lines }), resolve()), reject });
       } else this.waiters.push({ until: this.sent + 1, first, lines, resolve, reject });
       child.stdin.write(lines.join('\n') + '\n');
     });

@@ -102,27 +102,6 @@ export class ClientCheck {
   }
 }
 
-/** GATEHOUSE_TRACE_REQUESTS: when fastify had read a request, ran its handler, and answered it. */
-function traceRequests(app: FastifyInstance, skip: (request: FastifyRequest) => boolean): void {
-  const at = new WeakMap<FastifyRequest, { received: bigint; handler?: bigint }>();
-  // Synchronous hooks: an async one costs promises per request in the figures it is there to take.
-  app.addHook('onRequest', (request, _reply, done) => {
-    at.set(request, { received: traceNow() });
-    done();
-  });
-  app.addHook('preHandler', (request, _reply, done) => {
-    const t = at.get(request);
-    if (t) t.handler = traceNow();
-    done();
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    if (skip(request)) return done();
-    const t = at.get(request);
-    trace('request', { method: request.method, url: request.url, status: reply.statusCode, received: t?.received, handler: t?.handler, answered: traceNow() });
-    done();
-  });
-}
-
 /** An entry as /v1 shows it. */
 function entryJson(e: StoredEntry, now: number) {
   return {
@@ -192,8 +171,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   };
   /** Requests of the warm-up's login: they reach its own blocklist. */
   const warmUpRequests = new WeakSet<FastifyRequest>();
-  // The warm-up's requests are not the benchmark's to see.
-  if (TRACING) traceRequests(app, (request) => warmUpRequests.has(request));
   /** The warm-up's login, checked as any other (the same code runs), for rfw's PUT and DELETE only. */
   const warmUpLogin = (warm: WarmUpLogin, password: string, request: FastifyRequest, done: (error?: Error) => void): void => {
     const pass = (ok: boolean) => {
@@ -282,6 +259,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       method,
       url: '/:action/:chain/*',
       handler: async (request) => {
+        // GATEHOUSE_TRACE_REQUESTS (bench api): when the handler began, one clock read; the warm-up's are not the benchmark's.
+        if (TRACING && !warmUpRequests.has(request)) trace('request', { method, url: request.url, received: String(traceNow()) });
         const params = request.params as { action: string; chain: string; '*': string };
         const q = query(request);
         const unknown = Object.keys(q).filter((k) => k !== 'expire');
