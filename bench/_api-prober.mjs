@@ -1,35 +1,21 @@
 // Runs inside a namespace for bench/api.ts. Reads one JSON command per line on stdin and
 // answers each with one JSON line.
-//   {"op":"sink","port":N}                        counts probes: the highest sequence number per source
-//   {"op":"seen","keep":B}                        the sink's highest sequence per source, then forgets
-//                                                 them (unless keep)
 //   {"op":"stream","sources":[...],"to":"A","port":N,"everyMs":M}
 //                                                 each source sends a probe every M ms, the sources spread
 //                                                 evenly over the M ms (a steady load, not 100-packet bursts)
 //   {"op":"stop"}                                 ends the stream; per source, the send times of its probes
-// A sink instead of an echo server: half the packets and no replies to read, so the
-// probes take less of the CPU the API needs. Times are process.hrtime.bigint()
+// The kernel counts them where they arrive (bench/api.ts: ProbeCounters): no replies, no
+// process receiving them, so the probes take less of the CPU the API needs. Times are process.hrtime.bigint()
 // (CLOCK_MONOTONIC, shared by every process of the machine) in ns, as strings.
 import dgram from 'node:dgram';
 import { createInterface } from 'node:readline';
 
 const say = (o) => process.stdout.write(JSON.stringify(o) + '\n');
-let seen = new Map();
 let streams = [];
 let timer;
 createInterface({ input: process.stdin }).on('line', (line) => {
   const m = JSON.parse(line);
-  if (m.op === 'sink') {
-    const s = dgram.createSocket('udp4');
-    s.on('message', (msg, rinfo) => {
-      const seq = msg.readUInt32BE(0);
-      if (seq > (seen.get(rinfo.address) ?? -1)) seen.set(rinfo.address, seq);
-    });
-    s.bind(m.port, () => say({ ok: true }));
-  } else if (m.op === 'seen') {
-    say({ ok: true, seen: Object.fromEntries(seen) });
-    if (!m.keep) seen = new Map();
-  } else if (m.op === 'stream') {
+  if (m.op === 'stream') {
     let bound = 0;
     streams = m.sources.map((source) => {
       const socket = dgram.createSocket('udp4');
