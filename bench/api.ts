@@ -252,6 +252,8 @@ class ProbeCounters {
 /** Sources left out of a burst because a probe was lost before gw (their count would undercount). */
 let lostOnTheWay = 0;
 let burstCount = 0;
+/** The API main thread's CPU in each burst's PUTs (ms), by burst. */
+const burstMain: number[] = [];
 
 async function latency(root: string): Promise<void> {
   await makeSelfSignedCertificate(join(root, 'etc/gatehouse/api/tls.crt'), join(root, 'etc/gatehouse/api/tls.key'), ['127.0.0.1'], 30, KEY_TYPE);
@@ -315,12 +317,14 @@ async function latency(root: string): Promise<void> {
         if (sources.every((s) => (passed.get(s) ?? 0) >= 2)) break;
         if (waited > 2000) throw new Error('the probes do not go through gw before the block');
       }
+      const mainBefore = schedOf(api.pid!).ran;
       const firedAt = process.hrtime.bigint();
       const fired = await Promise.all(groups.map((g) => g.clients.send({ op: 'fire', method: 'PUT', fresh, paths: g.sources.map((s) => `/drop/forward/any/${s}`) })));
       bursts.push([Number(firedAt / 1000n), Number(process.hrtime.bigint() / 1000n)]);
       if (process.env['BENCH_API_NODE_FLAGS']) process.stderr.write(`[bench ${(performance.now() / 1000).toFixed(3)}] burst fired ${(Number(process.hrtime.bigint() - firedAt) / 1e6).toFixed(1)} ms ago, answered now\n`);
       await sleep(30);
       const { sent } = (await prober.send({ op: 'stop' })) as unknown as { sent: Record<string, string[]> };
+      burstMain.push(schedOf(api.pid!).ran - mainBefore);
       await sleep(20);
       const counted = await sink.read();
       // Probes pass gw in the order sent: the count that passed is the sequence number of the first dropped one,
@@ -397,6 +401,7 @@ async function latency(root: string): Promise<void> {
       if (bursts > 1) {
         const per = [...new Set(samples.map((s) => s.burst))].map((b) => samples.filter((s) => s.burst === b));
         console.log(`  each burst's p99, in order (from the request's start):               ${per.map((b) => percentile(b.map((s) => s.drop), 99).toFixed(1)).join(', ')} ms`);
+        console.log(`  the API main thread's CPU in each burst's PUTs, in order:             ${per.map((b) => burstMain[b[0]!.burst - 1]!.toFixed(1)).join(', ')} ms`);
       }
       console.log(`  lower bound (the last probe that went through):                      ${summary(samples.map((s) => s.lastThrough))}`);
       console.log(`  probe gap around the drop (how loose the bound is):                  ${summary(samples.map((s) => s.probeGap))}`);

@@ -102,6 +102,11 @@ interface Flight {
   pairs: boolean;
 }
 
+/** The clock of every Blocklist without one of its own: one function for all (see warmup.ts: V8's code for a call fits every instance). */
+function epochSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
 /** Set batches in the kernel at once, at most (each later one is worked out over the changes of all before it). */
 const MAX_IN_FLIGHT = 8;
 
@@ -200,7 +205,7 @@ export class Blocklist {
   private serveAsked = false;
 
   constructor(private readonly options: BlocklistOptions) {
-    this.now = options.now ?? (() => Math.floor(Date.now() / 1000));
+    this.now = options.now ?? epochSeconds;
   }
 
   /** Loads the database into the kernel (expired records are removed first). */

@@ -11,7 +11,7 @@ import { blocklistPairChainName } from '../compile/index.js';
 import { GatehouseError } from '../errors/index.js';
 import { makePrivateDir, runtimePaths } from '../layout/index.js';
 import { Blocklist } from './blocklist.js';
-import { createBlocklistKernel } from './kernel.js';
+import { createBlocklistKernel, createWarmUpKernel } from './kernel.js';
 import { checkTlsFiles, readApiSettings, usersReader, type ApiSettings } from './settings.js';
 import { isExpired, readEntries } from './store.js';
 import type { WarmUpLogin, WarmUpResult } from './warmup.js';
@@ -102,7 +102,8 @@ export async function runApi(options: RunApiOptions): Promise<RunningApi> {
   // Before the load: a `gatehouse start` from then on leaves the sets to this API.
   const releaseLock = await holdApiLock(options.root);
   const kernel = createBlocklistKernel(options.mode);
-  const blocklist = new Blocklist({ root: options.root, kernel, whitelist: () => settings.whitelist });
+  const whitelist = () => settings.whitelist;
+  const blocklist = new Blocklist({ root: options.root, kernel, whitelist });
   try {
     await blocklist.start();
   } catch (e) {
@@ -130,7 +131,15 @@ export async function runApi(options: RunApiOptions): Promise<RunningApi> {
     await app.listen({ host: settings.listen, port: settings.port, ipv6Only: false });
     if (settings.warmUpRequests > 0) {
       const { warmUp } = await import('./warmup.js');
-      warmedUp = await warmUp(app.server, settings, settings.warmUpRequests, (login) => (warm.login = login), () => (warm.login = undefined)).catch((e: unknown) => ({ error: (e as Error).message }));
+      warmedUp = await warmUp({
+        server: app.server,
+        settings,
+        count: settings.warmUpRequests,
+        kernel: createWarmUpKernel(options.mode),
+        whitelist,
+        arm: (login) => (warm.login = login),
+        disarm: () => (warm.login = undefined),
+      }).catch((e: unknown) => ({ error: (e as Error).message }));
     }
   } catch (e) {
     blocklist.stop();

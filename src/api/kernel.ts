@@ -12,7 +12,7 @@
  * ipset does them in the order written, and each learns its own errors.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { type ApplyMode, createKernelRunner, formatApplyMode } from '../apply/index.js';
+import { type ApplyMode, type KernelRunner, createKernelRunner, formatApplyMode } from '../apply/index.js';
 import { blocklistPairChainName, blocklistSetName, blocklistSets } from '../compile/index.js';
 import { GatehouseError } from '../errors/index.js';
 import { type BlockChain, type BlockEntry, entryKey, parseNetwork } from './entry.js';
@@ -213,10 +213,14 @@ class IpsetSession {
   private errors: { line: number; message: string }[] = [];
   private exited: Error | undefined;
 
-  constructor(private readonly mode: ApplyMode) {}
+  /** `script`: what the shell runs (the warm-up's stand-in answers like ipset and touches nothing). */
+  constructor(
+    private readonly mode: ApplyMode,
+    private readonly script = 'exec stdbuf -o0 ipset - 2>&1',
+  ) {}
 
   private start(): ChildProcessWithoutNullStreams {
-    const shell = ['sh', '-c', 'exec stdbuf -o0 ipset - 2>&1'];
+    const shell = ['sh', '-c', this.script];
     const [file, args] = this.mode.kind === 'netns' ? ['ip', ['netns', 'exec', this.mode.name, ...shell]] : [shell[0]!, shell.slice(1)];
     const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.text = '';
@@ -286,6 +290,23 @@ class IpsetSession {
   }
 }
 
+/** ipset's interactive prompts, one before each line read, and nothing else: the warm-up's stand-in for `ipset -`. */
+const PROMPTS_ONLY = `printf '${PROMPT}'; while IFS= read -r line; do printf '${PROMPT}'; done`;
+
+/** A runner that runs nothing: the warm-up kernel's loads, rules and counters. */
+const NOTHING_RUN: KernelRunner = { mode: { kind: 'dry-run' }, run: async () => '', preflight: async () => undefined };
+
+/**
+ * The warm-up's kernel (warmup.ts): the very code of the live one (the same session, pipes and
+ * batches, so the machine code V8 makes while warming fits the live kernel), whose ipset is a
+ * shell that only answers with prompts and whose other commands are not run: nothing reaches
+ * the kernel. Outside a network namespace's mode, the stand-in runs where `mode` says only
+ * through `ip netns exec`, which changes nothing either.
+ */
+export function createWarmUpKernel(mode: ApplyMode): BlocklistKernel {
+  return liveKernel(mode, new IpsetSession(mode, PROMPTS_ONLY), NOTHING_RUN);
+}
+
 export function createBlocklistKernel(mode: ApplyMode, options: { print?: (line: string) => void } = {}): BlocklistKernel {
   const print = options.print ?? ((line: string) => void process.stdout.write(line + '\n'));
   if (mode.kind === 'dry-run') {
@@ -307,8 +328,10 @@ export function createBlocklistKernel(mode: ApplyMode, options: { print?: (line:
       close() {},
     };
   }
-  const session = new IpsetSession(mode);
-  const runner = createKernelRunner(mode);
+  return liveKernel(mode, new IpsetSession(mode), createKernelRunner(mode));
+}
+
+function liveKernel(mode: ApplyMode, session: IpsetSession, runner: KernelRunner): BlocklistKernel {
   const restore = (family: 4 | 6, script: string, what: string) => {
     const command = family === 4 ? 'iptables-restore' : 'ip6tables-restore';
     return runner.run({ step: `${command} --noflush (${what}) in ${formatApplyMode(mode)}`, command, args: ['--noflush'], input: script });

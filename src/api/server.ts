@@ -169,30 +169,29 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     request.log.warn({ client, user: user.slice(0, 64), failures: count }, 'authentication failed');
     return new Error('wrong user or password');
   };
+  /** What the warm-up's login may ask: rfw's PUT and DELETE (sent to its own blocklist), and GET /v1/status (read only). */
+  const warmUpMay = (request: FastifyRequest) =>
+    ((request.method === 'PUT' || request.method === 'DELETE') && /^\/(drop|accept)\//.test(request.url)) || (request.method === 'GET' && request.url === '/v1/status');
   /** Requests of the warm-up's login: they reach its own blocklist. */
   const warmUpRequests = new WeakSet<FastifyRequest>();
-  /** The warm-up's login, checked as any other (the same code runs), for rfw's PUT and DELETE only. */
-  const warmUpLogin = (warm: WarmUpLogin, password: string, request: FastifyRequest, done: (error?: Error) => void): void => {
-    const pass = (ok: boolean) => {
-      if (ok && (request.method === 'PUT' || request.method === 'DELETE') && /^\/(drop|accept)\//.test(request.url)) {
-        warmUpRequests.add(request);
-        return done();
-      }
-      done(new Error('wrong user or password'));
-    };
-    if (logins.known(warm.user, password, warm.hash)) return pass(true);
-    logins.check(warm.user, password, warm.hash).then(pass, done);
-  };
   await app.register(basicAuth, {
     authenticate: { realm: 'gatehouse' },
     // Callback style: a login verified before (against the user's hash of now) goes on at once, without a promise;
-    // any other is verified with scrypt.
+    // any other is verified with scrypt. The warm-up's login (warmup.ts) takes the same path against its own users,
+    // so the warm-up runs the code real logins run (warmUpMay says what it may ask).
     validate(user, password, request, _reply, done) {
       const warm = options.warmUp?.login;
-      if (warm !== undefined && user === warm.user) return warmUpLogin(warm, password, request, done);
-      const users = options.users();
-      if (users instanceof Map && logins.known(user, password, users.get(user))) return done();
-      void verify(user, password, request, users).then(done, done);
+      const warming = warm !== undefined && user === warm.user;
+      if (warming && !warmUpMay(request)) return done(new Error('wrong user or password'));
+      const users = warming ? warm.users : options.users();
+      if (users instanceof Map && logins.known(user, password, users.get(user))) {
+        if (warming) warmUpRequests.add(request);
+        return done();
+      }
+      void verify(user, password, request, users).then((error) => {
+        if (warming && error === undefined) warmUpRequests.add(request);
+        done(error);
+      }, done);
     },
   });
   const basicAuthHook = app.basicAuth as (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => void;

@@ -11,9 +11,14 @@
  * the very objects real requests meet (fastify makes its request and reply classes per
  * instance, so a twin server would warm other ones). The warm-up logs in as a user that
  * exists only in memory for the warm-up's length (a random name and password), and the
- * server sends that user's requests to a blocklist of their own (see server.ts): a kernel
- * in memory and a private temporary database. Nothing reaches the kernel, the blocklist
- * database or the log. Real requests meanwhile are served as always, only more slowly.
+ * server sends that user's changes to a blocklist of their own (see server.ts): the live
+ * kernel code with a shell for ipset that only answers prompts (kernel.ts's
+ * createWarmUpKernel) and a private temporary database. Nothing reaches the kernel, the
+ * blocklist database or the log. The warm-up takes the paths real requests take (the same
+ * login check, the same whitelist function, a status request on each connection as fleets'
+ * health checks make), since code V8 made for other objects or other functions is thrown
+ * away when real traffic meets it. Real requests meanwhile are served as always, only more
+ * slowly.
  *
  * A warm-up that fails (no loopback in this namespace, say) is reported and the API serves
  * anyway: only its first requests are slower.
@@ -36,6 +41,8 @@ export interface WarmUpLogin {
   user: string;
   /** Its scrypt hash: checked as every login is, so the warm-up runs the same code. */
   hash: string;
+  /** The users the server checks its login against: this one alone (the same kind of Map as usersReader's). */
+  users: Map<string, string>;
   blocklist: Blocklist;
 }
 
@@ -44,12 +51,6 @@ const CONCURRENCY = 50;
 
 /** The longest a warm-up may take (a loaded machine): the API then goes on as it is. */
 const WARM_UP_LIMIT_MS = 20_000;
-
-/** A kernel that keeps nothing and answers each batch on the next turn, as the ipset process does. */
-function memoryKernel(): BlocklistKernel {
-  const next = () => new Promise<void>((resolve) => setImmediate(resolve));
-  return { mode: { kind: 'dry-run' }, apply: next, rules: next, load: next, counters: async () => new Map(), close() {} };
-}
 
 /**
  * The paths asked for: rfw's single-address forms on each chain, both families, with and
@@ -79,23 +80,34 @@ export interface WarmUpResult {
   ms: number;
 }
 
-/**
- * Sends the listening server `count` requests (PUTs, then DELETEs of the same paths,
- * CONCURRENCY at a time) as the warm-up's login, which `arm` hands to the server and
- * `disarm` takes back, whatever happens.
- */
-export async function warmUp(server: { address(): AddressInfo | string | null }, settings: ApiSettings, count: number, arm: (login: WarmUpLogin) => void, disarm: () => void): Promise<WarmUpResult> {
+export interface WarmUpOptions {
+  server: { address(): AddressInfo | string | null };
+  settings: ApiSettings;
+  count: number;
+  /** The warm-up blocklist's kernel: kernel.ts's createWarmUpKernel (the live code, touching nothing). */
+  kernel: BlocklistKernel;
+  /** The live blocklist's own whitelist function: the same function object, so V8's code for it fits both. */
+  whitelist: () => readonly string[];
+  /** Hands the warm-up's login to the server; `disarm` takes it back, whatever happens. */
+  arm: (login: WarmUpLogin) => void;
+  disarm: () => void;
+}
+
+/** Sends the listening server `count` requests (PUTs, then DELETEs of the same paths, CONCURRENCY at a time) as the warm-up's login. */
+export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
+  const { server, settings, count, arm, disarm } = options;
   const started = performance.now();
   const root = await mkdtemp(join(tmpdir(), 'gatehouse-api-warm-up-'));
-  // Options of the same shape as the real blocklist's (runApi), so the machine code made here fits it.
-  const blocklist = new Blocklist({ root, kernel: memoryKernel(), whitelist: () => settings.whitelist });
+  // Options of the same shape, and the same functions, as the live blocklist's (runApi), so the machine code made here fits it.
+  const blocklist = new Blocklist({ root, kernel: options.kernel, whitelist: options.whitelist });
   const tls = settings.tls;
   const agent = tls ? new HttpsAgent({ keepAlive: true, maxSockets: CONCURRENCY }) : new HttpAgent({ keepAlive: true, maxSockets: CONCURRENCY });
   try {
     await blocklist.start();
     const user = `warm-up-${randomBytes(6).toString('hex')}`;
     const password = randomBytes(18).toString('base64');
-    arm({ user, hash: await hashPassword(password), blocklist });
+    const hash = await hashPassword(password);
+    arm({ user, hash, users: new Map([[user, hash]]), blocklist });
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('the server does not listen on a TCP port');
     const authorization = 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
@@ -110,7 +122,9 @@ export async function warmUp(server: { address(): AddressInfo | string | null },
         request.on('error', reject);
         request.end();
       });
-    let sent = 0;
+    // A status request on each connection first, as fleets' health checks make.
+    await Promise.all(Array.from({ length: CONCURRENCY }, () => send('GET', '/v1/status')));
+    let sent = CONCURRENCY;
     while (sent < count && performance.now() - started < WARM_UP_LIMIT_MS) {
       const paths = Array.from({ length: Math.max(1, Math.min(CONCURRENCY, Math.floor((count - sent) / 2))) }, (_, k) => warmUpPath(sent + k));
       await Promise.all(paths.map((p) => send('PUT', p)));

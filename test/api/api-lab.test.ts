@@ -82,7 +82,7 @@ describe.skipIf(why)('the REST API in the lab', () => {
 
   beforeAll(async () => {
     ({ lab, gh } = await openLabRoot());
-    // A short warm-up (the default is 4,000 requests, 2-3 s a start here): each start still runs one, through TLS in the namespace.
+    // A short warm-up (the default is 10,000 requests, about 4 s a start here): each start still runs one, through TLS in the namespace.
     await gh.db('configuration', 'setprop', 'api', 'status', 'enabled', 'access', 'red', 'AllowedClients', '203.0.113.1', 'Whitelist', '198.51.100.200', 'WarmUpRequests', '200');
     const cert = await gh.gatehouse(['api', '--make-cert', '--name', GATEWAY_RED]);
     if (cert.code !== 0) throw new Error(cert.stderr);
