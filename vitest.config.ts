@@ -1,6 +1,13 @@
 import { defineConfig } from 'vitest/config';
 import LongFirstSequencer from './test/long-first-sequencer.js';
 
+// Node reads the file NODE_EXTRA_CA_CERTS names at every start (the system bundle here: ~45 ms
+// of CPU per process), and the suite starts a few thousand Node processes (the commands under
+// test, lab agents, test workers), none of which opens a TLS connection to anything that bundle
+// would vouch for. Run by name, the commands start without it anyway (bin/*.js's launcher line);
+// test/cli/launcher.test.ts sets and checks the variable itself.
+delete process.env['NODE_EXTRA_CA_CERTS'];
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
