@@ -110,7 +110,6 @@ export async function createLab(): Promise<Lab> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
-  const ip = (args: string[]): Promise<unknown> => execa('ip', args);
   const inNs = (node: LabNode, command: string, args: string[], input?: string): Promise<string> =>
     execa('ip', ['netns', 'exec', ns[node], command, ...args], { input: input ?? '' }).then((r) => String(r.stdout));
 
@@ -129,11 +128,21 @@ export async function createLab(): Promise<Lab> {
   };
 
   try {
-    for (const node of LAB_NODES) await ip(['netns', 'add', ns[node]]);
-    // No duplicate address detection: addresses (link-local included) work at once.
+    // One `ip` process for the namespaces and one for the links (every line names its
+    // namespaces, so nothing lands in the host's): a process start costs more than the step.
+    const batch = (lines: string[]): Promise<unknown> => execa('ip', ['-batch', '-'], { input: lines.join('\n') + '\n' });
+    await batch(LAB_NODES.map((node) => `netns add ${ns[node]}`));
+    // Before the links exist, so they are made with these: no duplicate address detection
+    // (addresses, link-local included, work at once); the gateway and the ISP forward.
     await Promise.all(
       LAB_NODES.map((node) =>
-        inNs(node, 'sysctl', ['-q', '-w', 'net.ipv6.conf.default.accept_dad=0', 'net.ipv6.conf.all.accept_dad=0']),
+        inNs(node, 'sysctl', [
+          '-q',
+          '-w',
+          'net.ipv6.conf.default.accept_dad=0',
+          'net.ipv6.conf.all.accept_dad=0',
+          ...(node === 'gw' || node === 'isp' ? ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'] : []),
+        ]),
       ),
     );
     const pairs: [LabNode, string, LabNode, string][] = [
@@ -143,9 +152,7 @@ export async function createLab(): Promise<Lab> {
       ['gw', 'red0', 'isp', 'wan0'],
       ['isp', 'inet0', 'inet', 'eth0'],
     ];
-    for (const [a, ifa, b, ifb] of pairs) {
-      await ip(['link', 'add', ifa, 'netns', ns[a], 'type', 'veth', 'peer', 'name', ifb, 'netns', ns[b]]);
-    }
+    await batch(pairs.map(([a, ifa, b, ifb]) => `link add ${ifa} netns ${ns[a]} type veth peer name ${ifb} netns ${ns[b]}`));
     const batches: Record<LabNode, string[]> = { gw: [], green: [], blue: [], orange: [], isp: [], inet: [] };
     const up = (node: LabNode, iface: string, v4: string, v6: string): void => {
       batches[node].push(`address add ${v4} dev ${iface}`, `address add ${v6} dev ${iface} nodad`, `link set ${iface} up`);
@@ -169,11 +176,6 @@ export async function createLab(): Promise<Lab> {
     batches.inet.push('route add default via 198.51.100.1', 'route add ::/0 via 2001:db8:2::1');
     await Promise.all(
       LAB_NODES.map((node) => execa('ip', ['-n', ns[node], '-batch', '-'], { input: batches[node].join('\n') + '\n' })),
-    );
-    await Promise.all(
-      (['gw', 'isp'] as const).map((node) =>
-        inNs(node, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']),
-      ),
     );
     // Resolve every link's neighbours (ARP and NDP) now, while no ruleset is loaded: a
     // first probe across three fresh hops can otherwise outlast a probe's short timeout
