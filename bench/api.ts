@@ -36,8 +36,9 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,10 +53,24 @@ import { projectDir } from '../src/layout/index.js';
 
 const CLIENTS = 100;
 /** Bursts per configuration of the clients, after one cold burst. */
-const ROUNDS = 5;
-/** All the clients in one process (the conservative figure), then spread as a fleet is. */
-const CLIENT_PROCESSES = [1, 4];
-const PROBE_EVERY_MS = 4;
+const ROUNDS = Number(process.env['BENCH_API_ROUNDS'] ?? 5);
+type ClientKind = 'https' | 'undici';
+/**
+ * Client processes and their HTTP client: node:https in one process (the conservative figure: one
+ * thread serialising and encrypting 100 requests on the gateway's own two cores), spread over 4 as a
+ * fleet is, then undici's Client in one process (a leaner client: a fleet's clients run elsewhere and
+ * cost the gateway nothing, so the less CPU the stand-ins take from it, the closer to a real fleet).
+ */
+/** Requests each client process sends the benchmark's own server before it is measured (V8 warms its code). */
+const CLIENT_WARM_UP = 4000;
+/** What the benchmark's own server answers the clients' warm-up: an answer of the API's size. */
+const WARM_ANSWER = JSON.stringify({ result: 'added', changed: true, entry: { key: 'drop/forward/any/192.0.2.1/32', action: 'drop', chain: 'forward', interface: 'any', address: '192.0.2.1/32', family: 4, created: new Date(0).toISOString(), expires: null, expiresIn: null } });
+const CLIENT_SETUPS: [number, ClientKind][] = [
+  [1, 'https'],
+  [4, 'https'],
+  [1, 'undici'],
+];
+const PROBE_EVERY_MS = Number(process.env['BENCH_API_PROBE_MS'] ?? 4);
 /** A port free now (another benchmark may be running on this machine at the same time). */
 const PORT = await new Promise<number>((resolve) => {
   const probe = createServer().listen(0, '127.0.0.1', () => {
@@ -184,24 +199,46 @@ function summary(values: number[]): string {
 }
 
 async function latency(root: string): Promise<void> {
-  await setRecord(root, 'configuration', 'api', 'service', { status: 'enabled', ListenAddress: '127.0.0.1', TCPPort: String(PORT) });
   await makeSelfSignedCertificate(join(root, 'etc/gatehouse/api/tls.crt'), join(root, 'etc/gatehouse/api/tls.key'), ['127.0.0.1'], 30, KEY_TYPE);
   await setRecord(root, 'apiusers', 'bench', 'user', { PasswordHash: await hashPassword('bench-password') });
   // The API in its own process, as the service runs it; the clients in others.
   // BENCH_API_CPU_PROF=DIR: a CPU profile of the API process there, and the bursts' times (bursts.json).
   const profile = process.env['BENCH_API_CPU_PROF'];
-  const api = spawn(process.execPath, [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), process.env['BENCH_API_BIN'] ?? join(projectDir(), 'bin/gatehouse.js'), 'api', '--root', root, '--apply', `netns:${ns.gw}`], {
-    env: { ...process.env, GATEHOUSE_TRACE_REQUESTS: '1' },
-  });
   let trace = '';
-  api.stdout.resume();
-  await new Promise<void>((resolve, reject) => {
-    api.stderr.on('data', (c: Buffer) => {
-      trace += c.toString();
-      if (trace.includes('listening on')) resolve();
+  let warmUpLine = '';
+  /** Starts the API (`warmUp`: its configuration api WarmUpRequests; undefined: as shipped), once it listens. */
+  const startApi = async (warmUp?: number) => {
+    const settings: Record<string, string> = { status: 'enabled', ListenAddress: '127.0.0.1', TCPPort: String(PORT) };
+    if (warmUp !== undefined) settings['WarmUpRequests'] = String(warmUp);
+    await setRecord(root, 'configuration', 'api', 'service', settings);
+    const child = spawn(process.execPath, [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), process.env['BENCH_API_BIN'] ?? join(projectDir(), 'bin/gatehouse.js'), 'api', '--root', root, '--apply', `netns:${ns.gw}`], {
+      env: { ...process.env, GATEHOUSE_TRACE_REQUESTS: '1' },
     });
-    api.once('exit', (code) => reject(new Error(`gatehouse api exited (${String(code)}): ${trace}`)));
+    trace = '';
+    child.stdout.resume();
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (c: Buffer) => {
+        trace += c.toString();
+        if (trace.includes('listening on')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`gatehouse api exited (${String(code)}): ${trace}`)));
+    });
+    warmUpLine = /^gatehouse api: (warmed up .*|the warm-up failed.*)$/m.exec(trace)?.[1] ?? 'no warm-up (WarmUpRequests 0)';
+    return child;
+  };
+  const stopApi = async (child: ChildProcessWithoutNullStreams) => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  let api = await startApi();
+  // The clients warm up against this server of the benchmark's own, never against the API (see _api-clients.mjs).
+  const warmServer = createHttpsServer({ key: readFileSync(join(root, 'etc/gatehouse/api/tls.key')), cert: readFileSync(join(root, 'etc/gatehouse/api/tls.crt')) }, (request, response) => {
+    request.resume();
+    request.on('end', () => response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(WARM_ANSWER));
   });
+  const warmPort = await new Promise<number>((resolve) => warmServer.listen(0, '127.0.0.1', () => resolve((warmServer.address() as AddressInfo).port)));
   const auth = 'Basic ' + Buffer.from('bench:bench-password').toString('base64');
   const [sink, prober] = await Promise.all([startHelper('_api-prober.mjs', [], ns.lan), startHelper('_api-prober.mjs', [], ns.inet)]);
   const helpers: Helper[] = [sink, prober];
@@ -266,17 +303,20 @@ async function latency(root: string): Promise<void> {
           });
         }
       });
+      // BENCH_API_SAMPLES=FILE: each burst's samples as a JSON line there (ms from each request's start).
+      if (process.env['BENCH_API_SAMPLES']) appendFileSync(process.env['BENCH_API_SAMPLES'], JSON.stringify(samples) + '\n');
       return { samples, batches };
     };
 
     /** `count` client processes sharing the sources, their connections open. */
-    const clientsOf = async (count: number) => {
+    const clientsOf = async (count: number, kind: ClientKind = 'https') => {
       const groups: { clients: Helper; sources: string[] }[] = [];
       for (let i = 0; i < count; i++) {
         const clients = await startHelper('_api-clients.mjs', [JSON.stringify({ host: '127.0.0.1', port: PORT, auth })]);
         helpers.push(clients);
         const mine = sources.filter((_, j) => j % count === i);
-        await clients.send({ op: 'open', count: mine.length, path: '/v1/status' });
+        await clients.send({ op: 'warm', port: warmPort, count: mine.length, rounds: Math.ceil(CLIENT_WARM_UP / (2 * mine.length)), kind });
+        await clients.send({ op: 'open', count: mine.length, path: '/v1/status', kind });
         groups.push({ clients, sources: mine });
       }
       return groups;
@@ -286,6 +326,10 @@ async function latency(root: string): Promise<void> {
       console.log(title);
       console.log(`  request to dropped packet (from the request's start in its client): ${summary(samples.map((s) => s.drop))}`);
       console.log(`  from when its bytes were sent to the server (a fleet's view):        ${summary(samples.map((s) => s.drop - s.sending))}`);
+      if (bursts > 1) {
+        const per = Array.from({ length: bursts }, (_, i) => samples.slice((i * samples.length) / bursts, ((i + 1) * samples.length) / bursts));
+        console.log(`  each burst's p99, in order (from the request's start):               ${per.map((b) => percentile(b.map((s) => s.drop), 99).toFixed(1)).join(', ')} ms`);
+      }
       console.log(`  lower bound (the last probe that went through):                      ${summary(samples.map((s) => s.lastThrough))}`);
       console.log(`  probe gap around the drop (how loose the bound is):                  ${summary(samples.map((s) => s.probeGap))}`);
       console.log(`  inside the API, fastify read it to ipset done:                       ${summary(samples.map((s) => s.kernelDone - s.received))}`);
@@ -300,10 +344,21 @@ async function latency(root: string): Promise<void> {
     };
 
     console.log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} (2 cores shared); ${CLIENTS} clients, one keep-alive HTTPS connection each; each source probed every ${PROBE_EVERY_MS} ms, the drop time is the first dropped probe (an upper bound)`);
+    // What the API process is charged while no request comes, the probes flowing through gw (softirq work can land on it).
+    {
+      await prober.send({ op: 'stream', sources, to: '192.168.1.10', port: 7, everyMs: PROBE_EVERY_MS });
+      const i0 = cpu();
+      await sleep(1000);
+      const idle = used(i0);
+      await prober.send({ op: 'stop' });
+      await sink.send({ op: 'seen' });
+      console.log(`idle, probes flowing for ${(idle.at / 1000).toFixed(1)} s: API ${idle.api.toFixed(0)} ms CPU, probes ${idle.probes.toFixed(0)} ms`);
+    }
     const single = await clientsOf(1);
+    console.log(`the API as shipped: ${warmUpLine}; the client processes warm up against a server of the benchmark's own first (${CLIENT_WARM_UP} requests each)`);
     let c0 = cpu();
-    const cold = await burst(single);
-    report(`first burst after the API started (cold JIT), 1 client process:`, cold, 1, used(c0));
+    const first = await burst(single);
+    report(`first burst after the API started, 1 client process:`, first, 1, used(c0));
     const measure = async (groups: { clients: Helper; sources: string[] }[], fresh = false) => {
       const all = { samples: [] as Sample[], batches: [] as Batch[] };
       for (let round = 0; round < ROUNDS; round++) {
@@ -314,24 +369,33 @@ async function latency(root: string): Promise<void> {
       return all;
     };
     let spread = single;
-    for (const count of CLIENT_PROCESSES) {
-      const groups = count === 1 ? single : (spread = await clientsOf(count));
+    for (const [count, kind] of CLIENT_SETUPS) {
+      const groups = count === 1 && kind === 'https' ? single : await clientsOf(count, kind);
+      if (count > 1 && kind === 'https') spread = groups;
       c0 = cpu();
       const measured = await measure(groups);
-      report(`${ROUNDS} bursts of ${CLIENTS} requests, ${count} client process${count === 1 ? '' : 'es'} (${CLIENTS / count} connections each)${count === 1 ? ': the conservative figure' : ''}:`, measured, ROUNDS, used(c0));
+      const what = kind === 'https' ? '' : `, ${kind} clients`;
+      report(`${ROUNDS} bursts of ${CLIENTS} requests, ${count} client process${count === 1 ? '' : 'es'} (${CLIENTS / count} connections each${what})${count === 1 && kind === 'https' ? ': the conservative figure' : ''}:`, measured, ROUNDS, used(c0));
     }
     // Clients that connect for each request (curl run per request): a full TLS handshake each.
     c0 = cpu();
     const fresh = await measure(spread, true);
     report(`${ROUNDS} bursts of ${CLIENTS} requests, each on a new connection (a full TLS handshake, ${KEY_TYPE === 'ec' ? 'ECDSA P-256' : 'RSA 2048'} certificate), ${spread.length} client processes:`, fresh, ROUNDS, used(c0));
+    // The same, restarted without its warm-up: what the warm-up buys a burst right after a start.
+    await stopApi(api);
+    api = await startApi(0);
+    await single[0]!.clients.send({ op: 'open', count: CLIENTS, path: '/v1/status' });
+    c0 = cpu();
+    const cold = await burst(single);
+    report(`the API restarted with WarmUpRequests 0 (a cold JIT): first burst, 1 client process:`, cold, 1, used(c0));
+    c0 = cpu();
+    const coldNext = await measure(single);
+    report(`the API with WarmUpRequests 0: the ${ROUNDS} bursts after its first, 1 client process:`, coldNext, ROUNDS, used(c0));
   } finally {
     if (profile) writeFileSync(join(profile, 'bursts.json'), JSON.stringify(bursts));
     for (const h of helpers) h.child.kill();
-    if (api.exitCode === null) {
-      const exited = new Promise((r) => api.once('exit', r));
-      api.kill('SIGTERM');
-      await exited;
-    }
+    warmServer.close();
+    await stopApi(api);
   }
 }
 
@@ -456,7 +520,7 @@ async function cpuPerRequest(root: string): Promise<void> {
       app.delete('/:action/:chain/*', handler);
       app.get('/v1/status', async () => ({}));
     } else {
-      const settings = { enabled: true, listen: '127.0.0.1', port: 0, tls: true, certificate, key, allowedClients: ['127.0.0.1/32'], whitelist: [], failureLimit: 10, failureWindowSeconds: 60 };
+      const settings = { enabled: true, listen: '127.0.0.1', port: 0, tls: true, certificate, key, allowedClients: ['127.0.0.1/32'], whitelist: [], failureLimit: 10, failureWindowSeconds: 60, warmUpRequests: 0 };
       // The users as the API reads them (usersReader: the apiusers database, known without waiting once read).
       app = await buildServer({ settings, blocklist, mode: { kind: 'dry-run' }, users: usersReader(root), adjust: async () => ({}) });
     }

@@ -14,6 +14,7 @@ import { Blocklist } from './blocklist.js';
 import { createBlocklistKernel } from './kernel.js';
 import { checkTlsFiles, readApiSettings, usersReader, type ApiSettings } from './settings.js';
 import { isExpired, readEntries } from './store.js';
+import type { WarmUpLogin, WarmUpResult } from './warmup.js';
 
 export { type BlockEntry, type StoredEntry, EntryError, parseRfwTarget, parseNetwork, parseEntryBody, entryKey } from './entry.js';
 export { Blocklist, type BlocklistOptions, type ChangeResult } from './blocklist.js';
@@ -32,6 +33,8 @@ export interface RunningApi {
   settings: ApiSettings;
   /** Where it listens, e.g. https://[::]:7393 */
   url: string;
+  /** The warm-up before listening (warmup.ts), or why it failed; absent with WarmUpRequests 0. */
+  warmedUp?: WarmUpResult | { error: string };
   close(): Promise<void>;
 }
 
@@ -109,6 +112,8 @@ export async function runApi(options: RunApiOptions): Promise<RunningApi> {
   }
   const { buildServer } = await import('./server.js');
   let app: FastifyInstance;
+  let warmedUp: WarmUpResult | { error: string } | undefined;
+  const warm: { login?: WarmUpLogin } = {};
   try {
     app = await buildServer({
       settings,
@@ -119,9 +124,14 @@ export async function runApi(options: RunApiOptions): Promise<RunningApi> {
         const { signalEvent } = await import('../events/index.js');
         return signalEvent({ root: options.root, event: 'firewall-adjust', applyMode: options.mode });
       },
+      warmUp: warm,
       ...(options.logger !== undefined ? { logger: options.logger } : {}),
     });
     await app.listen({ host: settings.listen, port: settings.port, ipv6Only: false });
+    if (settings.warmUpRequests > 0) {
+      const { warmUp } = await import('./warmup.js');
+      warmedUp = await warmUp(app.server, settings, settings.warmUpRequests, (login) => (warm.login = login), () => (warm.login = undefined)).catch((e: unknown) => ({ error: (e as Error).message }));
+    }
   } catch (e) {
     blocklist.stop();
     await releaseLock().catch(() => undefined);
@@ -132,6 +142,7 @@ export async function runApi(options: RunApiOptions): Promise<RunningApi> {
     app,
     blocklist,
     settings,
+    ...(warmedUp ? { warmedUp } : {}),
     url: `${settings.tls ? 'https' : 'http'}://${host}:${settings.port}`,
     async close() {
       await app.close();

@@ -37,6 +37,7 @@ import {
 import type { Counters } from './kernel.js';
 import { type ApiSettings } from './settings.js';
 import { TRACING, now as traceNow, trace } from './trace.js';
+import type { WarmUpLogin } from './warmup.js';
 
 export interface ServerOptions {
   settings: ApiSettings;
@@ -52,6 +53,11 @@ export interface ServerOptions {
   mode: ApplyMode;
   /** pino options or false; default: warnings and errors as JSON lines on stdout. */
   logger?: boolean | Record<string, unknown>;
+  /**
+   * The warm-up at start (warmup.ts) sets `login` while it runs: that user's requests (rfw's
+   * PUT and DELETE only) go to its own blocklist, never to `blocklist`.
+   */
+  warmUp?: { login?: WarmUpLogin | undefined };
 }
 
 const ENDPOINTS = [
@@ -97,7 +103,7 @@ export class ClientCheck {
 }
 
 /** GATEHOUSE_TRACE_REQUESTS: when fastify had read a request, ran its handler, and answered it. */
-function traceRequests(app: FastifyInstance): void {
+function traceRequests(app: FastifyInstance, skip: (request: FastifyRequest) => boolean): void {
   const at = new WeakMap<FastifyRequest, { received: bigint; handler?: bigint }>();
   // Synchronous hooks: an async one costs promises per request in the figures it is there to take.
   app.addHook('onRequest', (request, _reply, done) => {
@@ -110,6 +116,7 @@ function traceRequests(app: FastifyInstance): void {
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {
+    if (skip(request)) return done();
     const t = at.get(request);
     trace('request', { method: request.method, url: request.url, status: reply.statusCode, received: t?.received, handler: t?.handler, answered: traceNow() });
     done();
@@ -173,7 +180,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const clients = new ClientCheck(settings.allowedClients);
   const now = blocklist.now;
 
-  if (TRACING) traceRequests(app);
 
   /** A login not verified yet (or no longer): scrypt, then counted as a failure if wrong. */
   const verify = async (user: string, password: string, request: FastifyRequest, users: Map<string, string> | Promise<Map<string, string>>): Promise<Error | undefined> => {
@@ -184,11 +190,29 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     request.log.warn({ client, user: user.slice(0, 64), failures: count }, 'authentication failed');
     return new Error('wrong user or password');
   };
+  /** Requests of the warm-up's login: they reach its own blocklist. */
+  const warmUpRequests = new WeakSet<FastifyRequest>();
+  // The warm-up's requests are not the benchmark's to see.
+  if (TRACING) traceRequests(app, (request) => warmUpRequests.has(request));
+  /** The warm-up's login, checked as any other (the same code runs), for rfw's PUT and DELETE only. */
+  const warmUpLogin = (warm: WarmUpLogin, password: string, request: FastifyRequest, done: (error?: Error) => void): void => {
+    const pass = (ok: boolean) => {
+      if (ok && (request.method === 'PUT' || request.method === 'DELETE') && /^\/(drop|accept)\//.test(request.url)) {
+        warmUpRequests.add(request);
+        return done();
+      }
+      done(new Error('wrong user or password'));
+    };
+    if (logins.known(warm.user, password, warm.hash)) return pass(true);
+    logins.check(warm.user, password, warm.hash).then(pass, done);
+  };
   await app.register(basicAuth, {
     authenticate: { realm: 'gatehouse' },
     // Callback style: a login verified before (against the user's hash of now) goes on at once, without a promise;
     // any other is verified with scrypt.
     validate(user, password, request, _reply, done) {
+      const warm = options.warmUp?.login;
+      if (warm !== undefined && user === warm.user) return warmUpLogin(warm, password, request, done);
       const users = options.users();
       if (users instanceof Map && logins.known(user, password, users.get(user))) return done();
       void verify(user, password, request, users).then(done, done);
@@ -232,8 +256,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return reply.code(404).send({ error: `no such path ${path.slice(0, 80)} (see GET /v1)` });
   });
 
-  const change = async (method: 'PUT' | 'DELETE', action: BlockAction, chain: BlockChain, rest: string, expireText: string | undefined) => {
+  const change = async (request: FastifyRequest, method: 'PUT' | 'DELETE', action: BlockAction, chain: BlockChain, rest: string, expireText: string | undefined) => {
     const entry = parseRfwTarget(action, chain, rest);
+    const warm = options.warmUp?.login;
+    const blocklist = warm !== undefined && warmUpRequests.has(request) ? warm.blocklist : options.blocklist;
     if (method === 'DELETE') {
       if (expireText !== undefined) throw new EntryError('expire only goes with PUT');
       const r = await blocklist.remove(entry);
@@ -260,7 +286,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         const q = query(request);
         const unknown = Object.keys(q).filter((k) => k !== 'expire');
         if (unknown.length > 0) throw new EntryError(`unknown query parameter '${unknown[0]!.slice(0, 20)}' (valid: expire)`);
-        return change(method, parseAction(params.action), parseChain(params.chain), params['*'], q['expire']);
+        return change(request, method, parseAction(params.action), parseChain(params.chain), params['*'], q['expire']);
       },
     });
   }

@@ -16,6 +16,8 @@ export const API_KEY = 'api';
 export const USERS_DB = 'apiusers';
 /** rfw's TLS port. */
 export const DEFAULT_PORT = 7393;
+/** The warm-up's default size (warmup.ts): bench api's CPU per request stops falling after about this many. */
+export const WARM_UP_REQUESTS = 4000;
 
 export interface ApiSettings {
   enabled: boolean;
@@ -30,6 +32,8 @@ export interface ApiSettings {
   whitelist: string[];
   failureLimit: number;
   failureWindowSeconds: number;
+  /** Requests the API sends itself through a twin before listening (warmup.ts); 0: none. */
+  warmUpRequests: number;
 }
 
 const LOOPBACK = ['127.0.0.0/8', '::1/128'];
@@ -87,6 +91,7 @@ export function apiSettings(root: string, configuration: Database, networks: Dat
     whitelist: [...new Set([...LOOPBACK, ...list(prop('Whitelist'), place('Whitelist')), ...greenNetworks(networks), ...allowed])],
     failureLimit: integer(prop('AuthFailureLimit'), 5, 1, 1000, 'AuthFailureLimit'),
     failureWindowSeconds: integer(prop('AuthFailureWindow'), 60, 1, 86_400, 'AuthFailureWindow'),
+    warmUpRequests: integer(prop('WarmUpRequests'), WARM_UP_REQUESTS, 0, 100_000, 'WarmUpRequests'),
   };
 }
 

@@ -64,6 +64,7 @@ const settings: ApiSettings = {
   whitelist: ['127.0.0.0/8', '::1/128', '198.51.100.10/32', '192.168.1.0/24'],
   failureLimit: 3,
   failureWindowSeconds: 60,
+  warmUpRequests: 0,
 };
 
 describe('the API, with a recording kernel', () => {

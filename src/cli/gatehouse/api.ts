@@ -78,6 +78,9 @@ export const command: CommandModule<object, ApiArgs> = {
         force: Boolean(args.force),
       });
       const count = running.blocklist.stats().entries;
+      const warm = running.warmedUp;
+      if (warm && 'error' in warm) process.stderr.write(`gatehouse api: the warm-up failed (${warm.error}); serving anyway, the first requests more slowly\n`);
+      else if (warm) process.stderr.write(`gatehouse api: warmed up with ${warm.requests} requests of its own over loopback in ${Math.round(warm.ms)} ms (configuration api WarmUpRequests)\n`);
       process.stderr.write(`gatehouse api: listening on ${running.url} (${count} blocklist entries in force, kernel ${mode.kind === 'netns' ? `netns:${mode.name}` : mode.kind})\n`);
       await stopping;
       await running.close();

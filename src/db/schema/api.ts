@@ -28,6 +28,8 @@ export const API_CONFIGURATION: RecordSchema = {
     Whitelist: addressList,
     AuthFailureLimit: c.integerBetween(1, 1000),
     AuthFailureWindow: c.integerBetween(1, 86_400),
+    // Requests the API sends itself at start so its first burst runs optimised code (0: none).
+    WarmUpRequests: c.integerBetween(0, 100_000),
   },
 };
 
