@@ -38,6 +38,12 @@ async function prepareLab(lab: Lab): Promise<void> {
   );
 }
 
+/** Waits for every step, then fails with the first failure (no step is left running behind the lab's removal). */
+async function allSettledOrThrow(steps: Promise<unknown>[]): Promise<void> {
+  const failed = (await Promise.allSettled(steps)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 function hostRuleCount(): number {
   const saved = execFileSync('iptables-save', { encoding: 'utf8' });
   return saved.split('\n').filter((l) => l.startsWith('-A')).length;
@@ -103,14 +109,18 @@ describe.skipIf(why)('Gatehouse and Shorewall give every probe the same verdict'
   ): Promise<void> {
     const [gatehouseLab, shorewallLab] = await Promise.all([freshLab(), freshLab()]);
     try {
-      await applyPlan(gatehouseRoot, { mode: { kind: 'netns', name: gatehouseLab.ns.gw }, print: () => undefined });
       const sw = join(work, name);
-      await adaptedCopy(dirs.v4, join(sw, 'shorewall'), 4, work);
-      await compileAndStart(shorewallLab.ns.gw, join(sw, 'shorewall'), 4, work);
-      if (dirs.v6) {
-        await adaptedCopy(dirs.v6, join(sw, 'shorewall6'), 6, work);
-        await compileAndStart(shorewallLab.ns.gw, join(sw, 'shorewall6'), 6, work);
-      }
+      const shorewallFamily = async (family: 4 | 6, source: string, product: string): Promise<void> => {
+        await adaptedCopy(source, join(sw, product), family, work);
+        await compileAndStart(shorewallLab.ns.gw, join(sw, product), family, work);
+      };
+      // The sides load into labs of their own, and Shorewall's two families into tables of
+      // their own (separate VARDIRs), so the three loads run at once.
+      await allSettledOrThrow([
+        applyPlan(gatehouseRoot, { mode: { kind: 'netns', name: gatehouseLab.ns.gw }, print: () => undefined }),
+        shorewallFamily(4, dirs.v4, 'shorewall'),
+        ...(dirs.v6 ? [shorewallFamily(6, dirs.v6, 'shorewall6')] : []),
+      ]);
       // The reference must be the ruleset just compiled, in the families probed.
       const loaded4 = await shorewallLab.exec('gw', 'iptables-save', []);
       expect(loaded4, `${name}: Shorewall's IPv4 ruleset in the lab`).toContain(':shorewall - ');

@@ -81,7 +81,7 @@ export async function runProbes(lab: Lab, probes: Probe[], timeoutMs = PROBE_TIM
       const p = probes[i]!;
       verdicts[i] = await lab.probe(p.from, p.to, p.proto, p.port, {
         family: p.family,
-        timeoutMs: PROBE_TIMEOUT_MS,
+        timeoutMs,
         ...(p.address === undefined ? {} : { address: p.address }),
         ...(p.listenPort === undefined ? {} : { listenPort: p.listenPort }),
       });
@@ -91,18 +91,28 @@ export async function runProbes(lab: Lab, probes: Probe[], timeoutMs = PROBE_TIM
   return verdicts;
 }
 
+/** The wait of a confirming probe (four times the first round's), and how many may be in flight. */
+const CONFIRM_TIMEOUT_MS = 2500;
+const CONFIRM_PARALLEL = 128;
+
 /**
- * Probes whose verdicts differ are sent again to both labs, fewer at a time and with a
- * longer wait, up to `rounds` times: on a loaded machine a short timeout turns an accept
- * into a "drop" now and then, and only a difference that persists is a difference.
- * Updates both verdict lists in place.
+ * Probes whose verdicts differ are sent again to both labs with a longer wait, up to
+ * `rounds` times: on a loaded machine a short timeout turns an accept into a "drop" now
+ * and then, and only a difference that persists is a difference. Updates both verdict
+ * lists in place.
+ *
+ * A round sends its probes all at once (up to CONFIRM_PARALLEL): a persisting difference
+ * is mostly a silent drop, which costs its whole wait and no CPU, so a few at a time made a
+ * round last (differences / 8) waits; the wait four times the first round's is what keeps
+ * a slow answer from reading as a drop.
  */
 export async function confirmDifferences(shorewallLab: Lab, gatehouseLab: Lab, probes: Probe[], shorewall: Verdict[], gatehouse: Verdict[], rounds = 2): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     const differing = probes.map((_, i) => i).filter((i) => shorewall[i] !== gatehouse[i]);
     if (differing.length === 0) return;
     const again = differing.map((i) => probes[i]!);
-    const [sw, gh] = await Promise.all([runProbes(shorewallLab, again, 2500, 8), runProbes(gatehouseLab, again, 2500, 8)]);
+    const inFlight = Math.min(again.length, CONFIRM_PARALLEL);
+    const [sw, gh] = await Promise.all([runProbes(shorewallLab, again, CONFIRM_TIMEOUT_MS, inFlight), runProbes(gatehouseLab, again, CONFIRM_TIMEOUT_MS, inFlight)]);
     differing.forEach((probeIndex, k) => {
       shorewall[probeIndex] = sw[k]!;
       gatehouse[probeIndex] = gh[k]!;

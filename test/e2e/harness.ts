@@ -46,10 +46,18 @@ export class E2eRoot {
     const root = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-'));
     const r = new E2eRoot(root, lab.ns.gw);
     await r.signal('initialize-default-databases', { apply: 'dry-run' });
-    await r.db('networks', 'set', 'green0', 'ethernet', 'role', 'green', 'bootproto', 'none', 'ipaddr', '192.168.1.1', 'netmask', '255.255.255.0', 'ip6addr', 'fd00:1::1/64');
-    await r.db('networks', 'set', 'blue0', 'ethernet', 'role', 'blue', 'bootproto', 'none', 'ipaddr', '192.168.10.1', 'netmask', '255.255.255.0', 'ip6addr', 'fd00:10::1/64');
-    await r.db('networks', 'set', 'orange0', 'ethernet', 'role', 'orange', 'bootproto', 'none', 'ipaddr', '192.168.20.1', 'netmask', '255.255.255.0', 'ip6addr', 'fd00:20::1/64');
-    await r.db('networks', 'set', 'red0', 'ethernet', 'role', 'red', 'bootproto', 'none', 'ipaddr', '203.0.113.2', 'netmask', '255.255.255.0', 'gateway', '203.0.113.1', 'ip6addr', '2001:db8:1::2/64');
+    // The four interfaces in one `db networks setjson` (one process start instead of four).
+    const ethernet = (name: string, props: Record<string, string>) => ({ name, type: 'ethernet', props: { bootproto: 'none', netmask: '255.255.255.0', ...props } });
+    await r.db(
+      'networks',
+      'setjson',
+      JSON.stringify([
+        ethernet('green0', { role: 'green', ipaddr: '192.168.1.1', ip6addr: 'fd00:1::1/64' }),
+        ethernet('blue0', { role: 'blue', ipaddr: '192.168.10.1', ip6addr: 'fd00:10::1/64' }),
+        ethernet('orange0', { role: 'orange', ipaddr: '192.168.20.1', ip6addr: 'fd00:20::1/64' }),
+        ethernet('red0', { role: 'red', ipaddr: '203.0.113.2', gateway: '203.0.113.1', ip6addr: '2001:db8:1::2/64' }),
+      ]),
+    );
     return r;
   }
 

@@ -13,8 +13,8 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const scenario = loadScenario('nethserver7-examples');
 
-function checkBoth(dir: string): void {
-  const [v4, v6] = shorewallCheck([
+async function checkBoth(dir: string): Promise<void> {
+  const [v4, v6] = await shorewallCheck([
     { program: 'shorewall', dir: join(dir, 'etc/shorewall') },
     { program: 'shorewall6', dir: join(dir, 'etc/shorewall6') },
   ]);
@@ -41,10 +41,10 @@ describe('custom fragments', () => {
     expect(files['/etc/shorewall6/rules']).toContain('Ping(ACCEPT)\tnet\t$FW');
   });
 
-  it.skipIf(why)('the customised directory still passes shorewall check', () => {
+  it.skipIf(why)('the customised directory still passes shorewall check', async () => {
     const dir = join(scratch, 'custom-out');
     writeRendered(dir, files);
-    checkBoth(dir);
+    await checkBoth(dir);
   });
 });
 
@@ -101,9 +101,9 @@ describe('hostile free text cannot change generated rules', () => {
     }
   });
 
-  it.skipIf(why)('files full of hostile descriptions still pass shorewall check', () => {
+  it.skipIf(why)('files full of hostile descriptions still pass shorewall check', async () => {
     const dir = join(scratch, 'hostile-out');
     writeRendered(dir, renderAll(withFreeText(scenario.databases, HOSTILE.filter((v) => !CONTROL.test(v)).join(' ')), scenario.options));
-    checkBoth(dir);
+    await checkBoth(dir);
   });
 });

@@ -22,10 +22,10 @@ describe.each(listScenarios())('golden scenario %s', (name) => {
     }
   });
 
-  it.skipIf(why)('passes real shorewall check and shorewall6 check', () => {
+  it.skipIf(why)('passes real shorewall check and shorewall6 check', async () => {
     const out = join(scratch, name);
     writeRendered(out, files);
-    const [v4, v6] = shorewallCheck([
+    const [v4, v6] = await shorewallCheck([
       { program: 'shorewall', dir: join(out, 'etc/shorewall') },
       { program: 'shorewall6', dir: join(out, 'etc/shorewall6') },
     ]);
