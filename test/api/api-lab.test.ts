@@ -83,7 +83,7 @@ describe.skipIf(why)('the REST API in the lab', () => {
   beforeAll(async () => {
     ({ lab, gh } = await openLabRoot());
     // A short warm-up (the default is 10,000 requests, about 4 s a start here): each start still runs one, through TLS in the namespace.
-    await gh.db('configuration', 'setprop', 'api', 'status', 'enabled', 'access', 'red', 'AllowedClients', '203.0.113.1', 'Whitelist', '198.51.100.200', 'WarmUpRequests', '200');
+    await gh.db('configuration', 'setprop', 'api', 'status', 'enabled', 'access', 'red', 'AllowedClients', '203.0.113.1', 'Whitelist', '198.51.100.200', 'WarmUpRequests', '100');
     const cert = await gh.gatehouse(['api', '--make-cert', '--name', GATEWAY_RED]);
     if (cert.code !== 0) throw new Error(cert.stderr);
     const passwd = spawn(process.execPath, [join(projectDir, 'bin/gatehouse.js'), 'api', '--root', gh.root, '--passwd', 'fleet'], { stdio: ['pipe', 'ignore', 'inherit'] });
@@ -102,7 +102,7 @@ describe.skipIf(why)('the REST API in the lab', () => {
   });
 
   it('the start warmed up through its own server, leaving the kernel sets and the database empty', async () => {
-    expect(apiLog).toMatch(/warmed up with 200 requests of its own over loopback/);
+    expect(apiLog).toMatch(/warmed up with 100 requests of its own over loopback/);
     const sets = await lab.exec('gw', 'ipset', ['list', '-t']);
     const sizes = [...sets.matchAll(/^Name: (ghbl-\S+)[\s\S]*?^Number of entries: (\d+)/gm)].map((m) => `${m[1]} ${m[2]}`);
     expect(sizes.length).toBeGreaterThan(0);

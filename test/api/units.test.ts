@@ -150,7 +150,8 @@ describe.skipIf(why)('what the units run, in the lab', () => {
   });
 
   it('api ExecStart serves inside the gateway namespace and stops cleanly on SIGTERM', async () => {
-    await gh.db('configuration', 'setprop', 'api', 'status', 'enabled');
+    // A short warm-up (the default takes about 4 s here; api-lab and warmup.test prove it): this proves the command line.
+    await gh.db('configuration', 'setprop', 'api', 'status', 'enabled', 'WarmUpRequests', '100');
     const cert = await gh.gatehouse(['api', '--make-cert', '--name', '192.168.1.1']);
     expect(cert.code, cert.stderr).toBe(0);
     const argv = inLab((await unit('gatehouse-api.service'))['ExecStart']![0]!, gh.root, lab.ns.gw);
