@@ -33,7 +33,7 @@ export interface RunningApi {
   settings: ApiSettings;
   /** Where it listens, e.g. https://[::]:7393 */
   url: string;
-  /** The warm-up before listening (warmup.ts), or why it failed; absent with WarmUpRequests 0. */
+  /** The warm-up once it listened (warmup.ts), or why it failed; absent with WarmUpRequests 0. */
   warmedUp?: WarmUpResult | { error: string };
   close(): Promise<void>;
 }

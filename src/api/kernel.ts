@@ -300,8 +300,7 @@ const NOTHING_RUN: KernelRunner = { mode: { kind: 'dry-run' }, run: async () => 
  * The warm-up's kernel (warmup.ts): the very code of the live one (the same session, pipes and
  * batches, so the machine code V8 makes while warming fits the live kernel), whose ipset is a
  * shell that only answers with prompts and whose other commands are not run: nothing reaches
- * the kernel. Outside a network namespace's mode, the stand-in runs where `mode` says only
- * through `ip netns exec`, which changes nothing either.
+ * the kernel. In a namespace's mode the shell runs there, through `ip netns exec`, as ipset would.
  */
 export function createWarmUpKernel(mode: ApplyMode): BlocklistKernel {
   return liveKernel(mode, new IpsetSession(mode, PROMPTS_ONLY), NOTHING_RUN);

@@ -54,8 +54,8 @@ export interface ServerOptions {
   /** pino options or false; default: warnings and errors as JSON lines on stdout. */
   logger?: boolean | Record<string, unknown>;
   /**
-   * The warm-up at start (warmup.ts) sets `login` while it runs: that user's requests (rfw's
-   * PUT and DELETE only) go to its own blocklist, never to `blocklist`.
+   * The warm-up at start (warmup.ts) sets `login` while it runs: that user may make rfw's PUT
+   * and DELETE, which go to its own blocklist, never to `blocklist`, and read GET /v1/status.
    */
   warmUp?: { login?: WarmUpLogin | undefined };
 }
@@ -159,7 +159,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   const clients = new ClientCheck(settings.allowedClients);
   const now = blocklist.now;
 
-
   /** A login not verified yet (or no longer): scrypt, then counted as a failure if wrong. */
   const verify = async (user: string, password: string, request: FastifyRequest, users: Map<string, string> | Promise<Map<string, string>>): Promise<Error | undefined> => {
     const ok = await logins.check(user, password, (await users).get(user));
@@ -172,8 +171,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   /** What the warm-up's login may ask: rfw's PUT and DELETE (sent to its own blocklist), and GET /v1/status (read only). */
   const warmUpMay = (request: FastifyRequest) =>
     ((request.method === 'PUT' || request.method === 'DELETE') && /^\/(drop|accept)\//.test(request.url)) || (request.method === 'GET' && request.url === '/v1/status');
-  /** Requests of the warm-up's login: they reach its own blocklist. */
-  const warmUpRequests = new WeakSet<FastifyRequest>();
+  /** Requests of the warm-up's login, and the blocklist they reach: its own, held from the login on, so a request read before the warm-up ends never reaches the live one. */
+  const warmUpRequests = new WeakMap<FastifyRequest, Blocklist>();
   await app.register(basicAuth, {
     authenticate: { realm: 'gatehouse' },
     // Callback style: a login verified before (against the user's hash of now) goes on at once, without a promise;
@@ -185,11 +184,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       if (warming && !warmUpMay(request)) return done(new Error('wrong user or password'));
       const users = warming ? warm.users : options.users();
       if (users instanceof Map && logins.known(user, password, users.get(user))) {
-        if (warming) warmUpRequests.add(request);
+        if (warming) warmUpRequests.set(request, warm.blocklist);
         return done();
       }
       void verify(user, password, request, users).then((error) => {
-        if (warming && error === undefined) warmUpRequests.add(request);
+        if (warming && error === undefined) warmUpRequests.set(request, warm.blocklist);
         done(error);
       }, done);
     },
@@ -234,8 +233,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   const change = async (request: FastifyRequest, method: 'PUT' | 'DELETE', action: BlockAction, chain: BlockChain, rest: string, expireText: string | undefined) => {
     const entry = parseRfwTarget(action, chain, rest);
-    const warm = options.warmUp?.login;
-    const blocklist = warm !== undefined && warmUpRequests.has(request) ? warm.blocklist : options.blocklist;
+    const blocklist = warmUpRequests.get(request) ?? options.blocklist;
     if (method === 'DELETE') {
       if (expireText !== undefined) throw new EntryError('expire only goes with PUT');
       const r = await blocklist.remove(entry);

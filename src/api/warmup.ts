@@ -122,13 +122,19 @@ export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
         request.on('error', reject);
         request.end();
       });
+    // Each round's requests all settle before the next round or the end (a failure too): none is left in flight
+    // when the login is disarmed and the warm-up's blocklist stopped.
+    const round = async (requests: Promise<void>[]) => {
+      const failed = (await Promise.allSettled(requests)).find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    };
     // A status request on each connection first, as fleets' health checks make.
-    await Promise.all(Array.from({ length: CONCURRENCY }, () => send('GET', '/v1/status')));
+    await round(Array.from({ length: CONCURRENCY }, () => send('GET', '/v1/status')));
     let sent = CONCURRENCY;
     while (sent < count && performance.now() - started < WARM_UP_LIMIT_MS) {
       const paths = Array.from({ length: Math.max(1, Math.min(CONCURRENCY, Math.floor((count - sent) / 2))) }, (_, k) => warmUpPath(sent + k));
-      await Promise.all(paths.map((p) => send('PUT', p)));
-      await Promise.all(paths.map((p) => send('DELETE', p.split('?')[0]!)));
+      await round(paths.map((p) => send('PUT', p)));
+      await round(paths.map((p) => send('DELETE', p.split('?')[0]!)));
       sent += paths.length * 2;
     }
     return { requests: sent, ms: performance.now() - started };
