@@ -93,7 +93,7 @@ export interface WarmUpOptions {
   disarm: () => void;
 }
 
-/** Sends the listening server `count` requests (PUTs, then DELETEs of the same paths, CONCURRENCY at a time) as the warm-up's login. */
+/** Sends the listening server `count` requests as the warm-up's login: a status request per connection, then PUTs and DELETEs of the same paths, CONCURRENCY at a time. */
 export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
   const { server, settings, count, arm, disarm } = options;
   const started = performance.now();
@@ -129,8 +129,8 @@ export async function warmUp(options: WarmUpOptions): Promise<WarmUpResult> {
       if (failed) throw (failed as PromiseRejectedResult).reason;
     };
     // A status request on each connection first, as fleets' health checks make.
-    await round(Array.from({ length: CONCURRENCY }, () => send('GET', '/v1/status')));
-    let sent = CONCURRENCY;
+    let sent = Math.min(CONCURRENCY, count);
+    await round(Array.from({ length: sent }, () => send('GET', '/v1/status')));
     while (sent < count && performance.now() - started < WARM_UP_LIMIT_MS) {
       const paths = Array.from({ length: Math.max(1, Math.min(CONCURRENCY, Math.floor((count - sent) / 2))) }, (_, k) => warmUpPath(sent + k));
       await round(paths.map((p) => send('PUT', p)));

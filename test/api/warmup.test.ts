@@ -186,3 +186,24 @@ describe.skipIf(!asRoot)("the warm-up's kernel", () => {
     }
   });
 });
+
+describe('a warm-up smaller than its concurrency', () => {
+  it('sends as many requests as asked, no more', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'gatehouse-warmup-small-'));
+    const settings: ApiSettings = { ...apiSettings(root, {}, {}), listen: '127.0.0.1', port: 0, tls: false, warmUpRequests: 0 };
+    const kernel = new RecordingKernel();
+    const blocklist = new Blocklist({ root, kernel, whitelist: () => settings.whitelist });
+    await blocklist.start();
+    const holder: { login?: WarmUpLogin } = {};
+    const app = await buildServer({ settings, blocklist, mode: { kind: 'dry-run' }, users: () => new Map(), adjust: async () => ({}), warmUp: holder, logger: false });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const result = await warmUp({ server: app.server, settings, count: 10, kernel: new RecordingKernel(), whitelist: () => [], arm: (l) => (holder.login = l), disarm: () => (holder.login = undefined) });
+      expect(result.requests).toBe(10);
+    } finally {
+      await app.close();
+      blocklist.stop();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
