@@ -300,7 +300,7 @@ async function latency(root: string): Promise<void> {
   const auth = 'Basic ' + Buffer.from('bench:bench-password').toString('base64');
   const prober = await startHelper('_api-prober.mjs', [], ns.inet);
   const helpers: Helper[] = [prober];
-  const sink = new ProbeCounters();
+  const probeCounts = new ProbeCounters();
   /** Each burst's PUTs, from firing them to their last answer, in µs of CLOCK_MONOTONIC (the clock of V8's CPU profiles). */
   const bursts: [number, number][] = [];
   try {
@@ -308,12 +308,12 @@ async function latency(root: string): Promise<void> {
 
     /** One burst: every source's client blocks it at once; then they are unblocked. */
     const burst = async (groups: { clients: Helper; sources: string[] }[], fresh = false): Promise<{ samples: Sample[]; batches: Batch[] }> => {
-      await sink.reset();
+      await probeCounts.reset();
       await prober.send({ op: 'stream', sources, to: '192.168.1.10', port: 7, everyMs: PROBE_EVERY_MS });
       // Until a probe of every source has gone through (a loaded machine can hold the prober back).
       for (let waited = 0; ; waited += 10) {
         await sleep(10);
-        const { passed } = await sink.read();
+        const { passed } = await probeCounts.read();
         if (sources.every((s) => (passed.get(s) ?? 0) >= 2)) break;
         if (waited > 2000) throw new Error('the probes do not go through gw before the block');
       }
@@ -326,7 +326,7 @@ async function latency(root: string): Promise<void> {
       const { sent } = (await prober.send({ op: 'stop' })) as unknown as { sent: Record<string, string[]> };
       burstMain.push(schedOf(api.pid!).ran - mainBefore);
       await sleep(20);
-      const counted = await sink.read();
+      const counted = await probeCounts.read();
       // Probes pass gw in the order sent: the count that passed is the sequence number of the first dropped one,
       // if none was lost on the way to gw (then the count would undercount: such a source is left out, and said).
       const seen: Record<string, number> = {};
