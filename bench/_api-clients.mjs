@@ -22,47 +22,58 @@ import { Agent, request } from 'node:https';
 import { createInterface } from 'node:readline';
 import { Client } from 'undici';
 
-const { host, auth } = JSON.parse(process.argv[2]);
-let { port } = JSON.parse(process.argv[2]);
+const { host, port, auth } = JSON.parse(process.argv[2]);
 const say = (o) => process.stdout.write(JSON.stringify(o) + '\n');
-let agent;
-let kind = 'https';
-/** undici: one Client per connection, and the next to use. */
-let clients = [];
-let next = 0;
 
-function callUndici(method, path, fresh = false) {
-  const t = { call: String(process.hrtime.bigint()), sending: '', written: '', answered: '', status: 0 };
-  const client = fresh ? new Client(`https://${host}:${port}`, { connect: { rejectUnauthorized: false } }) : clients[next++ % clients.length];
-  // undici writes the request on the same turn: the sending time is the call's.
-  t.sending = t.call;
-  return client.request({ method, path, headers: { authorization: auth } }).then(async (res) => {
-    await res.body.dump();
-    t.answered = String(process.hrtime.bigint());
-    t.status = res.statusCode;
-    if (fresh) await client.close();
-    return t;
-  });
-}
-
-function call(method, path, fresh = false) {
-  return new Promise((resolve, reject) => {
-    const t = { call: String(process.hrtime.bigint()), sending: '', written: '', answered: '', status: 0 };
-    const req = request({ host, port, method, path, agent: fresh ? false : agent, rejectUnauthorized: false, headers: { authorization: auth } }, (res) => {
-      res.resume();
-      res.on('end', () => {
-        t.answered = String(process.hrtime.bigint());
-        t.status = res.statusCode ?? 0;
-        resolve(t);
+/**
+ * The connections requests go over: node:https's keep-alive agent, or undici's Clients (one per
+ * connection, used in turn). `fresh` (https only): each request on a new connection.
+ */
+function connections(kind, count, to = port) {
+  const agent = kind === 'https' ? new Agent({ keepAlive: true, maxSockets: count }) : undefined;
+  const clients = kind === 'undici' ? Array.from({ length: count }, () => new Client(`https://${host}:${to}`, { connect: { rejectUnauthorized: false }, pipelining: 1 })) : [];
+  let next = 0;
+  return {
+    kind,
+    /** From the first connection again (a burst sends one request per connection). */
+    rewind: () => (next = 0),
+    call(method, path, fresh = false) {
+      const t = { call: String(process.hrtime.bigint()), sending: '', written: '', answered: '', status: 0 };
+      if (kind === 'undici') {
+        // undici writes the request on the same turn: the sending time is the call's.
+        t.sending = t.call;
+        return clients[next++ % clients.length].request({ method, path, headers: { authorization: auth } }).then(async (res) => {
+          await res.body.dump();
+          t.answered = String(process.hrtime.bigint());
+          t.status = res.statusCode;
+          return t;
+        });
+      }
+      return new Promise((resolve, reject) => {
+        const req = request({ host, port: to, method, path, agent: fresh ? false : agent, rejectUnauthorized: false, headers: { authorization: auth } }, (res) => {
+          res.resume();
+          res.on('end', () => {
+            t.answered = String(process.hrtime.bigint());
+            t.status = res.statusCode ?? 0;
+            resolve(t);
+          });
+        });
+        req.on('socket', () => (t.sending = String(process.hrtime.bigint())));
+        // 'finish': the whole request (encrypted) has been handed to the kernel's socket.
+        req.on('finish', () => (t.written = String(process.hrtime.bigint())));
+        req.on('error', reject);
+        req.end();
       });
-    });
-    req.on('socket', () => (t.sending = String(process.hrtime.bigint())));
-    // 'finish': the whole request (encrypted) has been handed to the kernel's socket.
-    req.on('finish', () => (t.written = String(process.hrtime.bigint())));
-    req.on('error', reject);
-    req.end();
-  });
+    },
+    async close() {
+      agent?.destroy();
+      await Promise.all(clients.map((c) => c.close()));
+    },
+  };
 }
+
+/** The API's connections, once opened. */
+let api;
 
 /**
  * Warms this process's code (V8 optimises a function only after many runs): `rounds` bursts of
@@ -72,24 +83,14 @@ function call(method, path, fresh = false) {
  */
 async function warm(m) {
   const paths = Array.from({ length: m.count }, (_, i) => `/drop/forward/any/192.0.2.${i}`);
-  const savedPort = port;
-  port = m.port;
-  const savedAgent = agent;
-  const savedClients = clients;
-  agent = new Agent({ keepAlive: true, maxSockets: m.count });
-  clients = m.kind === 'undici' ? paths.map(() => new Client(`https://${host}:${port}`, { connect: { rejectUnauthorized: false }, pipelining: 1 })) : [];
-  const one = m.kind === 'undici' ? callUndici : call;
+  const c = connections(m.kind ?? 'https', m.count, m.port);
   for (let r = 0; r < m.rounds; r++) {
-    next = 0;
-    await Promise.all(paths.map((p) => one('PUT', p)));
-    next = 0;
-    await Promise.all(paths.map((p) => one('DELETE', p)));
+    for (const method of ['PUT', 'DELETE']) {
+      c.rewind();
+      await Promise.all(paths.map((p) => c.call(method, p)));
+    }
   }
-  agent.destroy();
-  await Promise.all(clients.map((c) => c.close()));
-  agent = savedAgent;
-  clients = savedClients;
-  port = savedPort;
+  await c.close();
 }
 
 createInterface({ input: process.stdin }).on('line', async (line) => {
@@ -100,18 +101,15 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
       say({ ok: true });
       return;
     }
-    if (m.op === 'open' && m.kind === 'undici') {
-      kind = 'undici';
-      clients = Array.from({ length: m.count }, () => new Client(`https://${host}:${port}`, { connect: { rejectUnauthorized: false }, pipelining: 1 }));
-      const r = await Promise.all(clients.map(() => callUndici('GET', m.path)));
-      say({ ok: true, statuses: r.map((t) => t.status) });
-    } else if (m.op === 'open') {
-      agent = new Agent({ keepAlive: true, maxSockets: m.count });
-      const r = await Promise.all(Array.from({ length: m.count }, () => call('GET', m.path)));
+    if (m.op === 'open') {
+      await api?.close();
+      api = connections(m.kind ?? 'https', m.count);
+      const r = await Promise.all(Array.from({ length: m.count }, () => api.call('GET', m.path)));
       say({ ok: true, statuses: r.map((t) => t.status) });
     } else if (m.op === 'fire') {
-      next = 0;
-      const r = await Promise.all(m.paths.map((p) => (kind === 'undici' ? callUndici : call)(m.method, p, Boolean(m.fresh))));
+      if (m.fresh && api.kind !== 'https') throw new Error('a new connection per request is node:https only here');
+      api.rewind();
+      const r = await Promise.all(m.paths.map((p) => api.call(m.method, p, Boolean(m.fresh))));
       say({ ok: true, results: Object.fromEntries(m.paths.map((p, i) => [p, r[i]])) });
     }
   } catch (e) {
