@@ -9,7 +9,7 @@ import { join, relative } from 'node:path';
 import { GatehouseError } from '../errors/index.js';
 import { assertTrustedFile } from '../layout/index.js';
 import { normalizeTarget } from '../templates/index.js';
-import { builtinActionNames, isBuiltinAction } from './actions/index.js';
+import { type BuiltinActions, builtinActionNames, isBuiltinAction } from './actions/index.js';
 
 export interface EventDirs {
   shipped: string;
@@ -65,7 +65,7 @@ function meaningfulLines(text: string): string[] {
     .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
-function classifyAction(file: string, st: Stats): ActionRun {
+function classifyAction(file: string, st: Stats, builtins: BuiltinActions | undefined): ActionRun {
   if ((st.mode & 0o111) !== 0) return { kind: 'program' };
   const text = readFileSync(file, 'utf8');
   if (text.startsWith('#!') || text.includes('\0')) {
@@ -79,13 +79,13 @@ function classifyAction(file: string, st: Stats): ActionRun {
   if (lines.length !== 1 || word === undefined || !BUILTIN_REFERENCE.test(word)) {
     throw new GatehouseError('action file is neither executable nor the name of a built-in action', {
       place: { file },
-      hint: `write one of ${builtinActionNames().join(', ')}, or make it an executable program`,
+      hint: `write one of ${builtinActionNames(builtins).join(', ')}, or make it an executable program`,
     });
   }
-  if (!isBuiltinAction(word)) {
+  if (!isBuiltinAction(word, builtins)) {
     throw new GatehouseError(`unknown built-in action '${word}'`, {
       place: { file },
-      hint: `known built-in actions: ${builtinActionNames().join(', ')}`,
+      hint: `known built-in actions: ${builtinActionNames(builtins).join(', ')}`,
     });
   }
   return { kind: 'builtin', builtin: word };
@@ -145,7 +145,8 @@ export function resolveEventName(name: string, dirs: EventDirs): string {
   return own ? name : alias;
 }
 
-export function loadEvent(requested: string, dirs: EventDirs): EventDefinition {
+/** `builtinActions`: the run's own built-in actions beside the shipped ones (see SignalEventOptions). */
+export function loadEvent(requested: string, dirs: EventDirs, builtinActions?: BuiltinActions): EventDefinition {
   if (!EVENT_NAME.test(requested) || requested.includes('..')) {
     throw new GatehouseError(`invalid event name '${requested}'`, { hint: 'letters, digits, dot, dash and underscore' });
   }
@@ -181,7 +182,7 @@ export function loadEvent(requested: string, dirs: EventDirs): EventDefinition {
   const actions: EventAction[] = [];
   for (const [actionName, { file, st, origin }] of byName) {
     if (st.size === 0) continue; // an empty custom file disables the shipped action
-    actions.push({ name: actionName, file, origin, run: classifyAction(file, st) });
+    actions.push({ name: actionName, file, origin, run: classifyAction(file, st, builtinActions) });
   }
   const expandsSomewhere = actions.some((a) => a.run.kind === 'builtin' && a.run.builtin === 'expand-templates');
   if (templates.size > 0 && !expandsSomewhere) {

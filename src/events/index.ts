@@ -15,5 +15,5 @@ export {
   resolveEventName,
 } from './definition.js';
 export { type SignalEventOptions, type EventReport, type ActionReport, signalEvent, defaultEventDirs } from './runner.js';
-export { type ActionContext, type BuiltinAction, registerBuiltinAction, builtinActionNames, isBuiltinAction } from './actions/index.js';
+export { type ActionContext, type BuiltinAction, type BuiltinActions, builtinActionNames, isBuiltinAction } from './actions/index.js';
 export { LOCK_HOLDER_ENV } from './lock.js';

@@ -8,7 +8,7 @@ import { type ApplyMode, formatApplyMode, resolveApplyMode } from '../apply/inde
 import { GatehouseError, describeError } from '../errors/index.js';
 import { runtimePaths, shippedPaths } from '../layout/index.js';
 import { type TemplateDirs, defaultTemplateDirs } from '../templates/index.js';
-import { type ActionContext, loadBuiltinAction } from './actions/index.js';
+import { type ActionContext, type BuiltinActions, loadBuiltinAction } from './actions/index.js';
 import { type EventAction, type EventDefinition, type EventDirs, loadEvent } from './definition.js';
 import { LOCK_HOLDER_ENV, acquireEventLock } from './lock.js';
 import { type EventLog, formatSeconds, openEventLog } from './log.js';
@@ -27,6 +27,11 @@ export interface SignalEventOptions {
   onWarning?: (line: string) => void;
   eventDirs?: EventDirs;
   templateDirs?: TemplateDirs;
+  /**
+   * Built-in actions added to, or replacing, the shipped ones for this run and its nested
+   * events only (tests and embedders); the next run has the shipped ones again.
+   */
+  builtinActions?: BuiltinActions;
 }
 
 export interface ActionReport {
@@ -58,6 +63,7 @@ interface RunState {
   reports: ActionReport[];
   warnings: string[];
   onWarning: ((line: string) => void) | undefined;
+  builtinActions: BuiltinActions | undefined;
 }
 
 async function runProgram(action: EventAction, context: ActionContext, state: RunState): Promise<void> {
@@ -97,7 +103,7 @@ async function runEvent(requested: string, args: string[], state: RunState, dept
       hint: 'an event probably fires itself, directly or through firewall-adjust',
     });
   }
-  const definition: EventDefinition = loadEvent(requested, state.eventDirs);
+  const definition: EventDefinition = loadEvent(requested, state.eventDirs, state.builtinActions);
   const event = definition.name;
   const alias = event === requested ? '' : ` (alias ${requested})`;
   state.log.write(`Event: ${event}${alias} ${JSON.stringify(args)} apply=${formatApplyMode(state.applyMode)}`);
@@ -121,7 +127,7 @@ async function runEvent(requested: string, args: string[], state: RunState, dept
     };
     const t0 = performance.now();
     try {
-      if (action.run.kind === 'builtin') await (await loadBuiltinAction(action.run.builtin))(context);
+      if (action.run.kind === 'builtin') await (await loadBuiltinAction(action.run.builtin, state.builtinActions))(context);
       else await runProgram(action, context, state);
     } catch (e) {
       const ms = performance.now() - t0;
@@ -145,7 +151,7 @@ export async function signalEvent(options: SignalEventOptions): Promise<EventRep
   const args = options.args ?? [];
   const eventDirs = options.eventDirs ?? defaultEventDirs(root);
   // Refuse an unknown or malformed event before waiting for anyone's lock.
-  loadEvent(options.event, eventDirs);
+  loadEvent(options.event, eventDirs, options.builtinActions);
   const lock = await acquireEventLock(root, { event: options.event, ...(options.onWait ? { onWait: options.onWait } : {}) });
   const state: RunState = {
     root,
@@ -156,6 +162,7 @@ export async function signalEvent(options: SignalEventOptions): Promise<EventRep
     reports: [],
     warnings: [],
     onWarning: options.onWarning,
+    builtinActions: options.builtinActions,
   };
   const started = performance.now();
   try {

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadEvent, registerBuiltinAction, signalEvent } from '../../src/events/index.js';
+import { type BuiltinActions, loadEvent, signalEvent } from '../../src/events/index.js';
 import { shippedPaths } from '../../src/layout/index.js';
 import { buildProjectIfStale, projectDir } from '../templates/build.js';
 import { removeTree } from '../templates/fixtures.js';
@@ -34,9 +34,12 @@ describe('NethServer event names', () => {
   it.each(ADJUSTING)('%s runs firewall-adjust with its own name first, then its arguments', async (name) => {
     const r = newRoot();
     const fired: string[][] = [];
-    registerBuiltinAction('fire-firewall-event', async (c) => void fired.push([c.event, ...c.args]));
-    registerBuiltinAction('initialize-default-databases', async () => void fired.push(['defaults']));
-    await signalEvent({ root: r, event: name, args: ['web'], eventDirs: eventDirs(r), applyMode: { kind: 'dry-run' } });
+    // This run's own stand-ins: the next event in this process runs the shipped actions again.
+    const builtinActions: BuiltinActions = {
+      'fire-firewall-event': async (c) => void fired.push([c.event, ...c.args]),
+      'initialize-default-databases': async () => void fired.push(['defaults']),
+    };
+    await signalEvent({ root: r, event: name, args: ['web'], eventDirs: eventDirs(r), applyMode: { kind: 'dry-run' }, builtinActions });
     const expected = name === 'nethserver-firewall-base-update' ? [['defaults'], [name, 'web']] : [[name, 'web']];
     expect(fired).toEqual(expected);
   });

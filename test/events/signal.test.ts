@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GatehouseError } from '../../src/errors/index.js';
-import { registerBuiltinAction, signalEvent, type EventDirs } from '../../src/events/index.js';
+import { type BuiltinActions, signalEvent, type EventDirs } from '../../src/events/index.js';
 import { shippedPaths } from '../../src/layout/index.js';
 import { makeTree, removeTree, writeTree } from '../templates/fixtures.js';
 
@@ -38,15 +38,17 @@ describe('signalEvent', () => {
   });
 
   it('built-in and custom actions run in name order', async () => {
-    registerBuiltinAction('test-record', async (c) => {
-      writeFileSync(join(c.root, 'trace'), `builtin ${c.event} ${c.args.join(' ')}\n`, { flag: 'a' });
-    });
+    const builtinActions: BuiltinActions = {
+      'test-record': async (c) => {
+        writeFileSync(join(c.root, 'trace'), `builtin ${c.event} ${c.args.join(' ')}\n`, { flag: 'a' });
+      },
+    };
     const s = setup({
       'events/ev/S30last': script(traceLine('S30')),
       'events/ev/S20builtin': 'test-record\n',
       'root/etc/gatehouse/events/ev/S10first': script(traceLine('S10')),
     });
-    await signalEvent({ root: s.root, event: 'ev', args: ['a'], eventDirs: s.eventDirs });
+    await signalEvent({ root: s.root, event: 'ev', args: ['a'], eventDirs: s.eventDirs, builtinActions });
     expect(trace(s.root)).toEqual(['S10 ev a', 'builtin ev a', 'S30 ev a']);
   });
 

@@ -2,7 +2,10 @@
  * Built-in actions: TypeScript functions an event names in an action file. Each is loaded
  * only when an event runs it, so `signal-event wan-uplink-update` never pays for the
  * template engine. Later stages add theirs with one line in BUILTIN_ACTIONS (e.g.
- * `compile`, `apply`).
+ * `compile`, `apply`). The table is fixed: a test or an embedder that needs other actions
+ * passes them to the one run that uses them (`SignalEventOptions.builtinActions`), so an
+ * event run later in the same process (`gatehouse api` runs firewall-adjust again and
+ * again) runs the shipped actions, as a fresh process would.
  */
 import type { ApplyMode } from '../../apply/index.js';
 import type { TemplateDirs } from '../../templates/index.js';
@@ -32,10 +35,15 @@ export interface ActionContext {
 
 export type BuiltinAction = (context: ActionContext) => Promise<void>;
 
+/** Built-in actions added to, or replacing, the shipped ones for one run only (tests and embedders). */
+export type BuiltinActions = Readonly<Record<string, BuiltinAction>>;
+
+const NONE: BuiltinActions = {};
+
 type Loader = () => Promise<BuiltinAction>;
 
 /** Action name -> lazy loader. Add one line per action. */
-const BUILTIN_ACTIONS: Record<string, Loader> = {
+const BUILTIN_ACTIONS: Readonly<Record<string, Loader>> = Object.freeze({
   'expand-templates': async () => (await import('./expand-templates.js')).expandTemplates,
   'fire-firewall-event': async () => (await import('./fire-firewall-event.js')).fireFirewallEvent,
   'initialize-default-databases': async () => (await import('./initialize-default-databases.js')).initializeDefaultDatabases,
@@ -44,22 +52,19 @@ const BUILTIN_ACTIONS: Record<string, Loader> = {
   apply: async () => (await import('./apply.js')).applyAction,
   'nethserver-event-note': async () => (await import('./nethserver-event-note.js')).nethserverEventNote,
   'wan-uplink-update': async () => (await import('./wan-uplink-update.js')).wanUplinkUpdateAction,
-};
+});
 
-/** For tests and embedders: add (or replace) a built-in action at run time. */
-export function registerBuiltinAction(name: string, action: BuiltinAction): void {
-  BUILTIN_ACTIONS[name] = async () => action;
+export function isBuiltinAction(name: string, extra: BuiltinActions = NONE): boolean {
+  return Object.hasOwn(extra, name) || Object.hasOwn(BUILTIN_ACTIONS, name);
 }
 
-export function isBuiltinAction(name: string): boolean {
-  return Object.hasOwn(BUILTIN_ACTIONS, name);
+export function builtinActionNames(extra: BuiltinActions = NONE): string[] {
+  return [...new Set([...Object.keys(BUILTIN_ACTIONS), ...Object.keys(extra)])].sort();
 }
 
-export function builtinActionNames(): string[] {
-  return Object.keys(BUILTIN_ACTIONS).sort();
-}
-
-export async function loadBuiltinAction(name: string): Promise<BuiltinAction> {
+/** The action `name`: from `extra` (this run's own) if it has it, else the shipped one. */
+export async function loadBuiltinAction(name: string, extra: BuiltinActions = NONE): Promise<BuiltinAction> {
+  if (Object.hasOwn(extra, name)) return extra[name]!;
   const loader = BUILTIN_ACTIONS[name];
   if (!loader) throw new Error(`no built-in action '${name}'`);
   return loader();
