@@ -3,7 +3,9 @@
  * changes, which is what `expand-template --watch` needs) and the outputs concatenated.
  * Compiling is the costly part of a fresh process (the Handlebars compiler runs cold), so
  * a caller may name a folder where compiled fragments are kept between processes, keyed
- * by their text; loading one is a plain JavaScript parse.
+ * by their text; loading one is a plain JavaScript parse. A long-lived process (the API
+ * runs events in-process) names the folder at each event, and each event checks it again,
+ * as a fresh process would.
  */
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +28,10 @@ type CompiledFragment = (context: TemplateContext, options: { data: Record<strin
 interface CacheEntry {
   source: string;
   render: CompiledFragment;
+  /** The compiled code as text (when the fragment was compiled or loaded for a store), to keep it in a store that lacks it. */
+  spec?: string;
+  /** The store use (useCompiledFragmentStore call) in which the entry was last known to be in the store folder. */
+  storedIn?: number;
 }
 
 const handlebars = createHandlebars();
@@ -35,7 +41,9 @@ const COMPILE_OPTIONS = { noEscape: true, knownHelpers: KNOWN_HELPERS };
 const cache = new Map<string, CacheEntry>();
 const stats = { compiled: 0, reused: 0, loaded: 0 };
 let storeDir: string | undefined;
-/** Whether storeDir passed its check (undefined: not checked yet). */
+/** Counts the calls of useCompiledFragmentStore: what was checked belongs to one of them. */
+let storeUse = 0;
+/** Whether storeDir passed its check in this use (undefined: not checked yet). */
 let storeTrusted: boolean | undefined;
 const storeNotices: string[] = [];
 
@@ -47,11 +55,15 @@ export function fragmentCacheStats(): { compiled: number; reused: number; loaded
 /**
  * Keep compiled fragments in `dir` between processes (undefined: in memory only). The
  * folder holds code that is run, so it must be writable by the owner only; it is created
- * with mode 0700. A missing, stale or damaged entry is simply compiled again.
+ * with mode 0700. A missing, stale or damaged entry is simply compiled again. Called once
+ * per event: the folder is checked again at each call (it may have been opened to others,
+ * or removed to be made afresh, since the last event of this process), and the fragments
+ * this process holds in memory are written to it if it lacks them.
  */
 export function useCompiledFragmentStore(dir: string | undefined): void {
-  if (dir !== storeDir) storeTrusted = undefined;
   storeDir = dir;
+  storeTrusted = undefined;
+  storeUse++;
 }
 
 /**
@@ -76,7 +88,7 @@ function storeProblem(path: string, kind: 'folder' | 'file'): string | undefined
   return undefined;
 }
 
-/** The store folder may be used: ours and owner-only. Checked once per folder and process. */
+/** The store folder may be used: ours and owner-only. Checked once per use (each event). */
 function storeUsable(): boolean {
   if (storeDir === undefined) return false;
   if (storeTrusted === undefined) {
@@ -96,7 +108,7 @@ function fromSpec(spec: string): CompiledFragment {
   return handlebars.template(new Function(`return ${spec};`)() as Parameters<typeof handlebars.template>[0]) as unknown as CompiledFragment;
 }
 
-function loadStored(key: string): CompiledFragment | undefined {
+function loadStored(key: string): { render: CompiledFragment; spec: string } | undefined {
   if (storeDir === undefined || !storeUsable()) return undefined;
   const file = join(storeDir, `${key}.js`);
   // The entry is evaluated as code: only one that we wrote and nobody else can change.
@@ -106,26 +118,44 @@ function loadStored(key: string): CompiledFragment | undefined {
     return undefined;
   }
   try {
-    return fromSpec(readFileSync(file, 'utf8'));
+    const spec = readFileSync(file, 'utf8');
+    return { render: fromSpec(spec), spec };
   } catch {
     return undefined;
   }
 }
 
-function store(key: string, spec: string): void {
-  if (storeDir === undefined) return;
-  if (storeTrusted === false) return;
+/** Writes an entry; true when it is in the folder afterwards. */
+function store(key: string, spec: string): boolean {
+  if (storeDir === undefined) return false;
+  if (storeTrusted === false) return false;
   const file = join(storeDir, `${key}.js`);
   const temp = `${file}.${process.pid}.tmp`;
   try {
     mkdirSync(storeDir, { recursive: true, mode: 0o700 });
-    if (!storeUsable()) return;
+    if (!storeUsable()) return false;
     writeFileSync(temp, spec, { mode: 0o600, flag: 'wx' });
     renameSync(temp, file);
+    return true;
   } catch {
     // Only a lost speed-up: the next process compiles again.
     rmSync(temp, { force: true });
+    return false;
   }
+}
+
+/**
+ * A fragment reused from memory in a new store use: the folder gets it if it lacks it (it
+ * was removed, or is another folder), so the next fresh process loads it as it would have
+ * after a fresh process of ours. One lstat per fragment and event.
+ */
+function keepInStore(entry: CacheEntry): void {
+  // The folder is checked (and a refusal said) at each event, as a fresh process's first load does.
+  if (storeDir === undefined || !storeUsable()) return;
+  if (entry.spec === undefined || entry.storedIn === storeUse) return;
+  const key = storeKey(entry.source);
+  const present = lstatSync(join(storeDir, `${key}.js`), { throwIfNoEntry: false }) !== undefined;
+  if (present || store(key, entry.spec)) entry.storedIn = storeUse;
 }
 
 function parseErrorPlace(file: string, e: Error): GatehouseError {
@@ -145,14 +175,15 @@ function compileFragment(fragment: Fragment, source: string): CompiledFragment {
   const cached = cache.get(fragment.file);
   if (cached && cached.source === source) {
     stats.reused++;
+    keepInStore(cached);
     return cached.render;
   }
   const key = storeDir === undefined ? undefined : storeKey(source);
   const stored = key === undefined ? undefined : loadStored(key);
   if (stored) {
     stats.loaded++;
-    cache.set(fragment.file, { source, render: stored });
-    return stored;
+    cache.set(fragment.file, { source, render: stored.render, spec: stored.spec, storedIn: storeUse });
+    return stored.render;
   }
   let ast: ReturnType<typeof handlebars.parse>;
   try {
@@ -162,19 +193,22 @@ function compileFragment(fragment: Fragment, source: string): CompiledFragment {
     throw parseErrorPlace(fragment.file, e as Error);
   }
   let render: CompiledFragment | undefined;
+  let spec: string | undefined;
+  let storedIn: number | undefined;
   if (key !== undefined) {
     try {
       // The same code compile() builds, as text that can be kept.
-      const spec = handlebars.precompile(ast, COMPILE_OPTIONS) as unknown as string;
+      spec = handlebars.precompile(ast, COMPILE_OPTIONS) as unknown as string;
       render = fromSpec(spec);
-      store(key, spec);
+      if (store(key, spec)) storedIn = storeUse;
     } catch {
       render = undefined; // compile() below reports it exactly as without a store
+      spec = undefined;
     }
   }
   render ??= handlebars.compile(ast, COMPILE_OPTIONS) as CompiledFragment;
   stats.compiled++;
-  cache.set(fragment.file, { source, render });
+  cache.set(fragment.file, { source, render, ...(spec !== undefined ? { spec } : {}), ...(storedIn !== undefined ? { storedIn } : {}) });
   return render;
 }
 

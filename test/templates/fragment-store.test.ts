@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TemplateContext, TemplateDirs } from '../../src/templates/index.js';
 import { makeTree, removeTree } from './fixtures.js';
@@ -95,5 +95,38 @@ describe('compiled fragment store', () => {
     }
     expect(second.fragmentCacheStats().loaded).toBe(1);
     expect((caught as { place?: { line?: number } }).place?.line).toBe(3);
+  });
+
+  it('one process, store named again at each event: a store removed meanwhile is filled again from memory', async () => {
+    const { dirs, store } = setup();
+    const t = await freshTemplates();
+    t.useCompiledFragmentStore(store);
+    const expected = t.renderTarget('/etc/x', context, dirs);
+    const entries = readdirSync(store).sort();
+    expect(entries).toHaveLength(2);
+
+    rmSync(store, { recursive: true });
+    t.useCompiledFragmentStore(store);
+    expect(t.renderTarget('/etc/x', context, dirs)).toBe(expected);
+    // Reused from memory (nothing compiled again), and kept for the next fresh process.
+    expect(t.fragmentCacheStats()).toMatchObject({ compiled: 2, reused: 2 });
+    expect(readdirSync(store).sort()).toEqual(entries);
+    expect(statSync(store).mode & 0o777).toBe(0o700);
+  });
+
+  it('one process: a store opened to others after an event is refused, and said, at each later event', async () => {
+    const { dirs, store } = setup();
+    const t = await freshTemplates();
+    t.useCompiledFragmentStore(store);
+    const expected = t.renderTarget('/etc/x', context, dirs);
+    expect(t.takeFragmentStoreNotices()).toEqual([]);
+
+    chmodSync(store, 0o777);
+    const refusal = `compiled-fragment cache ${store} has mode 0777, open to others: not used (fragments are compiled in memory); remove it to let Gatehouse recreate it`;
+    for (let event = 0; event < 2; event++) {
+      t.useCompiledFragmentStore(store);
+      expect(t.renderTarget('/etc/x', context, dirs)).toBe(expected);
+      expect(t.takeFragmentStoreNotices()).toEqual([refusal]);
+    }
   });
 });
