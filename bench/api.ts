@@ -11,8 +11,10 @@
  *    first probe that did not arrive was sent (an upper bound: the probe gap around the
  *    drop is printed). The clients run in one process first (the conservative figure:
  *    one thread serialising and encrypting 100 requests), then in 4 (a fleet is 100
- *    machines); each time beside the whole figure (from the request's start in its
- *    client) the figure from when its bytes were sent, the API's own share (from its
+ *    machines), then undici's and lean TLS clients in one (BENCH_API_SETUPS chooses);
+ *    each time beside the whole figure (from the burst's start in its client: every
+ *    request of a burst counts from that instant, its wait behind the others included)
+ *    the figure from when its bytes were sent, the API's own share (from its
  *    trace, GATEHOUSE_TRACE_REQUESTS), the ipset batches and the CPU of every process.
  *    Keep-alive connections, opened before, as a fleet's are; then a burst where each
  *    request opens its own connection (a full TLS handshake, as curl per request).
@@ -54,22 +56,32 @@ import { projectDir } from '../src/layout/index.js';
 const CLIENTS = 100;
 /** Bursts per configuration of the clients, after one cold burst. */
 const ROUNDS = Number(process.env['BENCH_API_ROUNDS'] ?? 5);
-type ClientKind = 'https' | 'undici';
-/**
- * Client processes and their HTTP client: node:https in one process (the conservative figure: one
- * thread serialising and encrypting 100 requests on the gateway's own two cores), spread over 4 as a
- * fleet is, then undici's Client in one process (a leaner client: a fleet's clients run elsewhere and
- * cost the gateway nothing, so the less CPU the stand-ins take from it, the closer to a real fleet).
- */
+type ClientKind = 'https' | 'undici' | 'tls';
 /** Requests each client process sends the benchmark's own server before it is measured (V8 warms its code). */
 const CLIENT_WARM_UP = 4000;
 /** What the benchmark's own server answers the clients' warm-up: an answer of the API's size. */
 const WARM_ANSWER = JSON.stringify({ result: 'added', changed: true, entry: { key: 'drop/forward/any/192.0.2.1/32', action: 'drop', chain: 'forward', interface: 'any', address: '192.0.2.1/32', family: 4, created: new Date(0).toISOString(), expires: null, expiresIn: null } });
-const CLIENT_SETUPS: [number, ClientKind][] = [
-  [1, 'https'],
-  [4, 'https'],
-  [1, 'undici'],
-];
+/**
+ * Client processes and their HTTP client: node:https in one process (the conservative figure: one
+ * thread serialising and encrypting 100 requests on the gateway's own two cores), spread over 4 as a
+ * fleet is, then undici's Client and lean TLS connections (bench/_api-clients.mjs) in one process
+ * (leaner clients: a fleet's clients run elsewhere and cost the gateway nothing, so the less CPU the
+ * stand-ins take from it, the closer to a real fleet). BENCH_API_SETUPS=1:https,1:tls picks some.
+ */
+const CLIENT_SETUPS: [number, ClientKind][] = process.env['BENCH_API_SETUPS']
+  ? process.env['BENCH_API_SETUPS'].split(',').map((setup) => {
+      const [count, kind] = setup.split(':');
+      if (!['https', 'undici', 'tls'].includes(kind ?? '') || ![1, 2, 4, 5, 10, 20, 25, 50, 100].includes(Number(count))) {
+        throw new Error(`BENCH_API_SETUPS: "${setup}" is not PROCESSES:KIND (PROCESSES dividing 100, KIND https, undici or tls)`);
+      }
+      return [Number(count), kind as ClientKind];
+    })
+  : [
+      [1, 'https'],
+      [4, 'https'],
+      [1, 'undici'],
+      [1, 'tls'],
+    ];
 const PROBE_EVERY_MS = Number(process.env['BENCH_API_PROBE_MS'] ?? 4);
 /** A port free now (another benchmark may be running on this machine at the same time). */
 const PORT = await new Promise<number>((resolve) => {
@@ -294,7 +306,7 @@ async function latency(root: string): Promise<void> {
   // The clients warm up against this server of the benchmark's own, never against the API (see _api-clients.mjs).
   const warmServer = createHttpsServer({ key: readFileSync(join(root, 'etc/gatehouse/api/tls.key')), cert: readFileSync(join(root, 'etc/gatehouse/api/tls.crt')) }, (request, response) => {
     request.resume();
-    request.on('end', () => response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end(WARM_ANSWER));
+    request.on('end', () => response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(WARM_ANSWER) }).end(WARM_ANSWER));
   });
   const warmPort = await new Promise<number>((resolve) => warmServer.listen(0, '127.0.0.1', () => resolve((warmServer.address() as AddressInfo).port)));
   const auth = 'Basic ' + Buffer.from('bench:bench-password').toString('base64');
@@ -375,7 +387,7 @@ async function latency(root: string): Promise<void> {
           });
         }
       });
-      // BENCH_API_SAMPLES=FILE: each burst's samples as a JSON line there (ms from each request's start).
+      // BENCH_API_SAMPLES=FILE: each burst's samples as a JSON line there (ms from the burst's start in the request's client).
       if (process.env['BENCH_API_SAMPLES']) appendFileSync(process.env['BENCH_API_SAMPLES'], JSON.stringify(samples) + '\n');
       return { samples, batches };
     };
@@ -396,11 +408,11 @@ async function latency(root: string): Promise<void> {
 
     const report = (title: string, { samples, batches }: { samples: Sample[]; batches: Batch[] }, bursts: number, use: { at: number; api: number; clients: number; probes: number; apiRan: number; apiWaited: number }) => {
       console.log(title);
-      console.log(`  request to dropped packet (from the request's start in its client): ${summary(samples.map((s) => s.drop))}`);
+      console.log(`  request to dropped packet (from the burst's start in its client):   ${summary(samples.map((s) => s.drop))}`);
       console.log(`  from when its bytes were sent to the server (a fleet's view):        ${summary(samples.map((s) => s.drop - s.sending))}`);
       if (bursts > 1) {
         const per = [...new Set(samples.map((s) => s.burst))].map((b) => samples.filter((s) => s.burst === b));
-        console.log(`  each burst's p99, in order (from the request's start):               ${per.map((b) => percentile(b.map((s) => s.drop), 99).toFixed(1)).join(', ')} ms`);
+        console.log(`  each burst's p99, in order (from the burst's start):                 ${per.map((b) => percentile(b.map((s) => s.drop), 99).toFixed(1)).join(', ')} ms`);
         console.log(`  the API main thread's CPU in each burst's PUTs, in order:             ${per.map((b) => burstMain[b[0]!.burst - 1]!.toFixed(1)).join(', ')} ms`);
       }
       console.log(`  lower bound (the last probe that went through):                      ${summary(samples.map((s) => s.lastThrough))}`);
