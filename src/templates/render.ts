@@ -146,16 +146,24 @@ function store(key: string, spec: string): boolean {
 
 /**
  * A fragment reused from memory in a new store use: the folder gets it if it lacks it (it
- * was removed, or is another folder), so the next fresh process loads it as it would have
- * after a fresh process of ours. One lstat per fragment and event.
+ * was removed, or is another folder), as after a fresh process of ours, so the next fresh
+ * process loads it. One lstat per fragment and event.
  */
 function keepInStore(entry: CacheEntry): void {
   // The folder is checked (and a refusal said) at each event, as a fresh process's first load does.
-  if (storeDir === undefined || !storeUsable()) return;
-  if (entry.spec === undefined || entry.storedIn === storeUse) return;
+  if (storeDir === undefined || !storeUsable() || entry.storedIn === storeUse) return;
   const key = storeKey(entry.source);
-  const present = lstatSync(join(storeDir, `${key}.js`), { throwIfNoEntry: false }) !== undefined;
-  if (present || store(key, entry.spec)) entry.storedIn = storeUse;
+  if (lstatSync(join(storeDir, `${key}.js`), { throwIfNoEntry: false }) !== undefined) {
+    entry.storedIn = storeUse;
+    return;
+  }
+  try {
+    // Compiled while no store was named (in memory only): its text is made once, now that one wants it.
+    entry.spec ??= handlebars.precompile(handlebars.parse(entry.source), COMPILE_OPTIONS) as unknown as string;
+  } catch {
+    return;
+  }
+  if (store(key, entry.spec)) entry.storedIn = storeUse;
 }
 
 function parseErrorPlace(file: string, e: Error): GatehouseError {

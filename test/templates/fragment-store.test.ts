@@ -129,4 +129,21 @@ describe('compiled fragment store', () => {
       expect(t.takeFragmentStoreNotices()).toEqual([refusal]);
     }
   });
+
+  it('one process: fragments compiled while no store was named are kept in the store named later', async () => {
+    const { dirs, store } = setup();
+    const t = await freshTemplates();
+    t.useCompiledFragmentStore(undefined);
+    const expected = t.renderTarget('/etc/x', context, dirs);
+    t.useCompiledFragmentStore(store);
+    expect(t.renderTarget('/etc/x', context, dirs)).toBe(expected);
+    expect(t.fragmentCacheStats()).toMatchObject({ compiled: 2, reused: 2, loaded: 0 });
+    expect(readdirSync(store)).toHaveLength(2);
+
+    // And a fresh process loads them, with the same output.
+    const second = await freshTemplates();
+    second.useCompiledFragmentStore(store);
+    expect(second.renderTarget('/etc/x', context, dirs)).toBe(expected);
+    expect(second.fragmentCacheStats()).toMatchObject({ compiled: 0, loaded: 2 });
+  });
 });
