@@ -17,3 +17,4 @@ export {
 export { type SignalEventOptions, type EventReport, type ActionReport, signalEvent, defaultEventDirs } from './runner.js';
 export { type ActionContext, type BuiltinAction, registerBuiltinAction, builtinActionNames, isBuiltinAction } from './actions/index.js';
 export { LOCK_HOLDER_ENV } from './lock.js';
+export { type EventLog, openEventLog } from './log.js';

@@ -60,6 +60,7 @@ export {
   parseTimeWindowsRecord,
   readPlanTimeWindows,
   renewalDecision,
+  runningPlanDir,
   timeWindowsRecord,
 } from './time-windows.js';
 export { MANIFEST_FILE, SUMMARY_FILE } from './types.js';

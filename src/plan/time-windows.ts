@@ -11,6 +11,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { planDir, readState } from './store.js';
 import { MANIFEST_FILE, type TimeWindowsRecord } from './types.js';
 
 const DAY_MS = 86_400_000;
@@ -63,6 +64,12 @@ export async function readPlanTimeWindows(dir: string): Promise<TimeWindowsRecor
   }
   const inputs = (manifest as { inputs?: unknown } | null)?.inputs;
   return parseTimeWindowsRecord(inputs !== null && typeof inputs === 'object' ? (inputs as Record<string, unknown>)['timeWindows'] : undefined);
+}
+
+/** The directory of the plan in force (the store's `current` slot, as `gatehouse status` reads it); none before the first apply. */
+export async function runningPlanDir(root: string): Promise<string | undefined> {
+  const id = (await readState(root)).slots.current;
+  return id === undefined ? undefined : planDir(root, id);
 }
 
 /** What the running plan is, as far as renewing goes. */
