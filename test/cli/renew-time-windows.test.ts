@@ -174,3 +174,22 @@ describe('gatehouse status', () => {
     expect(run('gatehouse', ['status', '--root', root]).stdout).toContain("\nwarning: time windows ran out 4 days ago: they are off by Europe/Rome's offset change");
   });
 });
+
+describe('README', () => {
+  it("the renewal commands run as written (GATEHOUSE_ROOT a temporary root, dry run), each saying what it found", () => {
+    const readme = readFileSync(join(projectDir, 'README.md'), 'utf8');
+    const lines = readme
+      .split('\n')
+      .filter((l) => l.startsWith('    gatehouse renew-time-windows'))
+      .map((l) => l.trim().replace(/\s+#.*$/, ''));
+    expect(lines).toEqual(['gatehouse renew-time-windows', 'gatehouse renew-time-windows --within 60']);
+    const root = sampleRoot('Europe/Rome');
+    runAsApplied(root);
+    for (const line of lines) {
+      const [name, ...args] = line.split(/\s+/);
+      const r = spawnSync(process.execPath, [join(projectDir, 'bin', `${name!}.js`), ...args], { encoding: 'utf8', env: { ...process.env, GATEHOUSE_ROOT: root, GATEHOUSE_APPLY: 'dry-run' } });
+      expect(r.status, `${line}: ${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/^the time windows hold until \S+ \(Europe\/Rome changes its UTC offset then\): nothing to renew before /);
+    }
+  });
+});
