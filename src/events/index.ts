@@ -2,6 +2,8 @@
  * Events: shipped `events/<name>/` merged with `$ROOT/etc/gatehouse/events/<name>/`, run in
  * order under one lock per root by `signalEvent`.
  */
+// The event log, for a command that says why it runs an event (gatehouse renew-time-windows).
+export { type EventLog, openEventLog } from './log.js';
 export {
   type EventDirs,
   type EventAction,
@@ -17,4 +19,3 @@ export {
 export { type SignalEventOptions, type EventReport, type ActionReport, signalEvent, defaultEventDirs } from './runner.js';
 export { type ActionContext, type BuiltinAction, registerBuiltinAction, builtinActionNames, isBuiltinAction } from './actions/index.js';
 export { LOCK_HOLDER_ENV } from './lock.js';
-export { type EventLog, openEventLog } from './log.js';
