@@ -153,6 +153,23 @@ describe('gatehouse renew-time-windows', () => {
     expect(r.stdout).toContain('the firewall is stopped: nothing renewed');
   });
 
+  it('due while an apply waits for confirmation: not now (events would refuse), nothing run; the next run renews', () => {
+    runAsApplied(root);
+    const confirm = planDir(root, 'confirm.json');
+    const deadline = new Date(Date.now() + 600_000).toISOString();
+    writeFileSync(confirm, JSON.stringify({ token: 't', seconds: 600, plan: 'test-running', source: 'plan/next', mode: 'dry-run', pid: process.pid, start: 'test', deadline }));
+    try {
+      const n = events(root);
+      const r = run('gatehouse', ['renew-time-windows', '--root', root, '--within', '1000']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`\nnot now: the apply of plan/next waits for \`gatehouse confirm\` until ${deadline}`);
+      expect(r.stdout).toMatch(/; the next run renews them\n$/);
+      expect(events(root)).toBe(n);
+    } finally {
+      rmSync(confirm, { force: true });
+    }
+  });
+
   it('refuses a --within that is not a number of days', () => {
     const r = run('gatehouse', ['renew-time-windows', '--root', root, '--within', '-1']);
     expect(r.status).toBe(1);

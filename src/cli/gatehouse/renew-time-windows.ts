@@ -4,11 +4,12 @@
  * plan's time windows hold (recorded by the event that made it) and, when they run out
  * within DAYS (default 30) or already have, runs firewall-adjust, saying why; otherwise
  * says why nothing was done. A stopped or closed firewall, or a plan made by hand, is left
- * as it is. Exit 0 unless the renewal itself fails.
+ * as it is; while an apply waits for confirmation, the next run renews. Exit 0 unless the
+ * renewal itself fails.
  */
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { REJECTED_MARK } from '../../apply/index.js';
+import { REJECTED_MARK, describePending, pendingExpired, readPending } from '../../apply/index.js';
 import { GatehouseError } from '../../errors/index.js';
 import { RENEW_WITHIN_DAYS, type RunningPlan, readPlanTimeWindows, renewalDecision, runningPlanDir } from '../../plan/index.js';
 import { exists } from './exists.js';
@@ -41,6 +42,12 @@ export const command: CommandModule<object, RenewArgs> = {
     const decision = renewalDecision(await runningPlan(root), new Date(), within);
     process.stdout.write(`${decision.why}\n`);
     if (!decision.renew) return;
+    // An apply on trial (--confirm) decides itself; events would refuse until it does. Tried again at the next run.
+    const pending = await readPending(root);
+    if (pending && !pendingExpired(pending)) {
+      process.stdout.write(`not now: ${describePending(pending)}; the next run renews them\n`);
+      return;
+    }
     const { openEventLog, signalEvent } = await import('../../events/index.js');
     // Why an event ran with nobody typing it: beside the event's own lines in events.log.
     openEventLog(root).write(`renew-time-windows: ${decision.why}`);
