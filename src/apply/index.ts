@@ -17,7 +17,7 @@ export {
   stopFirewall,
   REJECTED_MARK,
 } from './apply.js';
-export { type ConfirmationOutcome, type PendingConfirmation, newConfirmationToken, pendingExpired, readOutcome, readPending } from './confirm.js';
+export { type ConfirmationOutcome, type PendingConfirmation, describePending, newConfirmationToken, pendingExpired, readOutcome, readPending } from './confirm.js';
 export { type PartsOutcome, type RunPartsOptions, PartFailure, commandsForParts, runParts, stopParts } from './parts.js';
 export { type KernelCommand, type KernelRunner, createKernelRunner } from './runner.js';
 export { type Scratch, createScratch, scratchCreator, sweepStaleScratch } from './scratch.js';

@@ -18,6 +18,10 @@ const COMMANDS: Record<string, { describe: string; load: Loader }> = {
   status: { describe: 'show the running plan and whether the kernel matches it', load: () => import('./gatehouse/status.js') as Promise<{ command: CommandModule }> },
   qos: { describe: 'show each traffic class with its rates and live counters', load: () => import('./gatehouse/qos.js') as Promise<{ command: CommandModule }> },
   start: { describe: 'apply the last good plan and load the blocklist (boot)', load: () => import('./gatehouse/start.js') as Promise<{ command: CommandModule }> },
+  'renew-time-windows': {
+    describe: 'run firewall-adjust when the running time windows run out within DAYS (daily timer)',
+    load: () => import('./gatehouse/renew-time-windows.js') as Promise<{ command: CommandModule }>,
+  },
   restart: { describe: 'rebuild the firewall from the databases and replace the running one', load: () => import('./gatehouse/restart.js') as Promise<{ command: CommandModule }> },
   api: { describe: 'serve the REST block/allow API', load: () => import('./gatehouse/api.js') as Promise<{ command: CommandModule }> },
   migrate: { describe: 'migrate a NethServer 7 db directory (and templates-custom) into a root, with one report', load: () => import('./gatehouse/migrate.js') as unknown as Promise<{ command: CommandModule }> },

@@ -2,6 +2,8 @@
  * Events: shipped `events/<name>/` merged with `$ROOT/etc/gatehouse/events/<name>/`, run in
  * order under one lock per root by `signalEvent`.
  */
+// The event log, for a command that says why it runs an event (gatehouse renew-time-windows).
+export { type EventLog, openEventLog } from './log.js';
 export {
   type EventDirs,
   type EventAction,

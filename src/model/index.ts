@@ -26,7 +26,7 @@ import { unsupportedSettingWarnings } from './unsupported.js';
 
 export type * from './types.js';
 export { commentText } from './text.js';
-export { localUtcOffsets, timeWindowsOf, utcOffsetMinutes, utcOffsetPeriods, utcWindows, type OffsetPeriod, type UtcOffsets } from './times.js';
+export { OFFSET_HORIZON_DAYS, localTimeZone, localUtcOffsets, rulesWithTimeWindows, timeWindowsHorizon, type TimeWindowsHorizon, timeWindowsOf, utcOffsetMinutes, utcOffsetPeriods, utcWindows, type OffsetPeriod, type UtcOffsets } from './times.js';
 // The pieces the traffic-shaping stage (src/qos) resolves class rules with.
 export { objectResolver, type ObjectResolver, type Endpoint } from './objects.js';
 export { serviceResolver, type ServiceResolver } from './services.js';

@@ -185,11 +185,58 @@ export function timeWindowsOf(fwtimes: Database, timeRef: string | undefined, pl
   return utcWindows(fwtimes, timeKey, offsetMinutes());
 }
 
+/** The zone time windows are converted from: the given one, else the configured TimeZone, else the process's. */
+export function localTimeZone(configuration: Database, options: { timeZone?: string } = {}): string {
+  return options.timeZone ?? configuredTimeZone(configuration) ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
 /**
  * The offsets time windows are compiled with: the configured TimeZone (else the process's)
  * from `now` (default: this moment) over the next OFFSET_HORIZON_DAYS days.
  */
 export function localUtcOffsets(configuration: Database, options: { timeZone?: string; now?: Date } = {}): OffsetPeriod[] {
-  const zone = options.timeZone ?? configuredTimeZone(configuration) ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
-  return utcOffsetPeriods(zone, options.now ?? new Date());
+  return utcOffsetPeriods(localTimeZone(configuration, options), options.now ?? new Date());
+}
+
+/** How long time windows compiled at one moment stay right (see timeWindowsHorizon). */
+export interface TimeWindowsHorizon {
+  timeZone: string;
+  /** The end of the offsets the windows were written for: the moment plus OFFSET_HORIZON_DAYS. */
+  horizon: Date;
+  /**
+   * The zone's first offset change past the horizon: from then on the last offset, which
+   * the windows keep, is wrong. Absent: no change in the OFFSET_HORIZON_DAYS after the horizon.
+   */
+  nextChange?: Date;
+  /**
+   * When the windows must have been compiled again: the next change, else the end of the
+   * span looked at (the horizon plus OFFSET_HORIZON_DAYS), so a zone without changes is
+   * looked at again now and then (a newer time zone database may give it some).
+   */
+  holdsUntil: Date;
+}
+
+/**
+ * How long the windows of utcOffsetPeriods(timeZone, now, days) stay right: every change
+ * up to the horizon has columns of its own, the last offset holds until the next change.
+ */
+export function timeWindowsHorizon(timeZone: string, now: Date, days: number = OFFSET_HORIZON_DAYS): TimeWindowsHorizon {
+  const horizon = new Date(now.getTime() + days * DAY_MS);
+  const nextChange = utcOffsetPeriods(timeZone, horizon, days)[0]?.until;
+  return { timeZone, horizon, ...(nextChange ? { nextChange } : {}), holdsUntil: nextChange ?? new Date(horizon.getTime() + days * DAY_MS) };
+}
+
+/**
+ * The fwrules records whose time window the databases put in force: enabled rules of any
+ * kind (filter, class;, provider;) with a Time, in key order. A Time that names no time
+ * object is counted too: the event then fails or warns on its own.
+ */
+export function rulesWithTimeWindows(fwrules: Database): string[] {
+  return Object.keys(fwrules)
+    .filter((key) => {
+      if (fwrules[key]?.type !== 'rule') return false;
+      if ((propOf(fwrules, key, 'status') ?? 'enabled') === 'disabled') return false;
+      return (propOf(fwrules, key, 'Time') ?? '').trim() !== '';
+    })
+    .sort();
 }

@@ -51,7 +51,18 @@
  * The plan store (src/plan/store.ts) is the only writer of $ROOT/var/lib/gatehouse/plan
  * (`next`, `current`, `previous`, `rejected`); readPlan reads a directory as one snapshot.
  */
-export type { Plan, PlanInputs, PlanManifest, InterfaceAddresses, RuntimeIpset } from './types.js';
+export type { Plan, PlanInputs, PlanManifest, InterfaceAddresses, RuntimeIpset, TimeWindowsRecord } from './types.js';
+export {
+  type RenewalDecision,
+  type RunningPlan,
+  RENEW_WITHIN_DAYS,
+  describeTimeWindows,
+  parseTimeWindowsRecord,
+  readPlanTimeWindows,
+  renewalDecision,
+  runningPlanDir,
+  timeWindowsRecord,
+} from './time-windows.js';
 export { MANIFEST_FILE, SUMMARY_FILE } from './types.js';
 export { type OriginLine, type PlanOrigins, ORIGINS_FILE, describeOrigin, findOrigins, findSetUsers, parseOrigins, serializeOrigins } from './origins.js';
 export type {

@@ -29,6 +29,26 @@ export interface PlanInputs {
   interfaceAddresses?: Record<string, InterfaceAddresses>;
   /** Sets filled at run time (the REST API's blocklist), declared by their producer. */
   runtimeIpsets?: RuntimeIpset[];
+  /**
+   * How long the plan's time windows stay right, recorded by the event that made it from
+   * the databases (src/plan/time-windows.ts). Absent: a plan compiled from files by hand,
+   * or made before Gatehouse recorded it.
+   */
+  timeWindows?: TimeWindowsRecord;
+}
+
+/** See PlanInputs.timeWindows; moments are ISO 8601 UTC text. */
+export interface TimeWindowsRecord {
+  /** The enabled fwrules records with a Time when the plan was made (none: nothing to renew). */
+  rules: string[];
+  /** With rules: the zone their local times were converted from. */
+  timeZone?: string;
+  /** With rules: the end of the offsets the TIME columns were written for (400 days ahead). */
+  horizon?: string;
+  /** With rules: the zone's first offset change past the horizon, when it has one. */
+  nextChange?: string;
+  /** With rules: when the columns stop being right (the next change), or, with none, when to look again. */
+  holdsUntil?: string;
 }
 
 export interface Plan {

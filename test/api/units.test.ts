@@ -1,6 +1,6 @@
 /**
- * The systemd units: checked by `systemd-analyze verify` when installed, and what each
- * runs (its ExecStart, ExecStop and ExecReload command lines, with the root and the
+ * The systemd units (services and the renewal timer): checked by `systemd-analyze verify`
+ * when installed, and what each service runs (its ExecStart, ExecStop and ExecReload command lines, with the root and the
  * apply mode pointed at a temporary root and a lab namespace) run for real, the firewall
  * unit's verdicts proved with packets.
  */
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Lab, labUnavailableReason } from '../lab/lab.js';
 import { type E2eRoot, closeLabRoot, expectVerdicts, openLabRoot } from '../e2e/harness.js';
 import { projectDir } from '../templates/build.js';
+import { readPlanTimeWindows, runningPlanDir } from '../../src/plan/index.js';
 
 const UNITS = join(projectDir, 'systemd');
 const BINARY = '/usr/local/bin/gatehouse';
@@ -37,7 +38,7 @@ function inLab(commandLine: string, root: string, namespace: string): string[] {
 describe('unit files', () => {
   it('every unit runs gatehouse with --root / --apply host; the firewall unit comes before network-pre and stops to the stopped ruleset', async () => {
     const names = (await readdir(UNITS)).filter((f) => f.endsWith('.service')).sort();
-    expect(names).toEqual(['gatehouse-api.service', 'gatehouse-firewall.service', 'gatehouse-wan-monitor.service']);
+    expect(names).toEqual(['gatehouse-api.service', 'gatehouse-firewall.service', 'gatehouse-renew-time-windows.service', 'gatehouse-wan-monitor.service']);
     const fw = await unit('gatehouse-firewall.service');
     expect(fw['Before']?.join(' ')).toContain('network-pre.target');
     expect(fw['Wants']).toContain('network-pre.target');
@@ -46,6 +47,21 @@ describe('unit files', () => {
     expect(fw['RemainAfterExit']).toEqual(['yes']);
     expect((await unit('gatehouse-api.service'))['ExecStart']).toEqual([`${BINARY} api --root / --apply host`]);
     expect((await unit('gatehouse-wan-monitor.service'))['ExecStart']).toEqual([`${BINARY} wan-monitor --root / --apply host`]);
+    const renew = await unit('gatehouse-renew-time-windows.service');
+    expect(renew['ExecStart']).toEqual([`${BINARY} renew-time-windows --root / --apply host`]);
+    expect(renew['Type']).toEqual(['oneshot']);
+    expect(renew['After']).toEqual(['gatehouse-firewall.service']);
+  });
+
+  it('the renewal timer (the only timer) starts its service daily, and catches up a day the box was off', async () => {
+    expect((await readdir(UNITS)).filter((f) => f.endsWith('.timer'))).toEqual(['gatehouse-renew-time-windows.timer']);
+    const timer = await unit('gatehouse-renew-time-windows.timer');
+    // No Unit=: a timer starts the service of its own name.
+    expect(timer['Unit']).toBeUndefined();
+    expect(timer['OnCalendar']).toEqual(['daily']);
+    expect(timer['Persistent']).toEqual(['yes']);
+    expect(timer['WantedBy']).toEqual(['timers.target']);
+    expect((await unit('gatehouse-renew-time-windows.service'))['WantedBy']).toBeUndefined();
   });
 
   const analyze = spawnSync('sh', ['-c', 'command -v systemd-analyze'], { stdio: 'ignore' }).status === 0;
@@ -54,7 +70,7 @@ describe('unit files', () => {
     // verify needs the executables to exist: point them at this checkout's bin/gatehouse.js.
     const dir = await mkdtemp(join(tmpdir(), 'gatehouse-units-'));
     try {
-      for (const name of (await readdir(UNITS)).filter((f) => f.endsWith('.service'))) {
+      for (const name of (await readdir(UNITS)).filter((f) => f.endsWith('.service') || f.endsWith('.timer'))) {
         await writeFile(join(dir, name), (await readFile(join(UNITS, name), 'utf8')).replaceAll(BINARY, join(projectDir, 'bin/gatehouse.js')));
       }
       const files = (await readdir(dir)).map((f) => join(dir, f));
@@ -168,6 +184,48 @@ describe.skipIf(why)('what the units run, in the lab', () => {
     expect(err).toContain('listening on https://[::]:7393');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
+  });
+
+  it('renew-time-windows ExecStart: nothing while the time windows hold; once they ran out it renews them with firewall-adjust and the window rule still holds', async () => {
+    // A DROP limited to every day of the week: in Europe/Rome, columns bounded at each change of the next 400 days, in force at any moment.
+    await gh.db('configuration', 'set', 'TimeZone', 'Europe/Rome');
+    await gh.db('fwtimes', 'set', 'everyday', 'time', 'WeekDays', 'Mon,Tue,Wed,Thu,Fri,Sat,Sun');
+    await gh.db('fwrules', 'set', '90', 'rule', 'Src', 'role;green', 'Dst', 'role;red', 'Service', '8080', 'Action', 'drop', 'Time', 'time;everyday', 'Position', '10');
+    const renew = inLab((await unit('gatehouse-renew-time-windows.service'))['ExecStart']![0]!, gh.root, lab.ns.gw);
+    try {
+      const reload = run(inLab((await unit('gatehouse-firewall.service'))['ExecReload']![0]!, gh.root, lab.ns.gw));
+      expect(reload.status, reload.stderr).toBe(0);
+      const first = await runningPlanDir(gh.root);
+      const record = await readPlanTimeWindows(first!);
+      expect(record).toMatchObject({ rules: ['90'], timeZone: 'Europe/Rome' });
+
+      const idle = run(renew);
+      expect(idle.status, idle.stderr).toBe(0);
+      expect(idle.stdout).toMatch(/^the time windows hold until \S+ \(Europe\/Rome changes its UTC offset then\): nothing to renew before /);
+      expect(await runningPlanDir(gh.root)).toBe(first);
+
+      // 400 days and more later: the record says the change is past (the clock cannot be moved here).
+      const manifest = JSON.parse(await readFile(join(first!, 'plan.json'), 'utf8')) as { inputs: { timeWindows: Record<string, string> } };
+      manifest.inputs.timeWindows['holdsUntil'] = new Date(Date.now() - 86_400_000).toISOString();
+      await writeFile(join(first!, 'plan.json'), JSON.stringify(manifest));
+      const renewed = run(renew);
+      expect(renewed.status, renewed.stderr).toBe(0);
+      expect(renewed.stdout).toContain('the time windows of fwrules/90 ran out at ');
+      expect(renewed.stdout).toMatch(/\nrenewed: firewall-adjust ran \d+ actions in \d+ ms; now the time windows hold until /);
+      const second = await runningPlanDir(gh.root);
+      expect(second).not.toBe(first);
+      const fresh = await readPlanTimeWindows(second!);
+      expect(Date.parse((fresh as { holdsUntil: string }).holdsUntil)).toBeGreaterThan(Date.now() + 398 * 86_400_000);
+      expect(await readFile(join(gh.root, 'var/log/gatehouse/events.log'), 'utf8')).toContain('renew-time-windows: the time windows of fwrules/90 ran out at ');
+      await expectVerdicts(lab, [
+        { from: 'green', to: 'inet', proto: 'tcp', port: 8080, verdict: 'dropped', why: 'the every-day DROP after the renewal' },
+        { from: 'green', to: 'inet', proto: 'tcp', port: 80, verdict: 'accepted', why: 'the rest of the plan after the renewal' },
+      ]);
+    } finally {
+      await gh.db('fwrules', 'delete', '90');
+      await gh.db('fwtimes', 'delete', 'everyday');
+      await gh.db('configuration', 'delete', 'TimeZone');
+    }
   });
 
   it('wan-monitor ExecStart names a gatehouse command', async () => {

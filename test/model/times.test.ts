@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/index.js';
-import { buildModel, utcOffsetMinutes, utcOffsetPeriods, utcWindows } from '../../src/model/index.js';
+import { type OffsetPeriod, OFFSET_HORIZON_DAYS, buildModel, rulesWithTimeWindows, timeWindowsHorizon, utcOffsetMinutes, utcOffsetPeriods, utcWindows } from '../../src/model/index.js';
 
 const times = (props: Record<string, string>) => ({ t: { type: 'time', props } });
 
@@ -123,5 +123,64 @@ describe('time windows across a daylight-saving change', () => {
       'utc&weekdays=Mon&timestart=08:00&timestop=09:00&datestart=2026-10-25T01:00:00',
     ]);
     expect(lines('Asia/Tokyo')).toEqual(['utc&weekdays=Mon&timestart=00:00&timestop=01:00']);
+  });
+});
+
+describe('how long time windows hold past the 400-day horizon', () => {
+  const DAY = 86_400_000;
+
+  it('Europe/Rome compiled on 15 January 2026: written up to 19 February 2027, right until the change of 28 March 2027', () => {
+    const now = new Date('2026-01-15T12:00:00Z');
+    expect(timeWindowsHorizon('Europe/Rome', now)).toEqual({
+      timeZone: 'Europe/Rome',
+      horizon: new Date('2027-02-19T12:00:00Z'),
+      nextChange: new Date('2027-03-28T01:00:00Z'),
+      holdsUntil: new Date('2027-03-28T01:00:00Z'),
+    });
+  });
+
+  it('a zone without changes holds until the end of the span looked at past the horizon', () => {
+    const now = new Date('2026-01-15T12:00:00Z');
+    const horizon = new Date(now.getTime() + OFFSET_HORIZON_DAYS * DAY);
+    expect(timeWindowsHorizon('Asia/Tokyo', now)).toEqual({ timeZone: 'Asia/Tokyo', horizon, holdsUntil: new Date(horizon.getTime() + OFFSET_HORIZON_DAYS * DAY) });
+  });
+
+  /** The offset the columns written at `now` use at `at`: the period that covers it. */
+  const columnsOffset = (periods: OffsetPeriod[], at: Date): number =>
+    periods.find((p) => (p.from === undefined || p.from <= at) && (p.until === undefined || at < p.until))!.offsetMinutes;
+
+  // Compiled at 16 moments over two years, in zones north and south, east and west, one on a half hour.
+  const moments = Array.from({ length: 16 }, (_, i) => new Date(Date.UTC(2026, 0, 3, 7, 13) + i * 47.3 * DAY));
+  for (const zone of ['Europe/Rome', 'America/New_York', 'Australia/Lord_Howe', 'America/Santiago']) {
+    it(`${zone}: the columns are right at every moment until holdsUntil, and wrong from it`, () => {
+      for (const now of moments) {
+        const periods = utcOffsetPeriods(zone, now);
+        const hold = timeWindowsHorizon(zone, now);
+        expect(hold.nextChange, `${zone} from ${now.toISOString()}`).toBeDefined();
+        expect(hold.holdsUntil.getTime()).toBeGreaterThan(hold.horizon.getTime());
+        // Every five days, and a minute either side of each change the columns know of.
+        const checks: Date[] = [];
+        for (let t = now.getTime(); t < hold.holdsUntil.getTime(); t += 5 * DAY) checks.push(new Date(t));
+        for (const p of periods) if (p.until) checks.push(new Date(p.until.getTime() - 60_000), p.until, new Date(p.until.getTime() + 60_000));
+        checks.push(new Date(hold.holdsUntil.getTime() - 60_000));
+        for (const at of checks) expect(columnsOffset(periods, at), `${zone} compiled ${now.toISOString()}, at ${at.toISOString()}`).toBe(utcOffsetMinutes(zone, at));
+        expect(columnsOffset(periods, hold.holdsUntil), `${zone} compiled ${now.toISOString()}: wrong from ${hold.holdsUntil.toISOString()}`).not.toBe(utcOffsetMinutes(zone, hold.holdsUntil));
+      }
+    });
+  }
+
+  it('the rules that put a window in force: enabled rules of every kind with a Time', () => {
+    const rule = (props: Record<string, string>) => ({ type: 'rule', props: { Src: 'any', Dst: 'any', Action: 'accept', ...props } });
+    expect(
+      rulesWithTimeWindows({
+        '10': rule({ Time: 'time;office' }),
+        '2': rule({ Action: 'class;slow', Time: 'time;night' }),
+        '3': rule({ Action: 'provider;isp2', Time: 'time;night', status: 'enabled' }),
+        '4': rule({ Time: 'time;office', status: 'disabled' }),
+        '5': rule({}),
+        '6': rule({ Time: ' ' }),
+        office: { type: 'time', props: { Time: 'time;x' } },
+      }),
+    ).toEqual(['10', '2', '3']);
   });
 });

@@ -1,6 +1,6 @@
 /**
- * `gatehouse status [--root DIR] [--apply MODE]`: which plan runs, since when, and
- * whether the kernel still holds it. Exit 0 when it matches (or nothing is applied),
+ * `gatehouse status [--root DIR] [--apply MODE]`: which plan runs, since when, whether
+ * the kernel still holds it, and until when its time windows hold. Exit 0 when it matches (or nothing is applied),
  * 2 when the kernel differs, 1 on error.
  */
 import { readFile } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { resolveRoot } from '../../layout/index.js';
 import { firewallStatus, formatStatus, parseApplyMode } from '../../apply/index.js';
-import { planPaths } from '../../plan/index.js';
+import { describeTimeWindows, planPaths, readPlanTimeWindows, runningPlanDir } from '../../plan/index.js';
 import { type RootAndModeArgs, withRootAndMode } from './apply.js';
 
 export const command: CommandModule<object, RootAndModeArgs> = {
@@ -26,6 +26,9 @@ export const command: CommandModule<object, RootAndModeArgs> = {
     process.stdout.write(api.formatBlocklistStatus(await api.blocklistStatus(root, explicit ? parseApplyMode(explicit) : status.mode ? parseApplyMode(status.mode) : { kind: 'dry-run' })));
     // The running plan's warnings (records skipped or without effect), kept by compile.
     if (status.state !== 'none') for (const w of await runningPlanWarnings(root)) process.stdout.write(`${w}\n`);
+    // How long the running plan's time windows hold; a warning when they run out within the renewal margin.
+    const running = status.state === 'none' ? undefined : await runningPlanDir(root);
+    if (running !== undefined) for (const line of describeTimeWindows(await readPlanTimeWindows(running), new Date())) process.stdout.write(`${line}\n`);
     if (status.kernel === 'differs') process.exitCode = 2;
   },
 };

@@ -7,7 +7,9 @@
  * compiler falls back to address types.
  */
 import { createKernelRunner } from '../../apply/index.js';
-import { compilePlan, defaultPlanSources, planPaths, readInterfaceAddresses, writeNextPlan } from '../../plan/index.js';
+import { readDatabase } from '../../db/index.js';
+import { localTimeZone, rulesWithTimeWindows, timeWindowsHorizon } from '../../model/index.js';
+import { type Plan, type TimeWindowsRecord, compilePlan, defaultPlanSources, planPaths, readInterfaceAddresses, timeWindowsRecord, writeNextPlan } from '../../plan/index.js';
 import { QOS_FILE, kernelFallbackWarnings } from '../../qos/index.js';
 import type { ActionContext } from './index.js';
 
@@ -24,6 +26,9 @@ export async function compileAction(context: ActionContext): Promise<void> {
   if (fireqos !== undefined && mode.kind !== 'dry-run') {
     plan.summary.notes.push(...(await kernelFallbackWarnings(createKernelRunner(mode), fireqos)).map((w) => `warning: traffic shaping: ${w}`));
   }
+  plan.inputs.timeWindows = await timeWindowsOfPlan(context.root, plan);
+  const windows = plan.inputs.timeWindows;
+  if (windows.holdsUntil !== undefined) context.log(`time windows of ${windows.rules.length} rule${windows.rules.length === 1 ? '' : 's'} hold until ${windows.holdsUntil} (${windows.timeZone})`);
   await writeNextPlan(context.root, plan);
   const out = planPaths(context.root).next;
   const s = plan.summary;
@@ -34,4 +39,25 @@ export async function compileAction(context: ActionContext): Promise<void> {
   );
   for (const note of s.notes) if (!note.startsWith('warning: ')) context.log(`note: ${note}`);
   for (const detail of s.details) context.log(`inert: ${detail}`);
+}
+
+/**
+ * An event's moment is taken this long before the compile: the templates converted the
+ * time windows a little earlier in the same event, so the horizon recorded is never later
+ * than theirs. At worst a change just inside their horizon is named as the end, and the
+ * windows are renewed a few months early.
+ */
+const EXPANDED_BEFORE_MS = 86_400_000;
+
+/**
+ * How long the plan's time windows hold (PlanInputs.timeWindows). Only a ruleset with a
+ * time match (`-m time`) costs reading the databases: the rules with a window and the zone.
+ */
+async function timeWindowsOfPlan(root: string, plan: Plan): Promise<TimeWindowsRecord> {
+  const filters = [plan.parts['filter.v4']?.['rules.v4'], plan.parts['filter.v6']?.['rules.v6']];
+  if (!filters.some((text) => text?.includes(' -m time ') === true)) return timeWindowsRecord([]);
+  const [configuration, fwrules] = await Promise.all([readDatabase(root, 'configuration'), readDatabase(root, 'fwrules')]);
+  const rules = rulesWithTimeWindows(fwrules);
+  if (rules.length === 0) return timeWindowsRecord([]);
+  return timeWindowsRecord(rules, timeWindowsHorizon(localTimeZone(configuration), new Date(Date.now() - EXPANDED_BEFORE_MS)));
 }
