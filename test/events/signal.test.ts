@@ -190,3 +190,20 @@ describe('shipped events', () => {
     expect(ev.templates).toHaveLength(28);
   });
 });
+
+describe('an event names the compiled-fragment store for itself only', () => {
+  it('a render after the event (another test file in a shared worker, or a command of a long-lived process) never writes to that root', async () => {
+    const { renderTarget } = await import('../../src/templates/index.js');
+    const s = setup({ 'events/ev/templates2expand': '/etc/x\n', 'templates/etc/x/10a': 'from the event {{event}}\n' });
+    await signalEvent({ root: s.root, event: 'ev', eventDirs: s.eventDirs, templateDirs: s.templateDirs, applyMode: { kind: 'dry-run' } });
+    const store = join(s.root, 'var/cache/gatehouse/fragments');
+    expect(existsSync(store)).toBe(true);
+    // The root goes (a test removes its temporary root); something else in the process renders.
+    removeTree(base!);
+    base = makeTree({ 'shipped/etc/y/10b': 'elsewhere {{mode}}\n' });
+    expect(renderTarget('/etc/y', { mode: 'm', db: {} }, { shipped: join(base, 'shipped'), custom: join(base, 'custom') })).toBe('elsewhere m\n');
+    const recreated = existsSync(store);
+    if (recreated) removeTree(join(s.root, '..'));
+    expect(recreated, `${store} was made again after its root was removed`).toBe(false);
+  });
+});
