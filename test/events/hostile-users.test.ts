@@ -6,13 +6,17 @@
  */
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { setRecord } from '../../src/db/index.js';
 import { signalEvent, type EventDirs } from '../../src/events/index.js';
 import { describeError } from '../../src/errors/index.js';
 import { renderTarget, type TemplateDirs } from '../../src/templates/index.js';
 import { watchTargets } from '../../src/templates/index.js';
 import { makeTree, removeTree } from '../templates/fixtures.js';
+
+// The fresh templates modules made below (vi.resetModules) stay in this worker's registry, their store named:
+// the next file sharing the worker (isolate: false) gets its own, as in a fresh process.
+afterAll(() => void vi.resetModules());
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (!isRoot) console.warn('skipped the tests that give files to another user: they need root (chown)');

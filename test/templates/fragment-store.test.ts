@@ -1,8 +1,12 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { chmodSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TemplateContext, TemplateDirs } from '../../src/templates/index.js';
 import { makeTree, removeTree } from './fixtures.js';
+
+// The fresh templates modules made below (vi.resetModules) stay in this worker's registry, their store named:
+// the next file sharing the worker (isolate: false) gets its own, as in a fresh process.
+afterAll(() => void vi.resetModules());
 
 let base: string | undefined;
 afterEach(() => {

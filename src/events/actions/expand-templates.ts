@@ -21,16 +21,19 @@ export async function expandTemplates(context: ActionContext): Promise<void> {
   }
   if (skipped.length > 0) context.log(`skipped, no fragments installed: ${skipped.join(' ')}`);
   if (targets.length === 0) return;
-  useCompiledFragmentStore(underRoot(context.root, COMPILED_FRAGMENTS_DIR));
   const templateContext = { ...(await buildTemplateContext(context.root)), event: context.event };
   // Records the model skipped or cannot act on yet: never dropped silently.
   for (const w of templateContext.warnings) context.warn(formatWarning(w));
   for (const w of templateContext.qos.warnings) context.warn(w);
   let result;
+  // The store is this event's (its root's): named for the expansion only, so nothing else
+  // this process renders later (another root's event, a test file sharing the worker) writes to it.
+  useCompiledFragmentStore(underRoot(context.root, COMPILED_FRAGMENTS_DIR));
   try {
     result = await expandTargets(context.root, targets, templateContext, { dirs });
   } finally {
     for (const notice of takeFragmentStoreNotices()) context.log(`warning: ${notice}`);
+    useCompiledFragmentStore(undefined);
   }
   context.log(`expanded ${targets.length}: changed ${result.changed.join(' ') || '(none)'}`);
 }
