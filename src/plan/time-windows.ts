@@ -82,7 +82,7 @@ export type RunningPlan =
 export interface RenewalDecision {
   /** Run firewall-adjust now. */
   renew: boolean;
-  kind: 'no-plan' | 'rejected' | 'stopped' | 'no-record' | 'damaged-record' | 'no-time-windows' | 'holds' | 'due' | 'ran-out';
+  kind: 'no-plan' | 'rejected' | 'stopped' | 'no-record' | 'damaged-record' | 'no-time-windows' | 'holds' | 'due' | 'ran-out' | 'zone-changed';
   /** One line for the log and the journal. */
   why: string;
 }
@@ -102,9 +102,11 @@ function ruleList(r: TimeWindowsRecord): string {
 /**
  * Whether to renew the running plan's time windows at `now`: only a running plan made by
  * an event (it has a record) whose windows run out within `withinDays` days (or already
- * have). A stopped or closed firewall is left as it is: renewing would start it.
+ * have), or were written for another zone than `timeZone` (the zone an event would convert
+ * from now: the machine's moved, with no event since). A stopped or closed firewall is left
+ * as it is: renewing would start it.
  */
-export function renewalDecision(plan: RunningPlan, now: Date, withinDays: number = RENEW_WITHIN_DAYS): RenewalDecision {
+export function renewalDecision(plan: RunningPlan, now: Date, withinDays: number = RENEW_WITHIN_DAYS, timeZone?: string): RenewalDecision {
   if (plan.state === 'none') return { renew: false, kind: 'no-plan', why: 'no plan has been applied: nothing to renew' };
   if (plan.state === 'rejected') {
     return { renew: false, kind: 'rejected', why: 'plan/current was rolled back unconfirmed and the firewall is closed: nothing renewed (renewing would open it; run firewall-adjust to load a plan)' };
@@ -120,6 +122,13 @@ export function renewalDecision(plan: RunningPlan, now: Date, withinDays: number
     };
   }
   if (r.rules.length === 0 || r.holdsUntil === undefined) return { renew: false, kind: 'no-time-windows', why: 'no rule has a time window: nothing to renew' };
+  if (timeZone !== undefined && r.timeZone !== undefined && timeZone !== r.timeZone) {
+    return {
+      renew: true,
+      kind: 'zone-changed',
+      why: `the time windows of ${ruleList(r)} were written for ${r.timeZone}, but the time zone is now ${timeZone}: they are off by the difference; renewing them with firewall-adjust`,
+    };
+  }
   const left = Date.parse(r.holdsUntil) - now.getTime();
   if (left <= 0) {
     return { renew: true, kind: 'ran-out', why: `the time windows of ${ruleList(r)} ran out at ${untilText(r)}: they are off by the change since; renewing them with firewall-adjust` };

@@ -112,11 +112,11 @@ describe('gatehouse renew-time-windows', () => {
   });
 
   it('due (they run out within --within days): runs firewall-adjust, and events.log says why before the event', () => {
-    runAsApplied(root);
+    runAsApplied(root, (inputs) => void ((inputs['timeWindows'] as Record<string, string>)['holdsUntil'] = new Date(Date.now() + 200 * DAY).toISOString()));
     const n = events(root);
-    const r = run('gatehouse', ['renew-time-windows', '--root', root, '--within', '1000']);
+    const r = run('gatehouse', ['renew-time-windows', '--root', root, '--within', '365']);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^the time windows of fwrules\/5 hold until \S+ \(Europe\/Rome changes its UTC offset then\), within 1000 days: renewing them with firewall-adjust\n/);
+    expect(r.stdout).toMatch(/^the time windows of fwrules\/5 hold until \S+ \(Europe\/Rome changes its UTC offset then\), within 365 days: renewing them with firewall-adjust\n/);
     expect(r.stdout).toMatch(/firewall-adjust ran \d+ actions in \d+ ms in dry-run: nothing applied/);
     expect(events(root)).toBeGreaterThan(n);
     const log = eventsLog(root).split('\n');
@@ -143,24 +143,24 @@ describe('gatehouse renew-time-windows', () => {
     for (const [edit, said] of cases) {
       runAsApplied(root, edit);
       const n = events(root);
-      const r = run('gatehouse', ['renew-time-windows', '--root', root, '--within', '1000']);
+      const r = run('gatehouse', ['renew-time-windows', '--root', root, '--within', '365']);
       expect(r, r.stderr).toMatchObject({ status: 0, stdout: said });
       expect(events(root)).toBe(n);
     }
-    runAsApplied(root);
+    runAsApplied(root, (inputs) => void ((inputs['timeWindows'] as Record<string, string>)['holdsUntil'] = new Date(Date.now() + 200 * DAY).toISOString()));
     writeFileSync(join(current(root), 'stopped.json'), JSON.stringify({ stoppedAt: new Date().toISOString(), mode: 'dry-run' }));
-    const r = run('gatehouse', ['renew-time-windows', '--root', root, '--within', '1000']);
+    const r = run('gatehouse', ['renew-time-windows', '--root', root, '--within', '365']);
     expect(r.stdout).toContain('the firewall is stopped: nothing renewed');
   });
 
   it('due while an apply waits for confirmation: not now (events would refuse), nothing run; the next run renews', () => {
-    runAsApplied(root);
+    runAsApplied(root, (inputs) => void ((inputs['timeWindows'] as Record<string, string>)['holdsUntil'] = new Date(Date.now() + 200 * DAY).toISOString()));
     const confirm = planDir(root, 'confirm.json');
     const deadline = new Date(Date.now() + 600_000).toISOString();
     writeFileSync(confirm, JSON.stringify({ token: 't', seconds: 600, plan: 'test-running', source: 'plan/next', mode: 'dry-run', pid: process.pid, start: 'test', deadline }));
     try {
       const n = events(root);
-      const r = run('gatehouse', ['renew-time-windows', '--root', root, '--within', '1000']);
+      const r = run('gatehouse', ['renew-time-windows', '--root', root, '--within', '365']);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toContain(`\nnot now: the apply of plan/next waits for \`gatehouse confirm\` until ${deadline}`);
       expect(r.stdout).toMatch(/; the next run renews them\n$/);
@@ -170,10 +170,13 @@ describe('gatehouse renew-time-windows', () => {
     }
   });
 
-  it('refuses a --within that is not a number of days', () => {
+  it('refuses a --within that is not a number of days, or one no fresh plan gets out of (every run would renew, then fail)', () => {
     const r = run('gatehouse', ['renew-time-windows', '--root', root, '--within', '-1']);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('--within -1 is not a number of days');
+    const long = run('gatehouse', ['renew-time-windows', '--root', root, '--within', '366']);
+    expect(long.status).toBe(1);
+    expect(long.stderr).toContain('give a number of days between 0 and 365 (a plan an event just made holds for at least 399)');
   });
 });
 

@@ -111,3 +111,15 @@ describe('what status shows', () => {
     expect(describeTimeWindows(new Error('its timeWindows record is not an object'), compiled)).toEqual(['warning: time windows: plan/current: its timeWindows record is not an object']);
   });
 });
+
+describe('the renewal decision, against the zone an event would use now', () => {
+  const running: RunningPlan = { state: 'running', record: rome };
+  it('the same zone: as without one; another zone (the machine moved, no event since): renew at once, naming both', () => {
+    expect(renewalDecision(running, before(31), 30, 'Europe/Rome')).toMatchObject({ renew: false, kind: 'holds' });
+    const d = renewalDecision(running, before(300), 30, 'America/New_York');
+    expect(d).toMatchObject({ renew: true, kind: 'zone-changed' });
+    expect(d.why).toBe('the time windows of fwrules/5, fwrules/7 were written for Europe/Rome, but the time zone is now America/New_York: they are off by the difference; renewing them with firewall-adjust');
+    // Stopped or closed stays so whatever the zone.
+    expect(renewalDecision({ state: 'stopped' }, before(300), 30, 'America/New_York').renew).toBe(false);
+  });
+});

@@ -10,10 +10,15 @@
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { REJECTED_MARK, describePending, pendingExpired, readPending } from '../../apply/index.js';
+import { readDatabase } from '../../db/index.js';
 import { GatehouseError } from '../../errors/index.js';
+import { OFFSET_HORIZON_DAYS, localTimeZone } from '../../model/index.js';
 import { RENEW_WITHIN_DAYS, type RunningPlan, readPlanTimeWindows, renewalDecision, runningPlanDir } from '../../plan/index.js';
 import { exists } from './exists.js';
 import { type RootAndModeArgs, rootAndMode, withRootAndMode } from './apply.js';
+
+/** The largest --within: below the 399 days a fresh plan holds at the least. */
+const MOST_WITHIN_DAYS = 365;
 
 interface RenewArgs extends RootAndModeArgs {
   within?: number;
@@ -35,11 +40,17 @@ export const command: CommandModule<object, RenewArgs> = {
     withRootAndMode(y).option('within', { type: 'number', describe: `renew when they run out within DAYS (default ${RENEW_WITHIN_DAYS})` }),
   handler: async (args) => {
     const within = args.within ?? RENEW_WITHIN_DAYS;
-    if (!(Number.isFinite(within) && within >= 0 && within <= 3650)) {
-      throw new GatehouseError(`--within ${String(args.within)} is not a number of days`, { hint: 'give a number of days between 0 and 3650' });
+    // A fresh plan holds at least OFFSET_HORIZON_DAYS - 1 days: a margin that long would renew every day, and fail the check after.
+    const most = MOST_WITHIN_DAYS;
+    if (!(Number.isFinite(within) && within >= 0 && within <= most)) {
+      throw new GatehouseError(`--within ${String(args.within)} is not a number of days the renewal can keep`, {
+        hint: `give a number of days between 0 and ${most} (a plan an event just made holds for at least ${OFFSET_HORIZON_DAYS - 1})`,
+      });
     }
     const { root, mode } = rootAndMode(args);
-    const decision = renewalDecision(await runningPlan(root), new Date(), within);
+    // The zone an event would convert from now: the TimeZone record, else the machine's (which can move with no event).
+    const zone = async (): Promise<string> => localTimeZone(await readDatabase(root, 'configuration'));
+    const decision = renewalDecision(await runningPlan(root), new Date(), within, await zone());
     process.stdout.write(`${decision.why}\n`);
     if (!decision.renew) return;
     // An apply on trial (--confirm) decides itself; events would refuse until it does. Tried again at the next run.
@@ -57,7 +68,7 @@ export const command: CommandModule<object, RenewArgs> = {
       process.stdout.write(`${ran} in dry-run: nothing applied, the running plan is as it was\n`);
       return;
     }
-    const after = renewalDecision(await runningPlan(root), new Date(), within);
+    const after = renewalDecision(await runningPlan(root), new Date(), within, await zone());
     if (after.renew) {
       // The event applied no plan with fresh windows (a custom firewall event that does not apply?).
       process.stdout.write(`${ran}, but plan/current still runs out: ${after.why}\n`);
