@@ -47,6 +47,8 @@ describe('renew-time-windows, review', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout, 'the daily check still trusts the Europe/Rome columns').toMatch(/America\/New_York/);
     expect(r.stdout).toMatch(/renewing/);
+    const status = run('gatehouse', ['status', '--root', root], 'America/New_York');
+    expect(status.stdout).toContain('\nwarning: time windows were written for Europe/Rome, but the time zone is now America/New_York: ');
   });
 
   it('a --within no fresh plan gets out of is refused: every daily run would renew, then exit 1 saying the new plan still runs out', () => {

@@ -119,6 +119,10 @@ describe('the renewal decision, against the zone an event would use now', () => 
     const d = renewalDecision(running, before(300), 30, 'America/New_York');
     expect(d).toMatchObject({ renew: true, kind: 'zone-changed' });
     expect(d.why).toBe('the time windows of fwrules/5, fwrules/7 were written for Europe/Rome, but the time zone is now America/New_York: they are off by the difference; renewing them with firewall-adjust');
+    expect(describeTimeWindows(rome, before(300), 30, 'Europe/Rome')).toHaveLength(1);
+    expect(describeTimeWindows(rome, before(300), 30, 'America/New_York')[1]).toBe(
+      'warning: time windows were written for Europe/Rome, but the time zone is now America/New_York: they are off by the difference; gatehouse renew-time-windows (its daily timer) or signal-event firewall-adjust renews them',
+    );
     // Stopped or closed stays so whatever the zone.
     expect(renewalDecision({ state: 'stopped' }, before(300), 30, 'America/New_York').renew).toBe(false);
   });

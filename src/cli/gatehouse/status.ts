@@ -6,7 +6,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
+import { readDatabase } from '../../db/index.js';
 import { resolveRoot } from '../../layout/index.js';
+import { localTimeZone } from '../../model/index.js';
 import { firewallStatus, formatStatus, parseApplyMode } from '../../apply/index.js';
 import { describeTimeWindows, planPaths, readPlanTimeWindows, runningPlanDir } from '../../plan/index.js';
 import { type RootAndModeArgs, withRootAndMode } from './apply.js';
@@ -28,7 +30,12 @@ export const command: CommandModule<object, RootAndModeArgs> = {
     if (status.state !== 'none') for (const w of await runningPlanWarnings(root)) process.stdout.write(`${w}\n`);
     // How long the running plan's time windows hold; a warning when they run out within the renewal margin.
     const running = status.state === 'none' ? undefined : await runningPlanDir(root);
-    if (running !== undefined) for (const line of describeTimeWindows(await readPlanTimeWindows(running), new Date())) process.stdout.write(`${line}\n`);
+    if (running !== undefined) {
+      const record = await readPlanTimeWindows(running);
+      // The zone an event would convert from now (the machine's may have moved since).
+      const zone = record instanceof Error || !record?.timeZone ? undefined : localTimeZone(await readDatabase(root, 'configuration'));
+      for (const line of describeTimeWindows(record, new Date(), undefined, zone)) process.stdout.write(`${line}\n`);
+    }
     if (status.kernel === 'differs') process.exitCode = 2;
   },
 };
