@@ -1,6 +1,7 @@
 /**
- * Review: gatehouse renew-time-windows against what the running windows were written for.
- * Dry-run only, as test/cli/renew-time-windows.test.ts.
+ * gatehouse renew-time-windows and status against the zone the running windows were written
+ * for: the machine's zone moved with no event (no TimeZone record), and a --within margin
+ * no fresh plan gets out of. Dry-run only, as test/cli/renew-time-windows.test.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,7 +26,7 @@ const planDir = (root: string, slot: string) => join(root, 'var/lib/gatehouse/pl
 
 /** The sample office (rule 5 limited to office hours), firewall-adjust run on a machine in `tz` (no TimeZone record), plan/next made the running plan. */
 function runningSample(tz: string): string {
-  const root = mkdtempSync(join(tmpdir(), 'gatehouse-renew-review-'));
+  const root = mkdtempSync(join(tmpdir(), 'gatehouse-renew-tz-'));
   roots.push(root);
   expect(run('gatehouse', ['sample', '--root', root], tz).status).toBe(0);
   const adjust = run('signal-event', ['--root', root, 'firewall-adjust'], tz);
@@ -37,7 +38,7 @@ function runningSample(tz: string): string {
   return root;
 }
 
-describe('renew-time-windows, review', () => {
+describe('renew-time-windows and the time zone', () => {
   it('the machine moved to another time zone (no TimeZone record: the windows follow the machine): the running windows are an hour and more off, so they are renewed', () => {
     const root = runningSample('Europe/Rome');
     const tw = (JSON.parse(readFileSync(join(planDir(root, 'plans/review-running'), 'plan.json'), 'utf8')) as { inputs: { timeWindows: { timeZone: string } } }).inputs.timeWindows;
