@@ -74,6 +74,11 @@ export interface ApplyOptions extends KernelOptions {
    * pending confirmation is recorded and its watchdog started before the kernel changes.
    */
   confirm?: { seconds: number; token: string; watchdog?: boolean };
+  /**
+   * Apply only onto this running plan (its id): checked under the plan lock, so a firewall
+   * stopped, closed or replaced since the caller decided (renew-time-windows) stays as it is.
+   */
+  onto?: string;
 }
 
 export interface ApplyOutcome {
@@ -240,6 +245,18 @@ export async function recoverPlanStore(root: string, options: { env?: NodeJS.Pro
   return said;
 }
 
+/** ApplyOptions.onto: the plan decided on still runs (not stopped, closed or replaced); else nothing is applied. */
+async function assertStillOnto(root: string, onto: string, runningId: string | undefined, running: RunningPlan | undefined): Promise<void> {
+  let changed: string | undefined;
+  if (runningId !== onto) changed = runningId === undefined ? 'no plan runs any more' : `plan/current is now another plan (${runningId})`;
+  else if (running?.stopped) changed = 'the firewall was stopped (gatehouse stop)';
+  else if (await exists(join(planDir(root, runningId), REJECTED_MARK))) changed = 'the firewall was closed (an unconfirmed apply was rolled back)';
+  if (changed === undefined) return;
+  throw new GatehouseError(`${changed} while this apply was under way, which was meant for the plan running before: nothing applied, the firewall stays as it is`, {
+    hint: 'signal-event firewall-adjust applies the databases whatever runs (it also starts a stopped firewall)',
+  });
+}
+
 /** Whether a failed transition left the kernel on a known plan (then the journal entry can go). */
 function settledAfterFailure(failure: unknown, hadRunning: boolean): boolean {
   return failure instanceof PartFailure && (failure.restored === 'previous' || (failure.restored === 'stopped' && !hadRunning));
@@ -264,6 +281,7 @@ export async function applyPlan(root: string, options: ApplyOptions): Promise<Ap
   return underPlanLock(root, `gatehouse apply of ${source}`, options, async (state) => {
     const runningId = state.slots.current;
     const running = runningId === undefined ? undefined : await readRunning(planDir(root, runningId));
+    if (options.onto !== undefined) await assertStillOnto(root, options.onto, runningId, running);
     const reuse = inForce(running, options.mode);
     // A plan already in the store (plan/next after a compile) is used as it is; any other is stored first.
     const newId = (await storedPlanId(root, source)) ?? (await addLoadedPlan(root, plan));

@@ -32,6 +32,8 @@ export interface SignalEventOptions {
    * events only (tests and embedders); the next run has the shipped ones again.
    */
   builtinActions?: BuiltinActions;
+  /** The apply actions of this run (nested events included) apply only onto this running plan (ApplyOptions.onto). */
+  applyOnto?: string;
 }
 
 export interface ActionReport {
@@ -64,6 +66,7 @@ interface RunState {
   warnings: string[];
   onWarning: ((line: string) => void) | undefined;
   builtinActions: BuiltinActions | undefined;
+  applyOnto: string | undefined;
 }
 
 async function runProgram(action: EventAction, context: ActionContext, state: RunState): Promise<void> {
@@ -114,6 +117,7 @@ async function runEvent(requested: string, args: string[], state: RunState, dept
       event,
       args,
       applyMode: state.applyMode,
+      ...(state.applyOnto !== undefined ? { applyOnto: state.applyOnto } : {}),
       log: (line) => state.log.write(`  ${event} ${action.name}: ${line}`),
       warn: (line) => {
         state.warnings.push(line);
@@ -163,6 +167,7 @@ export async function signalEvent(options: SignalEventOptions): Promise<EventRep
     warnings: [],
     onWarning: options.onWarning,
     builtinActions: options.builtinActions,
+    applyOnto: options.applyOnto,
   };
   const started = performance.now();
   try {

@@ -61,6 +61,8 @@ export {
   readPlanTimeWindows,
   renewalDecision,
   runningPlanDir,
+  runningPlanId,
+  storedPlanDir,
   timeWindowsRecord,
 } from './time-windows.js';
 export { MANIFEST_FILE, SUMMARY_FILE } from './types.js';

@@ -66,10 +66,20 @@ export async function readPlanTimeWindows(dir: string): Promise<TimeWindowsRecor
   return parseTimeWindowsRecord(inputs !== null && typeof inputs === 'object' ? (inputs as Record<string, unknown>)['timeWindows'] : undefined);
 }
 
+/** The id of the plan in force (the store's `current` slot); none before the first apply. */
+export async function runningPlanId(root: string): Promise<string | undefined> {
+  return (await readState(root)).slots.current;
+}
+
 /** The directory of the plan in force (the store's `current` slot, as `gatehouse status` reads it); none before the first apply. */
 export async function runningPlanDir(root: string): Promise<string | undefined> {
-  const id = (await readState(root)).slots.current;
+  const id = await runningPlanId(root);
   return id === undefined ? undefined : planDir(root, id);
+}
+
+/** A plan id's directory in the store. */
+export function storedPlanDir(root: string, id: string): string {
+  return planDir(root, id);
 }
 
 /** What the running plan is, as far as renewing goes. */
@@ -77,7 +87,7 @@ export type RunningPlan =
   | { state: 'none' }
   | { state: 'rejected' }
   | { state: 'stopped' }
-  | { state: 'running'; record: TimeWindowsRecord | undefined | Error };
+  | { state: 'running'; record: TimeWindowsRecord | undefined | Error; id?: string };
 
 export interface RenewalDecision {
   /** Run firewall-adjust now. */

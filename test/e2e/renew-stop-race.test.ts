@@ -1,10 +1,10 @@
 /**
- * Review: `gatehouse renew-time-windows` decides from the running plan before its
- * firewall-adjust runs, and the event's apply does not look again. An administrator's
- * `gatehouse stop` (systemctl stop gatehouse-firewall) in the seconds the event runs (it
- * takes the plan lock only, not the event lock) is undone: the renewal's apply starts the
- * firewall. A custom action of the event, run after compile and before apply, stands for
- * that stop here.
+ * `gatehouse renew-time-windows` decides from the running plan before its firewall-adjust
+ * runs; an administrator's `gatehouse stop` (systemctl stop gatehouse-firewall) in the
+ * seconds the event runs (it takes the plan lock only, not the event lock) must not be
+ * undone by the renewal's apply, which therefore applies only onto the plan it decided on
+ * (checked under the plan lock). A custom action of the event, run after compile and
+ * before apply, stands for that stop here.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +48,9 @@ describe.skipIf(why)('renew-time-windows and a stop during its event', () => {
         env: { ...process.env, GATEHOUSE_ROOT: '', GATEHOUSE_APPLY: '' },
       });
       expect(r.stdout).toContain('ran out at');
+      // The renewal fails, saying why; the timer's next run finds the firewall stopped and leaves it.
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain('the firewall was stopped (gatehouse stop) while this apply was under way, which was meant for the plan running before: nothing applied, the firewall stays as it is');
       const now = (await runningPlanDir(gh.root))!;
       expect(existsSync(join(now, 'stopped.json')), `the renewal started a stopped firewall:\n${r.stdout}\n${r.stderr}`).toBe(true);
       await expectVerdicts(lab, [{ from: 'green', to: 'inet', proto: 'tcp', port: 80, verdict: 'dropped', why: 'stopped before the renewal applied: nothing is forwarded' }]);

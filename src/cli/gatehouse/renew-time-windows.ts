@@ -13,7 +13,7 @@ import { REJECTED_MARK, describePending, pendingExpired, readPending } from '../
 import { readDatabase } from '../../db/index.js';
 import { GatehouseError } from '../../errors/index.js';
 import { OFFSET_HORIZON_DAYS, localTimeZone } from '../../model/index.js';
-import { RENEW_WITHIN_DAYS, type RunningPlan, readPlanTimeWindows, renewalDecision, runningPlanDir } from '../../plan/index.js';
+import { RENEW_WITHIN_DAYS, type RunningPlan, readPlanTimeWindows, renewalDecision, runningPlanId, storedPlanDir } from '../../plan/index.js';
 import { exists } from './exists.js';
 import { type RootAndModeArgs, rootAndMode, withRootAndMode } from './apply.js';
 
@@ -26,11 +26,12 @@ interface RenewArgs extends RootAndModeArgs {
 
 /** The running plan, as renewal sees it. */
 export async function runningPlan(root: string): Promise<RunningPlan> {
-  const current = await runningPlanDir(root);
-  if (current === undefined || !(await exists(join(current, 'applied.json')))) return { state: 'none' };
+  const id = await runningPlanId(root);
+  const current = id === undefined ? undefined : storedPlanDir(root, id);
+  if (id === undefined || current === undefined || !(await exists(join(current, 'applied.json')))) return { state: 'none' };
   if (await exists(join(current, REJECTED_MARK))) return { state: 'rejected' };
   if (await exists(join(current, 'stopped.json'))) return { state: 'stopped' };
-  return { state: 'running', record: await readPlanTimeWindows(current) };
+  return { state: 'running', record: await readPlanTimeWindows(current), id };
 }
 
 export const command: CommandModule<object, RenewArgs> = {
@@ -50,7 +51,8 @@ export const command: CommandModule<object, RenewArgs> = {
     const { root, mode } = rootAndMode(args);
     // The zone an event would convert from now: the TimeZone record, else the machine's (which can move with no event).
     const zone = async (): Promise<string> => localTimeZone(await readDatabase(root, 'configuration'));
-    const decision = renewalDecision(await runningPlan(root), new Date(), within, await zone());
+    const before = await runningPlan(root);
+    const decision = renewalDecision(before, new Date(), within, await zone());
     process.stdout.write(`${decision.why}\n`);
     if (!decision.renew) return;
     // An apply on trial (--confirm) decides itself; events would refuse until it does. Tried again at the next run.
@@ -62,7 +64,9 @@ export const command: CommandModule<object, RenewArgs> = {
     const { openEventLog, signalEvent } = await import('../../events/index.js');
     // Why an event ran with nobody typing it: beside the event's own lines in events.log.
     openEventLog(root).write(`renew-time-windows: ${decision.why}`);
-    const report = await signalEvent({ root, event: 'firewall-adjust', applyMode: mode });
+    // Decided on the plan running now: stopped, closed or replaced by the time the event applies, it is left as it is (checked under the plan lock).
+    const onto = before.state === 'running' ? before.id : undefined;
+    const report = await signalEvent({ root, event: 'firewall-adjust', applyMode: mode, ...(onto !== undefined ? { applyOnto: onto } : {}) });
     const ran = `firewall-adjust ran ${report.actions.length} actions in ${Math.round(report.ms)} ms`;
     if (mode.kind === 'dry-run') {
       process.stdout.write(`${ran} in dry-run: nothing applied, the running plan is as it was\n`);

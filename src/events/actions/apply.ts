@@ -7,5 +7,5 @@ import { applyPlan, describeApplyOutcome } from '../../apply/index.js';
 import type { ActionContext } from './index.js';
 
 export async function applyAction(context: ActionContext): Promise<void> {
-  context.log(describeApplyOutcome(await applyPlan(context.root, { mode: context.applyMode, log: context.log })));
+  context.log(describeApplyOutcome(await applyPlan(context.root, { mode: context.applyMode, log: context.log, ...(context.applyOnto !== undefined ? { onto: context.applyOnto } : {}) })));
 }

@@ -17,6 +17,8 @@ export interface ActionContext {
   /** The event's arguments (without the event name). */
   args: string[];
   applyMode: ApplyMode;
+  /** Apply only onto this running plan (SignalEventOptions.applyOnto). */
+  applyOnto?: string;
   /** One line into the event log (and stderr with --verbose). */
   log: (line: string) => void;
   /**
