@@ -25,15 +25,16 @@ const fwservices: Database = { ssh: { type: 'fwservice', props: { Protocol: 'tcp
 const model = buildModel({ networks, fwrules, fwservices }, { timeZone: 'UTC' });
 const context: TemplateContext = { ...model, qos: { mangle: { ipv4: [], ipv6: [] } }, db: { networks, fwrules, fwservices } };
 
-let base: string | undefined;
+// Every tree a test made (a test may make several), removed after it.
+const bases: string[] = [];
 afterEach(() => {
-  if (base) removeTree(base);
-  base = undefined;
+  for (const base of bases.splice(0)) removeTree(base);
 });
 
 /** The shipped templates with a custom tree of our own. */
 function withCustom(files: Record<string, string>): TemplateDirs {
-  base = makeTree(files);
+  const base = makeTree(files);
+  bases.push(base);
   return { shipped: shippedPaths().templates, custom: join(base, 'custom'), root: base };
 }
 
