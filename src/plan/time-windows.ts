@@ -155,12 +155,14 @@ export function renewalDecision(plan: RunningPlan, now: Date, withinDays: number
  * windows or without a record; a `warning:` line when they run out within `withinDays` days or have run out,
  * or were written for another zone than `timeZone` (the one an event would use now).
  */
-export function describeTimeWindows(record: TimeWindowsRecord | undefined | Error, now: Date, withinDays: number = RENEW_WITHIN_DAYS, timeZone?: string): string[] {
+export function describeTimeWindows(record: TimeWindowsRecord | undefined | Error, now: Date, withinDays: number = RENEW_WITHIN_DAYS, timeZone?: string, stopped = false): string[] {
   if (record instanceof Error) return [`warning: time windows: plan/current: ${record.message}`];
   // No record: a plan compiled by hand (or by an older Gatehouse); renew-time-windows says so.
   if (record === undefined || record.rules.length === 0 || record.holdsUntil === undefined) return [];
   const left = Date.parse(record.holdsUntil) - now.getTime();
   const line = `time windows: ${record.rules.length} rule${record.rules.length === 1 ? '' : 's'} (${ruleList(record)}), written for ${record.timeZone} up to ${record.horizon}; they hold until ${untilText(record)}`;
+  // The stopped ruleset has no time windows, and renewing would start the firewall: nothing to warn of until it runs.
+  if (stopped) return [`${line}; not in force while the firewall is stopped (gatehouse renew-time-windows looks at them again once it runs)`];
   if (timeZone !== undefined && record.timeZone !== undefined && timeZone !== record.timeZone) {
     return [line, `warning: time windows were written for ${record.timeZone}, but the time zone is now ${timeZone}: they are off by the difference; gatehouse renew-time-windows (its daily timer) or signal-event firewall-adjust renews them`];
   }

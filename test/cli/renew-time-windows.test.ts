@@ -192,6 +192,11 @@ describe('gatehouse status', () => {
     expect(run('gatehouse', ['status', '--root', root]).stdout).toContain('\nwarning: time windows run out in 11 days: gatehouse renew-time-windows (its daily timer) or signal-event firewall-adjust renews them\n');
     runAsApplied(root, (inputs) => void ((inputs['timeWindows'] as Record<string, string>)['holdsUntil'] = new Date(Date.now() - 3 * DAY - 3_600_000).toISOString()));
     expect(run('gatehouse', ['status', '--root', root]).stdout).toContain("\nwarning: time windows ran out 4 days ago: they are off by Europe/Rome's offset change");
+    // Stopped: the stopped ruleset has no windows and the renewal leaves it alone, so no warning names the renewal.
+    writeFileSync(join(current(root), 'stopped.json'), JSON.stringify({ stoppedAt: new Date().toISOString(), mode: 'dry-run' }));
+    const stopped = run('gatehouse', ['status', '--root', root]);
+    expect(stopped.stdout).toMatch(/\ntime windows: 1 rule \(fwrules\/5\), .*; not in force while the firewall is stopped \(gatehouse renew-time-windows looks at them again once it runs\)\n/);
+    expect(stopped.stdout).not.toContain('warning: time windows');
   });
 });
 

@@ -106,6 +106,10 @@ describe('what status shows', () => {
       'warning: time windows run out in 10 days: gatehouse renew-time-windows (its daily timer) or signal-event firewall-adjust renews them',
     );
     expect(describeTimeWindows(rome, before(-3))[1]).toContain("warning: time windows ran out 3 days ago: they are off by Europe/Rome's offset change");
+    // Stopped: one line, no warning (the stopped ruleset has no windows; the renewal leaves a stopped firewall alone).
+    const stopped = describeTimeWindows(rome, before(-3), undefined, undefined, true);
+    expect(stopped).toHaveLength(1);
+    expect(stopped[0]).toMatch(/; not in force while the firewall is stopped \(gatehouse renew-time-windows looks at them again once it runs\)$/);
     expect(describeTimeWindows({ rules: [] }, compiled)).toEqual([]);
     expect(describeTimeWindows(undefined, compiled)).toEqual([]);
     expect(describeTimeWindows(new Error('its timeWindows record is not an object'), compiled)).toEqual(['warning: time windows: plan/current: its timeWindows record is not an object']);

@@ -34,7 +34,7 @@ export const command: CommandModule<object, RootAndModeArgs> = {
       const record = await readPlanTimeWindows(running);
       // The zone an event would convert from now (the machine's may have moved since).
       const zone = record instanceof Error || !record?.timeZone ? undefined : localTimeZone(await readDatabase(root, 'configuration'));
-      for (const line of describeTimeWindows(record, new Date(), undefined, zone)) process.stdout.write(`${line}\n`);
+      for (const line of describeTimeWindows(record, new Date(), undefined, zone, status.state === 'stopped')) process.stdout.write(`${line}\n`);
     }
     if (status.kernel === 'differs') process.exitCode = 2;
   },
