@@ -61,8 +61,7 @@ export {
   readPlanTimeWindows,
   renewalDecision,
   runningPlanDir,
-  runningPlanId,
-  storedPlanDir,
+  runningPlanSlot,
   timeWindowsRecord,
 } from './time-windows.js';
 export { MANIFEST_FILE, SUMMARY_FILE } from './types.js';

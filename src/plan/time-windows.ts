@@ -66,20 +66,15 @@ export async function readPlanTimeWindows(dir: string): Promise<TimeWindowsRecor
   return parseTimeWindowsRecord(inputs !== null && typeof inputs === 'object' ? (inputs as Record<string, unknown>)['timeWindows'] : undefined);
 }
 
-/** The id of the plan in force (the store's `current` slot); none before the first apply. */
-export async function runningPlanId(root: string): Promise<string | undefined> {
-  return (await readState(root)).slots.current;
+/** The plan in force (the store's `current` slot): its id and directory; none before the first apply. */
+export async function runningPlanSlot(root: string): Promise<{ id: string; dir: string } | undefined> {
+  const id = (await readState(root)).slots.current;
+  return id === undefined ? undefined : { id, dir: planDir(root, id) };
 }
 
-/** The directory of the plan in force (the store's `current` slot, as `gatehouse status` reads it); none before the first apply. */
+/** The directory of the plan in force, as `gatehouse status` reads it; none before the first apply. */
 export async function runningPlanDir(root: string): Promise<string | undefined> {
-  const id = await runningPlanId(root);
-  return id === undefined ? undefined : planDir(root, id);
-}
-
-/** A plan id's directory in the store. */
-export function storedPlanDir(root: string, id: string): string {
-  return planDir(root, id);
+  return (await runningPlanSlot(root))?.dir;
 }
 
 /** What the running plan is, as far as renewing goes. */

@@ -13,7 +13,7 @@ import { REJECTED_MARK, describePending, pendingExpired, readPending } from '../
 import { readDatabase } from '../../db/index.js';
 import { GatehouseError } from '../../errors/index.js';
 import { OFFSET_HORIZON_DAYS, localTimeZone } from '../../model/index.js';
-import { RENEW_WITHIN_DAYS, type RunningPlan, readPlanTimeWindows, renewalDecision, runningPlanId, storedPlanDir } from '../../plan/index.js';
+import { RENEW_WITHIN_DAYS, type RunningPlan, readPlanTimeWindows, renewalDecision, runningPlanSlot } from '../../plan/index.js';
 import { exists } from './exists.js';
 import { type RootAndModeArgs, rootAndMode, withRootAndMode } from './apply.js';
 
@@ -26,9 +26,9 @@ interface RenewArgs extends RootAndModeArgs {
 
 /** The running plan, as renewal sees it. */
 export async function runningPlan(root: string): Promise<RunningPlan> {
-  const id = await runningPlanId(root);
-  const current = id === undefined ? undefined : storedPlanDir(root, id);
-  if (id === undefined || current === undefined || !(await exists(join(current, 'applied.json')))) return { state: 'none' };
+  const slot = await runningPlanSlot(root);
+  if (slot === undefined || !(await exists(join(slot.dir, 'applied.json')))) return { state: 'none' };
+  const { id, dir: current } = slot;
   if (await exists(join(current, REJECTED_MARK))) return { state: 'rejected' };
   if (await exists(join(current, 'stopped.json'))) return { state: 'stopped' };
   return { state: 'running', record: await readPlanTimeWindows(current), id };
@@ -42,10 +42,9 @@ export const command: CommandModule<object, RenewArgs> = {
   handler: async (args) => {
     const within = args.within ?? RENEW_WITHIN_DAYS;
     // A fresh plan holds at least OFFSET_HORIZON_DAYS - 1 days: a margin that long would renew every day, and fail the check after.
-    const most = MOST_WITHIN_DAYS;
-    if (!(Number.isFinite(within) && within >= 0 && within <= most)) {
+    if (!(Number.isFinite(within) && within >= 0 && within <= MOST_WITHIN_DAYS)) {
       throw new GatehouseError(`--within ${String(args.within)} is not a number of days the renewal can keep`, {
-        hint: `give a number of days between 0 and ${most} (a plan an event just made holds for at least ${OFFSET_HORIZON_DAYS - 1})`,
+        hint: `give a number of days between 0 and ${MOST_WITHIN_DAYS} (a plan an event just made holds for at least ${OFFSET_HORIZON_DAYS - 1})`,
       });
     }
     const { root, mode } = rootAndMode(args);
